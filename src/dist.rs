@@ -1,0 +1,312 @@
+//! Probability distributions of the model: how they are written in a model file
+//! (`DistSpec`, a serde-tagged table such as `{ dist = "exponential", mean = 0.05 }`),
+//! how they are checked, and how they are sampled in the hot loop (`Dist`, an enum
+//! over `rand_distr` samplers: no boxed trait objects, no allocation per draw).
+
+use rand::Rng;
+use rand_distr::{Distribution, Exp, Gamma, LogNormal, Pareto, Uniform};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A distribution as the model file writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum DistSpec {
+    /// Always `value`.
+    Constant { value: f64 },
+    /// Exponential with the given mean.
+    Exponential { mean: f64 },
+    /// Uniform on `[low, high]`.
+    Uniform { low: f64, high: f64 },
+    /// Lognormal given by its own mean and standard deviation (not those of the log).
+    Lognormal { mean: f64, sd: f64 },
+    /// Gamma given by its mean and standard deviation.
+    Gamma { mean: f64, sd: f64 },
+    /// Pareto (type I): P(X > x) = (scale / x)^shape for x >= scale.
+    Pareto { scale: f64, shape: f64 },
+    /// Resampling of observed values: inline `values`, or `file` with one number a line
+    /// (relative to the model file's folder). After loading, `values` holds the numbers.
+    Empirical {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        values: Option<Vec<f64>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
+    },
+}
+
+impl DistSpec {
+    pub const fn constant(value: f64) -> Self {
+        DistSpec::Constant { value }
+    }
+
+    /// The mean, for reports and for the offered load.
+    pub fn mean(&self) -> f64 {
+        match self {
+            DistSpec::Constant { value } => *value,
+            DistSpec::Exponential { mean }
+            | DistSpec::Lognormal { mean, .. }
+            | DistSpec::Gamma { mean, .. } => *mean,
+            DistSpec::Uniform { low, high } => (low + high) / 2.0,
+            DistSpec::Pareto { scale, shape } => {
+                if *shape > 1.0 {
+                    shape * scale / (shape - 1.0)
+                } else {
+                    f64::INFINITY
+                }
+            }
+            DistSpec::Empirical { values, .. } => match values {
+                Some(v) if !v.is_empty() => v.iter().sum::<f64>() / v.len() as f64,
+                _ => f64::NAN,
+            },
+        }
+    }
+
+    /// Reads an empirical distribution's `file` (relative to `base`) into `values`.
+    pub fn load_files(&mut self, base: &Path) -> Result<(), String> {
+        if let DistSpec::Empirical {
+            values,
+            file: Some(file),
+        } = self
+        {
+            if values.is_some() {
+                return Err("give either `values` or `file`, not both".into());
+            }
+            let path = base.join(&*file);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let mut read = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let x: f64 = line.parse().map_err(|_| {
+                    format!(
+                        "{} line {}: `{line}` is not a number (one number a line)",
+                        path.display(),
+                        i + 1
+                    )
+                })?;
+                read.push(x);
+            }
+            *values = Some(read);
+        }
+        Ok(())
+    }
+
+    /// Checks the parameters; `nonneg` says the drawn values are durations (>= 0).
+    pub fn check(&self) -> Result<(), String> {
+        let finite = |name: &str, x: f64| -> Result<(), String> {
+            if x.is_finite() {
+                Ok(())
+            } else {
+                Err(format!("`{name}` must be a finite number, got {x}"))
+            }
+        };
+        match self {
+            DistSpec::Constant { value } => {
+                finite("value", *value)?;
+                if *value < 0.0 {
+                    return Err(format!("`value` must be >= 0 (a duration), got {value}"));
+                }
+            }
+            DistSpec::Exponential { mean } => {
+                finite("mean", *mean)?;
+                if *mean <= 0.0 {
+                    return Err(format!("`mean` must be > 0, got {mean}"));
+                }
+            }
+            DistSpec::Uniform { low, high } => {
+                finite("low", *low)?;
+                finite("high", *high)?;
+                if *low < 0.0 {
+                    return Err(format!("`low` must be >= 0 (a duration), got {low}"));
+                }
+                if low > high {
+                    return Err(format!("`low` ({low}) must not exceed `high` ({high})"));
+                }
+            }
+            DistSpec::Lognormal { mean, sd } | DistSpec::Gamma { mean, sd } => {
+                finite("mean", *mean)?;
+                finite("sd", *sd)?;
+                if *mean <= 0.0 {
+                    return Err(format!("`mean` must be > 0, got {mean}"));
+                }
+                if *sd < 0.0 {
+                    return Err(format!("`sd` must be >= 0, got {sd}"));
+                }
+            }
+            DistSpec::Pareto { scale, shape } => {
+                finite("scale", *scale)?;
+                finite("shape", *shape)?;
+                if *scale <= 0.0 || *shape <= 0.0 {
+                    return Err(format!(
+                        "`scale` and `shape` must be > 0, got scale {scale}, shape {shape}"
+                    ));
+                }
+            }
+            DistSpec::Empirical { values, file } => match values {
+                None if file.is_none() => {
+                    return Err("give `values = [...]` or `file = \"...\"`".into())
+                }
+                None => return Err("the empirical `file` was not loaded".into()),
+                Some(v) if v.is_empty() => {
+                    return Err("the empirical list is empty: give at least one value".into())
+                }
+                Some(v) => {
+                    if let Some(x) = v.iter().find(|x| !x.is_finite() || **x < 0.0) {
+                        return Err(format!(
+                            "empirical values must be finite and >= 0 (durations), got {x}"
+                        ));
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// The sampler. Call only after `check` succeeded.
+    pub fn sampler(&self) -> Dist {
+        match self {
+            DistSpec::Constant { value } => Dist::Constant(*value),
+            DistSpec::Exponential { mean } => Dist::Exp(Exp::new(1.0 / mean).expect("checked")),
+            DistSpec::Uniform { low, high } => {
+                if low == high {
+                    Dist::Constant(*low)
+                } else {
+                    Dist::Uniform(Uniform::new_inclusive(*low, *high).expect("checked"))
+                }
+            }
+            DistSpec::Lognormal { mean, sd } => {
+                if *sd == 0.0 {
+                    return Dist::Constant(*mean);
+                }
+                // The log's parameters from the variable's own mean m and sd s:
+                // sigma^2 = ln(1 + s^2/m^2), mu = ln m - sigma^2/2.
+                let s2 = (1.0 + (sd / mean).powi(2)).ln();
+                Dist::LogNormal(LogNormal::new(mean.ln() - s2 / 2.0, s2.sqrt()).expect("checked"))
+            }
+            DistSpec::Gamma { mean, sd } => {
+                if *sd == 0.0 {
+                    return Dist::Constant(*mean);
+                }
+                // shape k = m^2/s^2, scale theta = s^2/m.
+                let shape = (mean / sd).powi(2);
+                Dist::Gamma(Gamma::new(shape, sd * sd / mean).expect("checked"))
+            }
+            DistSpec::Pareto { scale, shape } => {
+                Dist::Pareto(Pareto::new(*scale, *shape).expect("checked"))
+            }
+            DistSpec::Empirical { values, .. } => {
+                let v = values.clone().unwrap_or_default();
+                Dist::Empirical(v.into_boxed_slice())
+            }
+        }
+    }
+}
+
+/// A ready sampler.
+#[derive(Debug, Clone)]
+pub enum Dist {
+    Constant(f64),
+    Exp(Exp<f64>),
+    Uniform(Uniform<f64>),
+    LogNormal(LogNormal<f64>),
+    Gamma(Gamma<f64>),
+    Pareto(Pareto<f64>),
+    Empirical(Box<[f64]>),
+}
+
+impl Dist {
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            Dist::Constant(v) => *v,
+            Dist::Exp(d) => d.sample(rng),
+            Dist::Uniform(d) => d.sample(rng),
+            Dist::LogNormal(d) => d.sample(rng),
+            Dist::Gamma(d) => d.sample(rng),
+            Dist::Pareto(d) => d.sample(rng),
+            Dist::Empirical(v) => v[rng.random_range(0..v.len())],
+        }
+    }
+
+    /// True when every draw is zero: lets the engine skip events that take no time.
+    pub fn is_zero(&self) -> bool {
+        matches!(self, Dist::Constant(v) if *v == 0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_pcg::Pcg64;
+
+    fn sample_mean_sd(spec: &DistSpec, n: usize) -> (f64, f64) {
+        let d = spec.sampler();
+        let mut rng = Pcg64::seed_from_u64(7);
+        let xs: Vec<f64> = (0..n).map(|_| d.sample(&mut rng)).collect();
+        let m = xs.iter().sum::<f64>() / n as f64;
+        let v = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64;
+        (m, v.sqrt())
+    }
+
+    #[test]
+    fn lognormal_and_gamma_have_the_mean_and_sd_they_are_given() {
+        for spec in [
+            DistSpec::Lognormal { mean: 2.0, sd: 0.5 },
+            DistSpec::Gamma { mean: 2.0, sd: 0.5 },
+        ] {
+            let (m, s) = sample_mean_sd(&spec, 400_000);
+            // Standard error of the mean is 0.5/sqrt(4e5) = 8e-4: 6 sigma is 5e-3.
+            assert!((m - 2.0).abs() < 5e-3, "{spec:?}: mean {m}");
+            assert!((s - 0.5).abs() < 1e-2, "{spec:?}: sd {s}");
+        }
+    }
+
+    #[test]
+    fn means_match_the_formula_for_every_kind() {
+        let cases = [
+            DistSpec::Exponential { mean: 0.3 },
+            DistSpec::Uniform {
+                low: 0.01,
+                high: 0.1,
+            },
+            DistSpec::Pareto {
+                scale: 1.0,
+                shape: 3.0,
+            },
+            DistSpec::Empirical {
+                values: Some(vec![1.0, 2.0, 6.0]),
+                file: None,
+            },
+        ];
+        for spec in cases {
+            let (m, s) = sample_mean_sd(&spec, 400_000);
+            let tol = 6.0 * s / (400_000f64).sqrt();
+            assert!((m - spec.mean()).abs() < tol, "{spec:?}: {m} vs {}", spec.mean());
+        }
+    }
+
+    #[test]
+    fn impossible_parameters_are_refused_with_the_field_named() {
+        let bad = [
+            (DistSpec::Lognormal { mean: 1.0, sd: -1.0 }, "`sd`"),
+            (DistSpec::Uniform { low: 2.0, high: 1.0 }, "`low`"),
+            (DistSpec::Exponential { mean: 0.0 }, "`mean`"),
+            (
+                DistSpec::Empirical {
+                    values: Some(vec![]),
+                    file: None,
+                },
+                "empty",
+            ),
+            (DistSpec::Constant { value: -1.0 }, "`value`"),
+        ];
+        for (spec, word) in bad {
+            let err = spec.check().unwrap_err();
+            assert!(err.contains(word), "{spec:?}: {err}");
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! The scenario: what a model file says (serde structs with `deny_unknown_fields`),
+//! its defaults (Linux >= 5.4 and the servers' own), and the checks that turn a parsed
+//! file into a model the simulator can trust. Loading, `--set` overrides and error
+//! locations live in `source.rs`; the list of addressable paths in `paths.rs`.
+
+mod paths;
+mod source;
+
+pub use paths::{check_path, PATHS};
+pub use source::{load, load_str, parse_assignment, parse_value, LoadedModel, Override};
+
+use crate::dist::DistSpec;
+use serde::{Deserialize, Serialize};
+
+/// A whole model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub load: Load,
+    pub listener: Listener,
+    pub pool: Pool,
+    #[serde(default)]
+    pub master: Master,
+    pub work: Work,
+    #[serde(default)]
+    pub sim: Sim,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arrival {
+    /// The n-th connection at n/rate, as vegeta's constant pacer sends.
+    Constant,
+    /// Exponential gaps with mean 1/rate.
+    #[default]
+    Poisson,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnRefused {
+    /// Give up at once (nginx answers 502).
+    #[default]
+    Fail,
+    /// Pause and try again until `retry_for` has passed (Dovecot's imap-login).
+    Retry,
+}
+
+/// The clients: open loop, they never wait for a reply before sending the next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Load {
+    #[serde(default)]
+    pub arrival: Arrival,
+    /// Connections per second.
+    pub rate: f64,
+    /// Arrival window in seconds (or `connections`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// Number of connections (or `duration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u64>,
+    /// A client with no reply after this many seconds gives up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+    /// TCP only: give up connecting after this many seconds (nginx proxy_connect_timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<f64>,
+    #[serde(default)]
+    pub on_refused: OnRefused,
+    /// Unix retry window in seconds, counted from the first try.
+    #[serde(default = "default_retry_for")]
+    pub retry_for: f64,
+    /// Pause between unix retries.
+    #[serde(default = "default_retry_pause")]
+    pub retry_pause: DistSpec,
+}
+
+fn default_retry_for() -> f64 {
+    // Dovecot SOCKET_CONNECT_RETRY_MSECS = 500 (reference C10).
+    0.5
+}
+
+fn default_retry_pause() -> DistSpec {
+    // Dovecot: usleep(i_rand_minmax(1, 10) * 10000), 10 to 100 ms (reference C10).
+    DistSpec::Uniform {
+        low: 0.01,
+        high: 0.1,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListenerKind {
+    #[default]
+    Unix,
+    Tcp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SynSchedule {
+    /// Linux >= 6.5 (tcp_syn_linear_timeouts = 4): 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s, give up at 131 s.
+    #[default]
+    #[serde(rename = "linux-6.5")]
+    Linux65,
+    /// Before 6.5: 1, 3, 7, 15, 31, 63 s, give up at 127 s.
+    #[serde(rename = "linux-legacy")]
+    LinuxLegacy,
+}
+
+impl SynSchedule {
+    /// Retransmission times after the first SYN, and the time connect() gives up
+    /// (reference B4: ip-sysctl.rst, commit ccce324dabfe).
+    pub fn times(self) -> (&'static [f64], f64) {
+        match self {
+            SynSchedule::Linux65 => (
+                &[1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 11.0, 19.0, 35.0, 67.0],
+                131.0,
+            ),
+            SynSchedule::LinuxLegacy => (&[1.0, 3.0, 7.0, 15.0, 31.0, 63.0], 127.0),
+        }
+    }
+}
+
+/// The listening socket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    #[serde(default)]
+    pub kind: ListenerKind,
+    /// What the server passes to listen().
+    pub backlog: u32,
+    /// net.core.somaxconn: caps every listen() backlog (reference A4).
+    #[serde(default = "default_somaxconn")]
+    pub somaxconn: u32,
+    #[serde(default)]
+    pub syn_schedule: SynSchedule,
+}
+
+fn default_somaxconn() -> u32 {
+    // SOMAXCONN is 4096 since Linux 5.4 (reference A5).
+    4096
+}
+
+impl Listener {
+    /// Pending connections the kernel holds: min(backlog, somaxconn) + 1, because
+    /// both unix_recvq_full() and sk_acceptq_is_full() test `>` (reference A1, B1, A6).
+    pub fn queue_capacity(&self) -> u64 {
+        u64::from(self.backlog.min(self.somaxconn)) + 1
+    }
+}
+
+/// The worker processes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    pub process_limit: u32,
+    #[serde(default = "one")]
+    pub client_limit: u32,
+    /// Connections before a process exits; 0 = never.
+    #[serde(default)]
+    pub service_count: u64,
+    #[serde(default)]
+    pub process_min_avail: u32,
+    /// Seconds before an idle process beyond process_min_avail is ended; 0 = never.
+    #[serde(default = "default_idle_kill")]
+    pub idle_kill: f64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_idle_kill() -> f64 {
+    // Dovecot default_idle_kill = 60 s (reference C8).
+    60.0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MasterMode {
+    /// A fixed pool ready at t = 0, respawned on exit (gunicorn sync workers).
+    #[default]
+    Prefork,
+    /// Dovecot up to 2.4.1: one fork per startup round trip while connections wait.
+    OnDemand,
+    /// Dovecot 2.4.2 and later (client_limit = 1), courier: the master accepts and forks.
+    PerConnection,
+}
+
+/// The master process that forks the workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Master {
+    #[serde(default)]
+    pub mode: MasterMode,
+    /// From fork to ready to accept.
+    #[serde(default = "zero")]
+    pub startup: DistSpec,
+    /// The master's own time per fork: forks are serialised by it.
+    #[serde(default = "zero")]
+    pub fork_time: DistSpec,
+    /// Wait before replacing an exited process (prefork).
+    #[serde(default = "zero")]
+    pub respawn_delay: DistSpec,
+    /// Seconds at process_limit with no free slot before accept-and-close.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_timeout: Option<f64>,
+}
+
+impl Default for Master {
+    fn default() -> Self {
+        Master {
+            mode: MasterMode::default(),
+            startup: zero(),
+            fork_time: zero(),
+            respawn_delay: zero(),
+            drop_timeout: None,
+        }
+    }
+}
+
+fn zero() -> DistSpec {
+    DistSpec::constant(0.0)
+}
+
+/// What a connection costs the process that serves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Work {
+    /// Time the connection blocks its process.
+    pub blocking: DistSpec,
+    /// Time the connection stays open after its work, the process free for others.
+    #[serde(default = "zero")]
+    pub hold: DistSpec,
+}
+
+/// Run control.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sim {
+    #[serde(default = "one_u64")]
+    pub seed: u64,
+    #[serde(default = "ten")]
+    pub replications: u32,
+    /// Seconds at the start whose arrivals are left out of the statistics.
+    #[serde(default)]
+    pub warmup: f64,
+}
+
+impl Default for Sim {
+    fn default() -> Self {
+        Sim {
+            seed: 1,
+            replications: 10,
+            warmup: 0.0,
+        }
+    }
+}
+
+fn one_u64() -> u64 {
+    1
+}
+
+fn ten() -> u32 {
+    10
+}
+
+/// A check that failed: the dotted path of the field and what is allowed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+}
+
+fn bad(path: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+impl Model {
+    /// Every rule a parsed model must meet before it is simulated.
+    pub fn check(&self) -> Result<(), FieldError> {
+        let l = &self.load;
+        positive("load.rate", l.rate, "connections per second")?;
+        match (l.duration, l.connections) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "load.duration",
+                    "give `load.duration` or `load.connections`, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(bad(
+                    "load.duration",
+                    "give `load.duration` (seconds) or `load.connections` (a count): one is required",
+                ))
+            }
+            (Some(d), None) => positive("load.duration", d, "seconds")?,
+            (None, Some(0)) => return Err(bad("load.connections", "must be at least 1")),
+            (None, Some(_)) => {}
+        }
+        if let Some(t) = l.timeout {
+            positive("load.timeout", t, "seconds")?;
+        }
+        if let Some(t) = l.connect_timeout {
+            positive("load.connect_timeout", t, "seconds")?;
+        }
+        non_negative("load.retry_for", l.retry_for)?;
+        dist("load.retry_pause", &l.retry_pause)?;
+        if l.on_refused == OnRefused::Retry {
+            if self.listener.kind == ListenerKind::Tcp {
+                return Err(bad(
+                    "load.on_refused",
+                    "\"retry\" is for unix listeners (EAGAIN); a tcp client retransmits its SYN \
+                     on `listener.syn_schedule` instead: use \"fail\" with listener.kind = \"tcp\"",
+                ));
+            }
+            if l.retry_pause.mean() <= 0.0 {
+                return Err(bad(
+                    "load.retry_pause",
+                    "with on_refused = \"retry\" the pause must have a mean above 0",
+                ));
+            }
+        }
+        if self.listener.somaxconn == 0 {
+            // The kernel accepts 0, but then listen() gives one pending slot whatever the
+            // server asks; nobody runs that on purpose.
+            return Err(bad("listener.somaxconn", "must be at least 1"));
+        }
+        let p = &self.pool;
+        if p.process_limit == 0 {
+            return Err(bad("pool.process_limit", "must be at least 1 process"));
+        }
+        if p.client_limit == 0 {
+            return Err(bad("pool.client_limit", "must be at least 1 connection"));
+        }
+        if p.process_min_avail > p.process_limit {
+            return Err(bad(
+                "pool.process_min_avail",
+                format!(
+                    "{} idle processes cannot be kept with process_limit = {}: use at most {}",
+                    p.process_min_avail, p.process_limit, p.process_limit
+                ),
+            ));
+        }
+        non_negative("pool.idle_kill", p.idle_kill)?;
+        let m = &self.master;
+        dist("master.startup", &m.startup)?;
+        dist("master.fork_time", &m.fork_time)?;
+        dist("master.respawn_delay", &m.respawn_delay)?;
+        if let Some(t) = m.drop_timeout {
+            non_negative("master.drop_timeout", t)?;
+        }
+        if m.mode == MasterMode::PerConnection && p.client_limit != 1 {
+            return Err(bad(
+                "master.mode",
+                format!(
+                    "\"per-connection\" forking needs pool.client_limit = 1 (Dovecot 2.4.2 accepts \
+                     in the master only then), got client_limit = {}: use \"on-demand\"",
+                    p.client_limit
+                ),
+            ));
+        }
+        dist("work.blocking", &self.work.blocking)?;
+        dist("work.hold", &self.work.hold)?;
+        let s = &self.sim;
+        if s.replications == 0 {
+            return Err(bad("sim.replications", "must be at least 1"));
+        }
+        non_negative("sim.warmup", s.warmup)?;
+        if let Some(d) = l.duration {
+            if s.warmup >= d {
+                return Err(bad(
+                    "sim.warmup",
+                    format!("the warm-up ({}) must be shorter than load.duration ({d})", s.warmup),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Pending capacity of the kernel queue.
+    pub fn queue_capacity(&self) -> u64 {
+        self.listener.queue_capacity()
+    }
+
+    /// Offered load in Erlangs: arrival rate times mean blocking time.
+    pub fn offered_load(&self) -> f64 {
+        self.load.rate * self.work.blocking.mean()
+    }
+}
+
+fn positive(path: &str, x: f64, unit: &str) -> Result<(), FieldError> {
+    if x.is_finite() && x > 0.0 {
+        Ok(())
+    } else {
+        Err(bad(path, format!("must be a number above 0 ({unit}), got {x}")))
+    }
+}
+
+fn non_negative(path: &str, x: f64) -> Result<(), FieldError> {
+    if x.is_finite() && x >= 0.0 {
+        Ok(())
+    } else {
+        Err(bad(path, format!("must be a number >= 0, got {x}")))
+    }
+}
+
+fn dist(path: &str, d: &DistSpec) -> Result<(), FieldError> {
+    d.check().map_err(|m| bad(path, m))
+}

@@ -1,0 +1,161 @@
+//! The dotted paths `--set` and `--vary` address (SPEC section 3), each with what it
+//! means. A path outside this list is refused before anything runs.
+
+/// Whether a path holds a plain value or a distribution table (whose own keys, such as
+/// `work.blocking.mean`, may be addressed too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    Value,
+    Distribution,
+}
+
+/// Every addressable path, its kind and its meaning.
+pub const PATHS: &[(&str, PathKind, &str)] = &[
+    ("name", PathKind::Value, "the model's name"),
+    ("description", PathKind::Value, "free text"),
+    (
+        "load.arrival",
+        PathKind::Value,
+        "\"constant\" or \"poisson\"",
+    ),
+    ("load.rate", PathKind::Value, "connections per second"),
+    ("load.duration", PathKind::Value, "arrival window, seconds"),
+    ("load.connections", PathKind::Value, "number of connections"),
+    ("load.timeout", PathKind::Value, "client gives up, seconds"),
+    (
+        "load.connect_timeout",
+        PathKind::Value,
+        "tcp: give up connecting, seconds",
+    ),
+    ("load.on_refused", PathKind::Value, "\"fail\" or \"retry\""),
+    ("load.retry_for", PathKind::Value, "unix retry window, seconds"),
+    (
+        "load.retry_pause",
+        PathKind::Distribution,
+        "pause between unix retries",
+    ),
+    ("listener.kind", PathKind::Value, "\"unix\" or \"tcp\""),
+    ("listener.backlog", PathKind::Value, "what listen() is given"),
+    ("listener.somaxconn", PathKind::Value, "the kernel cap"),
+    (
+        "listener.syn_schedule",
+        PathKind::Value,
+        "\"linux-6.5\" or \"linux-legacy\"",
+    ),
+    ("pool.process_limit", PathKind::Value, "most processes at once"),
+    (
+        "pool.client_limit",
+        PathKind::Value,
+        "connections one process holds",
+    ),
+    (
+        "pool.service_count",
+        PathKind::Value,
+        "connections before a process exits (0 = never)",
+    ),
+    (
+        "pool.process_min_avail",
+        PathKind::Value,
+        "idle processes kept ready",
+    ),
+    (
+        "pool.idle_kill",
+        PathKind::Value,
+        "seconds before an extra idle process ends (0 = never)",
+    ),
+    (
+        "master.mode",
+        PathKind::Value,
+        "\"prefork\", \"on-demand\" or \"per-connection\"",
+    ),
+    (
+        "master.startup",
+        PathKind::Distribution,
+        "fork to ready to accept",
+    ),
+    (
+        "master.fork_time",
+        PathKind::Distribution,
+        "master's own time per fork",
+    ),
+    (
+        "master.respawn_delay",
+        PathKind::Distribution,
+        "wait before replacing an exited process",
+    ),
+    (
+        "master.drop_timeout",
+        PathKind::Value,
+        "seconds at process_limit before accept-and-close",
+    ),
+    (
+        "work.blocking",
+        PathKind::Distribution,
+        "time a connection blocks its process",
+    ),
+    (
+        "work.hold",
+        PathKind::Distribution,
+        "connection open after its work, process free",
+    ),
+    ("sim.seed", PathKind::Value, "random seed"),
+    ("sim.replications", PathKind::Value, "independent runs"),
+    ("sim.warmup", PathKind::Value, "seconds left out at the start"),
+];
+
+/// Accepts a known path, or a key inside a distribution path; otherwise says which
+/// paths exist (the nearest ones first when the path shares its table).
+pub fn check_path(path: &str) -> Result<(), String> {
+    for (p, kind, _) in PATHS {
+        if *p == path {
+            return Ok(());
+        }
+        if *kind == PathKind::Distribution {
+            if let Some(rest) = path.strip_prefix(p).and_then(|r| r.strip_prefix('.')) {
+                if !rest.is_empty() && !rest.contains('.') {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    let table = path.split('.').next().unwrap_or("");
+    let same_table: Vec<&str> = PATHS
+        .iter()
+        .map(|(p, _, _)| *p)
+        .filter(|p| p.split('.').next() == Some(table) && p.contains('.'))
+        .collect();
+    let listed = if same_table.is_empty() {
+        PATHS.iter().map(|(p, _, _)| *p).collect::<Vec<_>>().join(", ")
+    } else {
+        same_table.join(", ")
+    };
+    Err(format!(
+        "`{path}` is not a model path; the paths{} are: {listed}",
+        if same_table.is_empty() {
+            String::new()
+        } else {
+            format!(" in [{table}]")
+        }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_paths_and_distribution_keys_are_accepted() {
+        assert!(check_path("pool.process_limit").is_ok());
+        assert!(check_path("work.blocking").is_ok());
+        assert!(check_path("work.blocking.mean").is_ok());
+    }
+
+    #[test]
+    fn a_misspelled_path_lists_the_paths_of_its_table() {
+        let err = check_path("pool.proces_limit").unwrap_err();
+        assert!(err.contains("`pool.proces_limit` is not a model path"), "{err}");
+        assert!(err.contains("pool.process_limit"), "{err}");
+        assert!(!err.contains("load.rate"), "{err}");
+        assert!(check_path("pool.process_limit.x").is_err());
+    }
+}

@@ -1,0 +1,290 @@
+//! From a file on disk (plus `--set` overrides) to a checked `Model`, with every error
+//! in one paragraph that names the file, the line and the field, and says what is
+//! allowed.
+
+use super::{check_path, Model};
+use crate::error::BadInput;
+use std::path::{Path, PathBuf};
+
+/// One `--set PATH=VALUE` (or one point of a `--vary` axis).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    pub path: String,
+    pub value: toml::Value,
+    /// How the user wrote it, for error messages.
+    pub origin: String,
+}
+
+/// A checked model and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedModel {
+    pub file: PathBuf,
+    pub text: String,
+    pub model: Model,
+}
+
+/// Parses a VALUE the way the command line takes it: a TOML value, or a bare word as a string.
+pub fn parse_value(raw: &str) -> Result<toml::Value, String> {
+    let raw = raw.trim();
+    if let Ok(mut t) = toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+        if let Some(v) = t.remove("v") {
+            return Ok(v);
+        }
+    }
+    let bare = !raw.is_empty()
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c));
+    if bare {
+        Ok(toml::Value::String(raw.to_string()))
+    } else {
+        Err(format!(
+            "`{raw}` is not a value: write a number (2.5), a word (tcp), a quoted string, \
+             or a table such as {{ dist = \"exponential\", mean = 1.0 }}"
+        ))
+    }
+}
+
+/// Parses `PATH=VALUE` as given to `--set`.
+pub fn parse_assignment(raw: &str) -> Result<Override, BadInput> {
+    let (path, value) = raw.split_once('=').ok_or_else(|| {
+        BadInput(format!(
+            "--set `{raw}`: write PATH=VALUE, for example --set load.rate=5 or --set listener.kind=tcp"
+        ))
+    })?;
+    let path = path.trim();
+    check_path(path).map_err(|m| BadInput(format!("--set {raw}: {m}")))?;
+    let value = parse_value(value).map_err(|m| BadInput(format!("--set {raw}: {m}")))?;
+    Ok(Override {
+        path: path.to_string(),
+        value,
+        origin: format!("--set {raw}"),
+    })
+}
+
+/// Reads, overrides and checks a model file.
+pub fn load(file: &Path, overrides: &[Override]) -> Result<LoadedModel, BadInput> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        BadInput(format!(
+            "cannot read the model file {}: {e}. Give the path of a model in TOML, \
+             for example models/mmck.toml.",
+            file.display()
+        ))
+    })?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let model = load_str(&text, &file.display().to_string(), base, overrides)?;
+    Ok(LoadedModel {
+        file: file.to_path_buf(),
+        text,
+        model,
+    })
+}
+
+/// The same from text; `name` is used in messages, `base` resolves empirical files.
+pub fn load_str(
+    text: &str,
+    name: &str,
+    base: &Path,
+    overrides: &[Override],
+) -> Result<Model, BadInput> {
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| {
+        BadInput(format!(
+            "{name}{}: {} (the file must be TOML)",
+            at_line(text, e.span().map(|s| s.start)),
+            one_line(e.message())
+        ))
+    })?;
+    for o in overrides {
+        set(&mut table, &o.path, o.value.clone())
+            .map_err(|m| BadInput(format!("{name}: {}: {m}", o.origin)))?;
+    }
+    let locate = |path: &str| -> String {
+        match overrides.iter().rev().find(|o| path.starts_with(&o.path)) {
+            Some(o) => format!(" (from {})", o.origin),
+            None => at_line(text, key_offset(text, path)),
+        }
+    };
+    let mut model: Model = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+        let (message, path) = split_serde_message(&e.to_string());
+        let path = match unknown_field(&message) {
+            Some(field) if !path.is_empty() => format!("{path}.{field}"),
+            Some(field) => field,
+            None => path,
+        };
+        let allowed = explain_type(&message);
+        BadInput(format!(
+            "{name}{}: {}{message}{allowed}",
+            locate(&path),
+            if path.is_empty() {
+                String::new()
+            } else {
+                format!("`{path}`: ")
+            },
+        ))
+    })?;
+    for (path, d) in [
+        ("load.retry_pause", &mut model.load.retry_pause),
+        ("master.startup", &mut model.master.startup),
+        ("master.fork_time", &mut model.master.fork_time),
+        ("master.respawn_delay", &mut model.master.respawn_delay),
+        ("work.blocking", &mut model.work.blocking),
+        ("work.hold", &mut model.work.hold),
+    ] {
+        d.load_files(base)
+            .map_err(|m| BadInput(format!("{name}{}: `{path}`: {m}", locate(path))))?;
+    }
+    model.check().map_err(|e| {
+        BadInput(format!(
+            "{name}{}: `{}`: {}",
+            locate(&e.path),
+            e.path,
+            e.message
+        ))
+    })?;
+    Ok(model)
+}
+
+/// Writes `value` at a dotted path, creating tables on the way.
+fn set(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
+    let mut keys = path.split('.').peekable();
+    let mut here = table;
+    while let Some(key) = keys.next() {
+        if keys.peek().is_none() {
+            here.insert(key.to_string(), value);
+            return Ok(());
+        }
+        let next = here
+            .entry(key.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        here = match next {
+            toml::Value::Table(t) => t,
+            other => {
+                return Err(format!(
+                    "`{key}` holds the value {other}, not a table, so `{path}` cannot be set"
+                ))
+            }
+        };
+    }
+    Ok(())
+}
+
+/// toml's message is "what\nin `path`"; returns (what, path).
+fn split_serde_message(message: &str) -> (String, String) {
+    match message.rsplit_once("\nin `") {
+        Some((what, path)) => (one_line(what), path.trim().trim_end_matches('`').to_string()),
+        None => (one_line(message), String::new()),
+    }
+}
+
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+/// Says in words what the Rust type names in serde's messages allow.
+fn explain_type(message: &str) -> &'static str {
+    if message.contains("expected u32") || message.contains("expected u64") {
+        " (a whole number >= 0 is allowed here)"
+    } else if message.contains("expected f64") {
+        " (a number is allowed here)"
+    } else {
+        ""
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// " line N" for a byte offset, or "" when there is none.
+fn at_line(text: &str, offset: Option<usize>) -> String {
+    match offset {
+        Some(o) => format!(
+            " line {}",
+            text[..o.min(text.len())].matches('\n').count() + 1
+        ),
+        None => String::new(),
+    }
+}
+
+/// Byte offset of the key at a dotted path (or of the deepest table on it that exists).
+fn key_offset(text: &str, path: &str) -> Option<usize> {
+    let doc = toml_edit::ImDocument::parse(text.to_string()).ok()?;
+    let mut here: &dyn toml_edit::TableLike = doc.as_table();
+    let mut found = None;
+    for key in path.split('.') {
+        let (k, item) = here.get_key_value(key)?;
+        found = k.span().map(|s| s.start).or(found);
+        match item.as_table_like() {
+            Some(t) => here = t,
+            None => break,
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "t"
+[load]
+rate = 5
+duration = 10
+[listener]
+backlog = 16
+[pool]
+process_limit = 2
+[work]
+blocking = { dist = "exponential", mean = 0.1 }
+"#;
+
+    fn err(text: &str, sets: &[&str]) -> String {
+        let o: Vec<Override> = sets.iter().map(|s| parse_assignment(s).unwrap()).collect();
+        load_str(text, "m.toml", Path::new("."), &o).unwrap_err().0
+    }
+
+    #[test]
+    fn a_valid_model_loads_with_defaults() {
+        let m = load_str(GOOD, "m.toml", Path::new("."), &[]).unwrap();
+        assert_eq!(m.listener.somaxconn, 4096);
+        assert_eq!(m.queue_capacity(), 17);
+        assert_eq!(m.pool.client_limit, 1);
+        assert_eq!(m.sim.replications, 10);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_field() {
+        let e = err(&GOOD.replace("process_limit = 2", "process_limit = 0"), &[]);
+        assert!(e.starts_with("m.toml line 9: `pool.process_limit`"), "{e}");
+        let e = err(&GOOD.replace("process_limit = 2", "proces_limit = 2"), &[]);
+        assert!(e.contains("line 9") && e.contains("unknown field `proces_limit`"), "{e}");
+        let e = err(&GOOD.replace("rate = 5", "rate = -5"), &[]);
+        assert!(e.starts_with("m.toml line 4: `load.rate`: must be a number above 0"), "{e}");
+        let e = err(&GOOD.replace("exponential", "expo"), &[]);
+        assert!(e.contains("unknown variant `expo`") && e.contains("line 11"), "{e}");
+    }
+
+    #[test]
+    fn set_overrides_a_field_and_errors_name_the_flag() {
+        let o = [parse_assignment("pool.process_limit=7").unwrap()];
+        let m = load_str(GOOD, "m.toml", Path::new("."), &o).unwrap();
+        assert_eq!(m.pool.process_limit, 7);
+        let e = err(GOOD, &["listener.backlog=-1"]);
+        assert!(e.contains("(from --set listener.backlog=-1)"), "{e}");
+        assert!(e.contains("whole number"), "{e}");
+        let e = parse_assignment("pool.nope=1").unwrap_err().0;
+        assert!(e.contains("`pool.nope` is not a model path"), "{e}");
+    }
+
+    #[test]
+    fn bare_words_are_strings_and_tables_parse() {
+        assert_eq!(parse_value("tcp").unwrap(), toml::Value::String("tcp".into()));
+        assert_eq!(parse_value("2.5").unwrap(), toml::Value::Float(2.5));
+        assert!(parse_value("{ dist = \"constant\", value = 1 }")
+            .unwrap()
+            .is_table());
+        assert!(parse_value("a b").is_err());
+    }
+}
