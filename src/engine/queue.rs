@@ -1,0 +1,142 @@
+//! A binary heap keyed by (time, sequence number), as simcore does: `f64::total_cmp`
+//! orders times, the sequence number keeps simultaneous events first-in first-out.
+//! Cancelled events stay in the heap and are skipped when they come out (lazy
+//! cancellation), so cancelling costs one hash insert and no heap surgery.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashSet};
+
+/// Names one scheduled event, for `cancel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventId(u64);
+
+struct Entry<E> {
+    time: f64,
+    seq: u64,
+    event: E,
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<E> Ord for Entry<E> {
+    // Reversed: BinaryHeap is a max-heap and the earliest event must come out first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .time
+            .total_cmp(&self.time)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// The future event list.
+pub struct EventQueue<E> {
+    heap: BinaryHeap<Entry<E>>,
+    next_seq: u64,
+    cancelled: HashSet<u64>,
+    now: f64,
+    popped: u64,
+}
+
+impl<E> Default for EventQueue<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> EventQueue<E> {
+    pub fn new() -> Self {
+        EventQueue {
+            heap: BinaryHeap::with_capacity(64),
+            next_seq: 0,
+            cancelled: HashSet::new(),
+            now: 0.0,
+            popped: 0,
+        }
+    }
+
+    /// The time of the event last taken out.
+    #[inline]
+    pub fn now(&self) -> f64 {
+        self.now
+    }
+
+    /// Events taken out so far (cancelled ones not counted).
+    pub fn processed(&self) -> u64 {
+        self.popped
+    }
+
+    /// Schedules `event` at `time` (never before now).
+    #[inline]
+    pub fn schedule(&mut self, time: f64, event: E) -> EventId {
+        debug_assert!(time >= self.now, "event scheduled in the past: {time} < {}", self.now);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Entry { time, seq, event });
+        EventId(seq)
+    }
+
+    /// The event will not come out of `pop`.
+    pub fn cancel(&mut self, id: EventId) {
+        self.cancelled.insert(id.0);
+    }
+
+    /// The earliest event that was not cancelled, and advances the clock to it.
+    #[inline]
+    pub fn pop(&mut self) -> Option<(f64, E)> {
+        while let Some(e) = self.heap.pop() {
+            if !self.cancelled.is_empty() && self.cancelled.remove(&e.seq) {
+                continue;
+            }
+            self.now = e.time;
+            self.popped += 1;
+            return Some((e.time, e.event));
+        }
+        None
+    }
+
+    /// Events still waiting (including cancelled ones not yet skipped).
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_come_out_in_time_order_and_simultaneous_ones_first_in_first_out() {
+        let mut q = EventQueue::new();
+        q.schedule(2.0, "c");
+        q.schedule(1.0, "a");
+        q.schedule(2.0, "d");
+        q.schedule(1.0, "b");
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, ["a", "b", "c", "d"]);
+        assert_eq!(q.now(), 2.0);
+    }
+
+    #[test]
+    fn a_cancelled_event_never_comes_out() {
+        let mut q = EventQueue::new();
+        let a = q.schedule(1.0, 1);
+        q.schedule(2.0, 2);
+        q.cancel(a);
+        assert_eq!(q.pop(), Some((2.0, 2)));
+        assert_eq!(q.pop(), None);
+        assert_eq!(q.processed(), 1);
+    }
+}

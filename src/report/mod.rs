@@ -1,0 +1,155 @@
+//! What a run prints and writes: the JSON object of SPEC section 5, the table for a
+//! person, and the flattened row of a sweep's CSV.
+
+use crate::model::Model;
+use crate::simulate::PointResult;
+use crate::stats::Summary;
+use serde::{Deserialize, Serialize};
+
+/// Settings that follow from the model, for the reader to check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Effective {
+    /// min(backlog, somaxconn) + 1.
+    pub queue_capacity: u64,
+    /// min(backlog, somaxconn): what the kernel keeps as the backlog.
+    pub listen_backlog: u64,
+    /// Arrival rate x mean blocking time.
+    pub offered_load_erlangs: f64,
+    pub mean_blocking_s: f64,
+}
+
+impl Effective {
+    pub fn of(model: &Model) -> Effective {
+        Effective {
+            queue_capacity: model.queue_capacity(),
+            listen_backlog: model.queue_capacity() - 1,
+            offered_load_erlangs: model.offered_load(),
+            mean_blocking_s: model.work.blocking.mean(),
+        }
+    }
+}
+
+/// The JSON of `eagain simulate --format json` (SPEC section 5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub model: String,
+    pub name: String,
+    pub seed: u64,
+    pub replications: u32,
+    pub effective: Effective,
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub wall_s: f64,
+}
+
+impl Report {
+    pub fn new(file: &str, model: &Model, seed: u64, result: PointResult, wall_s: f64) -> Self {
+        Report {
+            model: file.to_string(),
+            name: model.name.clone(),
+            seed,
+            replications: result.replications,
+            effective: Effective::of(model),
+            summary: result.summary,
+            wall_s,
+        }
+    }
+
+    /// A table for a person.
+    pub fn table(&self) -> String {
+        let s = &self.summary;
+        let e = &self.effective;
+        let pct = |n: u64| {
+            if s.offered == 0 {
+                0.0
+            } else {
+                100.0 * n as f64 / s.offered as f64
+            }
+        };
+        let ci = |x: &crate::stats::Estimate| {
+            if x.ci_low.is_finite() {
+                format!("{:.6}  (95 % CI {:.6} to {:.6})", x.mean, x.ci_low, x.ci_high)
+            } else {
+                format!("{:.6}  (one replication: no interval)", x.mean)
+            }
+        };
+        let mut t = String::new();
+        let mut line = |k: &str, v: String| t.push_str(&format!("{k:<22}{v}\n"));
+        line("model", format!("{} ({})", self.name, self.model));
+        line(
+            "replications",
+            format!("{} (seed {})", self.replications, self.seed),
+        );
+        line(
+            "queue capacity",
+            format!(
+                "{} = min(backlog, somaxconn) + 1; offered load {:.3} Erlangs",
+                e.queue_capacity, e.offered_load_erlangs
+            ),
+        );
+        line("offered", s.offered.to_string());
+        line("served", format!("{} ({:.3} %)", s.served, pct(s.served)));
+        line("refused", format!("{} ({:.3} %)", s.refused, pct(s.refused)));
+        line("dropped", format!("{} ({:.3} %)", s.dropped, pct(s.dropped)));
+        line(
+            "timed out",
+            format!("{} ({:.3} %)", s.timed_out, pct(s.timed_out)),
+        );
+        line("refusal probability", ci(&s.refusal_probability));
+        line("failure probability", ci(&s.failure_probability));
+        let l = &s.latency_s;
+        line(
+            "latency (s)",
+            format!(
+                "mean {:.4}  p50 {:.4}  p90 {:.4}  p99 {:.4}  p99.9 {:.4}  max {:.4}",
+                l.mean, l.p50, l.p90, l.p99, l.p999, l.max
+            ),
+        );
+        line(
+            "queue wait (s)",
+            format!("mean {:.4}  p99 {:.4}", s.queue_wait_s.mean, s.queue_wait_s.p99),
+        );
+        line(
+            "queue length",
+            format!("mean {:.3}  max {}", s.queue_length.mean, s.queue_length.max),
+        );
+        let p = &s.processes;
+        line(
+            "processes",
+            format!(
+                "mean {:.3}  max {}  busy {:.3}  utilisation {:.3}  forks {}",
+                p.mean, p.max, p.busy_mean, p.utilisation, p.forks
+            ),
+        );
+        line("wasted work (s)", format!("{:.3}", s.wasted_s));
+        line(
+            "events",
+            format!("{} in {:.3} s of wall time", s.events, self.wall_s),
+        );
+        t
+    }
+}
+
+/// The scalar fields of a summary, flattened with `_` in JSON order
+/// (`refusal_probability_mean`, `latency_s_p99`, ...), then `wall_s`.
+pub fn flatten(summary: &Summary, wall_s: f64) -> Vec<(String, serde_json::Value)> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}_{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            other => out.push((prefix.to_string(), other.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", &serde_json::to_value(summary).expect("a summary serialises"), &mut out);
+    out.push(("wall_s".into(), serde_json::json!(wall_s)));
+    out
+}

@@ -1,0 +1,179 @@
+//! The clients: open-loop arrivals, the connect() that meets the kernel queue, what a
+//! client does when the queue is full (unix EAGAIN: fail or retry; tcp: the SYN is
+//! dropped and retransmitted), and the outcome each connection ends in.
+
+use super::{Conn, Ev, Sim};
+use crate::model::{ListenerKind, OnRefused};
+
+/// How a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    Refused,
+    Dropped,
+}
+
+impl Sim<'_> {
+    /// Schedules the connection after the `sent`-th one, or ends the arrivals.
+    pub(super) fn schedule_next_arrival(&mut self, now: f64) {
+        let load = &self.c.model.load;
+        if let Some(n) = load.connections {
+            if self.sent >= n {
+                self.arrivals_done = true;
+                return;
+            }
+        }
+        let at = match load.arrival {
+            // vegeta's ConstantPacer: hit n (from 1) is due at n * interval (reference F2).
+            crate::model::Arrival::Constant => (self.sent + 1) as f64 / load.rate,
+            crate::model::Arrival::Poisson => now + self.c.gap.sample(&mut self.arrivals_rng),
+        };
+        if let Some(d) = load.duration {
+            // Every n with n / rate <= D is sent; the tolerance keeps rate x D exact in
+            // floating point (10 per second for 3 s is 30 connections, not 29).
+            if at > d * (1.0 + 1e-12) {
+                self.arrivals_done = true;
+                return;
+            }
+        }
+        self.q.schedule(at, Ev::Arrival);
+    }
+
+    pub(super) fn arrival(&mut self, now: f64) {
+        // Work is drawn when the connection is sent, from its own stream, so that the
+        // n-th connection costs the same whatever happens to it (common random numbers).
+        let conn = Conn {
+            sent: now,
+            deadline: self.c.model.load.timeout.map_or(f64::INFINITY, |t| now + t),
+            blocking: self.c.blocking.sample(&mut self.work_rng),
+            hold: self.c.hold.sample(&mut self.work_rng),
+            queued_at: now,
+            syns: 0,
+            counted: now >= self.warmup,
+            owner: super::NONE,
+        };
+        let id = match self.free_conns.pop() {
+            Some(id) => {
+                self.conns[id as usize] = conn;
+                id
+            }
+            None => {
+                self.conns.push(conn);
+                (self.conns.len() - 1) as u32
+            }
+        };
+        self.open += 1;
+        if conn.counted {
+            self.stats.offered += 1;
+        }
+        self.sent += 1;
+        self.schedule_next_arrival(now);
+        self.connect(id, now);
+    }
+
+    /// One connect() attempt: the first, a unix retry or a tcp SYN retransmission.
+    pub(super) fn connect(&mut self, id: u32, now: f64) {
+        if self.dropping {
+            // The master accepts and closes each new connection at once (reference C5).
+            self.enqueue(id, now);
+            self.queue.pop_back();
+            self.stats.queue.set(self.queue.len() as u64);
+            self.drop_connection(id, now);
+            return;
+        }
+        // Room while fewer than min(backlog, somaxconn) + 1 are pending (reference A1, B1).
+        if self.queue.len() < self.c.capacity {
+            self.enqueue(id, now);
+            self.dispatch(now);
+            return;
+        }
+        match (self.kind(), self.on_refused()) {
+            // A non-blocking unix connect() fails at once with EAGAIN (reference A2);
+            // nginx answers 502 without retrying a single-server upstream (E1 to E3).
+            (ListenerKind::Unix, OnRefused::Fail) => self.fail(id, now, Outcome::Refused),
+            // imap-login: sleep 10 to 100 ms, try again while less than 500 ms have
+            // passed since the first try, then give up (reference C10).
+            (ListenerKind::Unix, OnRefused::Retry) => {
+                let c = self.conns[id as usize];
+                let next = now + self.c.retry_pause.sample(&mut self.retry_rng);
+                if next - c.sent < self.c.model.load.retry_for {
+                    self.q.schedule(next, Ev::Retry(id));
+                } else {
+                    self.fail(id, now, Outcome::Refused);
+                }
+            }
+            // The SYN is dropped silently and retransmitted on the kernel's schedule
+            // (reference B2, B4); nginx's proxy_connect_timeout ends it earlier (E4, E5).
+            (ListenerKind::Tcp, _) => {
+                let c = self.conns[id as usize];
+                let i = usize::from(c.syns);
+                self.conns[id as usize].syns += 1;
+                let give_up = self
+                    .c
+                    .model
+                    .load
+                    .connect_timeout
+                    .map_or(self.c.syn_give_up, |t| t.min(self.c.syn_give_up));
+                match self.c.syn_times.get(i) {
+                    Some(&after) if after < give_up && c.sent + after <= c.deadline => {
+                        self.q.schedule(c.sent + after, Ev::Syn(id));
+                    }
+                    _ => {
+                        // Whichever comes first: the client's own timeout or the connect's end.
+                        let end = c.sent + give_up;
+                        self.fail(id, end.min(c.deadline), Outcome::Refused);
+                    }
+                }
+            }
+        }
+    }
+
+    fn enqueue(&mut self, id: u32, now: f64) {
+        self.conns[id as usize].queued_at = now;
+        self.queue.push_back(id);
+        self.stats.queue.set(self.queue.len() as u64);
+        self.stats.in_system.set(self.stats.in_system.value + 1);
+    }
+
+    /// The master accepted and closed a connection (it was in the kernel queue).
+    pub(super) fn drop_connection(&mut self, id: u32, now: f64) {
+        self.stats.in_system.set(self.stats.in_system.value - 1);
+        self.fail(id, now, Outcome::Dropped);
+    }
+
+    /// Ends a connection that got no reply; a client whose own timeout came first
+    /// counts as timed out.
+    pub(super) fn fail(&mut self, id: u32, at: f64, outcome: Outcome) {
+        let c = self.conns[id as usize];
+        if c.counted {
+            if at > c.deadline {
+                self.stats.timed_out += 1;
+            } else {
+                match outcome {
+                    Outcome::Refused => self.stats.refused += 1,
+                    Outcome::Dropped => self.stats.dropped += 1,
+                }
+            }
+        }
+        self.release(id);
+    }
+
+    /// The reply goes out: served, or timed out with its work wasted (reference: SPEC 1.7).
+    pub(super) fn reply(&mut self, id: u32, now: f64) {
+        let c = self.conns[id as usize];
+        self.stats.in_system.set(self.stats.in_system.value - 1);
+        if !c.counted {
+            return;
+        }
+        if now <= c.deadline {
+            self.stats.served(now - c.sent);
+        } else {
+            self.stats.timed_out += 1;
+            self.stats.wasted_s += c.blocking;
+        }
+    }
+
+    pub(super) fn release(&mut self, id: u32) {
+        self.open -= 1;
+        self.free_conns.push(id);
+    }
+}

@@ -1,0 +1,258 @@
+//! The listening service, simulated: clients that connect open-loop, the kernel
+//! listen queue, the worker processes and the master that forks them. One `Sim` runs
+//! one replication of one model, single-threaded; the concepts live in their own files
+//! as `impl Sim` blocks: `client.rs` (arrivals, connect, retries, outcomes), `pool.rs`
+//! (processes: accept, work, exit, idle kill) and `master.rs` (forking by mode,
+//! process_min_avail, the drop timer). The rules and where they come from are in
+//! ../shared/reference/linux-dovecot-gunicorn-nginx.md; each is cited where it is made.
+
+mod client;
+mod master;
+mod pool;
+
+use crate::dist::Dist;
+use crate::engine::{stream, EventId, EventQueue, Purpose};
+use crate::model::{Arrival, ListenerKind, MasterMode, Model, OnRefused};
+use crate::stats::RepStats;
+use rand_pcg::Pcg64;
+use std::collections::VecDeque;
+
+/// A model turned into samplers and constants, shared by every replication.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub model: Model,
+    gap: Dist,
+    blocking: Dist,
+    hold: Dist,
+    startup: Dist,
+    fork_time: Dist,
+    respawn_delay: Dist,
+    retry_pause: Dist,
+    capacity: usize,
+    syn_times: &'static [f64],
+    syn_give_up: f64,
+}
+
+impl Compiled {
+    /// Call with a model that passed `Model::check`.
+    pub fn new(model: &Model) -> Compiled {
+        let gap = match model.load.arrival {
+            Arrival::Constant => Dist::Constant(1.0 / model.load.rate),
+            Arrival::Poisson => crate::dist::DistSpec::Exponential {
+                mean: 1.0 / model.load.rate,
+            }
+            .sampler(),
+        };
+        let (syn_times, syn_give_up) = model.listener.syn_schedule.times();
+        Compiled {
+            gap,
+            blocking: model.work.blocking.sampler(),
+            hold: model.work.hold.sampler(),
+            startup: model.master.startup.sampler(),
+            fork_time: model.master.fork_time.sampler(),
+            respawn_delay: model.master.respawn_delay.sampler(),
+            retry_pause: model.load.retry_pause.sampler(),
+            capacity: usize::try_from(model.queue_capacity()).unwrap_or(usize::MAX),
+            syn_times,
+            syn_give_up,
+            model: model.clone(),
+        }
+    }
+
+    /// Runs replication number `replication` (0-based) with the model's streams for `seed`.
+    pub fn run(&self, seed: u64, replication: u64) -> RepStats {
+        Sim::new(self, seed, replication).run()
+    }
+}
+
+/// Events of the server model. Small and `Copy`: the heap moves them by value.
+#[derive(Debug, Clone, Copy)]
+enum Ev {
+    /// The next client sends its connection.
+    Arrival,
+    /// A unix client tries again after EAGAIN (on_refused = "retry").
+    Retry(u32),
+    /// A tcp client retransmits its SYN.
+    Syn(u32),
+    /// A connection's blocking work is finished: the reply goes out.
+    WorkDone(u32),
+    /// A connection's hold is over: it closes and frees its slot.
+    Close(u32),
+    /// A process has started and can accept.
+    Ready(u32),
+    /// The master has finished a fork and can accept again (per-connection mode).
+    MasterFree,
+    /// Prefork: replace a process that exited.
+    Respawn,
+    /// An idle process's idle_kill time is up.
+    IdleKill(u32),
+    /// drop_timeout seconds at process_limit: accept and close what is queued.
+    DropTimeout,
+    /// process_min_avail: one run of the master's 0-ms prefork timer.
+    PreforkRun,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// One client connection.
+#[derive(Debug, Clone, Copy)]
+struct Conn {
+    /// When it was meant to be sent: latency is measured from here.
+    sent: f64,
+    /// The client gives up at this time (infinity without load.timeout).
+    deadline: f64,
+    blocking: f64,
+    hold: f64,
+    /// When it entered the kernel queue.
+    queued_at: f64,
+    /// SYN retransmissions so far.
+    syns: u8,
+    /// Arrived after the warm-up: counts in the statistics.
+    counted: bool,
+    /// The process that holds it, once accepted.
+    owner: u32,
+}
+
+/// One worker process.
+#[derive(Debug, Clone, Copy)]
+struct Proc {
+    alive: bool,
+    ready: bool,
+    /// Watches the listener; false once service_count connections were accepted.
+    listening: bool,
+    clients: u32,
+    accepted: u64,
+    /// Blocking work is served in order; the process is busy until this time.
+    busy_until: f64,
+    /// A connection the master accepted for it before it started (per-connection).
+    first: u32,
+    idle_timer: Option<EventId>,
+    in_free: bool,
+}
+
+struct Sim<'a> {
+    c: &'a Compiled,
+    q: EventQueue<Ev>,
+    arrivals_rng: Pcg64,
+    work_rng: Pcg64,
+    master_rng: Pcg64,
+    retry_rng: Pcg64,
+    warmup: f64,
+    conns: Vec<Conn>,
+    free_conns: Vec<u32>,
+    procs: Vec<Proc>,
+    free_procs: Vec<u32>,
+    /// The kernel listen queue: one FIFO shared by every process (reference C2, D3).
+    queue: VecDeque<u32>,
+    /// Ready processes with a free slot, most recently freed on top (lazily cleaned).
+    free: Vec<u32>,
+    /// Processes alive, starting or ready.
+    alive: u32,
+    /// Processes alive, listening and with a free slot: Dovecot's process_avail.
+    avail: u32,
+    master_free_at: f64,
+    master_wakeup: bool,
+    fork_counter: u64,
+    prefork_counter: u64,
+    prefork_pending: bool,
+    drop_timer: Option<EventId>,
+    dropping: bool,
+    sent: u64,
+    arrivals_done: bool,
+    /// Connections not yet resolved (or still open).
+    open: u64,
+    stats: RepStats,
+}
+
+impl<'a> Sim<'a> {
+    fn new(c: &'a Compiled, seed: u64, replication: u64) -> Self {
+        Sim {
+            c,
+            q: EventQueue::new(),
+            arrivals_rng: stream(seed, replication, Purpose::Arrivals),
+            work_rng: stream(seed, replication, Purpose::Work),
+            master_rng: stream(seed, replication, Purpose::Master),
+            retry_rng: stream(seed, replication, Purpose::Retry),
+            warmup: c.model.sim.warmup,
+            conns: Vec::with_capacity(256),
+            free_conns: Vec::new(),
+            procs: Vec::with_capacity(c.model.pool.process_limit.min(4096) as usize),
+            free_procs: Vec::new(),
+            queue: VecDeque::with_capacity(c.capacity.min(1 << 16)),
+            free: Vec::new(),
+            alive: 0,
+            avail: 0,
+            master_free_at: 0.0,
+            master_wakeup: false,
+            fork_counter: 0,
+            prefork_counter: 0,
+            prefork_pending: false,
+            drop_timer: None,
+            dropping: false,
+            sent: 0,
+            arrivals_done: false,
+            open: 0,
+            stats: RepStats::new(c.model.sim.warmup),
+        }
+    }
+
+    fn run(mut self) -> RepStats {
+        self.start_pool();
+        self.schedule_next_arrival(0.0);
+        while let Some((now, ev)) = self.q.pop() {
+            self.stats.advance(now);
+            match ev {
+                Ev::Arrival => self.arrival(now),
+                Ev::Retry(id) | Ev::Syn(id) => self.connect(id, now),
+                Ev::WorkDone(id) => self.work_done(id, now),
+                Ev::Close(id) => self.close(id, now),
+                Ev::Ready(p) => self.ready(p, now),
+                Ev::MasterFree => {
+                    self.master_wakeup = false;
+                    self.dispatch(now);
+                }
+                Ev::Respawn => {
+                    self.fork(now);
+                }
+                Ev::IdleKill(p) => self.idle_kill(p, now),
+                Ev::DropTimeout => self.drop_timeout(now),
+                Ev::PreforkRun => self.prefork_run(now),
+            }
+            if self.arrivals_done && self.open == 0 {
+                break;
+            }
+        }
+        self.stats.events = self.q.processed();
+        self.stats
+    }
+
+    /// Gives every queued connection it can to a process, in FIFO order.
+    fn dispatch(&mut self, now: f64) {
+        while let Some(&id) = self.queue.front() {
+            if let Some(p) = self.free_process() {
+                self.queue.pop_front();
+                self.stats.queue.set(self.queue.len() as u64);
+                self.accept(p, id, now);
+            } else if self.master_can_accept(now) {
+                self.queue.pop_front();
+                self.stats.queue.set(self.queue.len() as u64);
+                self.master_accept(id, now);
+            } else {
+                break;
+            }
+        }
+        self.master_check(now);
+    }
+
+    fn kind(&self) -> ListenerKind {
+        self.c.model.listener.kind
+    }
+
+    fn on_refused(&self) -> OnRefused {
+        self.c.model.load.on_refused
+    }
+
+    fn mode(&self) -> MasterMode {
+        self.c.model.master.mode
+    }
+}

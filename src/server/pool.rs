@@ -1,0 +1,220 @@
+//! The worker processes: start, accept, serve blocking work one connection after
+//! another, close, exit after service_count connections, and end when idle too long.
+
+use super::{Ev, Proc, Sim, NONE};
+use crate::model::MasterMode;
+
+impl Sim<'_> {
+    /// A process that could take a connection now: alive, listening, with a free slot.
+    fn has_slot(&self, p: u32) -> bool {
+        let p = &self.procs[p as usize];
+        p.alive && p.listening && p.clients < self.c.model.pool.client_limit
+    }
+
+    /// Runs `f` on process `p` and keeps `avail` (Dovecot's process_avail) in step.
+    fn update(&mut self, p: u32, f: impl FnOnce(&mut Proc)) {
+        let before = self.has_slot(p);
+        f(&mut self.procs[p as usize]);
+        let after = self.has_slot(p);
+        match (before, after) {
+            (false, true) => self.avail += 1,
+            (true, false) => self.avail -= 1,
+            _ => {}
+        }
+    }
+
+    /// The ready process with a free slot that accepts next, if any.
+    pub(super) fn free_process(&mut self) -> Option<u32> {
+        while let Some(&p) = self.free.last() {
+            if self.procs[p as usize].ready && self.has_slot(p) {
+                return Some(p);
+            }
+            self.free.pop();
+            self.procs[p as usize].in_free = false;
+        }
+        None
+    }
+
+    fn offer_slot(&mut self, p: u32) {
+        let proc = &mut self.procs[p as usize];
+        if !proc.in_free {
+            proc.in_free = true;
+            self.free.push(p);
+        }
+    }
+
+    /// A new process, counted as available at once (Dovecot's service_process_create:
+    /// `process_avail++` before the child has started, reference C3).
+    pub(super) fn new_process(&mut self, ready: bool) -> u32 {
+        let proc = Proc {
+            alive: true,
+            ready,
+            listening: true,
+            clients: 0,
+            accepted: 0,
+            busy_until: 0.0,
+            first: NONE,
+            idle_timer: None,
+            in_free: false,
+        };
+        let p = match self.free_procs.pop() {
+            Some(p) => {
+                let in_free = self.procs[p as usize].in_free;
+                self.procs[p as usize] = Proc { in_free, ..proc };
+                p
+            }
+            None => {
+                self.procs.push(proc);
+                (self.procs.len() - 1) as u32
+            }
+        };
+        self.alive += 1;
+        self.avail += 1;
+        self.stats.processes.set(u64::from(self.alive));
+        if ready {
+            self.offer_slot(p);
+        }
+        p
+    }
+
+    /// Takes a connection into process `p`'s slot.
+    pub(super) fn take(&mut self, p: u32, id: u32, now: f64) {
+        let service_count = self.c.model.pool.service_count;
+        self.update(p, |proc| {
+            proc.clients += 1;
+            proc.accepted += 1;
+            // After service_count connections the process stops listening and exits
+            // once its connections end (reference C7).
+            if service_count > 0 && proc.accepted >= service_count {
+                proc.listening = false;
+            }
+        });
+        if let Some(t) = self.procs[p as usize].idle_timer.take() {
+            self.q.cancel(t);
+        }
+        let c = self.conns[id as usize];
+        if c.counted {
+            self.stats.queue_wait(now - c.queued_at);
+        }
+    }
+
+    /// Process `p` accepts connection `id` from the kernel queue and starts its work.
+    pub(super) fn accept(&mut self, p: u32, id: u32, now: f64) {
+        self.take(p, id, now);
+        if !self.has_slot(p) {
+            self.free.pop();
+            self.procs[p as usize].in_free = false;
+        }
+        self.start_work(p, id, now);
+        self.extra_avail(now);
+    }
+
+    /// Blocking work is served in order inside a process: with client_limit > 1 a
+    /// connection's work waits for the work accepted before it (SPEC 1.5).
+    pub(super) fn start_work(&mut self, p: u32, id: u32, now: f64) {
+        let blocking = self.conns[id as usize].blocking;
+        let proc = &mut self.procs[p as usize];
+        let start = if proc.busy_until > now {
+            proc.busy_until
+        } else {
+            self.stats.busy.set(self.stats.busy.value + 1);
+            now
+        };
+        proc.busy_until = start + blocking;
+        let done = proc.busy_until;
+        self.q.schedule(done, Ev::WorkDone(id));
+        self.conns[id as usize].owner = p;
+    }
+
+    pub(super) fn work_done(&mut self, id: u32, now: f64) {
+        let p = self.conns[id as usize].owner;
+        if self.procs[p as usize].busy_until <= now {
+            self.stats.busy.set(self.stats.busy.value - 1);
+        }
+        self.reply(id, now);
+        let hold = self.conns[id as usize].hold;
+        if hold > 0.0 {
+            self.q.schedule(now + hold, Ev::Close(id));
+        } else {
+            self.close(id, now);
+        }
+    }
+
+    /// The connection ends; its slot frees, or the process exits.
+    pub(super) fn close(&mut self, id: u32, now: f64) {
+        let p = self.conns[id as usize].owner;
+        self.release(id);
+        self.update(p, |proc| proc.clients -= 1);
+        let proc = self.procs[p as usize];
+        if !proc.listening && proc.clients == 0 {
+            self.exit(p, now);
+        } else {
+            if self.has_slot(p) {
+                self.offer_slot(p);
+                self.slot_freed();
+            }
+            if proc.clients == 0 {
+                self.start_idle_timer(p, now);
+            }
+        }
+        self.dispatch(now);
+    }
+
+    /// The process has started: it accepts (or serves the connection the master gave it).
+    pub(super) fn ready(&mut self, p: u32, now: f64) {
+        self.procs[p as usize].ready = true;
+        let first = std::mem::replace(&mut self.procs[p as usize].first, NONE);
+        if first != NONE {
+            self.start_work(p, first, now);
+        } else if self.has_slot(p) {
+            self.offer_slot(p);
+            self.start_idle_timer(p, now);
+        }
+        self.dispatch(now);
+    }
+
+    pub(super) fn exit(&mut self, p: u32, now: f64) {
+        self.update(p, |proc| proc.alive = false);
+        if let Some(t) = self.procs[p as usize].idle_timer.take() {
+            self.q.cancel(t);
+        }
+        self.free_procs.push(p);
+        self.alive -= 1;
+        self.stats.processes.set(u64::from(self.alive));
+        self.process_exited(now);
+    }
+
+    /// idle_kill applies to Dovecot's masters; gunicorn keeps its fixed pool.
+    fn start_idle_timer(&mut self, p: u32, now: f64) {
+        let idle_kill = self.c.model.pool.idle_kill;
+        if self.mode() == MasterMode::Prefork || idle_kill <= 0.0 {
+            return;
+        }
+        if let Some(t) = self.procs[p as usize].idle_timer.take() {
+            self.q.cancel(t);
+        }
+        let t = self.q.schedule(now + idle_kill, Ev::IdleKill(p));
+        self.procs[p as usize].idle_timer = Some(t);
+    }
+
+    /// An idle process beyond process_min_avail ends after idle_kill seconds without a
+    /// connection (simplified from Dovecot 2.3.21's per-interval count, reference C12).
+    pub(super) fn idle_kill(&mut self, p: u32, now: f64) {
+        self.procs[p as usize].idle_timer = None;
+        let proc = self.procs[p as usize];
+        if !(proc.alive && proc.ready && proc.listening && proc.clients == 0) {
+            return;
+        }
+        let idle = self
+            .procs
+            .iter()
+            .filter(|q| q.alive && q.ready && q.listening && q.clients == 0)
+            .count();
+        if idle > self.c.model.pool.process_min_avail as usize {
+            self.exit(p, now);
+            self.dispatch(now);
+        } else {
+            self.start_idle_timer(p, now);
+        }
+    }
+}

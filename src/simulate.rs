@@ -1,0 +1,71 @@
+//! Runs the replications of one model point: a fixed number, or as many as
+//! `--precision` needs, in parallel (each replication is single-threaded and has its
+//! own random streams, so the result does not depend on the thread count).
+
+use crate::server::Compiled;
+use crate::stats::{RepStats, Summary};
+use rayon::prelude::*;
+
+/// Confidence of every reported interval.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// Below this refusal probability `--precision` is met in absolute terms: the interval's
+/// half-width must be at most precision x this floor, rather than precision x the mean
+/// (a relative interval around a probability of 1e-7 would need billions of arrivals).
+pub const PRECISION_FLOOR: f64 = 1e-3;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunOptions {
+    pub seed: u64,
+    /// Replications to run (the minimum with `precision`).
+    pub replications: u32,
+    /// Run until the refusal probability's half-width is at most this fraction of its mean.
+    pub precision: Option<f64>,
+    /// The cap on replications with `precision`.
+    pub max_replications: u32,
+}
+
+/// The combined result and how many replications it took.
+#[derive(Debug, Clone)]
+pub struct PointResult {
+    pub summary: Summary,
+    pub replications: u32,
+}
+
+/// True when the refusal probability is known well enough.
+pub fn precise_enough(summary: &Summary, precision: f64) -> bool {
+    let e = summary.refusal_probability;
+    let half = e.half_width();
+    half.is_finite() && half <= precision * e.mean.max(PRECISION_FLOOR)
+}
+
+/// Runs one model point.
+pub fn run_point(compiled: &Compiled, opts: &RunOptions) -> PointResult {
+    let run = |range: std::ops::Range<u32>| -> Vec<RepStats> {
+        range
+            .into_par_iter()
+            .map(|r| compiled.run(opts.seed, u64::from(r)))
+            .collect()
+    };
+    let mut target = opts.replications.max(1);
+    if opts.precision.is_some() {
+        target = target.max(2);
+    }
+    let mut reps = run(0..target);
+    loop {
+        let summary = Summary::combine(&reps, CONFIDENCE);
+        let done = match opts.precision {
+            None => true,
+            Some(p) => precise_enough(&summary, p) || target >= opts.max_replications,
+        };
+        if done {
+            return PointResult {
+                summary,
+                replications: target,
+            };
+        }
+        let next = (target * 2).min(opts.max_replications);
+        reps.extend(run(target..next));
+        target = next;
+    }
+}
