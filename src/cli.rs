@@ -20,6 +20,14 @@ pub struct Cli {
 pub enum Command {
     /// Simulate one model and print its outcomes and latencies.
     Simulate(SimulateArgs),
+    /// Simulate every point of a grid in parallel; write results.csv, results.json and charts.
+    Sweep(SweepArgs),
+    /// Join the folders of `sweep --shard K/N` into the results of one unsharded sweep.
+    Merge(MergeArgs),
+    /// Draw a chart from a sweep's results.csv (or a validation.csv).
+    Plot(PlotArgs),
+    /// Find the smallest limit, or the largest load, that meets a target.
+    Plan(PlanArgs),
     /// Print an exact queueing result (the oracles the simulator is tested against).
     #[command(subcommand)]
     Analytic(AnalyticArgs),
@@ -61,6 +69,92 @@ pub struct SimulateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// An axis: PATH=a,b,c or PATH=start:stop:step (stop included) or PATH=start:stop:xF
+    /// (geometric). Repeat for more axes; the first varies slowest.
+    #[arg(long = "vary", value_name = "PATH=VALUES", required = true)]
+    pub vary: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output folder for results.csv, results.json, timing.csv and the charts.
+    #[arg(long, default_value = "output")]
+    pub out: PathBuf,
+    /// Run only every N-th point from K (0 <= K < N); join the folders with `eagain merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Continue an interrupted sweep in --out (same model and arguments).
+    #[arg(long)]
+    pub resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' output folders.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Where to write the joined results and charts.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChartKind {
+    /// Refusal probability (log) against the x path, one line per series value.
+    Capacity,
+    /// Latency p50 and p99 against the x path.
+    Latency,
+    /// Refusal probability over a two-axis grid.
+    Heatmap,
+    /// Measured against predicted (a validation.csv).
+    Validation,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A sweep's results.csv, or the validation.csv of `eagain validate`.
+    pub csv: PathBuf,
+    /// The PNG to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The varied path on the x axis (default: load.rate if varied, else the first).
+    #[arg(long)]
+    pub x: Option<String>,
+    /// The varied path that makes one line per value (heat map: the y axis).
+    #[arg(long)]
+    pub series: Option<String>,
+    /// The metric: refusal_probability, failure_probability or a column such as latency_s_p99.
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// The chart (default: validation for a validation.csv, else capacity).
+    #[arg(long, value_enum)]
+    pub kind: Option<ChartKind>,
+    /// Draw a target line at this value (capacity chart).
+    #[arg(long)]
+    pub target: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The path to solve for: pool.process_limit, listener.backlog, listener.somaxconn,
+    /// pool.client_limit, pool.process_min_avail (smallest that meets the target) or
+    /// load.rate (largest).
+    #[arg(long)]
+    pub solve: String,
+    /// The target, METRIC<=X: refusal_probability, failure_probability, latency_s_p50,
+    /// latency_s_p90, latency_s_p99, latency_s_p999 or latency_s_mean.
+    #[arg(long)]
+    pub target: String,
+    /// The largest value of a limit to try.
+    #[arg(long, default_value_t = 100_000)]
+    pub max: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -285,15 +285,31 @@ mod tests {
         for spec in cases {
             let (m, s) = sample_mean_sd(&spec, 400_000);
             let tol = 6.0 * s / (400_000f64).sqrt();
-            assert!((m - spec.mean()).abs() < tol, "{spec:?}: {m} vs {}", spec.mean());
+            assert!(
+                (m - spec.mean()).abs() < tol,
+                "{spec:?}: {m} vs {}",
+                spec.mean()
+            );
         }
     }
 
     #[test]
     fn impossible_parameters_are_refused_with_the_field_named() {
         let bad = [
-            (DistSpec::Lognormal { mean: 1.0, sd: -1.0 }, "`sd`"),
-            (DistSpec::Uniform { low: 2.0, high: 1.0 }, "`low`"),
+            (
+                DistSpec::Lognormal {
+                    mean: 1.0,
+                    sd: -1.0,
+                },
+                "`sd`",
+            ),
+            (
+                DistSpec::Uniform {
+                    low: 2.0,
+                    high: 1.0,
+                },
+                "`low`",
+            ),
             (DistSpec::Exponential { mean: 0.0 }, "`mean`"),
             (
                 DistSpec::Empirical {

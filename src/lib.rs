@@ -11,10 +11,12 @@ pub mod dist;
 pub mod engine;
 pub mod error;
 pub mod model;
+pub mod plan;
 pub mod plot;
 pub mod report;
 pub mod server;
 pub mod simulate;
 pub mod stats;
+pub mod sweep;
 
 pub use commands::run;

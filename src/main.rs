@@ -10,7 +10,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("eagain: {e:#}");
-            if e.downcast_ref::<eagain::error::BadInput>().is_some() {
+            if e.downcast_ref::<eagain::error::BadInput>().is_some()
+                || e.downcast_ref::<eagain::plot::ChartError>().is_some()
+            {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)

@@ -307,12 +307,18 @@ impl Summary {
             dropped: 0,
             timed_out: 0,
             refusal_probability: estimate(
-                &reps.iter().map(RepStats::refusal_probability).collect::<Vec<_>>(),
+                &reps
+                    .iter()
+                    .map(RepStats::refusal_probability)
+                    .collect::<Vec<_>>(),
                 confidence,
                 true,
             ),
             failure_probability: estimate(
-                &reps.iter().map(RepStats::failure_probability).collect::<Vec<_>>(),
+                &reps
+                    .iter()
+                    .map(RepStats::failure_probability)
+                    .collect::<Vec<_>>(),
                 confidence,
                 true,
             ),
@@ -324,7 +330,10 @@ impl Summary {
                 p999: 0.0,
                 max: 0.0,
             },
-            queue_wait_s: QueueWait { mean: 0.0, p99: 0.0 },
+            queue_wait_s: QueueWait {
+                mean: 0.0,
+                p99: 0.0,
+            },
             queue_length: QueueLength { mean: 0.0, max: 0 },
             processes: Processes {
                 forks: 0,
@@ -346,8 +355,11 @@ impl Summary {
             s.refused += r.refused;
             s.dropped += r.dropped;
             s.timed_out += r.timed_out;
-            latency.add(&r.latency).expect("auto-resizing histograms merge");
-            wait.add(&r.queue_wait).expect("auto-resizing histograms merge");
+            latency
+                .add(&r.latency)
+                .expect("auto-resizing histograms merge");
+            wait.add(&r.queue_wait)
+                .expect("auto-resizing histograms merge");
             lat_sum += r.latency_sum;
             lat_max = lat_max.max(r.latency_max);
             lat_min = lat_min.min(r.latency_min);
@@ -408,7 +420,10 @@ mod tests {
     fn one_run_has_no_interval() {
         let e = estimate(&[0.3], 0.95, true);
         assert!(e.ci_low.is_nan() && e.ci_high.is_nan());
-        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"mean":0.3,"ci_low":null,"ci_high":null}"#);
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"mean":0.3,"ci_low":null,"ci_high":null}"#
+        );
     }
 
     #[test]

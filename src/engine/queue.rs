@@ -77,7 +77,11 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `time` (never before now).
     #[inline]
     pub fn schedule(&mut self, time: f64, event: E) -> EventId {
-        debug_assert!(time >= self.now, "event scheduled in the past: {time} < {}", self.now);
+        debug_assert!(
+            time >= self.now,
+            "event scheduled in the past: {time} < {}",
+            self.now
+        );
         let seq = self.next_seq;
         self.next_seq += 1;
         self.heap.push(Entry { time, seq, event });

@@ -295,12 +295,10 @@ impl Model {
                     "give `load.duration` or `load.connections`, not both",
                 ))
             }
-            (None, None) => {
-                return Err(bad(
-                    "load.duration",
-                    "give `load.duration` (seconds) or `load.connections` (a count): one is required",
-                ))
-            }
+            (None, None) => return Err(bad(
+                "load.duration",
+                "give `load.duration` (seconds) or `load.connections` (a count): one is required",
+            )),
             (Some(d), None) => positive("load.duration", d, "seconds")?,
             (None, Some(0)) => return Err(bad("load.connections", "must be at least 1")),
             (None, Some(_)) => {}
@@ -378,7 +376,10 @@ impl Model {
             if s.warmup >= d {
                 return Err(bad(
                     "sim.warmup",
-                    format!("the warm-up ({}) must be shorter than load.duration ({d})", s.warmup),
+                    format!(
+                        "the warm-up ({}) must be shorter than load.duration ({d})",
+                        s.warmup
+                    ),
                 ));
             }
         }
@@ -400,7 +401,10 @@ fn positive(path: &str, x: f64, unit: &str) -> Result<(), FieldError> {
     if x.is_finite() && x > 0.0 {
         Ok(())
     } else {
-        Err(bad(path, format!("must be a number above 0 ({unit}), got {x}")))
+        Err(bad(
+            path,
+            format!("must be a number above 0 ({unit}), got {x}"),
+        ))
     }
 }
 

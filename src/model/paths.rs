@@ -28,21 +28,33 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
         "tcp: give up connecting, seconds",
     ),
     ("load.on_refused", PathKind::Value, "\"fail\" or \"retry\""),
-    ("load.retry_for", PathKind::Value, "unix retry window, seconds"),
+    (
+        "load.retry_for",
+        PathKind::Value,
+        "unix retry window, seconds",
+    ),
     (
         "load.retry_pause",
         PathKind::Distribution,
         "pause between unix retries",
     ),
     ("listener.kind", PathKind::Value, "\"unix\" or \"tcp\""),
-    ("listener.backlog", PathKind::Value, "what listen() is given"),
+    (
+        "listener.backlog",
+        PathKind::Value,
+        "what listen() is given",
+    ),
     ("listener.somaxconn", PathKind::Value, "the kernel cap"),
     (
         "listener.syn_schedule",
         PathKind::Value,
         "\"linux-6.5\" or \"linux-legacy\"",
     ),
-    ("pool.process_limit", PathKind::Value, "most processes at once"),
+    (
+        "pool.process_limit",
+        PathKind::Value,
+        "most processes at once",
+    ),
     (
         "pool.client_limit",
         PathKind::Value,
@@ -100,7 +112,11 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
     ),
     ("sim.seed", PathKind::Value, "random seed"),
     ("sim.replications", PathKind::Value, "independent runs"),
-    ("sim.warmup", PathKind::Value, "seconds left out at the start"),
+    (
+        "sim.warmup",
+        PathKind::Value,
+        "seconds left out at the start",
+    ),
 ];
 
 /// Accepts a known path, or a key inside a distribution path; otherwise says which
@@ -125,7 +141,11 @@ pub fn check_path(path: &str) -> Result<(), String> {
         .filter(|p| p.split('.').next() == Some(table) && p.contains('.'))
         .collect();
     let listed = if same_table.is_empty() {
-        PATHS.iter().map(|(p, _, _)| *p).collect::<Vec<_>>().join(", ")
+        PATHS
+            .iter()
+            .map(|(p, _, _)| *p)
+            .collect::<Vec<_>>()
+            .join(", ")
     } else {
         same_table.join(", ")
     };
@@ -153,7 +173,10 @@ mod tests {
     #[test]
     fn a_misspelled_path_lists_the_paths_of_its_table() {
         let err = check_path("pool.proces_limit").unwrap_err();
-        assert!(err.contains("`pool.proces_limit` is not a model path"), "{err}");
+        assert!(
+            err.contains("`pool.proces_limit` is not a model path"),
+            "{err}"
+        );
         assert!(err.contains("pool.process_limit"), "{err}");
         assert!(!err.contains("load.rate"), "{err}");
         assert!(check_path("pool.process_limit.x").is_err());

@@ -104,24 +104,26 @@ pub fn load_str(
             None => at_line(text, key_offset(text, path)),
         }
     };
-    let mut model: Model = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-        let (message, path) = split_serde_message(&e.to_string());
-        let path = match unknown_field(&message) {
-            Some(field) if !path.is_empty() => format!("{path}.{field}"),
-            Some(field) => field,
-            None => path,
-        };
-        let allowed = explain_type(&message);
-        BadInput(format!(
-            "{name}{}: {}{message}{allowed}",
-            locate(&path),
-            if path.is_empty() {
-                String::new()
-            } else {
-                format!("`{path}`: ")
-            },
-        ))
-    })?;
+    let mut model: Model = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            let (message, path) = split_serde_message(&e.to_string());
+            let path = match unknown_field(&message) {
+                Some(field) if !path.is_empty() => format!("{path}.{field}"),
+                Some(field) => field,
+                None => path,
+            };
+            let allowed = explain_type(&message);
+            BadInput(format!(
+                "{name}{}: {}{message}{allowed}",
+                locate(&path),
+                if path.is_empty() {
+                    String::new()
+                } else {
+                    format!("`{path}`: ")
+                },
+            ))
+        })?;
     for (path, d) in [
         ("load.retry_pause", &mut model.load.retry_pause),
         ("master.startup", &mut model.master.startup),
@@ -171,7 +173,10 @@ fn set(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), St
 /// toml's message is "what\nin `path`"; returns (what, path).
 fn split_serde_message(message: &str) -> (String, String) {
     match message.rsplit_once("\nin `") {
-        Some((what, path)) => (one_line(what), path.trim().trim_end_matches('`').to_string()),
+        Some((what, path)) => (
+            one_line(what),
+            path.trim().trim_end_matches('`').to_string(),
+        ),
         None => (one_line(message), String::new()),
     }
 }
@@ -259,11 +264,20 @@ blocking = { dist = "exponential", mean = 0.1 }
         let e = err(&GOOD.replace("process_limit = 2", "process_limit = 0"), &[]);
         assert!(e.starts_with("m.toml line 9: `pool.process_limit`"), "{e}");
         let e = err(&GOOD.replace("process_limit = 2", "proces_limit = 2"), &[]);
-        assert!(e.contains("line 9") && e.contains("unknown field `proces_limit`"), "{e}");
+        assert!(
+            e.contains("line 9") && e.contains("unknown field `proces_limit`"),
+            "{e}"
+        );
         let e = err(&GOOD.replace("rate = 5", "rate = -5"), &[]);
-        assert!(e.starts_with("m.toml line 4: `load.rate`: must be a number above 0"), "{e}");
+        assert!(
+            e.starts_with("m.toml line 4: `load.rate`: must be a number above 0"),
+            "{e}"
+        );
         let e = err(&GOOD.replace("exponential", "expo"), &[]);
-        assert!(e.contains("unknown variant `expo`") && e.contains("line 11"), "{e}");
+        assert!(
+            e.contains("unknown variant `expo`") && e.contains("line 11"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -280,7 +294,10 @@ blocking = { dist = "exponential", mean = 0.1 }
 
     #[test]
     fn bare_words_are_strings_and_tables_parse() {
-        assert_eq!(parse_value("tcp").unwrap(), toml::Value::String("tcp".into()));
+        assert_eq!(
+            parse_value("tcp").unwrap(),
+            toml::Value::String("tcp".into())
+        );
         assert_eq!(parse_value("2.5").unwrap(), toml::Value::Float(2.5));
         assert!(parse_value("{ dist = \"constant\", value = 1 }")
             .unwrap()

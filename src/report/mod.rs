@@ -68,7 +68,10 @@ impl Report {
         };
         let ci = |x: &crate::stats::Estimate| {
             if x.ci_low.is_finite() {
-                format!("{:.6}  (95 % CI {:.6} to {:.6})", x.mean, x.ci_low, x.ci_high)
+                format!(
+                    "{:.6}  (95 % CI {:.6} to {:.6})",
+                    x.mean, x.ci_low, x.ci_high
+                )
             } else {
                 format!("{:.6}  (one replication: no interval)", x.mean)
             }
@@ -89,8 +92,14 @@ impl Report {
         );
         line("offered", s.offered.to_string());
         line("served", format!("{} ({:.3} %)", s.served, pct(s.served)));
-        line("refused", format!("{} ({:.3} %)", s.refused, pct(s.refused)));
-        line("dropped", format!("{} ({:.3} %)", s.dropped, pct(s.dropped)));
+        line(
+            "refused",
+            format!("{} ({:.3} %)", s.refused, pct(s.refused)),
+        );
+        line(
+            "dropped",
+            format!("{} ({:.3} %)", s.dropped, pct(s.dropped)),
+        );
         line(
             "timed out",
             format!("{} ({:.3} %)", s.timed_out, pct(s.timed_out)),
@@ -107,11 +116,17 @@ impl Report {
         );
         line(
             "queue wait (s)",
-            format!("mean {:.4}  p99 {:.4}", s.queue_wait_s.mean, s.queue_wait_s.p99),
+            format!(
+                "mean {:.4}  p99 {:.4}",
+                s.queue_wait_s.mean, s.queue_wait_s.p99
+            ),
         );
         line(
             "queue length",
-            format!("mean {:.3}  max {}", s.queue_length.mean, s.queue_length.max),
+            format!(
+                "mean {:.3}  max {}",
+                s.queue_length.mean, s.queue_length.max
+            ),
         );
         let p = &s.processes;
         line(
@@ -131,8 +146,8 @@ impl Report {
 }
 
 /// The scalar fields of a summary, flattened with `_` in JSON order
-/// (`refusal_probability_mean`, `latency_s_p99`, ...), then `wall_s`.
-pub fn flatten(summary: &Summary, wall_s: f64) -> Vec<(String, serde_json::Value)> {
+/// (`refusal_probability_mean`, `latency_s_p99`, ...).
+pub fn flatten(summary: &Summary) -> Vec<(String, serde_json::Value)> {
     fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
         match v {
             serde_json::Value::Object(m) => {
@@ -149,7 +164,10 @@ pub fn flatten(summary: &Summary, wall_s: f64) -> Vec<(String, serde_json::Value
         }
     }
     let mut out = Vec::new();
-    walk("", &serde_json::to_value(summary).expect("a summary serialises"), &mut out);
-    out.push(("wall_s".into(), serde_json::json!(wall_s)));
+    walk(
+        "",
+        &serde_json::to_value(summary).expect("a summary serialises"),
+        &mut out,
+    );
     out
 }

@@ -80,8 +80,7 @@ impl Sim<'_> {
         }
         // process_limit reached and no free slot: nothing accepts for drop_timeout
         // seconds, then the master accepts and closes (reference C5).
-        if self.avail == 0 && self.alive >= limit && !self.dropping && self.drop_timer.is_none()
-        {
+        if self.avail == 0 && self.alive >= limit && !self.dropping && self.drop_timer.is_none() {
             if let Some(t) = self.c.model.master.drop_timeout {
                 self.drop_timer = Some(self.q.schedule(now + t, Ev::DropTimeout));
             }
@@ -142,7 +141,8 @@ impl Sim<'_> {
         if !self.prefork_pending {
             self.prefork_pending = true;
             self.prefork_counter = self.fork_counter;
-            self.q.schedule(now.max(self.master_free_at), Ev::PreforkRun);
+            self.q
+                .schedule(now.max(self.master_free_at), Ev::PreforkRun);
         }
     }
 
@@ -151,7 +151,8 @@ impl Sim<'_> {
     pub(super) fn prefork_run(&mut self, now: f64) {
         if self.fork_counter != self.prefork_counter {
             self.prefork_counter = self.fork_counter;
-            self.q.schedule(now.max(self.master_free_at), Ev::PreforkRun);
+            self.q
+                .schedule(now.max(self.master_free_at), Ev::PreforkRun);
             return;
         }
         let pool = &self.c.model.pool;
@@ -166,7 +167,8 @@ impl Sim<'_> {
             && self.avail < pool.process_min_avail
             && self.alive < pool.process_limit
         {
-            self.q.schedule(now.max(self.master_free_at), Ev::PreforkRun);
+            self.q
+                .schedule(now.max(self.master_free_at), Ev::PreforkRun);
         } else {
             self.prefork_pending = false;
         }

@@ -1,0 +1,240 @@
+//! Lines of a metric against x, one per series value, with their 95 % band:
+//! what the capacity curve and the validation overlay share. On a log y axis a
+//! zero is drawn on the floor row with a hollow marker, and the segments that
+//! reach it are dotted, because the gap they cross is not on the scale.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::axis::Axis;
+use super::data::{Grouping, Table};
+use super::frame::{label_style, Chart};
+use super::style;
+
+pub(crate) struct Point {
+    pub x: f64,
+    pub value: f64,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+}
+
+pub(crate) struct Curve {
+    pub label: String,
+    pub color: RGBColor,
+    pub points: Vec<Point>,
+}
+
+/// Columns a curve is read from.
+#[derive(Clone, Copy)]
+pub(crate) struct Columns {
+    pub x: usize,
+    pub value: usize,
+    pub low: Option<usize>,
+    pub high: Option<usize>,
+}
+
+/// One curve per group; rows without a value are left out (and counted).
+pub(crate) fn curves(
+    table: &Table,
+    grouping: &Grouping,
+    cols: Columns,
+) -> anyhow::Result<(Vec<Curve>, usize)> {
+    let mut missing = 0;
+    let mut curves = Vec::new();
+    for (i, group) in grouping.groups.iter().enumerate() {
+        let mut points = Vec::new();
+        for &r in &group.rows {
+            let x = table.axis_number(r, cols.x, "x")?;
+            match table.number(r, cols.value) {
+                Some(value) => points.push(Point {
+                    x,
+                    value,
+                    low: cols.low.and_then(|c| table.number(r, c)),
+                    high: cols.high.and_then(|c| table.number(r, c)),
+                }),
+                None => missing += 1,
+            }
+        }
+        let color = style::series_color(i, grouping.groups.len());
+        curves.push(Curve {
+            label: group.label.clone(),
+            color,
+            points,
+        });
+    }
+    Ok((curves, missing))
+}
+
+pub(crate) fn xs(curves: &[Curve]) -> Vec<f64> {
+    curves
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| p.x))
+        .collect()
+}
+
+/// Every value and interval end, for fitting the y axis.
+pub(crate) fn ys(curves: &[Curve]) -> Vec<f64> {
+    curves
+        .iter()
+        .flat_map(|c| {
+            c.points
+                .iter()
+                .flat_map(|p| [Some(p.value), p.low, p.high])
+                .flatten()
+        })
+        .collect()
+}
+
+pub(crate) fn any_on_floor(curves: &[Curve], y: &Axis) -> bool {
+    curves
+        .iter()
+        .any(|c| c.points.iter().any(|p| y.on_floor(p.value)))
+}
+
+pub(crate) fn has_band(curves: &[Curve]) -> bool {
+    curves
+        .iter()
+        .any(|c| c.points.iter().any(|p| p.low.is_some() && p.high.is_some()))
+}
+
+/// The 95 % band: a translucent polygon over each run of points that have both
+/// ends, or a bar where a run is a single point.
+pub(crate) fn draw_band(
+    chart: &mut Chart<'_, '_>,
+    x: &Axis,
+    y: &Axis,
+    curve: &Curve,
+) -> anyhow::Result<()> {
+    let fill = curve.color.mix(style::BAND_OPACITY);
+    let runs = curve.points.split(|p| p.low.is_none() || p.high.is_none());
+    for run in runs.filter(|r| !r.is_empty()) {
+        let upper = run
+            .iter()
+            .map(|p| (x.coord(p.x), y.coord(p.high.unwrap_or(p.value))));
+        let lower = run
+            .iter()
+            .rev()
+            .map(|p| (x.coord(p.x), y.coord(p.low.unwrap_or(p.value))));
+        if run.len() == 1 {
+            let ends: Vec<_> = upper.chain(lower).collect();
+            chart.draw_series(std::iter::once(PathElement::new(
+                ends,
+                fill.stroke_width(10),
+            )))?;
+        } else {
+            chart.draw_series(std::iter::once(Polygon::new(
+                upper.chain(lower).collect::<Vec<_>>(),
+                fill.filled(),
+            )))?;
+        }
+    }
+    Ok(())
+}
+
+/// The line through a curve's points: solid (or dashed if `dashed`) between
+/// values on the scale, dotted and thin where a segment reaches the floor row.
+pub(crate) fn draw_line(
+    chart: &mut Chart<'_, '_>,
+    x: &Axis,
+    y: &Axis,
+    curve: &Curve,
+    dashed: bool,
+) -> anyhow::Result<()> {
+    let at = |p: &Point| (x.coord(p.x), y.coord(p.value));
+    for pair in curve.points.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let ends = vec![at(a), at(b)];
+        if y.on_floor(a.value) || y.on_floor(b.value) {
+            chart.draw_series(DashedLineSeries::new(
+                ends,
+                3,
+                5,
+                curve.color.stroke_width(2),
+            ))?;
+        } else if dashed {
+            chart.draw_series(DashedLineSeries::new(
+                ends,
+                12,
+                8,
+                curve.color.stroke_width(style::LINE_WIDTH),
+            ))?;
+        } else {
+            chart.draw_series(std::iter::once(PathElement::new(
+                ends,
+                curve.color.stroke_width(style::LINE_WIDTH),
+            )))?;
+        }
+    }
+    Ok(())
+}
+
+/// Round markers: filled on the scale, hollow on the floor row.
+pub(crate) fn draw_markers(
+    chart: &mut Chart<'_, '_>,
+    x: &Axis,
+    y: &Axis,
+    curve: &Curve,
+) -> anyhow::Result<()> {
+    for p in &curve.points {
+        let at = (x.coord(p.x), y.coord(p.value));
+        if y.on_floor(p.value) {
+            chart.draw_series(std::iter::once(Circle::new(
+                at,
+                style::MARKER_RADIUS + 1,
+                style::BACKGROUND.filled(),
+            )))?;
+            chart.draw_series(std::iter::once(Circle::new(
+                at,
+                style::MARKER_RADIUS + 1,
+                curve.color.stroke_width(2),
+            )))?;
+        } else {
+            chart.draw_series(std::iter::once(Circle::new(
+                at,
+                style::MARKER_RADIUS,
+                curve.color.filled(),
+            )))?;
+        }
+    }
+    Ok(())
+}
+
+/// A horizontal dashed line at `value`, labelled at its right end.
+pub(crate) fn draw_target(
+    chart: &mut Chart<'_, '_>,
+    x: &Axis,
+    y: &Axis,
+    value: f64,
+) -> anyhow::Result<()> {
+    let level = y.coord(value);
+    let (x0, x1) = (x.range().start, x.range().end);
+    chart.draw_series(DashedLineSeries::new(
+        vec![(x0, level), (x1, level)],
+        14,
+        8,
+        style::TARGET.stroke_width(2),
+    ))?;
+    let label = format!("target {}", style::fmt_number(value, 3));
+    let width = style::text_width(&label, style::ANNOTATION_SIZE) as i32;
+    let height = style::ANNOTATION_SIZE as i32 + 4;
+    // Offsets in pixels from the line's right end: the label sits just above it,
+    // on a pale box so a curve passing behind does not garble it.
+    let (right, bottom) = (-10, -6);
+    let label_style = label_style(
+        style::ANNOTATION_SIZE,
+        style::TARGET,
+        Pos::new(HPos::Right, VPos::Bottom),
+    );
+    chart.draw_series(std::iter::once(
+        EmptyElement::at((x1, level))
+            + Rectangle::new(
+                [
+                    (right - width - 6, bottom - height),
+                    (right + 4, bottom + 2),
+                ],
+                style::BACKGROUND.mix(0.85).filled(),
+            )
+            + Text::new(label, (right, bottom), label_style),
+    ))?;
+    Ok(())
+}
