@@ -31,6 +31,19 @@ pub enum Command {
     /// Print an exact queueing result (the oracles the simulator is tested against).
     #[command(subcommand)]
     Analytic(AnalyticArgs),
+    /// Measure a real server on this machine at the model's load; write measured.csv.
+    Harness(crate::harness::HarnessArgs),
+    /// Measure and simulate the same grid; write validation.csv and an overlay chart.
+    Validate(crate::harness::HarnessArgs),
+    /// Write a model from a server's configuration.
+    #[command(subcommand)]
+    Import(crate::import::ImportArgs),
+    /// Processes the harness starts (a server, a load generator); not for direct use.
+    #[command(hide = true, name = "__internal")]
+    Internal {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// Flags shared by every command that reads a model.

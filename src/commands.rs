@@ -27,6 +27,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plot(args) => plot_command(args),
         Command::Plan(args) => crate::plan::plan_command(args),
         Command::Analytic(args) => analytic_command(args),
+        Command::Harness(args) => crate::harness::harness_command(args),
+        Command::Validate(args) => crate::harness::validate_command(args),
+        Command::Import(args) => crate::import::import_command(args),
+        Command::Internal { args } => crate::harness::internal(args),
     }
 }
 

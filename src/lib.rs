@@ -10,6 +10,8 @@ pub mod commands;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod harness;
+pub mod import;
 pub mod model;
 pub mod plan;
 pub mod plot;
