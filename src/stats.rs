@@ -27,25 +27,51 @@ fn record(h: &mut Histogram<u64>, seconds: f64) {
     }
 }
 
-/// A time-weighted mean and a peak of a quantity that changes in steps.
+/// A time-weighted mean and a peak of a quantity that changes in steps, observed from
+/// the warm-up's end. It integrates only when it changes, not at every event.
 #[derive(Debug, Clone, Default)]
 pub struct Level {
     pub value: u64,
     pub max: u64,
     area: f64,
+    since: f64,
+    warmup: f64,
 }
 
 impl Level {
+    fn new(warmup: f64) -> Self {
+        Level {
+            warmup,
+            ..Level::default()
+        }
+    }
+
     #[inline]
-    pub fn set(&mut self, value: u64) {
+    fn accrue(&mut self, now: f64) {
+        let from = self.since.max(self.warmup);
+        if now > from {
+            self.area += self.value as f64 * (now - from);
+        }
+        // A value held across the warm-up's end counts towards the peak.
+        if now >= self.warmup && self.value > self.max {
+            self.max = self.value;
+        }
+        self.since = now;
+    }
+
+    /// The quantity becomes `value` at time `now`.
+    #[inline]
+    pub fn set(&mut self, now: f64, value: u64) {
+        self.accrue(now);
         self.value = value;
-        if value > self.max {
+        if value > self.max && now >= self.warmup {
             self.max = value;
         }
     }
+
     #[inline]
-    fn accrue(&mut self, dt: f64) {
-        self.area += self.value as f64 * dt;
+    pub fn add(&mut self, now: f64, delta: i64) {
+        self.set(now, self.value.wrapping_add_signed(delta));
     }
 }
 
@@ -62,6 +88,9 @@ pub struct RepStats {
     latency_max: f64,
     latency_min: f64,
     queue_wait: Histogram<u64>,
+    /// Waits of exactly zero, counted here and added to the histogram at the end:
+    /// most connections at moderate load wait for nothing.
+    queue_wait_zero: u64,
     queue_wait_sum: f64,
     queue_wait_n: u64,
     pub queue: Level,
@@ -73,8 +102,7 @@ pub struct RepStats {
     pub events: u64,
     /// Statistics are collected from here on (the warm-up's end).
     warmup: f64,
-    last: f64,
-    /// Length of the observed window.
+    /// Length of the observed window, set by `finish`.
     pub window: f64,
 }
 
@@ -91,38 +119,32 @@ impl RepStats {
             latency_max: 0.0,
             latency_min: f64::INFINITY,
             queue_wait: histogram(),
+            queue_wait_zero: 0,
             queue_wait_sum: 0.0,
             queue_wait_n: 0,
-            queue: Level::default(),
-            processes: Level::default(),
-            busy: Level::default(),
-            in_system: Level::default(),
+            queue: Level::new(warmup),
+            processes: Level::new(warmup),
+            busy: Level::new(warmup),
+            in_system: Level::new(warmup),
             forks: 0,
             wasted_s: 0.0,
             events: 0,
             warmup,
-            last: 0.0,
             window: 0.0,
         }
     }
 
-    /// Accrues the time-weighted levels up to `now`; call before any level changes.
-    #[inline]
-    pub fn advance(&mut self, now: f64) {
-        let from = if self.last > self.warmup {
-            self.last
-        } else {
-            self.warmup
-        };
-        if now > from {
-            let dt = now - from;
-            self.queue.accrue(dt);
-            self.processes.accrue(dt);
-            self.busy.accrue(dt);
-            self.in_system.accrue(dt);
-            self.window += dt;
+    /// Closes the observed window at `end`, the time of the last event.
+    pub fn finish(&mut self, end: f64) {
+        for l in [
+            &mut self.queue,
+            &mut self.processes,
+            &mut self.busy,
+            &mut self.in_system,
+        ] {
+            l.accrue(end);
         }
-        self.last = now;
+        self.window = (end - self.warmup).max(0.0);
     }
 
     #[inline]
@@ -138,7 +160,11 @@ impl RepStats {
     pub fn queue_wait(&mut self, wait: f64) {
         self.queue_wait_sum += wait;
         self.queue_wait_n += 1;
-        record(&mut self.queue_wait, wait);
+        if wait == 0.0 {
+            self.queue_wait_zero += 1;
+        } else {
+            record(&mut self.queue_wait, wait);
+        }
     }
 
     pub fn refusal_probability(&self) -> f64 {
@@ -429,10 +455,9 @@ mod tests {
     #[test]
     fn time_weighted_levels_start_at_the_warmup() {
         let mut r = RepStats::new(1.0);
-        r.queue.set(4);
-        r.advance(2.0); // only [1, 2] counts: area 4
-        r.queue.set(0);
-        r.advance(3.0);
+        r.queue.set(0.0, 4);
+        r.queue.set(2.0, 0); // only [1, 2] counts: area 4
+        r.finish(3.0);
         assert_eq!(r.window, 2.0);
         assert!((r.time_mean(&r.queue) - 2.0).abs() < 1e-12);
     }

@@ -218,7 +218,13 @@ fn key_offset(text: &str, path: &str) -> Option<usize> {
     let mut here: &dyn toml_edit::TableLike = doc.as_table();
     let mut found = None;
     for key in path.split('.') {
-        let (k, item) = here.get_key_value(key)?;
+        // A key that is absent (a required field left out, such as both
+        // `load.duration` and `load.connections`) points at the deepest table that
+        // exists, as documented above, rather than at no line at all (SPEC 3: an
+        // error names the file, the line and the field).
+        let Some((k, item)) = here.get_key_value(key) else {
+            break;
+        };
         found = k.span().map(|s| s.start).or(found);
         match item.as_table_like() {
             Some(t) => here = t,

@@ -43,9 +43,13 @@ impl Sim<'_> {
         // n-th connection costs the same whatever happens to it (common random numbers).
         let conn = Conn {
             sent: now,
-            deadline: self.c.model.load.timeout.map_or(f64::INFINITY, |t| now + t),
+            deadline: now + self.c.timeout,
             blocking: self.c.blocking.sample(&mut self.work_rng),
-            hold: self.c.hold.sample(&mut self.work_rng),
+            hold: if self.c.hold_is_zero {
+                0.0
+            } else {
+                self.c.hold.sample(&mut self.work_rng)
+            },
             queued_at: now,
             syns: 0,
             counted: now >= self.warmup,
@@ -76,7 +80,7 @@ impl Sim<'_> {
             // The master accepts and closes each new connection at once (reference C5).
             self.enqueue(id, now);
             self.queue.pop_back();
-            self.stats.queue.set(self.queue.len() as u64);
+            self.stats.queue.set(now, self.queue.len() as u64);
             self.drop_connection(id, now);
             return;
         }
@@ -130,13 +134,13 @@ impl Sim<'_> {
     fn enqueue(&mut self, id: u32, now: f64) {
         self.conns[id as usize].queued_at = now;
         self.queue.push_back(id);
-        self.stats.queue.set(self.queue.len() as u64);
-        self.stats.in_system.set(self.stats.in_system.value + 1);
+        self.stats.queue.set(now, self.queue.len() as u64);
+        self.stats.in_system.add(now, 1);
     }
 
     /// The master accepted and closed a connection (it was in the kernel queue).
     pub(super) fn drop_connection(&mut self, id: u32, now: f64) {
-        self.stats.in_system.set(self.stats.in_system.value - 1);
+        self.stats.in_system.add(now, -1);
         self.fail(id, now, Outcome::Dropped);
     }
 
@@ -159,16 +163,18 @@ impl Sim<'_> {
 
     /// The reply goes out: served, or timed out with its work wasted (reference: SPEC 1.7).
     pub(super) fn reply(&mut self, id: u32, now: f64) {
-        let c = self.conns[id as usize];
-        self.stats.in_system.set(self.stats.in_system.value - 1);
+        let c = &self.conns[id as usize];
+        self.stats.in_system.add(now, -1);
         if !c.counted {
             return;
         }
         if now <= c.deadline {
-            self.stats.served(now - c.sent);
+            let latency = now - c.sent;
+            self.stats.served(latency);
         } else {
+            let blocking = c.blocking;
             self.stats.timed_out += 1;
-            self.stats.wasted_s += c.blocking;
+            self.stats.wasted_s += blocking;
         }
     }
 

@@ -18,7 +18,7 @@ impl Sim<'_> {
             MasterMode::OnDemand | MasterMode::PerConnection => pool.process_min_avail,
         };
         for _ in 0..n {
-            self.new_process(true);
+            self.new_process(0.0, true);
         }
     }
 
@@ -29,7 +29,7 @@ impl Sim<'_> {
         let at = self.master_free_at.max(now);
         self.master_free_at = at + self.c.fork_time.sample(&mut self.master_rng);
         let ready_at = self.master_free_at + self.c.startup.sample(&mut self.master_rng);
-        let p = self.new_process(false);
+        let p = self.new_process(now, false);
         self.fork_counter += 1;
         if now >= self.warmup {
             self.stats.forks += 1;
@@ -94,7 +94,7 @@ impl Sim<'_> {
         while let Some(id) = self.queue.pop_front() {
             self.drop_connection(id, now);
         }
-        self.stats.queue.set(0);
+        self.stats.queue.set(now, 0);
         self.dropping = true;
     }
 

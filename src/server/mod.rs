@@ -11,10 +11,9 @@ mod master;
 mod pool;
 
 use crate::dist::Dist;
-use crate::engine::{stream, EventId, EventQueue, Purpose};
+use crate::engine::{stream, EventId, EventQueue, Purpose, Rng64};
 use crate::model::{Arrival, ListenerKind, MasterMode, Model, OnRefused};
 use crate::stats::RepStats;
-use rand_pcg::Pcg64;
 use std::collections::VecDeque;
 
 /// A model turned into samplers and constants, shared by every replication.
@@ -31,6 +30,11 @@ pub struct Compiled {
     capacity: usize,
     syn_times: &'static [f64],
     syn_give_up: f64,
+    // Read on every connection: kept here rather than behind `model`.
+    client_limit: u32,
+    service_count: u64,
+    timeout: f64,
+    hold_is_zero: bool,
 }
 
 impl Compiled {
@@ -55,6 +59,10 @@ impl Compiled {
             capacity: usize::try_from(model.queue_capacity()).unwrap_or(usize::MAX),
             syn_times,
             syn_give_up,
+            client_limit: model.pool.client_limit,
+            service_count: model.pool.service_count,
+            timeout: model.load.timeout.unwrap_or(f64::INFINITY),
+            hold_is_zero: model.work.hold.sampler().is_zero(),
             model: model.clone(),
         }
     }
@@ -133,10 +141,10 @@ struct Proc {
 struct Sim<'a> {
     c: &'a Compiled,
     q: EventQueue<Ev>,
-    arrivals_rng: Pcg64,
-    work_rng: Pcg64,
-    master_rng: Pcg64,
-    retry_rng: Pcg64,
+    arrivals_rng: Rng64,
+    work_rng: Rng64,
+    master_rng: Rng64,
+    retry_rng: Rng64,
     warmup: f64,
     conns: Vec<Conn>,
     free_conns: Vec<u32>,
@@ -200,7 +208,6 @@ impl<'a> Sim<'a> {
         self.start_pool();
         self.schedule_next_arrival(0.0);
         while let Some((now, ev)) = self.q.pop() {
-            self.stats.advance(now);
             match ev {
                 Ev::Arrival => self.arrival(now),
                 Ev::Retry(id) | Ev::Syn(id) => self.connect(id, now),
@@ -222,6 +229,7 @@ impl<'a> Sim<'a> {
                 break;
             }
         }
+        self.stats.finish(self.q.now());
         self.stats.events = self.q.processed();
         self.stats
     }
@@ -231,11 +239,11 @@ impl<'a> Sim<'a> {
         while let Some(&id) = self.queue.front() {
             if let Some(p) = self.free_process() {
                 self.queue.pop_front();
-                self.stats.queue.set(self.queue.len() as u64);
+                self.stats.queue.set(now, self.queue.len() as u64);
                 self.accept(p, id, now);
             } else if self.master_can_accept(now) {
                 self.queue.pop_front();
-                self.stats.queue.set(self.queue.len() as u64);
+                self.stats.queue.set(now, self.queue.len() as u64);
                 self.master_accept(id, now);
             } else {
                 break;

@@ -8,7 +8,7 @@ impl Sim<'_> {
     /// A process that could take a connection now: alive, listening, with a free slot.
     fn has_slot(&self, p: u32) -> bool {
         let p = &self.procs[p as usize];
-        p.alive && p.listening && p.clients < self.c.model.pool.client_limit
+        p.alive && p.listening && p.clients < self.c.client_limit
     }
 
     /// Runs `f` on process `p` and keeps `avail` (Dovecot's process_avail) in step.
@@ -45,7 +45,7 @@ impl Sim<'_> {
 
     /// A new process, counted as available at once (Dovecot's service_process_create:
     /// `process_avail++` before the child has started, reference C3).
-    pub(super) fn new_process(&mut self, ready: bool) -> u32 {
+    pub(super) fn new_process(&mut self, now: f64, ready: bool) -> u32 {
         let proc = Proc {
             alive: true,
             ready,
@@ -70,7 +70,7 @@ impl Sim<'_> {
         };
         self.alive += 1;
         self.avail += 1;
-        self.stats.processes.set(u64::from(self.alive));
+        self.stats.processes.set(now, u64::from(self.alive));
         if ready {
             self.offer_slot(p);
         }
@@ -79,7 +79,7 @@ impl Sim<'_> {
 
     /// Takes a connection into process `p`'s slot.
     pub(super) fn take(&mut self, p: u32, id: u32, now: f64) {
-        let service_count = self.c.model.pool.service_count;
+        let service_count = self.c.service_count;
         self.update(p, |proc| {
             proc.clients += 1;
             proc.accepted += 1;
@@ -92,9 +92,10 @@ impl Sim<'_> {
         if let Some(t) = self.procs[p as usize].idle_timer.take() {
             self.q.cancel(t);
         }
-        let c = self.conns[id as usize];
+        let c = &self.conns[id as usize];
         if c.counted {
-            self.stats.queue_wait(now - c.queued_at);
+            let wait = now - c.queued_at;
+            self.stats.queue_wait(wait);
         }
     }
 
@@ -117,7 +118,7 @@ impl Sim<'_> {
         let start = if proc.busy_until > now {
             proc.busy_until
         } else {
-            self.stats.busy.set(self.stats.busy.value + 1);
+            self.stats.busy.add(now, 1);
             now
         };
         proc.busy_until = start + blocking;
@@ -129,7 +130,7 @@ impl Sim<'_> {
     pub(super) fn work_done(&mut self, id: u32, now: f64) {
         let p = self.conns[id as usize].owner;
         if self.procs[p as usize].busy_until <= now {
-            self.stats.busy.set(self.stats.busy.value - 1);
+            self.stats.busy.add(now, -1);
         }
         self.reply(id, now);
         let hold = self.conns[id as usize].hold;
@@ -180,7 +181,7 @@ impl Sim<'_> {
         }
         self.free_procs.push(p);
         self.alive -= 1;
-        self.stats.processes.set(u64::from(self.alive));
+        self.stats.processes.set(now, u64::from(self.alive));
         self.process_exited(now);
     }
 
