@@ -32,11 +32,28 @@ pub struct PointResult {
     pub replications: u32,
 }
 
+/// The half-width `--precision` asks of the refusal probability's interval.
+fn wanted_half_width(summary: &Summary, precision: f64) -> f64 {
+    precision * summary.refusal_probability.mean.max(PRECISION_FLOOR)
+}
+
 /// True when the refusal probability is known well enough.
 pub fn precise_enough(summary: &Summary, precision: f64) -> bool {
-    let e = summary.refusal_probability;
-    let half = e.half_width();
-    half.is_finite() && half <= precision * e.mean.max(PRECISION_FLOOR)
+    let half = summary.refusal_probability.half_width();
+    half.is_finite() && half <= wanted_half_width(summary, precision)
+}
+
+/// How many replications in all should meet the precision: the half-width shrinks as
+/// 1/sqrt(n), so n (half / wanted)^2, with 10 % to spare, at least one more and at
+/// most four times as many as now (the variance itself is an estimate).
+fn replications_needed(summary: &Summary, precision: f64, now: u32) -> u32 {
+    let ratio = summary.refusal_probability.half_width() / wanted_half_width(summary, precision);
+    let n = if ratio.is_finite() {
+        (f64::from(now) * ratio * ratio * 1.1).ceil()
+    } else {
+        f64::from(now) * 2.0
+    };
+    (n.min(f64::from(now) * 4.0) as u32).max(now + 1)
 }
 
 /// Runs one model point.
@@ -64,7 +81,8 @@ pub fn run_point(compiled: &Compiled, opts: &RunOptions) -> PointResult {
                 replications: target,
             };
         }
-        let next = (target * 2).min(opts.max_replications);
+        let next = replications_needed(&summary, opts.precision.expect("checked above"), target)
+            .min(opts.max_replications);
         reps.extend(run(target..next));
         target = next;
     }
