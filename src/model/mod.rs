@@ -145,11 +145,28 @@ fn default_somaxconn() -> u32 {
     4096
 }
 
-impl Listener {
-    /// Pending connections the kernel holds: min(backlog, somaxconn) + 1, because
-    /// both unix_recvq_full() and sk_acceptq_is_full() test `>` (reference A1, B1, A6).
-    pub fn queue_capacity(&self) -> u64 {
-        u64::from(self.backlog.min(self.somaxconn)) + 1
+/// A Dovecot version as (major, minor, patch).
+pub type Version = (u32, u32, u32);
+
+/// Parses "2.3.21" (a fourth part such as "2.3.19.1" is allowed and ignored).
+pub fn parse_version(raw: &str) -> Option<Version> {
+    let mut parts = raw.trim().split('.').map(|p| p.parse::<u32>().ok());
+    let major = parts.next()??;
+    let minor = parts.next()??;
+    let patch = parts.next().unwrap_or(Some(0))?;
+    Some((major, minor, patch))
+}
+
+/// The most a Dovecot master passes to listen(): 128 up to 2.0.12 (MAX_BACKLOG), 511
+/// from 2.0.13 to 2.2.25 (commit 6ea8dfa4a9), no cap of its own from 2.2.26 on
+/// (reference C1).
+pub fn dovecot_backlog_cap(v: Version) -> Option<u32> {
+    if v <= (2, 0, 12) {
+        Some(128)
+    } else if v <= (2, 2, 25) {
+        Some(511)
+    } else {
+        None
     }
 }
 
@@ -209,6 +226,10 @@ pub struct Master {
     /// Seconds at process_limit with no free slot before accept-and-close.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_timeout: Option<f64>,
+    /// The Dovecot version this master is, when it is one ("2.2.10", "2.3.21",
+    /// "2.4.2"): it caps the backlog as that version did and checks the fork mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dovecot_version: Option<String>,
 }
 
 impl Default for Master {
@@ -219,6 +240,7 @@ impl Default for Master {
             fork_time: zero(),
             respawn_delay: zero(),
             drop_timeout: None,
+            dovecot_version: None,
         }
     }
 }
@@ -365,6 +387,44 @@ impl Model {
                 ),
             ));
         }
+        if let Some(raw) = &m.dovecot_version {
+            let v = parse_version(raw).ok_or_else(|| {
+                bad(
+                    "master.dovecot_version",
+                    format!("`{raw}` is not a version: write it as doveconf prints it, e.g. \"2.3.21\""),
+                )
+            })?;
+            // 2.4.2 (commit 4e75476a95) accepts in the master when client_limit = 1; earlier
+            // versions fork on demand (reference C3).
+            let per_connection = v >= (2, 4, 2) && p.client_limit == 1;
+            match (m.mode, per_connection) {
+                (MasterMode::OnDemand, true) => {
+                    return Err(bad(
+                        "master.mode",
+                        format!(
+                            "Dovecot {raw} with client_limit = 1 accepts in the master and forks per \
+                             connection: use \"per-connection\""
+                        ),
+                    ))
+                }
+                (MasterMode::PerConnection, false) => {
+                    return Err(bad(
+                        "master.mode",
+                        format!(
+                            "Dovecot {raw} forks on demand here (per-connection forking came in 2.4.2, \
+                             for client_limit = 1): use \"on-demand\""
+                        ),
+                    ))
+                }
+                (MasterMode::Prefork, _) => {
+                    return Err(bad(
+                        "master.mode",
+                        format!("a Dovecot master ({raw}) does not keep a fixed pool: use \"on-demand\" or \"per-connection\""),
+                    ))
+                }
+                _ => {}
+            }
+        }
         dist("work.blocking", &self.work.blocking)?;
         dist("work.hold", &self.work.hold)?;
         let s = &self.sim;
@@ -386,9 +446,21 @@ impl Model {
         Ok(())
     }
 
-    /// Pending capacity of the kernel queue.
+    /// What listen() is given: `listener.backlog`, cut by the Dovecot version's cap.
+    pub fn listen_backlog(&self) -> u32 {
+        let cap = self
+            .master
+            .dovecot_version
+            .as_deref()
+            .and_then(parse_version)
+            .and_then(dovecot_backlog_cap);
+        cap.map_or(self.listener.backlog, |c| self.listener.backlog.min(c))
+    }
+
+    /// Pending connections the kernel holds: min(backlog, somaxconn) + 1, because both
+    /// unix_recvq_full() and sk_acceptq_is_full() test `>` (reference A1, A4, B1, A6).
     pub fn queue_capacity(&self) -> u64 {
-        self.listener.queue_capacity()
+        u64::from(self.listen_backlog().min(self.listener.somaxconn)) + 1
     }
 
     /// Offered load in Erlangs: arrival rate times mean blocking time.
@@ -418,4 +490,55 @@ fn non_negative(path: &str, x: f64) -> Result<(), FieldError> {
 
 fn dist(path: &str, d: &DistSpec) -> Result<(), FieldError> {
     d.check().map_err(|m| bad(path, m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn dovecot(version: &str, mode: &str, client_limit: u32) -> Result<Model, String> {
+        let text = format!(
+            r#"
+name = "d"
+[load]
+rate = 1
+duration = 10
+[listener]
+backlog = 1024
+[pool]
+process_limit = 1024
+client_limit = {client_limit}
+[master]
+mode = "{mode}"
+dovecot_version = "{version}"
+[work]
+blocking = {{ dist = "constant", value = 1 }}
+"#
+        );
+        source::load_str(&text, "d.toml", Path::new("."), &[]).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn dovecot_versions_cap_the_backlog_as_they_did() {
+        // reference C1: 128 up to 2.0.12, 511 from 2.0.13 to 2.2.25, none from 2.2.26.
+        let cap = |v| dovecot(v, "on-demand", 1).unwrap().queue_capacity();
+        assert_eq!(cap("2.0.12"), 129);
+        assert_eq!(cap("2.0.13"), 512);
+        assert_eq!(cap("2.2.25"), 512);
+        assert_eq!(cap("2.2.26"), 1025);
+        assert_eq!(cap("2.3.19.1"), 1025);
+    }
+
+    #[test]
+    fn dovecot_versions_fix_the_fork_mode() {
+        assert!(dovecot("2.4.2", "per-connection", 1).is_ok());
+        assert!(dovecot("2.4.2", "on-demand", 2).is_ok());
+        let e = dovecot("2.4.2", "on-demand", 1).unwrap_err();
+        assert!(e.contains("`master.mode`") && e.contains("per-connection"), "{e}");
+        let e = dovecot("2.3.21", "per-connection", 1).unwrap_err();
+        assert!(e.contains("2.4.2"), "{e}");
+        let e = dovecot("two", "on-demand", 1).unwrap_err();
+        assert!(e.contains("`master.dovecot_version`"), "{e}");
+    }
 }

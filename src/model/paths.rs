@@ -101,6 +101,11 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
         "seconds at process_limit before accept-and-close",
     ),
     (
+        "master.dovecot_version",
+        PathKind::Value,
+        "Dovecot version: its backlog cap and fork mode",
+    ),
+    (
         "work.blocking",
         PathKind::Distribution,
         "time a connection blocks its process",

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct Effective {
     /// min(backlog, somaxconn) + 1.
     pub queue_capacity: u64,
-    /// min(backlog, somaxconn): what the kernel keeps as the backlog.
+    /// What listen() is given (listener.backlog, cut by a Dovecot version's cap);
+    /// the kernel then caps it at somaxconn.
     pub listen_backlog: u64,
     /// Arrival rate x mean blocking time.
     pub offered_load_erlangs: f64,
@@ -22,7 +23,7 @@ impl Effective {
     pub fn of(model: &Model) -> Effective {
         Effective {
             queue_capacity: model.queue_capacity(),
-            listen_backlog: model.queue_capacity() - 1,
+            listen_backlog: u64::from(model.listen_backlog()),
             offered_load_erlangs: model.offered_load(),
             mean_blocking_s: model.work.blocking.mean(),
         }
