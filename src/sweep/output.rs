@@ -182,6 +182,21 @@ pub fn charts(dir: &Path, results: &Results) -> Result<(Vec<PathBuf>, Vec<String
             &text,
         ),
     );
+    // Failures include time-outs: behind nginx those are the 504s that a large backlog
+    // trades the 502s for.
+    let failure = dir.join("failure.png");
+    attempt(
+        "failure.png",
+        plot::capacity_curve(
+            &csv,
+            &failure,
+            &x,
+            series.as_deref(),
+            "failure_probability",
+            None,
+            &text,
+        ),
+    );
     let latency = dir.join("latency.png");
     attempt(
         "latency.png",
