@@ -99,7 +99,11 @@ impl Sim<'_> {
             (ListenerKind::Unix, OnRefused::Retry) => {
                 let c = self.conns[id as usize];
                 let next = now + self.c.retry_pause.sample(&mut self.retry_rng);
-                if next - c.sent < self.c.model.load.retry_for {
+                // A client whose own timeout (load.timeout) comes before the next try
+                // gives up instead, as a tcp client stops retransmitting at it below.
+                // It never got into the queue, so it was refused, not timed out (SPEC
+                // 2: timed_out is giving up "while queued or being served").
+                if next - c.sent < self.c.model.load.retry_for && next <= c.deadline {
                     self.q.schedule(next, Ev::Retry(id));
                 } else {
                     self.fail(id, now, Outcome::Refused);

@@ -132,6 +132,9 @@ struct Proc {
     accepted: u64,
     /// Blocking work is served in order; the process is busy until this time.
     busy_until: f64,
+    /// Connections whose work is under way or waiting behind another's in this
+    /// process: the process counts as busy while this is above 0.
+    working: u32,
     /// A connection the master accepted for it before it started (per-connection).
     first: u32,
     idle_timer: Option<EventId>,

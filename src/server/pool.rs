@@ -53,6 +53,7 @@ impl Sim<'_> {
             clients: 0,
             accepted: 0,
             busy_until: 0.0,
+            working: 0,
             first: NONE,
             idle_timer: None,
             in_free: false,
@@ -115,12 +116,16 @@ impl Sim<'_> {
     pub(super) fn start_work(&mut self, p: u32, id: u32, now: f64) {
         let blocking = self.conns[id as usize].blocking;
         let proc = &mut self.procs[p as usize];
-        let start = if proc.busy_until > now {
-            proc.busy_until
-        } else {
+        // Busy is counted per process, not per connection (Processes::busy_mean: the
+        // number of processes doing blocking work). Keyed on `working` rather than on
+        // `busy_until > now`: with client_limit > 1 a connection can be accepted at the
+        // very instant the previous one's work ends, before that WorkDone event is
+        // handled, and the time test then counted the process busy twice for good.
+        if proc.working == 0 {
             self.stats.busy.add(now, 1);
-            now
-        };
+        }
+        proc.working += 1;
+        let start = proc.busy_until.max(now);
         proc.busy_until = start + blocking;
         let done = proc.busy_until;
         self.q.schedule(done, Ev::WorkDone(id));
@@ -129,7 +134,9 @@ impl Sim<'_> {
 
     pub(super) fn work_done(&mut self, id: u32, now: f64) {
         let p = self.conns[id as usize].owner;
-        if self.procs[p as usize].busy_until <= now {
+        let proc = &mut self.procs[p as usize];
+        proc.working -= 1;
+        if proc.working == 0 {
             self.stats.busy.add(now, -1);
         }
         self.reply(id, now);

@@ -1,0 +1,121 @@
+//! Helpers shared by the test modules: models from TOML text, replications run in
+//! parallel, and the 99.9 % Student-t interval the statistical tests assert with.
+
+use eagain::model::{load_str, Model};
+use eagain::server::Compiled;
+use eagain::stats::{t_quantile, RepStats, Summary};
+use rayon::prelude::*;
+use std::path::Path;
+
+/// Confidence of the intervals the statistical tests assert with: wide enough that a
+/// correct simulator fails about once in a thousand runs of a test, and each test has
+/// a fixed seed, so a pass stays a pass.
+pub const CONFIDENCE: f64 = 0.999;
+
+/// A model from TOML text, checked like a model file.
+pub fn model(text: &str) -> Model {
+    load_str(text, "test.toml", Path::new("."), &[])
+        .unwrap_or_else(|e| panic!("the test's model does not load: {e}\n{text}"))
+}
+
+/// A model from a shipped file under `models/`.
+pub fn shipped(name: &str) -> Model {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name);
+    eagain::model::load(&path, &[])
+        .unwrap_or_else(|e| panic!("{name} does not load: {e}"))
+        .model
+}
+
+/// Replications 0..n of `model` with `seed`, in parallel (each is single-threaded and
+/// has its own streams, so the order of the result is the replication order).
+pub fn replications(model: &Model, seed: u64, n: u64) -> Vec<RepStats> {
+    let compiled = Compiled::new(model);
+    (0..n)
+        .into_par_iter()
+        .map(|r| compiled.run(seed, r))
+        .collect()
+}
+
+/// The summary of one replication on its own (its time means, its latencies).
+pub fn summary(rep: &RepStats) -> Summary {
+    Summary::combine(std::slice::from_ref(rep), 0.95)
+}
+
+/// One replication of a deterministic model: seed and replication do not matter.
+pub fn run_once(text: &str) -> Summary {
+    let m = model(text);
+    summary(&Compiled::new(&m).run(1, 0))
+}
+
+/// A mean with the half-width of its 99.9 % Student-t interval.
+#[derive(Debug, Clone, Copy)]
+pub struct Interval {
+    pub mean: f64,
+    pub half: f64,
+    pub n: usize,
+}
+
+impl Interval {
+    /// From independent per-replication estimates.
+    pub fn of(xs: &[f64]) -> Interval {
+        let n = xs.len();
+        assert!(n >= 2, "an interval needs at least two replications");
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        Interval {
+            mean,
+            half: t_quantile(CONFIDENCE, n) * (var / n as f64).sqrt(),
+            n,
+        }
+    }
+
+    pub fn contains(&self, x: f64) -> bool {
+        (self.mean - x).abs() <= self.half
+    }
+}
+
+/// Asserts that the 99.9 % interval of `xs` contains `exact`, and that it is narrow:
+/// its half-width is at most `max_relative_half` of `exact`, so that a model wrong by
+/// a few percent would fall outside it.
+pub fn assert_covers(what: &str, xs: &[f64], exact: f64, max_relative_half: f64) {
+    let i = Interval::of(xs);
+    // Shown with --nocapture, to see how much room a test has.
+    eprintln!(
+        "{what}: exact {exact}, simulated {} ± {} ({:.2} %)",
+        i.mean,
+        i.half,
+        100.0 * i.half / exact.abs()
+    );
+    assert!(
+        i.contains(exact),
+        "{what}: exact value {exact} outside the 99.9 % interval {} ± {} ({} replications)",
+        i.mean,
+        i.half,
+        i.n
+    );
+    assert!(
+        i.half <= max_relative_half * exact.abs(),
+        "{what}: the 99.9 % interval {} ± {} is too wide to test {exact} \
+         (half-width {:.2} % > {:.2} %): run longer",
+        i.mean,
+        i.half,
+        100.0 * i.half / exact.abs(),
+        100.0 * max_relative_half
+    );
+}
+
+/// Per-replication refusal probabilities.
+pub fn refusal(reps: &[RepStats]) -> Vec<f64> {
+    reps.iter().map(RepStats::refusal_probability).collect()
+}
+
+/// Asserts |a - b| <= tol, with a message naming the quantity.
+#[track_caller]
+pub fn assert_close(what: &str, got: f64, want: f64, tol: f64) {
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: got {got}, want {want} (tolerance {tol})"
+    );
+}
