@@ -3,6 +3,7 @@
 //! 2. a 100-point capacity curve of M/M/10/20 with --precision 0.05 (every refusal
 //!    probability above 1e-3 known to ±5 % at 95 %), its wall time and how many
 //!    points missed that precision.
+//!
 //! Run with `cargo bench --bench sweep`.
 
 use std::process::Command;
@@ -30,9 +31,18 @@ fn main() {
         (0..2)
             .map(|_| {
                 eagain(&[
-                    "sweep", "models/mmck.toml", "--vary", "load.rate=5:16.5:0.5",
-                    "--set", "load.duration=5000", "--replications", "8",
-                    "--threads", threads, "--out", &out,
+                    "sweep",
+                    "models/mmck.toml",
+                    "--vary",
+                    "load.rate=5:16.5:0.5",
+                    "--set",
+                    "load.duration=5000",
+                    "--replications",
+                    "8",
+                    "--threads",
+                    threads,
+                    "--out",
+                    &out,
                 ])
             })
             .fold(f64::INFINITY, f64::min)
@@ -46,9 +56,20 @@ fn main() {
     );
 
     let secs = eagain(&[
-        "sweep", "models/mmck.toml", "--vary", "load.rate=5:14.9:0.1",
-        "--precision", "0.05", "--set", "load.duration=1000", "--set", "sim.warmup=20",
-        "--replications", "4", "--out", &out,
+        "sweep",
+        "models/mmck.toml",
+        "--vary",
+        "load.rate=5:14.9:0.1",
+        "--precision",
+        "0.05",
+        "--set",
+        "load.duration=1000",
+        "--set",
+        "sim.warmup=20",
+        "--replications",
+        "4",
+        "--out",
+        &out,
     ]);
     let csv = std::fs::read_to_string(dir.join("results.csv")).expect("results.csv");
     let mut rows = csv.lines();

@@ -53,7 +53,10 @@ fn main() {
             stats.refusal_probability()
         );
     }
-    println!("best: {:.2} million arrivals per second on one core", best / 1e6);
+    println!(
+        "best: {:.2} million arrivals per second on one core",
+        best / 1e6
+    );
 
     let small = mmck(1_000_000).run(1, 0);
     let after_small = peak_rss_kib();
