@@ -36,6 +36,8 @@ pub struct Level {
     area: f64,
     since: f64,
     warmup: f64,
+    /// The observed window has ended: changes after it are not integrated.
+    closed: bool,
 }
 
 impl Level {
@@ -48,6 +50,9 @@ impl Level {
 
     #[inline]
     fn accrue(&mut self, now: f64) {
+        if self.closed {
+            return;
+        }
         let from = self.since.max(self.warmup);
         if now > from {
             self.area += self.value as f64 * (now - from);
@@ -64,7 +69,7 @@ impl Level {
     pub fn set(&mut self, now: f64, value: u64) {
         self.accrue(now);
         self.value = value;
-        if value > self.max && now >= self.warmup {
+        if value > self.max && now >= self.warmup && !self.closed {
             self.max = value;
         }
     }
@@ -102,7 +107,7 @@ pub struct RepStats {
     pub events: u64,
     /// Statistics are collected from here on (the warm-up's end).
     warmup: f64,
-    /// Length of the observed window, set by `finish`.
+    /// Length of the observed window, set by `close_window`.
     pub window: f64,
 }
 
@@ -134,8 +139,15 @@ impl RepStats {
         }
     }
 
-    /// Closes the observed window at `end`, the time of the last event.
-    pub fn finish(&mut self, end: f64) {
+    /// Ends the observed window at `end`. A run with `load.duration` is observed from
+    /// the warm-up's end to the duration, so that the time averages and peaks describe
+    /// the load and not the drain after it (which, with long sessions, would dilute
+    /// them); a run of `load.connections` (a burst) until its last connection is
+    /// resolved. Later calls change nothing.
+    pub fn close_window(&mut self, end: f64) {
+        if self.queue.closed {
+            return;
+        }
         for l in [
             &mut self.queue,
             &mut self.processes,
@@ -143,6 +155,7 @@ impl RepStats {
             &mut self.in_system,
         ] {
             l.accrue(end);
+            l.closed = true;
         }
         self.window = (end - self.warmup).max(0.0);
     }
@@ -457,8 +470,11 @@ mod tests {
         let mut r = RepStats::new(1.0);
         r.queue.set(0.0, 4);
         r.queue.set(2.0, 0); // only [1, 2] counts: area 4
-        r.finish(3.0);
+        r.close_window(3.0);
+        r.queue.set(3.5, 9); // after the window: not counted
+        r.close_window(4.0);
         assert_eq!(r.window, 2.0);
+        assert_eq!(r.queue.max, 4);
         assert!((r.time_mean(&r.queue) - 2.0).abs() < 1e-12);
     }
 

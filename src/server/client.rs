@@ -18,6 +18,8 @@ impl Sim<'_> {
         let load = &self.c.model.load;
         if let Some(n) = load.connections {
             if self.sent >= n {
+                // A run of n connections (a burst) is observed until the last one is
+                // resolved: the window closes when the run ends.
                 self.arrivals_done = true;
                 return;
             }

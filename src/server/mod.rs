@@ -98,6 +98,8 @@ enum Ev {
     DropTimeout,
     /// process_min_avail: one run of the master's 0-ms prefork timer.
     PreforkRun,
+    /// load.duration has passed: the observed window ends.
+    WindowEnd,
 }
 
 const NONE: u32 = u32::MAX;
@@ -209,6 +211,9 @@ impl<'a> Sim<'a> {
 
     fn run(mut self) -> RepStats {
         self.start_pool();
+        if let Some(d) = self.c.model.load.duration {
+            self.q.schedule(d, Ev::WindowEnd);
+        }
         self.schedule_next_arrival(0.0);
         while let Some((now, ev)) = self.q.pop() {
             match ev {
@@ -227,12 +232,14 @@ impl<'a> Sim<'a> {
                 Ev::IdleKill(p) => self.idle_kill(p, now),
                 Ev::DropTimeout => self.drop_timeout(now),
                 Ev::PreforkRun => self.prefork_run(now),
+                Ev::WindowEnd => self.stats.close_window(now),
             }
             if self.arrivals_done && self.open == 0 {
                 break;
             }
         }
-        self.stats.finish(self.q.now());
+        // A run that drained before its window's end closes the window now.
+        self.stats.close_window(self.q.now());
         self.stats.events = self.q.processed();
         self.stats
     }

@@ -346,18 +346,22 @@ fn busy_processes_average_the_carried_load_a_times_one_minus_pk() {
 }
 
 #[test]
-fn littles_law_holds_exactly_in_every_replication() {
-    // With no warm-up every connection is counted from its arrival to its reply, so
-    // the time-average number in the system equals throughput x mean latency up to
-    // rounding, whatever the distributions, master or client_limit.
+fn littles_law_holds_in_every_replication_up_to_the_window_edge() {
+    // With no warm-up every connection is counted from its arrival to its reply, and
+    // the time average runs over the arrival window [0, duration]: the number in the
+    // system equals throughput x mean latency, whatever the distributions, master or
+    // client_limit, except for the connections still in the system when the window
+    // ends, whose time after it is in W but not in L. With windows of 1000 to 2000 s
+    // and latencies under a second that edge is well under 1 %; a model that lost or
+    // double-counted connections would be off by far more.
     let cases = [
-        mgck(18.0, &exponential(0.25), 5, 12, 200.0, 0.0),
+        mgck(18.0, &exponential(0.25), 5, 12, 2000.0, 0.0),
         mgck(
             3.0,
             r#"{ dist = "lognormal", mean = 0.5, sd = 1.0 }"#,
             2,
             6,
-            200.0,
+            2000.0,
             0.0,
         ),
         model(
@@ -365,7 +369,7 @@ fn littles_law_holds_exactly_in_every_replication() {
 name = "on-demand, two connections a process, a hold"
 [load]
 rate = 20.0
-duration = 200.0
+duration = 2000.0
 [listener]
 backlog = 20
 [pool]
@@ -386,7 +390,7 @@ name = "per-connection with fork time"
 [load]
 arrival = "constant"
 rate = 30.0
-duration = 100.0
+duration = 1000.0
 [listener]
 backlog = 5
 [pool]
@@ -407,7 +411,7 @@ blocking = { dist = "exponential", mean = 0.2 }
             assert!(s.served > 100, "case {i}: too few served ({})", s.served);
             let little = s.throughput_per_s * s.latency_s.mean;
             assert!(
-                (s.in_system_mean - little).abs() <= 1e-6 * little,
+                (s.in_system_mean - little).abs() <= 0.01 * little,
                 "case {i} ({}): L = {} but throughput x W = {} x {} = {little}",
                 m.name,
                 s.in_system_mean,
@@ -416,4 +420,37 @@ blocking = { dist = "exponential", mean = 0.2 }
             );
         }
     }
+}
+
+#[test]
+fn busy_processes_average_the_offered_load_over_the_arrival_window_even_with_long_sessions() {
+    // Heavy-tailed sessions (lognormal, mean 10 s, sd 30 s) against a pool large enough
+    // to refuse nothing: the busy processes must average a = lambda E[S] = 50 over the
+    // arrival window. Averaged over the whole run instead, the drain after the last
+    // arrival (sessions of up to minutes) would pull it far below.
+    let m = model(
+        r#"
+name = "long sessions"
+[load]
+rate = 5.0
+duration = 3000.0
+[listener]
+backlog = 64
+[pool]
+process_limit = 400
+[master]
+mode = "on-demand"
+[work]
+blocking = { dist = "lognormal", mean = 10.0, sd = 30.0 }
+[sim]
+warmup = 300.0
+"#,
+    );
+    let reps = replications(&m, 5, 30);
+    assert!(reps.iter().all(|r| r.refused + r.dropped == 0));
+    let busy: Vec<f64> = reps
+        .iter()
+        .map(|r| summary(r).processes.busy_mean)
+        .collect();
+    assert_covers("busy processes, long sessions", &busy, 50.0, 0.05);
 }
