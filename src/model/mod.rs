@@ -391,7 +391,9 @@ impl Model {
             let v = parse_version(raw).ok_or_else(|| {
                 bad(
                     "master.dovecot_version",
-                    format!("`{raw}` is not a version: write it as doveconf prints it, e.g. \"2.3.21\""),
+                    format!(
+                        "`{raw}` is not a version: write it as doveconf prints it, e.g. \"2.3.21\""
+                    ),
                 )
             })?;
             // 2.4.2 (commit 4e75476a95) accepts in the master when client_limit = 1; earlier
@@ -535,7 +537,10 @@ blocking = {{ dist = "constant", value = 1 }}
         assert!(dovecot("2.4.2", "per-connection", 1).is_ok());
         assert!(dovecot("2.4.2", "on-demand", 2).is_ok());
         let e = dovecot("2.4.2", "on-demand", 1).unwrap_err();
-        assert!(e.contains("`master.mode`") && e.contains("per-connection"), "{e}");
+        assert!(
+            e.contains("`master.mode`") && e.contains("per-connection"),
+            "{e}"
+        );
         let e = dovecot("2.3.21", "per-connection", 1).unwrap_err();
         assert!(e.contains("2.4.2"), "{e}");
         let e = dovecot("two", "on-demand", 1).unwrap_err();
