@@ -29,7 +29,14 @@ const GRID: [&str; 4] = [
 
 fn sweep(out: &Path, extra: &[&str]) {
     eagain()
-        .args(["sweep", "models/mmck.toml", "--set", "load.duration=500", "--replications", "4"])
+        .args([
+            "sweep",
+            "models/mmck.toml",
+            "--set",
+            "load.duration=500",
+            "--replications",
+            "4",
+        ])
         .args(GRID)
         .args(extra)
         .arg("--out")
@@ -105,7 +112,10 @@ fn every_point_equals_simulate_run_on_that_point_alone() {
             "processes",
             "events",
         ] {
-            assert_eq!(p["result"][field], alone[field], "rate {rate}, limit {limit}: {field}");
+            assert_eq!(
+                p["result"][field], alone[field],
+                "rate {rate}, limit {limit}: {field}"
+            );
         }
     }
 }
@@ -200,7 +210,10 @@ fn a_sweep_killed_midway_resumes_to_the_uninterrupted_bytes() {
         "an interrupted sweep must not leave a results.csv that looks complete"
     );
     let done = std::fs::read_to_string(&progress).unwrap().lines().count() - 1;
-    assert!(done < 8, "the sweep finished before it was killed ({done} points)");
+    assert!(
+        done < 8,
+        "the sweep finished before it was killed ({done} points)"
+    );
 
     let mut resumed = args(&cut);
     resumed.push("--resume".into());
@@ -208,7 +221,10 @@ fn a_sweep_killed_midway_resumes_to_the_uninterrupted_bytes() {
     for f in ["results.csv", "results.json"] {
         assert_same_file(&whole.join(f), &cut.join(f));
     }
-    assert!(!progress.exists(), "the progress file is removed at the end");
+    assert!(
+        !progress.exists(),
+        "the progress file is removed at the end"
+    );
 }
 
 #[test]
@@ -225,7 +241,14 @@ fn resuming_with_other_arguments_is_refused() {
     });
     std::fs::write(dir.path().join("progress.jsonl"), format!("{header}\n")).unwrap();
     eagain()
-        .args(["sweep", "models/mmck.toml", "--vary", "load.rate=1,2", "--resume", "--out"])
+        .args([
+            "sweep",
+            "models/mmck.toml",
+            "--vary",
+            "load.rate=1,2",
+            "--resume",
+            "--out",
+        ])
         .arg(dir.path())
         .assert()
         .code(2)
@@ -271,10 +294,19 @@ fn plan_finds_the_exact_smallest_process_limit_of_mmck() {
     assert!(below > 0.0105 && at < 0.006, "{below} {at}");
     let out = eagain()
         .args(["plan", "models/mmck.toml", "--solve", "pool.process_limit"])
-        .args(["--target", "refusal_probability<=0.01", "--replications", "10"])
+        .args([
+            "--target",
+            "refusal_probability<=0.01",
+            "--replications",
+            "10",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
         stdout.lines().last().unwrap(),
@@ -289,7 +321,12 @@ fn plan_finds_the_largest_rate_near_the_exact_one() {
     let exact = eagain::analytic::mmck_max_rate(1.0, 10, 20, 0.01);
     let out = eagain()
         .args(["plan", "models/mmck.toml", "--solve", "load.rate"])
-        .args(["--target", "refusal_probability<=0.01", "--replications", "10"])
+        .args([
+            "--target",
+            "refusal_probability<=0.01",
+            "--replications",
+            "10",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -298,20 +335,32 @@ fn plan_finds_the_largest_rate_near_the_exact_one() {
     let rate: f64 = last.strip_prefix("load.rate=").unwrap().parse().unwrap();
     // The answer is the rate whose interval lies under the target: a little below the
     // exact rate, never above it by more than the search tolerance.
-    assert!(rate <= exact * 1.002 && rate > exact * 0.9, "{rate} vs exact {exact}\n{stdout}");
+    assert!(
+        rate <= exact * 1.002 && rate > exact * 0.9,
+        "{rate} vs exact {exact}\n{stdout}"
+    );
 }
 
 #[test]
 fn bad_sweep_and_plot_arguments_exit_2_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
-        (&["--vary", "pool.proces_limit=1,2"], "`pool.proces_limit` is not a model path"),
+        (
+            &["--vary", "pool.proces_limit=1,2"],
+            "`pool.proces_limit` is not a model path",
+        ),
         (&["--vary", "load.rate="], "no values"),
         (&["--vary", "load.rate=5:1:1"], "descending"),
         (&["--vary", "load.rate=1:5:0"], "step must be above 0"),
-        (&["--vary", "pool.process_limit=two,three"], "pool.process_limit"),
+        (
+            &["--vary", "pool.process_limit=two,three"],
+            "pool.process_limit",
+        ),
         (&["--vary", "load.rate=1,2", "--shard", "3/2"], "0 <= K < N"),
-        (&["--vary", "load.rate=1,2", "--vary", "load.rate=3"], "given twice"),
+        (
+            &["--vary", "load.rate=1,2", "--vary", "load.rate=3"],
+            "given twice",
+        ),
     ];
     for (args, message) in cases {
         eagain()
