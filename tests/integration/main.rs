@@ -8,6 +8,7 @@ mod cli_errors;
 mod common;
 mod determinism;
 mod deterministic;
+mod harness;
 mod import;
 mod oracles;
 mod sweep;

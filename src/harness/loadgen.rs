@@ -1,0 +1,590 @@
+//! The open-loop load generator, run as `eagain __internal loadgen` in a process of
+//! its own. It sends every connection at its scheduled time whatever the server does
+//! (constant: the n-th at n/rate; poisson: exponential gaps), from the simulator's own
+//! random streams for the run's replication, so the real run and the simulated one
+//! see the same arrival times and the same work draws. One thread, one epoll loop, a
+//! timerfd for the schedule and the timeouts, non-blocking connects.
+//!
+//! Each connection ends in one outcome: served (the reply came before load.timeout),
+//! refused (EAGAIN on a unix socket after the model's on_refused rule; a TCP connect
+//! that did not complete within connect_timeout; HTTP 502 or 504 from nginx),
+//! dropped (closed without a reply), timed_out (load.timeout). Latency is measured
+//! from the intended send time, so a late send is never hidden (no coordinated
+//! omission), and the largest lag behind the schedule is reported: the harness
+//! refuses a run in which the client, not the server, was slow.
+
+use super::server::request_line;
+use super::spec::{Endpoint, LoadResult, RunSpec};
+use super::sys;
+use crate::engine::{stream, Purpose};
+use crate::model::{Arrival, ListenerKind, OnRefused};
+use anyhow::{Context, Result};
+use socket2::{Domain, SockAddr, Socket, Type};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsRawFd;
+
+/// When the n-th connection is meant to be sent, and its work: the same draws, in the
+/// same order, as the simulator's `client.rs` makes for this replication.
+pub fn schedule(spec: &RunSpec) -> Vec<(f64, f64, f64)> {
+    let m = &spec.model;
+    let load = &m.load;
+    let mut arrivals = stream(spec.seed, spec.replication, Purpose::Arrivals);
+    let mut work = stream(spec.seed, spec.replication, Purpose::Work);
+    let gap = crate::dist::DistSpec::Exponential {
+        mean: 1.0 / load.rate,
+    }
+    .sampler();
+    let blocking = m.work.blocking.sampler();
+    let hold = m.work.hold.sampler();
+    let mut out = Vec::new();
+    let mut t = 0.0;
+    loop {
+        if load.connections.is_some_and(|n| out.len() as u64 >= n) {
+            break;
+        }
+        t = match load.arrival {
+            // vegeta's ConstantPacer: hit n (from 1) is due at n * interval (reference F2).
+            Arrival::Constant => (out.len() + 1) as f64 / load.rate,
+            Arrival::Poisson => t + gap.sample(&mut arrivals),
+        };
+        if load.duration.is_some_and(|d| t > d * (1.0 + 1e-12)) {
+            break;
+        }
+        let b = blocking.sample(&mut work);
+        let h = hold.sample(&mut work);
+        out.push((t, b, h));
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    /// Not sent yet.
+    Pending,
+    /// Waiting to try connect() again after EAGAIN (on_refused = "retry").
+    Retrying,
+    Connecting,
+    /// Connected; the request is (being) sent and the reply awaited.
+    Waiting,
+    Done,
+}
+
+struct Conn {
+    intended: f64,
+    counted: bool,
+    blocking: f64,
+    hold: f64,
+    sock: Option<Socket>,
+    state: State,
+    request: Vec<u8>,
+    written: usize,
+    reply: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Timer {
+    /// load.timeout: the client gives up.
+    Deadline,
+    /// The connect did not complete in time.
+    ConnectDeadline,
+    Retry,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Due {
+    at: f64,
+    seq: u64,
+    conn: usize,
+    what: Timer,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Due {}
+impl PartialOrd for Due {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Due {
+    // Reversed: BinaryHeap is a max-heap and the earliest must come out first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.at.total_cmp(&self.at).then(o.seq.cmp(&self.seq))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    Served,
+    Refused,
+    Dropped,
+    TimedOut,
+}
+
+struct Gen<'a> {
+    spec: &'a RunSpec,
+    endpoint: &'a Endpoint,
+    t0: f64,
+    epoll: i32,
+    timerfd: i32,
+    conns: Vec<Conn>,
+    heap: BinaryHeap<Due>,
+    seq: u64,
+    open: usize,
+    result: LoadResult,
+    retry_rng: crate::engine::Rng64,
+    retry_pause: crate::dist::Dist,
+    /// The connect() give-up time after the first try, for TCP (seconds).
+    connect_limit: Option<f64>,
+}
+
+const TIMER_TOKEN: u64 = u64::MAX;
+
+/// Runs the load of one run against `endpoint` and returns what it measured.
+pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
+    sys::raise_open_files();
+    sys::prefer_cpu();
+    let plan = schedule(spec);
+    let m = &spec.model;
+    // SAFETY: plain descriptor-creating syscalls.
+    let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    let timerfd = unsafe {
+        libc::timerfd_create(
+            libc::CLOCK_MONOTONIC,
+            libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+        )
+    };
+    if epoll < 0 || timerfd < 0 {
+        return Err(std::io::Error::last_os_error()).context("epoll/timerfd");
+    }
+    let mut ev = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: TIMER_TOKEN,
+    };
+    // SAFETY: valid descriptors and event.
+    unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, timerfd, &mut ev) };
+    let tcp_like = matches!(endpoint, Endpoint::Tcp(_));
+    let connect_limit = if tcp_like {
+        let (_, give_up) = m.listener.syn_schedule.times();
+        Some(m.load.connect_timeout.map_or(give_up, |t| t.min(give_up)))
+    } else {
+        None
+    };
+    let warmup = m.sim.warmup;
+    let mut g = Gen {
+        spec,
+        endpoint,
+        t0: sys::mono(),
+        epoll,
+        timerfd,
+        conns: plan
+            .iter()
+            .map(|&(t, b, h)| Conn {
+                intended: t,
+                counted: t >= warmup,
+                blocking: b,
+                hold: h,
+                sock: None,
+                state: State::Pending,
+                request: Vec::new(),
+                written: 0,
+                reply: Vec::new(),
+            })
+            .collect(),
+        heap: BinaryHeap::new(),
+        seq: 0,
+        open: 0,
+        result: LoadResult::default(),
+        retry_rng: stream(spec.seed, spec.replication, Purpose::Retry),
+        retry_pause: m.load.retry_pause.sampler(),
+        connect_limit,
+    };
+    g.result.offered = g.conns.iter().filter(|c| c.counted).count() as u64;
+    let mut next = 0usize;
+    let mut events: Vec<libc::epoll_event> = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
+    loop {
+        let now = g.now();
+        // Sends that are due, each at its own time whatever the server does.
+        while next < g.conns.len() && g.conns[next].intended <= now {
+            let lag = g.now() - g.conns[next].intended;
+            if lag > g.result.max_lag_s {
+                g.result.max_lag_s = lag;
+                g.result.lag_connection = next as u64 + 1;
+            }
+            g.start(next);
+            next += 1;
+        }
+        while let Some(d) = g.heap.peek().copied() {
+            if d.at > g.now() {
+                break;
+            }
+            g.heap.pop();
+            g.timer(d);
+        }
+        if next >= g.conns.len() && g.open == 0 {
+            break;
+        }
+        let now = g.now();
+        if now > spec.run_limit_s {
+            g.result.unfinished = g.open as u64;
+            for i in 0..g.conns.len() {
+                if !matches!(g.conns[i].state, State::Done | State::Pending) {
+                    g.conns[i].sock = None;
+                    g.conns[i].state = State::Done;
+                }
+            }
+            break;
+        }
+        let wake = [
+            g.conns.get(next).map(|c| c.intended),
+            g.heap.peek().map(|d| d.at),
+            Some(spec.run_limit_s + 0.001),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by(f64::total_cmp)
+        .expect("the run limit is always there");
+        g.arm(wake);
+        // SAFETY: events is a valid buffer of its length.
+        let n = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), events.len() as i32, 1000) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e).context("epoll_wait");
+        }
+        for ev in &events[..n as usize] {
+            let token = ev.u64;
+            if token == TIMER_TOKEN {
+                let mut buf = [0u8; 8];
+                let _ = sys::read(timerfd, &mut buf);
+                continue;
+            }
+            g.ready(token as usize, ev.events);
+        }
+    }
+    g.result.end_s = g.now();
+    sys::close(timerfd);
+    sys::close(epoll);
+    Ok(g.result)
+}
+
+impl Gen<'_> {
+    fn now(&self) -> f64 {
+        sys::mono() - self.t0
+    }
+
+    fn arm(&self, at: f64) {
+        let abs = sys::timespec(self.t0 + at.max(0.0));
+        let spec = libc::itimerspec {
+            it_interval: sys::timespec(0.0),
+            it_value: if abs.tv_sec == 0 && abs.tv_nsec == 0 {
+                sys::timespec(1e-9)
+            } else {
+                abs
+            },
+        };
+        // SAFETY: a valid timerfd and itimerspec.
+        unsafe {
+            libc::timerfd_settime(
+                self.timerfd,
+                libc::TFD_TIMER_ABSTIME,
+                &spec,
+                std::ptr::null_mut(),
+            )
+        };
+    }
+
+    fn push(&mut self, at: f64, conn: usize, what: Timer) {
+        self.seq += 1;
+        self.heap.push(Due {
+            at,
+            seq: self.seq,
+            conn,
+            what,
+        });
+    }
+
+    /// The connection is sent: its deadline is set and it tries to connect.
+    fn start(&mut self, i: usize) {
+        self.open += 1;
+        let c = &mut self.conns[i];
+        c.state = State::Connecting;
+        c.request = match self.endpoint {
+            Endpoint::Http(_) => format!(
+                "GET /?b={:.9} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+                c.blocking
+            )
+            .into_bytes(),
+            _ => request_line(c.blocking, c.hold).into_bytes(),
+        };
+        let intended = c.intended;
+        if let Some(t) = self.spec.model.load.timeout {
+            self.push(intended + t, i, Timer::Deadline);
+        }
+        if let Some(limit) = self.connect_limit {
+            self.push(intended + limit, i, Timer::ConnectDeadline);
+        }
+        self.connect(i);
+    }
+
+    fn connect(&mut self, i: usize) {
+        let (domain, addr) = match self.endpoint {
+            Endpoint::Unix(p) => (Domain::UNIX, SockAddr::unix(p)),
+            Endpoint::Tcp(a) | Endpoint::Http(a) => (Domain::IPV4, Ok(SockAddr::from(*a))),
+        };
+        let sock = match Socket::new(domain, Type::STREAM, None)
+            .and_then(|s| s.set_nonblocking(true).map(|_| s))
+        {
+            Ok(s) => s,
+            Err(e) => return self.unexpected(i, &format!("socket(): {e}")),
+        };
+        let addr = match addr {
+            Ok(a) => a,
+            Err(e) => return self.unexpected(i, &format!("address: {e}")),
+        };
+        match sock.connect(&addr) {
+            Ok(()) => {
+                self.conns[i].sock = Some(sock);
+                self.connected(i);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+                self.register(&sock, i, libc::EPOLLOUT as u32);
+                self.conns[i].sock = Some(sock);
+                self.conns[i].state = State::Connecting;
+            }
+            // A non-blocking unix connect() to a full queue fails at once (reference A2).
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => self.eagain(i),
+            Err(e) => self.unexpected(i, &describe(&e)),
+        }
+    }
+
+    /// EAGAIN: give up (nginx's 502) or pause and try again while retry_for lasts
+    /// (Dovecot's imap-login, reference C10).
+    fn eagain(&mut self, i: usize) {
+        let load = &self.spec.model.load;
+        if load.on_refused == OnRefused::Retry
+            && self.spec.model.listener.kind == ListenerKind::Unix
+        {
+            let now = self.now();
+            let next = now + self.retry_pause.sample(&mut self.retry_rng);
+            if next - self.conns[i].intended < load.retry_for {
+                self.conns[i].state = State::Retrying;
+                self.push(next, i, Timer::Retry);
+                return;
+            }
+        }
+        self.finish(i, Outcome::Refused);
+    }
+
+    fn register(&self, sock: &Socket, i: usize, events: u32) {
+        let mut ev = libc::epoll_event {
+            events,
+            u64: i as u64,
+        };
+        // SAFETY: valid descriptors and event.
+        unsafe {
+            if libc::epoll_ctl(self.epoll, libc::EPOLL_CTL_ADD, sock.as_raw_fd(), &mut ev) < 0 {
+                libc::epoll_ctl(self.epoll, libc::EPOLL_CTL_MOD, sock.as_raw_fd(), &mut ev);
+            }
+        }
+    }
+
+    /// Connected: send the request and wait for the reply.
+    fn connected(&mut self, i: usize) {
+        self.conns[i].state = State::Waiting;
+        self.send(i);
+    }
+
+    fn send(&mut self, i: usize) {
+        let c = &mut self.conns[i];
+        let Some(sock) = c.sock.as_ref() else { return };
+        while c.written < c.request.len() {
+            match (&*sock).write(&c.request[c.written..]) {
+                Ok(n) => c.written += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(_) => break,
+            }
+        }
+        let events = if c.written < c.request.len() {
+            libc::EPOLLIN | libc::EPOLLOUT
+        } else {
+            libc::EPOLLIN
+        };
+        let sock = c.sock.take().expect("checked above");
+        self.register(&sock, i, events as u32);
+        self.conns[i].sock = Some(sock);
+    }
+
+    fn ready(&mut self, i: usize, events: u32) {
+        let state = self.conns[i].state;
+        match state {
+            State::Connecting => {
+                let err = self.conns[i]
+                    .sock
+                    .as_ref()
+                    .map(|s| s.take_error())
+                    .unwrap_or(Ok(None));
+                match err {
+                    Ok(None) => self.connected(i),
+                    Ok(Some(e)) | Err(e) => {
+                        if e.raw_os_error() == Some(libc::ETIMEDOUT) {
+                            // The kernel's own SYN retransmissions gave up (reference B4).
+                            self.finish(i, Outcome::Refused)
+                        } else {
+                            self.unexpected(i, &describe(&e))
+                        }
+                    }
+                }
+            }
+            State::Waiting => {
+                if events & libc::EPOLLOUT as u32 != 0 {
+                    self.send(i);
+                }
+                if events & (libc::EPOLLIN | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0 {
+                    self.read_reply(i);
+                }
+            }
+            State::Pending | State::Retrying | State::Done => {}
+        }
+    }
+
+    fn read_reply(&mut self, i: usize) {
+        let mut buf = [0u8; 4096];
+        loop {
+            let Some(sock) = self.conns[i].sock.as_ref() else {
+                return;
+            };
+            match (&*sock).read(&mut buf) {
+                Ok(0) => {
+                    // Closed without a reply: accepted and dropped (reference C5).
+                    return self.finish(i, Outcome::Dropped);
+                }
+                Ok(n) => {
+                    self.conns[i].reply.extend_from_slice(&buf[..n]);
+                    if let Some(outcome) = self.classify(i) {
+                        return self.finish(i, outcome);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(_) => return self.finish(i, Outcome::Dropped),
+            }
+        }
+    }
+
+    /// The outcome once the reply's first line is complete.
+    fn classify(&mut self, i: usize) -> Option<Outcome> {
+        let reply = &self.conns[i].reply;
+        let end = reply.iter().position(|&b| b == b'\n')?;
+        let line = String::from_utf8_lossy(&reply[..end]).trim().to_string();
+        match self.endpoint {
+            Endpoint::Http(_) => {
+                let code: u16 = line
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(0);
+                match code {
+                    200 => Some(Outcome::Served),
+                    // nginx: 502 for EAGAIN on a unix upstream, 504 for
+                    // proxy_connect_timeout (reference E1 to E5).
+                    502 | 504 => Some(Outcome::Refused),
+                    other => {
+                        *self
+                            .result
+                            .unexpected
+                            .entry(format!("HTTP {other}"))
+                            .or_default() += 1;
+                        Some(Outcome::Refused)
+                    }
+                }
+            }
+            _ if line == "OK" => Some(Outcome::Served),
+            _ => {
+                *self
+                    .result
+                    .unexpected
+                    .entry(format!("reply `{line}`"))
+                    .or_default() += 1;
+                Some(Outcome::Dropped)
+            }
+        }
+    }
+
+    fn timer(&mut self, d: Due) {
+        let state = self.conns[d.conn].state;
+        if matches!(state, State::Done | State::Pending) {
+            return;
+        }
+        match d.what {
+            Timer::Deadline => self.finish(d.conn, Outcome::TimedOut),
+            Timer::ConnectDeadline if state == State::Connecting => {
+                // nginx's proxy_connect_timeout (reference E4): refused.
+                self.finish(d.conn, Outcome::Refused)
+            }
+            Timer::ConnectDeadline => {}
+            Timer::Retry if state == State::Retrying => self.connect(d.conn),
+            Timer::Retry => {}
+        }
+    }
+
+    fn unexpected(&mut self, i: usize, what: &str) {
+        *self.result.unexpected.entry(what.to_string()).or_default() += 1;
+        self.finish(i, Outcome::Refused);
+    }
+
+    fn finish(&mut self, i: usize, outcome: Outcome) {
+        let now = self.now();
+        let load_timeout = self.spec.model.load.timeout;
+        let c = &mut self.conns[i];
+        if matches!(c.state, State::Done | State::Pending) {
+            return;
+        }
+        c.sock = None;
+        c.state = State::Done;
+        c.reply = Vec::new();
+        self.open -= 1;
+        if !c.counted {
+            return;
+        }
+        // Like the simulator: an outcome after the client's deadline is a time-out.
+        let late = load_timeout.is_some_and(|t| now > c.intended + t);
+        let outcome = if late && outcome != Outcome::TimedOut {
+            Outcome::TimedOut
+        } else {
+            outcome
+        };
+        let r = &mut self.result;
+        match outcome {
+            Outcome::Served => {
+                r.served += 1;
+                r.latencies.push(now - c.intended);
+            }
+            Outcome::Refused => r.refused += 1,
+            Outcome::Dropped => r.dropped += 1,
+            Outcome::TimedOut => r.timed_out += 1,
+        }
+    }
+}
+
+fn describe(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ECONNREFUSED) => "ECONNREFUSED (no server listening)".to_string(),
+        Some(libc::ENOENT) => "ENOENT (no socket file)".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Counts as a map key: which unexpected outcomes a run saw, for messages.
+pub fn unexpected_text(m: &BTreeMap<String, u64>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{v} x {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,298 @@
+//! The harness's side of a measurement: one temporary folder for the whole command,
+//! one supervisor process per run (a new process group; as root, new network and PID
+//! namespaces), the wait for it with Ctrl-C and SIGTERM handled (the run's group is
+//! stopped and the folder removed), runs repeated when the load generator fell behind
+//! its schedule, and the measured counts turned into the simulator's `RepStats`.
+
+use super::spec::{LoadResult, RunOutcome, RunSpec, Target};
+use super::sys;
+use crate::error::BadInput;
+use crate::model::Model;
+use crate::stats::RepStats;
+use anyhow::{anyhow, bail, Context, Result};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// How many times a run is tried when its load generator fell behind its schedule.
+const ATTEMPTS: u32 = 3;
+
+/// Runs the supervisor for each run of each point.
+pub struct Runner {
+    pub target: Target,
+    pub namespace: bool,
+    pub runs: u32,
+    pub seed: u64,
+    pub max_lag_s: f64,
+    pub port: u16,
+    pub socket: Option<PathBuf>,
+    pub nginx: Option<PathBuf>,
+    pub gunicorn: Option<PathBuf>,
+    base: PathBuf,
+    exe: PathBuf,
+}
+
+/// A folder that nginx's workers (another user) can enter.
+fn make_dir(path: &Path) -> Result<()> {
+    std::fs::create_dir_all(path).with_context(|| format!("cannot create {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot set the permissions of {}", path.display()))
+}
+
+impl Runner {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        target: Target,
+        namespace: bool,
+        runs: u32,
+        seed: u64,
+        max_lag_s: f64,
+        port: u16,
+        socket: Option<PathBuf>,
+        programs: Option<(PathBuf, PathBuf)>,
+    ) -> Result<Runner> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let base =
+            std::env::temp_dir().join(format!("eagain-harness-{}-{nanos:08x}", std::process::id()));
+        // Sockets live in here: their paths must fit in sun_path (108 bytes).
+        if base.as_os_str().len() > 70 {
+            return Err(BadInput(format!(
+                "the temporary folder {} is too long for unix socket paths: set TMPDIR to a \
+                 shorter folder such as /tmp",
+                base.display()
+            ))
+            .into());
+        }
+        let (nginx, gunicorn) = programs.map_or((None, None), |(n, g)| (Some(n), Some(g)));
+        Ok(Runner {
+            target,
+            namespace,
+            runs,
+            seed,
+            max_lag_s,
+            port,
+            socket,
+            nginx,
+            gunicorn,
+            base,
+            exe: std::env::current_exe().context("cannot find the eagain executable")?,
+        })
+    }
+
+    /// Measures one grid point `runs` times.
+    pub fn measure(
+        &self,
+        index: usize,
+        label: &str,
+        model: &Model,
+        run_limit_s: f64,
+    ) -> Result<Vec<RepStats>> {
+        // From here on a stop signal ends the runs cleanly (before, the default action
+        // is right: nothing has been started yet).
+        make_dir(&self.base)?;
+        sys::catch_signals(false);
+        let mut reps = Vec::new();
+        for r in 0..self.runs {
+            let mut attempt = 1;
+            let started = std::time::Instant::now();
+            let (load, forks, max_processes) = loop {
+                let spec = self.spec(index, r, attempt, model, run_limit_s)?;
+                let outcome = self.run(&spec)?;
+                let (load, forks, max_processes) = match outcome {
+                    RunOutcome::Measured {
+                        load,
+                        forks,
+                        max_processes,
+                    } => (load, forks, max_processes),
+                    RunOutcome::BadInput(m) => return Err(BadInput(m).into()),
+                    RunOutcome::Failed(m) => bail!("{label}, run {}: {m}", r + 1),
+                };
+                if !load.unexpected.is_empty() {
+                    bail!(
+                        "{label}, run {}: outcomes the model has no place for: {}",
+                        r + 1,
+                        super::loadgen::unexpected_text(&load.unexpected)
+                    );
+                }
+                if load.unfinished > 0 {
+                    bail!(
+                        "{label}, run {}: {} connections had no outcome {:.0} s after the load \
+                         started; --set a load.timeout",
+                        r + 1,
+                        load.unfinished,
+                        run_limit_s
+                    );
+                }
+                if load.max_lag_s <= self.max_lag_s {
+                    break (load, forks, max_processes);
+                }
+                let lag = format!(
+                    "the load generator fell {:.1} ms behind its schedule (connection {}), \
+                     more than --max-lag-ms {}",
+                    load.max_lag_s * 1e3,
+                    load.lag_connection,
+                    self.max_lag_s * 1e3
+                );
+                if attempt >= ATTEMPTS {
+                    bail!(
+                        "{label}, run {}: {lag} in {ATTEMPTS} attempts: this machine is too busy \
+                         to measure the server rather than the client; stop other work or \
+                         lower load.rate",
+                        r + 1
+                    );
+                }
+                eprintln!("{label}, run {}: {lag}; running it again", r + 1);
+                attempt += 1;
+            };
+            eprintln!(
+                "{label}, run {}/{}: offered {}, served {}, refused {}, dropped {}, timed out {} \
+                 ({:.1} s, lag at most {:.2} ms)",
+                r + 1,
+                self.runs,
+                load.offered,
+                load.served,
+                load.refused,
+                load.dropped,
+                load.timed_out,
+                started.elapsed().as_secs_f64(),
+                load.max_lag_s * 1e3
+            );
+            reps.push(rep_stats(model, &load, forks, max_processes));
+        }
+        Ok(reps)
+    }
+
+    fn spec(
+        &self,
+        index: usize,
+        r: u32,
+        attempt: u32,
+        model: &Model,
+        run_limit_s: f64,
+    ) -> Result<RunSpec> {
+        let dir = self.base.join(format!("p{index}-r{r}-a{attempt}"));
+        make_dir(&dir)?;
+        Ok(RunSpec {
+            model: model.clone(),
+            target: self.target,
+            seed: self.seed,
+            replication: u64::from(r),
+            socket: self
+                .socket
+                .clone()
+                .unwrap_or_else(|| dir.join("server.sock")),
+            result: self
+                .base
+                .join(format!("result-p{index}-r{r}-a{attempt}.json")),
+            dir,
+            base: self.base.clone(),
+            namespace: self.namespace,
+            port: self.port,
+            max_lag_s: self.max_lag_s,
+            run_limit_s,
+            nginx: self.nginx.clone(),
+            gunicorn: self.gunicorn.clone(),
+        })
+    }
+
+    /// Runs one supervisor and waits for it; on a stop signal, stops its process group
+    /// and removes the folder.
+    fn run(&self, spec: &RunSpec) -> Result<RunOutcome> {
+        if let Some(sig) = sys::stop_signal() {
+            bail!("stopped by signal {sig}");
+        }
+        let spec_path = spec.dir.join("spec.json");
+        spec.write(&spec_path)?;
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("__internal")
+            .arg("supervise")
+            .arg(&spec_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .process_group(0);
+        // If the harness dies, the supervisor gets SIGTERM and cleans up.
+        sys::die_with_me(&mut cmd, libc::SIGTERM);
+        if self.namespace {
+            sys::new_namespaces(&mut cmd);
+        }
+        let mut child = cmd.spawn().map_err(|e| -> anyhow::Error {
+            if self.namespace && e.raw_os_error() == Some(libc::EPERM) {
+                BadInput(format!(
+                    "no permission to create a network namespace ({e}): the harness runs each \
+                     measurement in one of its own to apply listener.somaxconn; run it as root, \
+                     or with --no-namespace when the model's somaxconn does not cap the backlog"
+                ))
+                .into()
+            } else {
+                anyhow!("cannot start the run's supervisor: {e}")
+            }
+        })?;
+        let group = child.id() as i32;
+        let status = loop {
+            if let Some(sig) = sys::stop_signal() {
+                sys::kill_group(group, libc::SIGTERM);
+                let end = sys::mono() + 5.0;
+                while sys::mono() < end && child.try_wait()?.is_none() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                sys::kill_group(group, libc::SIGKILL);
+                let _ = child.wait();
+                self.cleanup();
+                bail!("stopped by signal {sig}: the servers were stopped and their files removed");
+            }
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        // Anything the supervisor left in its group (outside a PID namespace).
+        sys::kill_group(group, libc::SIGKILL);
+        let _ = std::fs::remove_dir_all(&spec.dir);
+        let text = std::fs::read_to_string(&spec.result).map_err(|e| {
+            anyhow!(
+                "the run's supervisor ended ({status}) without a result in {}: {e}",
+                spec.result.display()
+            )
+        })?;
+        let _ = std::fs::remove_file(&spec.result);
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    fn cleanup(&self) {
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// One run's measurement as the simulator's per-replication statistics. Levels the
+/// client cannot see (queue length, busy processes) stay 0; the builtin master's fork
+/// count and largest process count are kept.
+pub fn rep_stats(model: &Model, load: &LoadResult, forks: u64, max_processes: u64) -> RepStats {
+    let mut s = RepStats::new(model.sim.warmup);
+    s.offered = load.offered;
+    s.refused = load.refused;
+    s.dropped = load.dropped;
+    s.timed_out = load.timed_out;
+    for &l in &load.latencies {
+        s.served(l);
+    }
+    s.forks = forks;
+    let from = model.sim.warmup;
+    s.processes.set(from, max_processes);
+    s.processes.set(from, 0);
+    // As the simulator: the window ends at load.duration, or at the last outcome of
+    // a run of load.connections.
+    let end = model.load.duration.unwrap_or(load.end_s);
+    s.close_window(end.max(from));
+    s
+}

@@ -1,0 +1,105 @@
+//! What the harness tells the processes it starts (`RunSpec`, written as JSON into the
+//! run's folder), and what they report back (`LoadResult` from the load generator,
+//! `RunOutcome` from the supervisor).
+
+use crate::model::Model;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The real server a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    Builtin,
+    NginxGunicorn,
+}
+
+/// One run (one replication of one grid point).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub model: Model,
+    pub target: Target,
+    pub seed: u64,
+    /// The replication number: the load generator draws the simulator's streams for it.
+    pub replication: u64,
+    /// The run's own folder (sockets, logs, configuration); removed after the run.
+    pub dir: PathBuf,
+    /// The harness's folder, removed by the supervisor if the harness dies.
+    pub base: PathBuf,
+    /// Where the supervisor writes its `RunOutcome`.
+    pub result: PathBuf,
+    /// The run is inside new network and PID namespaces made for it.
+    pub namespace: bool,
+    /// The measured server's unix socket.
+    pub socket: PathBuf,
+    /// The loopback port to listen on (0: any free one).
+    pub port: u16,
+    /// The load generator's largest allowed lag behind its schedule, in seconds.
+    pub max_lag_s: f64,
+    /// Seconds after the load starts by which every connection must have ended.
+    pub run_limit_s: f64,
+    pub nginx: Option<PathBuf>,
+    pub gunicorn: Option<PathBuf>,
+}
+
+impl RunSpec {
+    pub fn read(path: &Path) -> Result<RunSpec> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not a run spec", path.display()))
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, serde_json::to_string(self)?)
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// Where the load generator connects, and what it sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Endpoint {
+    /// The builtin server over a unix socket: a line `W blocking hold`, reply `OK`.
+    Unix(PathBuf),
+    /// The builtin server over TCP.
+    Tcp(SocketAddr),
+    /// nginx: `GET /?b=blocking`; 200 is served, 502 and 504 are refused.
+    Http(SocketAddr),
+}
+
+/// What the load generator measured in one run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LoadResult {
+    pub offered: u64,
+    pub served: u64,
+    pub refused: u64,
+    pub dropped: u64,
+    pub timed_out: u64,
+    /// Latency of every counted served connection, from its intended send time.
+    pub latencies: Vec<f64>,
+    /// When the last connection ended, in seconds after the load started.
+    pub end_s: f64,
+    /// The largest delay of a send behind its schedule, and the connection (from 1).
+    pub max_lag_s: f64,
+    pub lag_connection: u64,
+    /// Connections still open at the run's time limit.
+    pub unfinished: u64,
+    /// Outcomes the model has no place for (the server not listening, HTTP 500, ...).
+    pub unexpected: BTreeMap<String, u64>,
+}
+
+/// What the supervisor reports for one run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum RunOutcome {
+    Measured {
+        load: LoadResult,
+        /// Forks of the builtin master after its initial pool (0 for other targets).
+        forks: u64,
+        max_processes: u64,
+    },
+    /// The user can fix it (a port in use, no permission): exit code 2.
+    BadInput(String),
+    Failed(String),
+}

@@ -1,0 +1,336 @@
+//! The operating-system calls the harness needs and the standard library does not
+//! offer: signal flags, the parent-death signal, process groups, namespaces, the
+//! loopback interface, a monotonic clock in seconds, and `ppoll` with a signal mask.
+//! Every function here is a thin, checked wrapper around one `libc` call.
+
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+
+/// The last stop signal received (SIGINT, SIGTERM or SIGHUP), 0 before any.
+static STOP: AtomicI32 = AtomicI32::new(0);
+/// How many SIGCHLD arrived (the master reaps when this changes).
+static CHILDREN: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    if sig == libc::SIGCHLD {
+        CHILDREN.fetch_add(1, Ordering::SeqCst);
+    } else {
+        STOP.store(sig, Ordering::SeqCst);
+    }
+}
+
+fn check(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Catches SIGINT, SIGTERM and SIGHUP (and SIGCHLD when `children`) into flags, without
+/// SA_RESTART so that a blocked call returns EINTR; SIGPIPE is ignored (a peer that
+/// closed is seen as an error on write).
+pub fn catch_signals(children: bool) {
+    let mut sigs = vec![libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+    if children {
+        sigs.push(libc::SIGCHLD);
+    }
+    // SAFETY: installing a handler that only touches atomics is async-signal-safe.
+    unsafe {
+        for sig in sigs {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            sa.sa_flags = 0;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// Puts the default actions back (a forked child must not keep its master's handlers)
+/// and unblocks every signal.
+pub fn default_signals() {
+    // SAFETY: plain signal-disposition calls.
+    unsafe {
+        for sig in [
+            libc::SIGINT,
+            libc::SIGTERM,
+            libc::SIGHUP,
+            libc::SIGCHLD,
+            libc::SIGPIPE,
+        ] {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    }
+    STOP.store(0, Ordering::SeqCst);
+}
+
+/// The stop signal received so far, if any.
+pub fn stop_signal() -> Option<i32> {
+    match STOP.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// The signals an event loop blocks outside its wait, so that they arrive only
+/// inside `ppoll`/`epoll_pwait` (no race between checking a flag and sleeping).
+pub fn block_signals() -> libc::sigset_t {
+    // SAFETY: sigset manipulation on local values.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGCHLD] {
+            libc::sigaddset(&mut set, sig);
+        }
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
+        old
+    }
+}
+
+/// Seconds on CLOCK_MONOTONIC.
+pub fn mono() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid out pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+pub fn timespec(seconds: f64) -> libc::timespec {
+    let s = seconds.max(0.0);
+    libc::timespec {
+        tv_sec: s.trunc() as libc::time_t,
+        tv_nsec: ((s.fract() * 1e9) as libc::c_long).min(999_999_999),
+    }
+}
+
+/// Sleeps `seconds` even through signals (they are recorded as flags).
+pub fn sleep(seconds: f64) {
+    let end = mono() + seconds;
+    loop {
+        let left = end - mono();
+        if left <= 0.0 {
+            return;
+        }
+        let ts = timespec(left);
+        // SAFETY: valid timespec pointer.
+        unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+    }
+}
+
+/// `ppoll` over `fds` for at most `timeout` seconds (None: no limit), with the
+/// signal mask `mask` while waiting. EINTR counts as a normal wake-up.
+pub fn ppoll(
+    fds: &mut [libc::pollfd],
+    timeout: Option<f64>,
+    mask: &libc::sigset_t,
+) -> io::Result<usize> {
+    let ts = timeout.map(timespec);
+    let tp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const _);
+    // SAFETY: fds is a valid slice, tp null or valid, mask valid.
+    let r = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, tp, mask) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EINTR) {
+            return Ok(0);
+        }
+        return Err(e);
+    }
+    Ok(r as usize)
+}
+
+/// Asks the kernel to send `sig` to this process when its parent thread exits; exits
+/// at once if the parent is already gone (it died between fork and this call).
+pub fn die_with_parent(sig: i32, parent: i32) {
+    // SAFETY: prctl and getppid are async-signal-safe syscalls.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0);
+        if libc::getppid() != parent {
+            libc::_exit(1);
+        }
+    }
+}
+
+/// Makes `cmd`'s child die with `sig` when this process dies. The parent's pid is
+/// read in the child (a child in a new PID namespace sees its parent as pid 0).
+pub fn die_with_me(cmd: &mut Command, sig: i32) {
+    // SAFETY: the closure calls only async-signal-safe syscalls.
+    unsafe {
+        cmd.pre_exec(move || {
+            die_with_parent(sig, libc::getppid());
+            Ok(())
+        });
+    }
+}
+
+/// Makes `cmd`'s child enter new network and PID namespaces (root only).
+pub fn new_namespaces(cmd: &mut Command) {
+    // SAFETY: unshare is a plain syscall, async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            check(libc::unshare(libc::CLONE_NEWNET | libc::CLONE_NEWPID))?;
+            Ok(())
+        });
+    }
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Sends `sig` to a process (ESRCH, already gone, is fine).
+pub fn kill(pid: i32, sig: i32) {
+    if pid > 0 {
+        // SAFETY: plain syscall.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// Sends `sig` to every process of group `pgid` (ESRCH, already gone, is fine).
+pub fn kill_group(pgid: i32, sig: i32) {
+    if pgid > 1 {
+        // SAFETY: plain syscall.
+        unsafe { libc::killpg(pgid, sig) };
+    }
+}
+
+/// Reaps one exited child without waiting: (pid, raw status).
+pub fn reap_any() -> Option<(i32, i32)> {
+    let mut status = 0;
+    // SAFETY: status is a valid out pointer.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    (pid > 0).then_some((pid, status))
+}
+
+/// Brings the loopback interface of the current network namespace up (a new
+/// namespace starts with it down), as `ip link set lo up` does.
+pub fn loopback_up() -> io::Result<()> {
+    // SAFETY: an ioctl on a socket we own, with a zeroed ifreq naming "lo".
+    unsafe {
+        let fd = check(libc::socket(
+            libc::AF_INET,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            0,
+        ))?;
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo\0".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        let r = (|| {
+            check(libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req))?;
+            req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+            check(libc::ioctl(fd, libc::SIOCSIFFLAGS, &req))?;
+            Ok(())
+        })();
+        libc::close(fd);
+        r
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit (a load generator holds a
+/// socket per connection in flight).
+pub fn raise_open_files() {
+    // SAFETY: rlimit calls on a local struct.
+    unsafe {
+        let mut r: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max.min(1 << 20);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
+/// Runs this process at a higher priority when allowed (root) and with no timer slack,
+/// so that timing noise from other work on the machine stays small; a failure is
+/// ignored. Forked children inherit both.
+pub fn prefer_cpu() {
+    // SAFETY: setpriority and prctl on this process.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, -10);
+        // Timers fire when asked, not up to 50 us later (the default slack).
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1, 0, 0, 0);
+    }
+}
+
+pub fn getpid() -> i32 {
+    // SAFETY: no preconditions.
+    unsafe { libc::getpid() }
+}
+
+/// fork(2). Call only from a single-threaded process.
+pub fn fork() -> io::Result<i32> {
+    // SAFETY: the callers are single-threaded processes started by exec.
+    check(unsafe { libc::fork() })
+}
+
+/// A pipe whose ends are close-on-exec; the read end is non-blocking.
+pub fn pipe() -> io::Result<(i32, i32)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid array of two ints.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let fl = libc::fcntl(fds[0], libc::F_GETFL);
+        libc::fcntl(fds[0], libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+    Ok((fds[0], fds[1]))
+}
+
+pub fn close(fd: i32) {
+    if fd >= 0 {
+        // SAFETY: closing a descriptor we own.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// write(2) of a whole small buffer (<= PIPE_BUF, so atomic on a pipe).
+pub fn write_all(fd: i32, buf: &[u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: the pointer and length describe the rest of buf.
+        let r = unsafe { libc::write(fd, buf[done..].as_ptr().cast(), buf.len() - done) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e);
+        }
+        done += r as usize;
+    }
+    Ok(())
+}
+
+/// read(2) into `buf`: Ok(0) at end of file, WouldBlock when nothing is there.
+pub fn read(fd: i32, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: the pointer and length describe buf.
+    let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// The machine's net.core.somaxconn in this network namespace.
+pub fn somaxconn() -> io::Result<u32> {
+    let t = std::fs::read_to_string("/proc/sys/net/core/somaxconn")?;
+    t.trim()
+        .parse()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, t.trim().to_string()))
+}
+
+pub fn set_somaxconn(n: u32) -> io::Result<()> {
+    std::fs::write("/proc/sys/net/core/somaxconn", format!("{n}\n"))
+}

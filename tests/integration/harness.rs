@@ -1,0 +1,632 @@
+//! The measurement harness against real processes on this machine: the kernel's
+//! listen-queue rule, `validate` on the builtin server (a fixed pool and on-demand
+//! forking) and on nginx + gunicorn, nothing left behind when the harness is killed,
+//! and the bad inputs it refuses. Tests that need nginx and gunicorn print a SKIPPED
+//! line and pass when those are not installed. The timing-sensitive tests run one at a
+//! time (a lock), so they do not measure each other.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_eagain")
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn installed(name: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/bin"].map(PathBuf::from))
+        .any(|d| d.join(name).is_file())
+}
+
+/// True (after printing why) when nginx or gunicorn is missing.
+fn skip_without_nginx_gunicorn(test: &str) -> bool {
+    let missing: Vec<&str> = ["nginx", "gunicorn"]
+        .into_iter()
+        .filter(|n| !installed(n))
+        .collect();
+    if missing.is_empty() {
+        return false;
+    }
+    eprintln!(
+        "SKIPPED {test}: {} not installed (apt-get install -y nginx gunicorn)",
+        missing.join(" and ")
+    );
+    true
+}
+
+fn write_model(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Runs eagain with TMPDIR inside `tmp`, so that everything it makes is found there.
+fn eagain(tmp: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .env("TMPDIR", tmp)
+        .output()
+        .expect("eagain runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A CSV as rows of column name to cell.
+fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+fn num(row: &HashMap<String, String>, col: &str) -> f64 {
+    row.get(col)
+        .unwrap_or_else(|| panic!("no column {col}"))
+        .parse()
+        .unwrap_or(f64::NAN)
+}
+
+fn last_line(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Runs `validate`, checks its files and returns (max_abs_error, the rows).
+fn validate(
+    tmp: &Path,
+    model: &Path,
+    target: &str,
+    extra: &[&str],
+) -> (f64, Vec<HashMap<String, String>>) {
+    let out = tmp.join(format!("out-{target}"));
+    let mut args = vec![
+        "validate",
+        model.to_str().unwrap(),
+        "--target",
+        target,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let started = Instant::now();
+    let o = eagain(tmp, &args);
+    assert!(o.status.success(), "{}", text(&o));
+    eprintln!(
+        "validate --target {target} {}: {:.0} s\n{}",
+        extra.join(" "),
+        started.elapsed().as_secs_f64(),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let last = last_line(&o);
+    let max: f64 = last
+        .strip_prefix("max_abs_error=")
+        .unwrap_or_else(|| panic!("last line `{last}`"))
+        .parse()
+        .unwrap();
+    assert!(out.join("validation.png").is_file(), "{}", text(&o));
+    let measured = read_csv(&out.join("measured.csv"));
+    let rows = read_csv(&out.join("validation.csv"));
+    assert_eq!(measured.len(), rows.len());
+    assert!(measured[0].contains_key("refusal_probability_ci_low"));
+    assert!(measured[0].contains_key("latency_s_p99"));
+    (max, rows)
+}
+
+/// The grid must span no refusals to more than half refused; latency p50 agrees
+/// within 10 % where nothing is refused.
+fn check_grid(rows: &[HashMap<String, String>]) {
+    let measured: Vec<f64> = rows
+        .iter()
+        .map(|r| num(r, "measured_refusal_probability"))
+        .collect();
+    assert!(measured.contains(&0.0), "{measured:?}");
+    assert!(measured.iter().any(|&p| p > 0.5), "{measured:?}");
+    let mut checked = 0;
+    for r in rows {
+        if num(r, "predicted_refusal_probability") == 0.0
+            && num(r, "measured_refusal_probability") == 0.0
+        {
+            let (p, m) = (
+                num(r, "predicted_latency_s_p50"),
+                num(r, "measured_latency_s_p50"),
+            );
+            assert!(
+                (p - m).abs() <= 0.1 * p,
+                "latency p50 {m} against {p}: {r:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no point without refusals: {rows:?}");
+}
+
+/// Processes started with TMPDIR = `tmp` (everything the harness starts inherits it).
+fn processes_of(tmp: &Path) -> Vec<String> {
+    let needle = format!("TMPDIR={}", tmp.display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter(|e| {
+            std::fs::read(e.path().join("environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == needle.as_bytes()))
+        })
+        .map(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            format!(
+                "{}: {}",
+                e.file_name().to_string_lossy(),
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            )
+        })
+        .collect()
+}
+
+fn nothing_left(tmp: &Path) -> Result<(), String> {
+    let procs = processes_of(tmp);
+    let files = walk(tmp);
+    if procs.is_empty() && files.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("processes: {procs:?}\nfiles: {files:?}"))
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.filter_map(|e| e.ok()) {
+            out.push(e.path());
+            out.extend(walk(&e.path()));
+        }
+    }
+    out
+}
+
+fn has_socket(dir: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    walk(dir)
+        .iter()
+        .any(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_socket()))
+}
+
+/// Starts a long harness run, waits until its server listens, kills the harness with
+/// `signal`, and checks that no process and no file of it is left.
+fn kill_mid_run(target: &str, signal: i32) {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = write_model(tmp.path(), "m.toml", PREFORK);
+    let tmp_run = tmp.path().join("run");
+    std::fs::create_dir(&tmp_run).unwrap();
+    let out = tmp.path().join("out");
+    let mut child: Child = Command::new(bin())
+        .args([
+            "harness",
+            model.to_str().unwrap(),
+            "--target",
+            target,
+            "--set",
+            "load.duration=30",
+            "--runs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("TMPDIR", &tmp_run)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(30);
+    while !has_socket(&tmp_run) {
+        assert!(Instant::now() < end, "the server never listened");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the harness ended early"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(nothing_left(&tmp_run).is_err(), "the run is not visible");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        match nothing_left(&tmp_run) {
+            Ok(()) => break,
+            Err(e) if Instant::now() > end => {
+                panic!("left behind 5 s after signal {signal} to the harness:\n{e}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    assert!(!out.join("measured.csv").exists());
+}
+
+/// A fixed pool of 2 or 3 processes, constant arrivals (the n-th at n/rate) and
+/// 73 ms of constant blocking: 27.4 or 41 connections per second at most.
+const PREFORK: &str = r#"
+name = "harness prefork"
+[load]
+arrival = "constant"
+rate = 20.0
+duration = 3.0
+[listener]
+backlog = 4
+[pool]
+process_limit = 2
+[master]
+mode = "prefork"
+[work]
+blocking = { dist = "constant", value = 0.073 }
+"#;
+
+/// Dovecot's on-demand master with one connection per process: every connection
+/// needs a fork, and the master forks one at a time, each 20 ms to start.
+const ON_DEMAND: &str = r#"
+name = "harness on-demand"
+[load]
+arrival = "constant"
+rate = 20.0
+duration = 3.0
+[listener]
+backlog = 4
+[pool]
+process_limit = 3
+service_count = 1
+[master]
+mode = "on-demand"
+startup = { dist = "constant", value = 0.02 }
+[work]
+blocking = { dist = "constant", value = 0.067 }
+"#;
+
+/// A worker that never starts: nothing accepts while the clients connect.
+const NOTHING_ACCEPTS: &str = r#"
+name = "nothing accepts"
+[load]
+arrival = "constant"
+rate = 200.0
+connections = 12
+timeout = 0.5
+[listener]
+backlog = 5
+[pool]
+process_limit = 1
+[master]
+mode = "on-demand"
+startup = { dist = "constant", value = 30.0 }
+[work]
+blocking = { dist = "constant", value = 0.01 }
+"#;
+
+#[test]
+fn builtin_unix_listener_admits_exactly_backlog_plus_one_and_then_eagain() {
+    let _lock = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let model = write_model(tmp.path(), "k.toml", NOTHING_ACCEPTS);
+    let out = tmp.path().join("out");
+    let o = eagain(
+        tmp.path(),
+        &[
+            "harness",
+            model.to_str().unwrap(),
+            "--target",
+            "builtin",
+            "--vary",
+            "listener.backlog=0,1,3,7",
+            "--runs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    for row in read_csv(&out.join("measured.csv")) {
+        let b = num(&row, "listener.backlog");
+        // b + 1 wait in the queue until the client's timeout; the rest get EAGAIN.
+        assert_eq!(num(&row, "timed_out"), b + 1.0, "{row:?}");
+        assert_eq!(num(&row, "refused"), 12.0 - (b + 1.0), "{row:?}");
+        assert_eq!(num(&row, "served"), 0.0, "{row:?}");
+    }
+    if !is_root() {
+        eprintln!("SKIPPED the somaxconn part: a network namespace needs root");
+        return;
+    }
+    // somaxconn caps the backlog at listen() time, for unix sockets too (reference A4).
+    let o = eagain(
+        tmp.path(),
+        &[
+            "harness",
+            model.to_str().unwrap(),
+            "--target",
+            "builtin",
+            "--set",
+            "listener.backlog=64",
+            "--set",
+            "listener.somaxconn=3",
+            "--runs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let row = &read_csv(&out.join("measured.csv"))[0];
+    assert_eq!(num(row, "timed_out"), 4.0, "{row:?}");
+    assert_eq!(num(row, "refused"), 8.0, "{row:?}");
+}
+
+#[test]
+fn validate_builtin_prefork_refusal_within_0_03_and_latency_within_10_percent() {
+    let _lock = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let model = write_model(tmp.path(), "p.toml", PREFORK);
+    // The simulator runs the same replications (the same random streams) as the real
+    // runs, so both see the same arrivals and the same work.
+    let (max, rows) = validate(
+        tmp.path(),
+        &model,
+        "builtin",
+        &[
+            "--vary",
+            "pool.process_limit=2,3",
+            "--vary",
+            "load.rate=15,33,71",
+            "--runs",
+            "2",
+            "--replications",
+            "2",
+        ],
+    );
+    check_grid(&rows);
+    assert!(max <= 0.03, "max_abs_error {max}: {rows:?}");
+}
+
+#[test]
+fn validate_builtin_on_demand_forking_refusal_within_0_03() {
+    let _lock = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let model = write_model(tmp.path(), "o.toml", ON_DEMAND);
+    let (max, rows) = validate(
+        tmp.path(),
+        &model,
+        "builtin",
+        &[
+            "--vary",
+            "load.rate=15,33,47,90",
+            "--runs",
+            "2",
+            "--replications",
+            "2",
+        ],
+    );
+    check_grid(&rows);
+    assert!(max <= 0.03, "max_abs_error {max}: {rows:?}");
+}
+
+#[test]
+fn validate_nginx_gunicorn_refusal_within_0_05() {
+    if skip_without_nginx_gunicorn("validate_nginx_gunicorn_refusal_within_0_05") {
+        return;
+    }
+    let _lock = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let model = write_model(tmp.path(), "n.toml", PREFORK);
+    let (max, rows) = validate(
+        tmp.path(),
+        &model,
+        "nginx-gunicorn",
+        &[
+            "--vary",
+            "load.rate=15,33,71",
+            "--runs",
+            "2",
+            "--replications",
+            "2",
+        ],
+    );
+    check_grid(&rows);
+    assert!(max <= 0.05, "max_abs_error {max}: {rows:?}");
+}
+
+#[test]
+fn killing_the_harness_leaves_no_process_and_no_socket() {
+    let _lock = serial();
+    kill_mid_run("builtin", libc::SIGTERM);
+    kill_mid_run("builtin", libc::SIGINT);
+    kill_mid_run("builtin", libc::SIGKILL);
+}
+
+#[test]
+fn killing_the_harness_stops_nginx_and_gunicorn() {
+    if skip_without_nginx_gunicorn("killing_the_harness_stops_nginx_and_gunicorn") {
+        return;
+    }
+    let _lock = serial();
+    kill_mid_run("nginx-gunicorn", libc::SIGTERM);
+    kill_mid_run("nginx-gunicorn", libc::SIGKILL);
+}
+
+/// Runs a command that must be refused with exit code 2 and a message naming `words`.
+fn refused(tmp: &Path, args: &[&str], words: &[&str]) {
+    let o = eagain(tmp, args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for w in words {
+        assert!(err.contains(w), "`{w}` not in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_input_is_refused_with_exit_2_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let m = write_model(t, "m.toml", PREFORK);
+    let m = m.to_str().unwrap();
+    refused(
+        t,
+        &[
+            "harness",
+            m,
+            "--target",
+            "nginx-gunicorn",
+            "--set",
+            "master.mode=on-demand",
+        ],
+        &["master.mode", "prefork"],
+    );
+    refused(
+        t,
+        &[
+            "harness",
+            m,
+            "--target",
+            "nginx-gunicorn",
+            "--set",
+            "pool.client_limit=2",
+        ],
+        &["pool.client_limit", "sync worker"],
+    );
+    refused(
+        t,
+        &[
+            "harness",
+            m,
+            "--target",
+            "builtin",
+            "--set",
+            "load.duration=3600",
+        ],
+        &["load.duration"],
+    );
+    refused(
+        t,
+        &[
+            "harness",
+            m,
+            "--target",
+            "builtin",
+            "--set",
+            "load.rate=10000",
+            "--set",
+            "load.duration=10",
+        ],
+        &["connections", "load.duration"],
+    );
+    refused(t, &["harness", m, "--target", "dovecot"], &["dovecot"]);
+    let busy = t.join("busy.sock");
+    std::fs::write(&busy, "").unwrap();
+    refused(
+        t,
+        &[
+            "harness",
+            m,
+            "--target",
+            "builtin",
+            "--socket",
+            busy.to_str().unwrap(),
+        ],
+        &["in use"],
+    );
+    refused(
+        t,
+        &["harness", m, "--target", "builtin", "--runs", "0"],
+        &["--runs"],
+    );
+    assert!(walk(t)
+        .iter()
+        .all(|p| !p.to_string_lossy().contains("eagain-harness")));
+}
+
+#[test]
+fn a_somaxconn_cap_without_root_is_refused_with_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let m = write_model(t, "m.toml", PREFORK);
+    let m = m.to_str().unwrap();
+    // As root, --no-namespace stands for "no permission"; otherwise the real thing.
+    let mut args = vec![
+        "harness",
+        m,
+        "--target",
+        "builtin",
+        "--set",
+        "listener.somaxconn=1",
+    ];
+    if is_root() {
+        args.push("--no-namespace");
+    }
+    refused(t, &args, &["somaxconn", "namespace"]);
+}
+
+#[test]
+fn a_taken_port_is_refused_with_exit_2() {
+    let _lock = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let m = write_model(t, "m.toml", PREFORK);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    refused(
+        t,
+        &[
+            "harness",
+            m.to_str().unwrap(),
+            "--target",
+            "builtin",
+            "--set",
+            "listener.kind=tcp",
+            "--no-namespace",
+            "--port",
+            &port,
+            "--runs",
+            "1",
+        ],
+        &["port", "in use"],
+    );
+    assert_eq!(processes_of(t), Vec::<String>::new());
+    assert!(walk(t)
+        .iter()
+        .all(|p| !p.to_string_lossy().contains("eagain-harness")));
+}
