@@ -131,13 +131,23 @@ impl SynSchedule {
 pub struct Listener {
     #[serde(default)]
     pub kind: ListenerKind,
-    /// What the server passes to listen().
+    /// What the server passes to listen(). A Dovecot model (master.dovecot_version)
+    /// may leave it out: Dovecot passes process_limit x client_limit, at least 4 (C1).
+    #[serde(default = "backlog_not_given")]
     pub backlog: u32,
     /// net.core.somaxconn: caps every listen() backlog (reference A4).
     #[serde(default = "default_somaxconn")]
     pub somaxconn: u32,
     #[serde(default)]
     pub syn_schedule: SynSchedule,
+}
+
+/// Marks a backlog the file did not give; listen() takes an int, so no real backlog
+/// is this large (`check` refuses anything above i32::MAX).
+pub const BACKLOG_NOT_GIVEN: u32 = u32::MAX;
+
+fn backlog_not_given() -> u32 {
+    BACKLOG_NOT_GIVEN
 }
 
 fn default_somaxconn() -> u32 {
@@ -306,6 +316,15 @@ fn bad(path: &str, message: impl Into<String>) -> FieldError {
 }
 
 impl Model {
+    /// Fills what follows from other fields: a Dovecot master's backlog,
+    /// process_limit x client_limit and at least 4 (service_get_backlog(), reference C1).
+    pub fn derive(&mut self) {
+        if self.listener.backlog == BACKLOG_NOT_GIVEN && self.master.dovecot_version.is_some() {
+            let b = u64::from(self.pool.process_limit) * u64::from(self.pool.client_limit);
+            self.listener.backlog = b.clamp(4, i32::MAX as u64) as u32;
+        }
+    }
+
     /// Every rule a parsed model must meet before it is simulated.
     pub fn check(&self) -> Result<(), FieldError> {
         let l = &self.load;
@@ -347,6 +366,23 @@ impl Model {
                     "with on_refused = \"retry\" the pause must have a mean above 0",
                 ));
             }
+        }
+        if self.listener.backlog == BACKLOG_NOT_GIVEN {
+            return Err(bad(
+                "listener.backlog",
+                "is required: the backlog the server passes to listen() (only a Dovecot \
+                 model, with master.dovecot_version, may leave it out)",
+            ));
+        }
+        if self.listener.backlog > i32::MAX as u32 {
+            return Err(bad(
+                "listener.backlog",
+                format!(
+                    "{} is more than listen() takes (an int, at most {})",
+                    self.listener.backlog,
+                    i32::MAX
+                ),
+            ));
         }
         if self.listener.somaxconn == 0 {
             // The kernel accepts 0, but then listen() gives one pending slot whatever the
@@ -507,7 +543,7 @@ name = "d"
 rate = 1
 duration = 10
 [listener]
-backlog = 1024
+somaxconn = 4096
 [pool]
 process_limit = 1024
 client_limit = {client_limit}
@@ -530,6 +566,24 @@ blocking = {{ dist = "constant", value = 1 }}
         assert_eq!(cap("2.2.25"), 512);
         assert_eq!(cap("2.2.26"), 1025);
         assert_eq!(cap("2.3.19.1"), 1025);
+    }
+
+    #[test]
+    fn a_dovecot_backlog_left_out_is_process_limit_times_client_limit() {
+        assert_eq!(
+            dovecot("2.3.21", "on-demand", 1).unwrap().listener.backlog,
+            1024
+        );
+        assert_eq!(
+            dovecot("2.3.21", "on-demand", 3).unwrap().listener.backlog,
+            3072
+        );
+        let text = "name = \"x\"\n[load]\nrate = 1\nduration = 1\n[listener]\n\
+                    [pool]\nprocess_limit = 1\n[work]\nblocking = { dist = \"constant\", value = 1 }\n";
+        let e = source::load_str(text, "x.toml", Path::new("."), &[])
+            .unwrap_err()
+            .0;
+        assert!(e.contains("`listener.backlog`: is required"), "{e}");
     }
 
     #[test]

@@ -135,6 +135,7 @@ pub fn load_str(
         d.load_files(base)
             .map_err(|m| BadInput(format!("{name}{}: `{path}`: {m}", locate(path))))?;
     }
+    model.derive();
     model.check().map_err(|e| {
         BadInput(format!(
             "{name}{}: `{}`: {}",
