@@ -107,12 +107,20 @@ pub fn fixed_parameters(results: &Results) -> String {
     let m = &results.model;
     let varies = |path: &str| results.axes.iter().any(|a| a.starts_with(path));
     // A Dovecot backlog left out of the file follows process_limit x client_limit.
+    let given = |l: &String| l.trim_start().starts_with("backlog");
     let derived = m.master.dovecot_version.is_some()
-        && crate::model::parse_version(m.master.dovecot_version.as_deref().unwrap_or(""))
-            .is_some()
         && (varies("pool.process_limit") || varies("pool.client_limit"))
-        && !results.arguments.set.iter().any(|s| s.starts_with("listener.backlog"))
-        && !results.arguments.model_text.lines().any(|l| l.trim_start().starts_with("backlog"));
+        && !results
+            .arguments
+            .set
+            .iter()
+            .any(|s| s.starts_with("listener.backlog"))
+        && !results
+            .arguments
+            .model_text
+            .lines()
+            .map(String::from)
+            .any(|l| given(&l));
     let backlog = if derived {
         "backlog=process_limit x client_limit".to_string()
     } else {
