@@ -143,10 +143,7 @@ pub fn fixed_parameters(results: &Results) -> String {
             "pool.process_min_avail",
             format!("process_min_avail={}", m.pool.process_min_avail),
         ),
-        (
-            "listener.backlog",
-            format!("backlog={}", m.listener.backlog),
-        ),
+        ("listener.backlog", backlog),
         (
             "listener.somaxconn",
             format!("somaxconn={}", m.listener.somaxconn),
