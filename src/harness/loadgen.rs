@@ -12,7 +12,16 @@
 //! from the intended send time, so a late send is never hidden (no coordinated
 //! omission), and the largest lag behind the schedule is reported: the harness
 //! refuses a run in which the client, not the server, was slow.
+//!
+//! Against Dovecot (`Endpoint::Imap`) a connection is an IMAP session: the greeting,
+//! `a LOGIN uN password`, the tagged reply, the session held open for the
+//! connection's blocking draw, `b LOGOUT` and its tagged OK. Served: logged in and
+//! out; its latency runs to the LOGOUT's OK (the end of the work, as the simulator's
+//! reply), and the time to the LOGIN's OK is kept apart (`login_latencies`). Refused:
+//! closed without a tagged reply to LOGIN (imap-login's connect to login/imap failed
+//! after its 0.5 s of retries, reference C10, or the master dropped it, C5).
 
+use super::dovecot::{PASSWORD, USERS};
 use super::server::request_line;
 use super::spec::{Endpoint, LoadResult, RunSpec};
 use super::sys;
@@ -81,6 +90,17 @@ struct Conn {
     request: Vec<u8>,
     written: usize,
     reply: Vec<u8>,
+    /// IMAP: where the conversation is, and when LOGIN was answered OK.
+    phase: Imap,
+    login_at: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Imap {
+    Greeting,
+    Login,
+    Session,
+    Logout,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,6 +110,8 @@ enum Timer {
     /// The connect did not complete in time.
     ConnectDeadline,
     Retry,
+    /// IMAP: the session has lasted its blocking time; log out.
+    Hold,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -168,7 +190,7 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
     };
     // SAFETY: valid descriptors and event.
     unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, timerfd, &mut ev) };
-    let tcp_like = matches!(endpoint, Endpoint::Tcp(_));
+    let tcp_like = matches!(endpoint, Endpoint::Tcp(_) | Endpoint::Imap(_));
     let connect_limit = if tcp_like {
         let (_, give_up) = m.listener.syn_schedule.times();
         Some(m.load.connect_timeout.map_or(give_up, |t| t.min(give_up)))
@@ -194,6 +216,8 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
                 request: Vec::new(),
                 written: 0,
                 reply: Vec::new(),
+                phase: Imap::Greeting,
+                login_at: 0.0,
             })
             .collect(),
         heap: BinaryHeap::new(),
@@ -322,6 +346,8 @@ impl Gen<'_> {
                 c.blocking
             )
             .into_bytes(),
+            // imap-login speaks first: LOGIN is sent after its greeting.
+            Endpoint::Imap(_) => Vec::new(),
             _ => request_line(c.blocking, c.hold).into_bytes(),
         };
         let intended = c.intended;
@@ -337,7 +363,9 @@ impl Gen<'_> {
     fn connect(&mut self, i: usize) {
         let (domain, addr) = match self.endpoint {
             Endpoint::Unix(p) => (Domain::UNIX, SockAddr::unix(p)),
-            Endpoint::Tcp(a) | Endpoint::Http(a) => (Domain::IPV4, Ok(SockAddr::from(*a))),
+            Endpoint::Tcp(a) | Endpoint::Http(a) | Endpoint::Imap(a) => {
+                (Domain::IPV4, Ok(SockAddr::from(*a)))
+            }
         };
         let sock = match Socket::new(domain, Type::STREAM, None)
             .and_then(|s| s.set_nonblocking(true).map(|_| s))
@@ -463,6 +491,10 @@ impl Gen<'_> {
             };
             match (&*sock).read(&mut buf) {
                 Ok(0) => {
+                    if matches!(self.endpoint, Endpoint::Imap(_)) {
+                        let outcome = self.imap_closed(i);
+                        return self.finish(i, outcome);
+                    }
                     // Closed without a reply: accepted and dropped (reference C5).
                     return self.finish(i, Outcome::Dropped);
                 }
@@ -473,13 +505,80 @@ impl Gen<'_> {
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(_) if matches!(self.endpoint, Endpoint::Imap(_)) => {
+                    let outcome = self.imap_closed(i);
+                    return self.finish(i, outcome);
+                }
                 Err(_) => return self.finish(i, Outcome::Dropped),
+            }
+        }
+    }
+
+    /// IMAP: the server closed the connection; the outcome by where it was.
+    fn imap_closed(&mut self, i: usize) -> Outcome {
+        match self.conns[i].phase {
+            // No tagged reply to LOGIN: imap-login could not hand the client to an
+            // imap process (EAGAIN after its retries, or the master dropped it).
+            Imap::Login => Outcome::Refused,
+            // The tagged OK may come after the close is seen in the same read.
+            Imap::Logout => Outcome::Served,
+            Imap::Greeting => {
+                self.note("IMAP: closed before the greeting");
+                Outcome::Refused
+            }
+            Imap::Session => {
+                self.note("IMAP: closed during the session");
+                Outcome::Dropped
+            }
+        }
+    }
+
+    fn note(&mut self, what: &str) {
+        *self.result.unexpected.entry(what.to_string()).or_default() += 1;
+    }
+
+    /// IMAP: consumes the complete lines received; an outcome once there is one.
+    fn imap_progress(&mut self, i: usize) -> Option<Outcome> {
+        loop {
+            let c = &mut self.conns[i];
+            let end = c.reply.iter().position(|&b| b == b'\n')?;
+            let line = String::from_utf8_lossy(&c.reply[..end])
+                .trim_end()
+                .to_string();
+            c.reply.drain(..=end);
+            let phase = c.phase;
+            let short: String = line.chars().take(60).collect();
+            match phase {
+                Imap::Greeting if line.starts_with("* OK") => {
+                    let c = &mut self.conns[i];
+                    c.phase = Imap::Login;
+                    c.request = format!("a LOGIN u{} {}\r\n", i % USERS, PASSWORD).into_bytes();
+                    c.written = 0;
+                    self.send(i);
+                }
+                Imap::Login | Imap::Session | Imap::Logout if line.starts_with("* ") => {}
+                Imap::Login if line.starts_with("a OK") => {
+                    let now = self.now();
+                    let c = &mut self.conns[i];
+                    c.phase = Imap::Session;
+                    c.login_at = now;
+                    let at = now + c.blocking;
+                    self.push(at, i, Timer::Hold);
+                }
+                Imap::Logout if line.starts_with("b OK") => return Some(Outcome::Served),
+                _ => {
+                    self.note(&format!("IMAP {phase:?}: `{short}`"));
+                    return Some(Outcome::Refused);
+                }
             }
         }
     }
 
     /// The outcome once the reply's first line is complete.
     fn classify(&mut self, i: usize) -> Option<Outcome> {
+        if matches!(self.endpoint, Endpoint::Imap(_)) {
+            return self.imap_progress(i);
+        }
         let reply = &self.conns[i].reply;
         let end = reply.iter().position(|&b| b == b'\n')?;
         let line = String::from_utf8_lossy(&reply[..end]).trim().to_string();
@@ -531,6 +630,14 @@ impl Gen<'_> {
             Timer::ConnectDeadline => {}
             Timer::Retry if state == State::Retrying => self.connect(d.conn),
             Timer::Retry => {}
+            Timer::Hold if state == State::Waiting && self.conns[d.conn].phase == Imap::Session => {
+                let c = &mut self.conns[d.conn];
+                c.phase = Imap::Logout;
+                c.request = b"b LOGOUT\r\n".to_vec();
+                c.written = 0;
+                self.send(d.conn);
+            }
+            Timer::Hold => {}
         }
     }
 
@@ -565,6 +672,9 @@ impl Gen<'_> {
             Outcome::Served => {
                 r.served += 1;
                 r.latencies.push(now - c.intended);
+                if c.phase == Imap::Logout {
+                    r.login_latencies.push(c.login_at - c.intended);
+                }
             }
             Outcome::Refused => r.refused += 1,
             Outcome::Dropped => r.dropped += 1,

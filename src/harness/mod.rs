@@ -8,9 +8,11 @@
 //! - `supervisor.rs` (`__internal supervise`): namespaces, the server, the load, the stop.
 //! - `server.rs` (`__internal serve`): the builtin pre-forking server.
 //! - `nginx.rs`: the nginx + gunicorn configuration.
+//! - `dovecot.rs`: the Dovecot configuration, what of a model it can run, its log lines.
 //! - `loadgen.rs` (`__internal loadgen`): the open-loop load generator.
 //! - `sys.rs`: the system calls; `spec.rs`: what they tell each other.
 
+mod dovecot;
 mod loadgen;
 mod nginx;
 mod run;
@@ -41,7 +43,7 @@ pub enum TargetKind {
     Builtin,
     /// Debian's nginx proxying to gunicorn.
     NginxGunicorn,
-    /// Debian's Dovecot (planned).
+    /// Debian's Dovecot (imap-login in front of on-demand imap processes).
     Dovecot,
 }
 
@@ -93,17 +95,22 @@ struct Plan {
     limits: Vec<f64>,
     runner: run::Runner,
     out: PathBuf,
+    target: Target,
+}
+
+/// One measured grid point: the summary of its runs and what only a real server shows.
+struct PointMeasurement {
+    summary: Summary,
+    runs: u32,
+    server_log: std::collections::BTreeMap<String, u64>,
+    login_latencies: Vec<f64>,
 }
 
 fn target(kind: TargetKind) -> Result<Target, BadInput> {
     match kind {
         TargetKind::Builtin => Ok(Target::Builtin),
         TargetKind::NginxGunicorn => Ok(Target::NginxGunicorn),
-        TargetKind::Dovecot => Err(BadInput(
-            "--target dovecot is not built yet: measure with --target builtin (its on-demand \
-             master is Dovecot's) or --target nginx-gunicorn"
-                .into(),
-        )),
+        TargetKind::Dovecot => Ok(Target::Dovecot),
     }
 }
 
@@ -178,6 +185,11 @@ fn check_point(m: &Model, what: &str, target: Target, run_limit: f64) -> Result<
         nginx::check_expressible(m)
             .map_err(|e| BadInput(format!("{what}: the nginx-gunicorn target cannot run {e}")))?;
     }
+    if target == Target::Dovecot {
+        // Dovecot ends idle processes itself (idle_kill is passed on).
+        return dovecot::check_expressible(m)
+            .map_err(|e| BadInput(format!("{what}: the dovecot target cannot run {e}")));
+    }
     if m.master.mode != MasterMode::Prefork
         && m.pool.idle_kill > 0.0
         && m.pool.idle_kill < run_limit
@@ -231,7 +243,30 @@ impl Plan {
         }
         let programs = match target {
             Target::NginxGunicorn => Some(nginx::programs()?),
-            Target::Builtin => None,
+            Target::Builtin | Target::Dovecot => None,
+        };
+        let dovecot_bin = if target == Target::Dovecot {
+            if !sys::is_root() {
+                crate::bad_input!(
+                    "the dovecot target needs root: Dovecot's master runs its login, auth and \
+                     imap processes as other users"
+                );
+            }
+            let tmp = std::env::temp_dir();
+            if let Some(closed) = dovecot::closed_ancestor(&tmp) {
+                crate::bad_input!(
+                    "the dovecot target keeps its files under {}, but {} is closed to other \
+                     users and Dovecot's auth and imap processes run as unprivileged users: set \
+                     TMPDIR to a folder such as /tmp, or chmod o+x {}",
+                    tmp.display(),
+                    closed.display(),
+                    closed.display()
+                );
+            }
+            dovecot::mail_user()?;
+            Some(dovecot::program()?)
+        } else {
+            None
         };
         let host = sys::somaxconn().unwrap_or(4096);
         let capped = points.iter().find(|p| {
@@ -272,6 +307,7 @@ impl Plan {
             args.port,
             args.socket.clone(),
             programs,
+            dovecot_bin,
         )?;
         let total: f64 = limits.iter().sum::<f64>() * f64::from(runs);
         eprintln!(
@@ -280,6 +316,7 @@ impl Plan {
             match target {
                 Target::Builtin => "the builtin server",
                 Target::NginxGunicorn => "nginx + gunicorn",
+                Target::Dovecot => "Dovecot",
             },
             total,
             if namespace {
@@ -295,11 +332,12 @@ impl Plan {
             limits,
             runner,
             out: args.out.clone(),
+            target,
         })
     }
 
     /// Measures every point.
-    fn measure(&self) -> Result<Vec<Summary>> {
+    fn measure(&self) -> Result<Vec<PointMeasurement>> {
         let mut out = Vec::new();
         for (i, p) in self.points.iter().enumerate() {
             let what = format!(
@@ -308,8 +346,13 @@ impl Plan {
                 self.points.len(),
                 label(&self.axes, p)
             );
-            let reps = self.runner.measure(i, &what, &p.model, self.limits[i])?;
-            out.push(Summary::combine(&reps, CONFIDENCE));
+            let m = self.runner.measure(i, &what, &p.model, self.limits[i])?;
+            out.push(PointMeasurement {
+                summary: Summary::combine(&m.reps, CONFIDENCE),
+                runs: m.reps.len() as u32,
+                server_log: m.server_log,
+                login_latencies: m.login_latencies,
+            });
         }
         Ok(out)
     }
@@ -346,17 +389,58 @@ fn number(x: f64) -> String {
     }
 }
 
-/// `measured.csv`: the varied paths, then the columns of a sweep's results.csv.
-fn write_measured(plan: &Plan, measured: &[Summary]) -> Result<PathBuf> {
+/// The p-quantile of `xs` (nearest rank), NaN when empty.
+fn quantile(xs: &[f64], p: f64) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v[rank - 1]
+}
+
+/// Dovecot's extra columns (after the spec'd ones): its log lines summed over the
+/// runs, the number of runs, and the time to the LOGIN's tagged OK.
+fn server_columns(plan: &Plan) -> Vec<String> {
+    if plan.target != Target::Dovecot {
+        return Vec::new();
+    }
+    let mut c: Vec<String> = vec!["runs".into()];
+    c.extend(dovecot::LOG_LINES.iter().map(|(k, _)| k.to_string()));
+    c.extend(["login_latency_s_p50".into(), "login_latency_s_p99".into()]);
+    c
+}
+
+fn server_values(plan: &Plan, m: &PointMeasurement) -> Vec<String> {
+    if plan.target != Target::Dovecot {
+        return Vec::new();
+    }
+    let mut v = vec![m.runs.to_string()];
+    v.extend(
+        dovecot::LOG_LINES
+            .iter()
+            .map(|(k, _)| m.server_log.get(*k).copied().unwrap_or(0).to_string()),
+    );
+    v.push(number(quantile(&m.login_latencies, 0.5)));
+    v.push(number(quantile(&m.login_latencies, 0.99)));
+    v
+}
+
+/// `measured.csv`: the varied paths, then the columns of a sweep's results.csv (and,
+/// for Dovecot, its log-line counts after them).
+fn write_measured(plan: &Plan, measured: &[PointMeasurement]) -> Result<PathBuf> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = plan.header();
-    if let Some(s) = measured.first() {
-        header.extend(flatten(s).into_iter().map(|(k, _)| k));
+    if let Some(m) = measured.first() {
+        header.extend(flatten(&m.summary).into_iter().map(|(k, _)| k));
     }
+    header.extend(server_columns(plan));
     w.write_record(&header)?;
-    for (i, s) in measured.iter().enumerate() {
+    for (i, m) in measured.iter().enumerate() {
         let mut row = plan.values(i);
-        row.extend(flatten(s).iter().map(|(_, v)| cell(v)));
+        row.extend(flatten(&m.summary).iter().map(|(_, v)| cell(v)));
+        row.extend(server_values(plan, m));
         w.write_record(&row)?;
     }
     std::fs::create_dir_all(&plan.out)
@@ -371,7 +455,8 @@ pub fn harness_command(args: HarnessArgs) -> Result<()> {
     let measured = plan.measure()?;
     let path = write_measured(&plan, &measured)?;
     let mut text = String::new();
-    for (i, s) in measured.iter().enumerate() {
+    for (i, m) in measured.iter().enumerate() {
+        let s = &m.summary;
         text += &format!(
             "{}: offered {}, refusal probability {:.4}, latency p50 {:.4} s\n",
             label(&plan.axes, &plan.points[i]),
@@ -379,6 +464,7 @@ pub fn harness_command(args: HarnessArgs) -> Result<()> {
             s.refusal_probability.mean,
             s.latency_s.p50
         );
+        text += &log_line(&plan, m, None);
     }
     text += &format!("wrote {}\n", path.display());
     print(&text)
@@ -401,20 +487,28 @@ pub const VALIDATION_COLUMNS: [&str; 11] = [
 
 pub fn validate_command(args: HarnessArgs) -> Result<()> {
     let plan = Plan::new(&args)?;
-    let predicted: Vec<Summary> = plan
+    let predicted: Vec<(Summary, u32)> = plan
         .points
         .iter()
-        .map(|p| run_point(&Compiled::new(&p.model), &plan.loaded.options).summary)
+        .map(|p| {
+            let r = run_point(&Compiled::new(&p.model), &plan.loaded.options);
+            (r.summary, r.replications)
+        })
         .collect();
     let measured = plan.measure()?;
     let measured_path = write_measured(&plan, &measured)?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = plan.header();
     header.extend(VALIDATION_COLUMNS.iter().map(|c| c.to_string()));
+    let dovecot_target = plan.target == Target::Dovecot;
+    if dovecot_target {
+        header.extend(VALIDATION_LOG_COLUMNS.iter().map(|c| c.to_string()));
+    }
     w.write_record(&header)?;
     let mut max_abs_error = 0.0f64;
     let mut table = String::new();
-    for (i, (p, m)) in predicted.iter().zip(&measured).enumerate() {
+    for (i, ((p, replications), pm)) in predicted.iter().zip(&measured).enumerate() {
+        let m = &pm.summary;
         let abs_error = round12((p.refusal_probability.mean - m.refusal_probability.mean).abs());
         max_abs_error = max_abs_error.max(abs_error);
         let latency_error = if p.served > 0 && m.served > 0 {
@@ -439,6 +533,19 @@ pub fn validate_command(args: HarnessArgs) -> Result<()> {
             ]
             .map(number),
         );
+        if dovecot_target {
+            let runs = f64::from(pm.runs.max(1));
+            let log = |k: &str| pm.server_log.get(k).copied().unwrap_or(0) as f64 / runs;
+            row.extend(
+                [
+                    (p.refused + p.dropped) as f64 / f64::from((*replications).max(1)),
+                    (m.refused + m.dropped) as f64 / runs,
+                    log("log_connect_eagain"),
+                    log("log_limit_reached"),
+                ]
+                .map(number),
+            );
+        }
         w.write_record(&row)?;
         table += &format!(
             "{}: refusal predicted {:.4}, measured {:.4} (|error| {:.4}); latency p50 predicted {:.4} s, measured {:.4} s\n",
@@ -449,6 +556,7 @@ pub fn validate_command(args: HarnessArgs) -> Result<()> {
             p.latency_s.p50,
             m.latency_s.p50
         );
+        table += &log_line(&plan, pm, Some((p, *replications)));
     }
     let path = plan.out.join("validation.csv");
     write_atomic(&path, &w.into_inner()?)?;
@@ -464,6 +572,46 @@ pub fn validate_command(args: HarnessArgs) -> Result<()> {
     }
     table += &format!("max_abs_error={max_abs_error}\n");
     print(&table)
+}
+
+/// Dovecot's columns of validation.csv after the spec'd ones, per run: predicted and
+/// measured refused + dropped connections, and its log lines.
+pub const VALIDATION_LOG_COLUMNS: [&str; 4] = [
+    "predicted_refused_per_run",
+    "measured_refused_per_run",
+    "log_connect_eagain_per_run",
+    "log_limit_reached_per_run",
+];
+
+/// For Dovecot, a stdout line with its log-line counts beside the measured (and
+/// predicted) refusals, per run.
+fn log_line(plan: &Plan, m: &PointMeasurement, predicted: Option<(&Summary, u32)>) -> String {
+    if plan.target != Target::Dovecot {
+        return String::new();
+    }
+    let runs = f64::from(m.runs.max(1));
+    let get = |k: &str| m.server_log.get(k).copied().unwrap_or(0) as f64 / runs;
+    let s = &m.summary;
+    let mut text = format!(
+        "  dovecot log per run: {:.1} x `net_connect_unix(imap) failed: Resource temporarily \
+         unavailable`, {:.1} x `... reached, client connections are being dropped`, {:.1} \
+         logins; measured refused+dropped {:.1}",
+        get("log_connect_eagain"),
+        get("log_limit_reached"),
+        get("log_logins"),
+        (s.refused + s.dropped) as f64 / runs
+    );
+    if let Some((p, r)) = predicted {
+        text += &format!(
+            ", predicted {:.1}",
+            (p.refused + p.dropped) as f64 / f64::from(r.max(1))
+        );
+    }
+    text += &format!(
+        "; login latency p50 {:.4} s\n",
+        quantile(&m.login_latencies, 0.5)
+    );
+    text
 }
 
 /// Differences rounded to 12 decimals, so that floating-point noise reads as 0.
@@ -567,6 +715,7 @@ blocking = { dist = "exponential", mean = 0.05 }
             run_limit_s: 10.0,
             nginx: None,
             gunicorn: None,
+            dovecot: None,
         }
     }
 

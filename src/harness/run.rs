@@ -10,11 +10,20 @@ use crate::error::BadInput;
 use crate::model::Model;
 use crate::stats::RepStats;
 use anyhow::{anyhow, bail, Context, Result};
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+
+/// One grid point's runs: the simulator's statistics per run, and what only a real
+/// server shows (its log lines summed over the runs, IMAP login latencies).
+pub struct Measured {
+    pub reps: Vec<RepStats>,
+    pub server_log: BTreeMap<String, u64>,
+    pub login_latencies: Vec<f64>,
+}
 
 /// How many times a run is tried when its load generator fell behind its schedule.
 const ATTEMPTS: u32 = 3;
@@ -30,6 +39,7 @@ pub struct Runner {
     pub socket: Option<PathBuf>,
     pub nginx: Option<PathBuf>,
     pub gunicorn: Option<PathBuf>,
+    pub dovecot: Option<PathBuf>,
     base: PathBuf,
     exe: PathBuf,
 }
@@ -52,6 +62,7 @@ impl Runner {
         port: u16,
         socket: Option<PathBuf>,
         programs: Option<(PathBuf, PathBuf)>,
+        dovecot: Option<PathBuf>,
     ) -> Result<Runner> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -79,6 +90,7 @@ impl Runner {
             socket,
             nginx,
             gunicorn,
+            dovecot,
             base,
             exe: std::env::current_exe().context("cannot find the eagain executable")?,
         })
@@ -91,24 +103,27 @@ impl Runner {
         label: &str,
         model: &Model,
         run_limit_s: f64,
-    ) -> Result<Vec<RepStats>> {
+    ) -> Result<Measured> {
         // From here on a stop signal ends the runs cleanly (before, the default action
         // is right: nothing has been started yet).
         make_dir(&self.base)?;
         sys::catch_signals(false);
         let mut reps = Vec::new();
+        let mut server_log: BTreeMap<String, u64> = BTreeMap::new();
+        let mut login_latencies = Vec::new();
         for r in 0..self.runs {
             let mut attempt = 1;
             let started = std::time::Instant::now();
-            let (load, forks, max_processes) = loop {
+            let (load, forks, max_processes, log) = loop {
                 let spec = self.spec(index, r, attempt, model, run_limit_s)?;
                 let outcome = self.run(&spec)?;
-                let (load, forks, max_processes) = match outcome {
+                let (load, forks, max_processes, log) = match outcome {
                     RunOutcome::Measured {
                         load,
                         forks,
                         max_processes,
-                    } => (load, forks, max_processes),
+                        server_log,
+                    } => (load, forks, max_processes, server_log),
                     RunOutcome::BadInput(m) => return Err(BadInput(m).into()),
                     RunOutcome::Failed(m) => bail!("{label}, run {}: {m}", r + 1),
                 };
@@ -129,7 +144,7 @@ impl Runner {
                     );
                 }
                 if load.max_lag_s <= self.max_lag_s {
-                    break (load, forks, max_processes);
+                    break (load, forks, max_processes, log);
                 }
                 let lag = format!(
                     "the load generator fell {:.1} ms behind its schedule (connection {}), \
@@ -162,9 +177,28 @@ impl Runner {
                 started.elapsed().as_secs_f64(),
                 load.max_lag_s * 1e3
             );
+            if !log.is_empty() {
+                eprintln!(
+                    "{label}, run {}/{}: server log: {}",
+                    r + 1,
+                    self.runs,
+                    log.iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            for (k, v) in log {
+                *server_log.entry(k).or_default() += v;
+            }
+            login_latencies.extend(load.login_latencies.iter().copied());
             reps.push(rep_stats(model, &load, forks, max_processes));
         }
-        Ok(reps)
+        Ok(Measured {
+            reps,
+            server_log,
+            login_latencies,
+        })
     }
 
     fn spec(
@@ -197,6 +231,7 @@ impl Runner {
             run_limit_s,
             nginx: self.nginx.clone(),
             gunicorn: self.gunicorn.clone(),
+            dovecot: self.dovecot.clone(),
         })
     }
 

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 pub enum Target {
     Builtin,
     NginxGunicorn,
+    Dovecot,
 }
 
 /// One run (one replication of one grid point).
@@ -43,6 +44,8 @@ pub struct RunSpec {
     pub run_limit_s: f64,
     pub nginx: Option<PathBuf>,
     pub gunicorn: Option<PathBuf>,
+    #[serde(default)]
+    pub dovecot: Option<PathBuf>,
 }
 
 impl RunSpec {
@@ -67,6 +70,9 @@ pub enum Endpoint {
     Tcp(SocketAddr),
     /// nginx: `GET /?b=blocking`; 200 is served, 502 and 504 are refused.
     Http(SocketAddr),
+    /// Dovecot's imap-login: greeting, `a LOGIN uN password`, the session held open
+    /// for the connection's blocking time, `b LOGOUT`.
+    Imap(SocketAddr),
 }
 
 /// What the load generator measured in one run.
@@ -79,6 +85,9 @@ pub struct LoadResult {
     pub timed_out: u64,
     /// Latency of every counted served connection, from its intended send time.
     pub latencies: Vec<f64>,
+    /// IMAP: from the intended send time to the tagged LOGIN OK, per served connection.
+    #[serde(default)]
+    pub login_latencies: Vec<f64>,
     /// When the last connection ended, in seconds after the load started.
     pub end_s: f64,
     /// The largest delay of a send behind its schedule, and the connection (from 1).
@@ -98,6 +107,9 @@ pub enum RunOutcome {
         /// Forks of the builtin master after its initial pool (0 for other targets).
         forks: u64,
         max_processes: u64,
+        /// Lines counted in the server's own logs (Dovecot), by column name.
+        #[serde(default)]
+        server_log: BTreeMap<String, u64>,
     },
     /// The user can fix it (a port in use, no permission): exit code 2.
     BadInput(String),

@@ -5,8 +5,9 @@
 //! somaxconn, starts a PID-1 placeholder (when it dies, the kernel kills every process
 //! left in the namespace), the server (builtin, or gunicorn and nginx), waits until
 //! the server is ready, runs the load generator, stops everything, removes the run's
-//! folder and writes a `RunOutcome`.
+//! folder and writes a `RunOutcome` (for Dovecot, with the counts of its log lines).
 
+use super::dovecot;
 use super::nginx;
 use super::server::{self, ERROR_FILE, EXIT_BAD_INPUT, STATS_FILE};
 use super::spec::{Endpoint, LoadResult, RunOutcome, RunSpec, Target};
@@ -96,10 +97,16 @@ pub fn supervise(spec_path: &Path) -> Result<()> {
                     Some((w.next()??, w.next()??))
                 })
                 .unwrap_or((0, 0));
+            let server_log = if spec.target == Target::Dovecot {
+                dovecot::count_log_lines(&spec.dir)
+            } else {
+                Default::default()
+            };
             RunOutcome::Measured {
                 load,
                 forks,
                 max_processes,
+                server_log,
             }
         }
         Err(e) => match e.downcast_ref::<BadInput>() {
@@ -139,6 +146,7 @@ fn measure(spec: &RunSpec, spec_path: &Path, procs: &mut Procs) -> Result<LoadRe
     let endpoint = match spec.target {
         Target::Builtin => start_builtin(spec, spec_path, procs)?,
         Target::NginxGunicorn => start_nginx_gunicorn(spec, procs)?,
+        Target::Dovecot => start_dovecot(spec, procs)?,
     };
     interrupted()?;
     let endpoint_path = spec.dir.join(ENDPOINT_FILE);
@@ -375,6 +383,165 @@ fn start_nginx_gunicorn(spec: &RunSpec, procs: &mut Procs) -> Result<Endpoint> {
         },
     )?;
     Ok(Endpoint::Http(addr))
+}
+
+/// One IMAP login and logout through imap-login: `Ok(true)` when it worked,
+/// `Ok(false)` when nothing listens yet, `Err` with the server's answer otherwise.
+fn probe_imap(addr: SocketAddr) -> Result<bool, String> {
+    use std::io::{BufRead, BufReader, Write};
+    let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        return Ok(false);
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut w = &s;
+    let mut r = BufReader::new(&s);
+    let mut line = String::new();
+    let mut next = |r: &mut BufReader<&TcpStream>, tag: &str| -> Result<String, String> {
+        loop {
+            line.clear();
+            match r.read_line(&mut line) {
+                Ok(0) => return Err(format!("closed while waiting for `{tag}`")),
+                Ok(_) if tag.is_empty() || line.starts_with(tag) => {
+                    return Ok(line.trim_end().to_string())
+                }
+                Ok(_) => {}
+                Err(e) => return Err(format!("{e} while waiting for `{tag}`")),
+            }
+        }
+    };
+    let greeting = next(&mut r, "")?;
+    if !greeting.starts_with("* OK") {
+        return Err(format!("greeting `{greeting}`"));
+    }
+    let login = format!("a LOGIN u0 {}\r\n", dovecot::PASSWORD);
+    w.write_all(login.as_bytes()).map_err(|e| e.to_string())?;
+    let reply = next(&mut r, "a ")?;
+    if !reply.starts_with("a OK") || reply.contains("initialization failed") {
+        return Err(format!("LOGIN answered `{reply}`"));
+    }
+    w.write_all(b"b LOGOUT\r\n").map_err(|e| e.to_string())?;
+    let bye = next(&mut r, "b ")?;
+    if !bye.starts_with("b OK") {
+        return Err(format!("LOGOUT answered `{bye}`"));
+    }
+    Ok(true)
+}
+
+fn start_dovecot(spec: &RunSpec, procs: &mut Procs) -> Result<Endpoint> {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = match &spec.dovecot {
+        Some(b) => b.clone(),
+        None => dovecot::program()?,
+    };
+    if !sys::is_root() {
+        return Err(BadInput(
+            "the dovecot target needs root: Dovecot's master runs its login, auth and imap              processes as other users"
+                .into(),
+        )
+        .into());
+    }
+    let dir = &spec.dir;
+    if let Some(closed) = dovecot::closed_ancestor(dir) {
+        return Err(BadInput(format!(
+            "the dovecot target needs its temporary folder {} reachable by Dovecot's              unprivileged users, but {} is closed to others: set TMPDIR to a folder such as              /tmp, or chmod o+x {}",
+            dir.display(),
+            closed.display(),
+            closed.display()
+        ))
+        .into());
+    }
+    let (_, uid, gid) = dovecot::mail_user()?;
+    let mail = dir.join("mail");
+    for i in 0..dovecot::USERS {
+        for sub in ["cur", "new", "tmp"] {
+            let d = mail.join(format!("u{i}")).join(sub);
+            std::fs::create_dir_all(&d)
+                .with_context(|| format!("cannot create {}", d.display()))?;
+        }
+    }
+    // The maildirs belong to the mail user; the rest of the folder stays root's.
+    for entry in walk_dirs(&mail) {
+        std::os::unix::fs::chown(&entry, Some(uid), Some(gid))
+            .with_context(|| format!("cannot chown {}", entry.display()))?;
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o700))?;
+    }
+    std::fs::set_permissions(&mail, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::write(dir.join("users"), dovecot::users_file(dir, uid, gid))
+        .context("cannot write the passwd-file")?;
+    let port = if spec.port != 0 {
+        spec.port
+    } else {
+        free_port()?
+    };
+    let conf = dir.join(dovecot::CONF);
+    std::fs::write(&conf, dovecot::conf(spec, port, uid))
+        .with_context(|| format!("cannot write {}", conf.display()))?;
+    let stderr_path = dir.join("dovecot-stderr.log");
+    let stderr = std::fs::File::create(&stderr_path)?;
+    let mut d = Command::new(&bin);
+    d.arg("-F")
+        .arg("-c")
+        .arg(&conf)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr);
+    sys::die_with_me(&mut d, libc::SIGKILL);
+    // SIGTERM: the master stops its services and exits.
+    procs.servers.push((
+        d.spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?,
+        libc::SIGTERM,
+    ));
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let logs = || {
+        format!(
+            "{}\n{}",
+            nginx::tail(&stderr_path, 10),
+            nginx::tail(&dir.join(dovecot::LOG), 10)
+        )
+    };
+    let probed = wait_until(
+        procs,
+        30.0,
+        "dovecot",
+        || match probe_imap(addr) {
+            Ok(false) => None,
+            other => Some(other),
+        },
+        |status| {
+            let t = logs();
+            if in_use(&t) {
+                BadInput(format!(
+                    "dovecot cannot listen on 127.0.0.1:{port}: the port is in use; give another --port\n{t}"
+                ))
+                .into()
+            } else {
+                anyhow!("dovecot exited before it was ready ({status}):\n{t}")
+            }
+        },
+    )?;
+    if let Err(e) = probed {
+        bail!("a test login to dovecot failed: {e}\n{}", logs());
+    }
+    // The probe's imap process (service_count 1) exits after its LOGOUT; let the master
+    // see it, so that the run starts with the model's processes only.
+    std::thread::sleep(Duration::from_millis(300));
+    dovecot::mark_log_start(dir);
+    Ok(Endpoint::Imap(addr))
+}
+
+/// A folder and every folder under it.
+fn walk_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.filter_map(|e| e.ok()) {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                out.extend(walk_dirs(&e.path()));
+            }
+        }
+    }
+    out
 }
 
 /// `eagain __internal loadgen SPEC`: runs the load and writes what it measured.
