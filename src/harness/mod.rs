@@ -470,19 +470,20 @@ pub fn harness_command(args: HarnessArgs) -> Result<()> {
     print(&text)
 }
 
-/// The columns of validation.csv after the varied paths (what the overlay chart reads).
+/// The columns of validation.csv after the varied paths (what the overlay chart
+/// reads): SPEC section 4's, in its order, then the measured interval.
 pub const VALIDATION_COLUMNS: [&str; 11] = [
     "predicted_refusal_probability",
     "predicted_ci_low",
     "predicted_ci_high",
     "measured_refusal_probability",
-    "measured_ci_low",
-    "measured_ci_high",
     "measured_offered",
     "abs_error",
     "predicted_latency_s_p50",
     "measured_latency_s_p50",
     "latency_abs_error",
+    "measured_ci_low",
+    "measured_ci_high",
 ];
 
 pub fn validate_command(args: HarnessArgs) -> Result<()> {
@@ -523,13 +524,13 @@ pub fn validate_command(args: HarnessArgs) -> Result<()> {
                 p.refusal_probability.ci_low,
                 p.refusal_probability.ci_high,
                 m.refusal_probability.mean,
-                m.refusal_probability.ci_low,
-                m.refusal_probability.ci_high,
                 m.offered as f64,
                 abs_error,
                 p.latency_s.p50,
                 m.latency_s.p50,
                 latency_error,
+                m.refusal_probability.ci_low,
+                m.refusal_probability.ci_high,
             ]
             .map(number),
         );
