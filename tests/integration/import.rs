@@ -320,3 +320,18 @@ fn an_unknown_service_exits_2() {
         .code(2)
         .stderr(contains("imap-login"));
 }
+
+#[test]
+fn real_doveconf_output_of_debians_default_configuration_imports_with_the_2_3_defaults() {
+    // `doveconf -n` of Debian 12's dovecot-imapd 2.3.19.1 as installed, unchanged: no
+    // service sections at all, so every imap setting is Dovecot's default (C8).
+    let (text, err) = import("debian-2.3.19.1-default.conf", &[]);
+    let m = load(&text);
+    assert_eq!(m.pool.process_limit, 1024);
+    assert_eq!(m.pool.client_limit, 1);
+    assert_eq!(m.pool.service_count, 1);
+    assert_eq!(m.queue_capacity(), 1025);
+    assert_eq!(m.master.mode, MasterMode::OnDemand);
+    assert_eq!(m.master.dovecot_version.as_deref(), Some("2.3.19.1"));
+    assert!(err.contains("no `service imap` section"), "{err}");
+}
