@@ -399,6 +399,10 @@ impl Summary {
                 .expect("auto-resizing histograms merge");
             wait.add(&r.queue_wait)
                 .expect("auto-resizing histograms merge");
+            if r.queue_wait_zero > 0 {
+                wait.record_n(0, r.queue_wait_zero)
+                    .expect("zero fits every histogram");
+            }
             lat_sum += r.latency_sum;
             lat_max = lat_max.max(r.latency_max);
             lat_min = lat_min.min(r.latency_min);
@@ -488,6 +492,21 @@ mod tests {
         assert!((s.latency_s.p50 - 5.0).abs() < 0.01, "{:?}", s.latency_s);
         assert!((s.latency_s.p99 - 9.9).abs() < 0.02, "{:?}", s.latency_s);
         assert_eq!(s.latency_s.max, 10.0);
+    }
+
+    #[test]
+    fn zero_queue_waits_count_in_the_percentiles() {
+        let mut r = RepStats::new(0.0);
+        for _ in 0..995 {
+            r.queue_wait(0.0);
+        }
+        for _ in 0..5 {
+            r.queue_wait(2.0);
+        }
+        let s = Summary::combine(&[r], 0.95);
+        // 0.5 % waited: the 99th percentile is a connection that did not.
+        assert_eq!(s.queue_wait_s.p99, 0.0);
+        assert!((s.queue_wait_s.mean - 0.01).abs() < 1e-12);
     }
 
     #[test]

@@ -63,6 +63,9 @@ impl Sim<'_> {
         let p = self.fork(now);
         self.take(p, id, now);
         self.procs[p as usize].first = id;
+        // The child reports itself busy as soon as it has its connection, which tops up
+        // process_min_avail as an accept by a child does (reference C4).
+        self.extra_avail(now);
     }
 
     /// After the queue was served: the on-demand fork and the drop timer.

@@ -238,8 +238,13 @@ impl<'a> Sim<'a> {
                 break;
             }
         }
-        // A run that drained before its window's end closes the window now.
-        self.stats.close_window(self.q.now());
+        // A duration run that drained early is still observed until its duration
+        // (idle processes count as alive until then); a run of n connections ends here.
+        let end = match self.c.model.load.duration {
+            Some(d) => d.max(self.q.now()),
+            None => self.q.now(),
+        };
+        self.stats.close_window(end);
         self.stats.events = self.q.processed();
         self.stats
     }

@@ -454,3 +454,32 @@ warmup = 300.0
         .collect();
     assert_covers("busy processes, long sessions", &busy, 50.0, 0.05);
 }
+
+#[test]
+fn a_duration_run_that_empties_early_is_still_observed_until_its_duration() {
+    // Light load (0.1 connections a second for 100 s): the last connection is often
+    // served well before t = 100. Throughput must still be served / 100 s, so that it
+    // averages the offered rate, not served / (time of the last reply).
+    let m = model(
+        r#"
+name = "light load"
+[load]
+rate = 0.1
+duration = 100.0
+[listener]
+backlog = 8
+[pool]
+process_limit = 1
+[master]
+mode = "on-demand"
+[work]
+blocking = { dist = "constant", value = 0.5 }
+"#,
+    );
+    let reps = replications(&m, 3, 1000);
+    let throughput: Vec<f64> = reps.iter().map(|r| summary(r).throughput_per_s).collect();
+    let offered: f64 = reps.iter().map(|r| r.offered as f64).sum::<f64>() / (1000.0 * 100.0);
+    assert!(reps.iter().all(|r| r.refused + r.dropped == 0));
+    assert_covers("throughput of a light duration run", &throughput, 0.1, 0.05);
+    assert!((offered - 0.1).abs() < 0.005, "offered {offered}");
+}
