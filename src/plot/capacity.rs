@@ -25,10 +25,7 @@ pub fn capacity_curve(
     text: &ChartText,
 ) -> anyhow::Result<()> {
     let table = Table::read(csv)?;
-    let x_col = table.varied_column(x, "x")?;
-    let series_col = series
-        .map(|s| table.varied_column(s, "series"))
-        .transpose()?;
+    let (x_col, series_col) = table.x_and_series(x, series)?;
     let metric = table.metric(metric)?;
     let grouping = table.group_by(x_col, series_col);
     let columns = Columns {

@@ -94,6 +94,20 @@ impl Table {
         self.find(name).filter(|&i| i >= self.first_metric)
     }
 
+    /// The x column and, if one is named, the series column: the varied paths every
+    /// line chart is drawn over.
+    pub fn x_and_series(
+        &self,
+        x: &str,
+        series: Option<&str>,
+    ) -> Result<(usize, Option<usize>), ChartError> {
+        let x_col = self.varied_column(x, "x")?;
+        let series_col = series
+            .map(|s| self.varied_column(s, "series"))
+            .transpose()?;
+        Ok((x_col, series_col))
+    }
+
     /// A varied path, for an axis or the series; `role` says which in the error.
     pub fn varied_column(&self, name: &str, role: &'static str) -> Result<usize, ChartError> {
         match self.find(name) {

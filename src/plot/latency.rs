@@ -26,10 +26,7 @@ pub fn latency_chart(
     text: &ChartText,
 ) -> anyhow::Result<()> {
     let table = Table::read(csv)?;
-    let x_col = table.varied_column(x, "x")?;
-    let series_col = series
-        .map(|s| table.varied_column(s, "series"))
-        .transpose()?;
+    let (x_col, series_col) = table.x_and_series(x, series)?;
     let p50 = table.metric_column(P50)?;
     let p99 = table.metric_column(P99)?;
     let grouping = table.group_by(x_col, series_col);

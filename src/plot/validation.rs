@@ -38,10 +38,7 @@ pub fn validation_overlay(
     text: &ChartText,
 ) -> anyhow::Result<()> {
     let table = Table::read(csv)?;
-    let x_col = table.varied_column(x, "x")?;
-    let series_col = series
-        .map(|s| table.varied_column(s, "series"))
-        .transpose()?;
+    let (x_col, series_col) = table.x_and_series(x, series)?;
     let columns = |names: [&str; 3]| -> anyhow::Result<Columns> {
         Ok(Columns {
             x: x_col,

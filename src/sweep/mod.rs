@@ -326,7 +326,6 @@ pub fn merge(dirs: &[PathBuf]) -> Result<(Results, Vec<Timing>)> {
     if !missing.is_empty() {
         let n = first.shard.map_or(1, |s| s.n);
         let mut shards: Vec<usize> = missing.iter().map(|i| i % n).collect();
-        shards.dedup();
         shards.sort_unstable();
         shards.dedup();
         crate::bad_input!(
