@@ -218,8 +218,19 @@ pub enum Dist {
 }
 
 impl Dist {
-    #[inline]
+    /// One draw. The two kinds of the textbook models are drawn inline in the
+    /// simulator's loop; the others through one call.
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            Dist::Constant(v) => *v,
+            Dist::Exp(d) => d.sample(rng),
+            _ => self.sample_other(rng),
+        }
+    }
+
+    #[inline(never)]
+    fn sample_other<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
             Dist::Constant(v) => *v,
             Dist::Exp(d) => d.sample(rng),

@@ -21,46 +21,36 @@ fn histogram() -> Histogram<u64> {
 /// current size), and only a value beyond u64 nanoseconds falls back to saturation.
 #[inline]
 fn record(h: &mut Histogram<u64>, seconds: f64) {
-    let ns = (seconds * NS).round() as u64;
+    // Rounded by adding a half: durations are never negative, and f64::round is a
+    // library call on baseline x86-64.
+    let ns = (seconds * NS + 0.5) as u64;
     if h.record(ns).is_err() {
         h.saturating_record(ns);
     }
 }
 
-/// A time-weighted mean and a peak of a quantity that changes in steps, observed from
-/// the warm-up's end. It integrates only when it changes, not at every event.
+/// A time-weighted mean and a peak of a quantity that changes in steps. It integrates
+/// only when it changes, not at every event, and its hot path is a multiply-add and a
+/// compare: the observed window is handled by `RepStats::start_window` (which restarts
+/// the integral and the peak when the clock passes the warm-up) and
+/// `RepStats::close_window` (which fixes the results), not by a test on every change.
 #[derive(Debug, Clone, Default)]
 pub struct Level {
-    pub value: u64,
-    pub max: u64,
-    area: f64,
+    value: u64,
     since: f64,
-    warmup: f64,
-    /// The observed window has ended: changes after it are not integrated.
-    closed: bool,
+    /// Integral and peak since the window started (since t = 0 before it starts).
+    area: f64,
+    peak: u64,
+    /// The results, fixed when the window closes: the peak over the window, and the
+    /// integral that `RepStats::time_mean` divides by the window's length.
+    pub max: u64,
+    window_area: f64,
 }
 
 impl Level {
-    fn new(warmup: f64) -> Self {
-        Level {
-            warmup,
-            ..Level::default()
-        }
-    }
-
     #[inline]
     fn accrue(&mut self, now: f64) {
-        if self.closed {
-            return;
-        }
-        let from = self.since.max(self.warmup);
-        if now > from {
-            self.area += self.value as f64 * (now - from);
-        }
-        // A value held across the warm-up's end counts towards the peak.
-        if now >= self.warmup && self.value > self.max {
-            self.max = self.value;
-        }
+        self.area += self.value as f64 * (now - self.since);
         self.since = now;
     }
 
@@ -69,14 +59,33 @@ impl Level {
     pub fn set(&mut self, now: f64, value: u64) {
         self.accrue(now);
         self.value = value;
-        if value > self.max && now >= self.warmup && !self.closed {
-            self.max = value;
+        if value > self.peak {
+            self.peak = value;
         }
     }
 
     #[inline]
     pub fn add(&mut self, now: f64, delta: i64) {
         self.set(now, self.value.wrapping_add_signed(delta));
+    }
+
+    /// The value now, whether or not a window is open.
+    pub fn value(&self) -> u64 {
+        self.value
+    }
+
+    /// From `at` on, the integral starts from zero; the value held at `at` counts
+    /// towards the peak.
+    fn restart(&mut self, at: f64) {
+        self.area = 0.0;
+        self.since = at;
+        self.peak = self.value;
+    }
+
+    fn fix(&mut self, end: f64) {
+        self.accrue(end);
+        self.window_area = self.area;
+        self.max = self.peak;
     }
 }
 
@@ -109,6 +118,8 @@ pub struct RepStats {
     warmup: f64,
     /// Length of the observed window, set by `close_window`.
     pub window: f64,
+    started: bool,
+    closed: bool,
 }
 
 impl RepStats {
@@ -127,10 +138,12 @@ impl RepStats {
             queue_wait_zero: 0,
             queue_wait_sum: 0.0,
             queue_wait_n: 0,
-            queue: Level::new(warmup),
-            processes: Level::new(warmup),
-            busy: Level::new(warmup),
-            in_system: Level::new(warmup),
+            queue: Level::default(),
+            processes: Level::default(),
+            busy: Level::default(),
+            in_system: Level::default(),
+            started: false,
+            closed: false,
             forks: 0,
             wasted_s: 0.0,
             events: 0,
@@ -139,25 +152,51 @@ impl RepStats {
         }
     }
 
+    /// Opens the observed window at `at`, the warm-up's end: the owner calls it once,
+    /// before the first change at or after the warm-up (the simulator does so when its
+    /// clock first reaches the warm-up, or at t = 0 without one). Levels integrate from
+    /// here; a value held across `at` counts towards their peaks. Later calls change
+    /// nothing.
+    pub fn start_window(&mut self, at: f64) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        for l in self.levels() {
+            l.restart(at);
+        }
+    }
+
     /// Ends the observed window at `end`. A run with `load.duration` is observed from
     /// the warm-up's end to the duration, so that the time averages and peaks describe
     /// the load and not the drain after it (which, with long sessions, would dilute
     /// them); a run of `load.connections` (a burst) until its last connection is
-    /// resolved. Later calls change nothing.
+    /// resolved. A window that never started (the run ended before the warm-up did)
+    /// is empty. Later calls change nothing.
     pub fn close_window(&mut self, end: f64) {
-        if self.queue.closed {
+        if self.closed {
             return;
         }
-        for l in [
+        self.closed = true;
+        if end < self.warmup {
+            // Empty: max and the integrals stay 0.
+            self.window = 0.0;
+            return;
+        }
+        self.start_window(self.warmup);
+        for l in self.levels() {
+            l.fix(end.max(l.since));
+        }
+        self.window = (end - self.warmup).max(0.0);
+    }
+
+    fn levels(&mut self) -> [&mut Level; 4] {
+        [
             &mut self.queue,
             &mut self.processes,
             &mut self.busy,
             &mut self.in_system,
-        ] {
-            l.accrue(end);
-            l.closed = true;
-        }
-        self.window = (end - self.warmup).max(0.0);
+        ]
     }
 
     #[inline]
@@ -190,7 +229,7 @@ impl RepStats {
 
     fn time_mean(&self, l: &Level) -> f64 {
         if self.window > 0.0 {
-            l.area / self.window
+            l.window_area / self.window
         } else {
             0.0
         }
@@ -473,6 +512,7 @@ mod tests {
     fn time_weighted_levels_start_at_the_warmup() {
         let mut r = RepStats::new(1.0);
         r.queue.set(0.0, 4);
+        r.start_window(1.0);
         r.queue.set(2.0, 0); // only [1, 2] counts: area 4
         r.close_window(3.0);
         r.queue.set(3.5, 9); // after the window: not counted

@@ -44,9 +44,15 @@ impl<E> Ord for Entry<E> {
     }
 }
 
+/// The lane holds nothing: larger than every key, since no time is NaN.
+const EMPTY: u128 = u128::MAX;
+
 /// The future event list.
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
+    /// The lane's key (`EMPTY` when there is none) and event.
+    lane_key: u128,
+    lane_event: Option<E>,
     next_seq: u64,
     cancelled: HashSet<u64>,
     now: f64,
@@ -63,6 +69,8 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(64),
+            lane_key: EMPTY,
+            lane_event: None,
             next_seq: 0,
             cancelled: HashSet::new(),
             now: 0.0,
@@ -81,9 +89,9 @@ impl<E> EventQueue<E> {
         self.popped
     }
 
-    /// Schedules `event` at `time` (never before now).
+    /// The key of an event at `time`, scheduled now.
     #[inline]
-    pub fn schedule(&mut self, time: f64, event: E) -> EventId {
+    fn key(&mut self, time: f64) -> (u128, EventId) {
         debug_assert!(
             time >= self.now,
             "event scheduled in the past: {time} < {}",
@@ -94,11 +102,27 @@ impl<E> EventQueue<E> {
         let bits = (time + 0.0).to_bits();
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry {
-            key: (u128::from(bits) << 64) | u128::from(seq),
-            event,
-        });
-        EventId(seq)
+        ((u128::from(bits) << 64) | u128::from(seq), EventId(seq))
+    }
+
+    /// Schedules `event` at `time` (never before now).
+    #[inline]
+    pub fn schedule(&mut self, time: f64, event: E) -> EventId {
+        let (key, id) = self.key(time);
+        self.heap.push(Entry { key, event });
+        id
+    }
+
+    /// Schedules `event` at `time` in the lane, which must be empty: for the one
+    /// pending event of a source that schedules its next event when the last one
+    /// comes out. It comes out in the same order as if it had been `schedule`d.
+    #[inline]
+    pub fn schedule_lane(&mut self, time: f64, event: E) -> EventId {
+        debug_assert!(self.lane_event.is_none(), "the lane holds one event");
+        let (key, id) = self.key(time);
+        self.lane_key = key;
+        self.lane_event = Some(event);
+        id
     }
 
     /// The event will not come out of `pop`.
@@ -109,7 +133,15 @@ impl<E> EventQueue<E> {
     /// The earliest event that was not cancelled, and advances the clock to it.
     #[inline]
     pub fn pop(&mut self) -> Option<(f64, E)> {
-        while let Some(e) = self.heap.pop() {
+        loop {
+            let heap_key = self.heap.peek().map_or(EMPTY, |e| e.key);
+            let e = if self.lane_key < heap_key {
+                let key = std::mem::replace(&mut self.lane_key, EMPTY);
+                let event = self.lane_event.take()?;
+                Entry { key, event }
+            } else {
+                self.heap.pop()?
+            };
             if !self.cancelled.is_empty() && self.cancelled.remove(&e.seq()) {
                 continue;
             }
@@ -117,16 +149,15 @@ impl<E> EventQueue<E> {
             self.popped += 1;
             return Some((self.now, e.event));
         }
-        None
     }
 
     /// Events still waiting (including cancelled ones not yet skipped).
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + usize::from(self.lane_event.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 }
 
@@ -154,6 +185,59 @@ mod tests {
         }
         let order: Vec<f64> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, [0.0, 5e-324, 0.5, 1.0, 1e300, f64::INFINITY]);
+    }
+
+    #[test]
+    fn the_lane_keeps_the_order_of_scheduling() {
+        // An arrival process ("a" at 1, 1 and 2, each scheduled when the last comes
+        // out) among other events, with the arrivals in the heap and then in the lane.
+        let run = |lane: bool| {
+            let mut q = EventQueue::new();
+            let mut arrivals = vec![1.0, 1.0, 2.0].into_iter();
+            let mut next = |q: &mut EventQueue<&str>| {
+                if let Some(t) = arrivals.next() {
+                    if lane {
+                        q.schedule_lane(t, "a");
+                    } else {
+                        q.schedule(t, "a");
+                    }
+                }
+            };
+            q.schedule(1.0, "x");
+            next(&mut q);
+            q.schedule(0.5, "y");
+            q.schedule(2.0, "z");
+            let mut out = Vec::new();
+            while let Some((t, e)) = q.pop() {
+                out.push((t, e));
+                if e == "a" {
+                    next(&mut q);
+                }
+            }
+            out
+        };
+        let expected = [
+            (0.5, "y"),
+            (1.0, "x"),
+            (1.0, "a"),
+            (1.0, "a"),
+            (2.0, "z"),
+            (2.0, "a"),
+        ];
+        assert_eq!(run(false), expected);
+        assert_eq!(run(true), expected);
+    }
+
+    #[test]
+    fn a_cancelled_lane_event_never_comes_out() {
+        let mut q = EventQueue::new();
+        let a = q.schedule_lane(1.0, 1);
+        q.schedule(2.0, 2);
+        assert_eq!(q.len(), 2);
+        q.cancel(a);
+        assert_eq!(q.pop(), Some((2.0, 2)));
+        assert_eq!(q.pop(), None);
+        assert!(q.is_empty());
     }
 
     #[test]

@@ -323,6 +323,7 @@ pub fn rep_stats(model: &Model, load: &LoadResult, forks: u64, max_processes: u6
     }
     s.forks = forks;
     let from = model.sim.warmup;
+    s.start_window(from);
     s.processes.set(from, max_processes);
     s.processes.set(from, 0);
     // As the simulator: the window ends at load.duration, or at the last outcome of

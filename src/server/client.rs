@@ -37,7 +37,8 @@ impl Sim<'_> {
                 return;
             }
         }
-        self.q.schedule(at, Ev::Arrival);
+        // Exactly one arrival is pending at a time: it waits in the queue's lane.
+        self.q.schedule_lane(at, Ev::Arrival);
     }
 
     pub(super) fn arrival(&mut self, now: f64) {

@@ -210,12 +210,22 @@ impl<'a> Sim<'a> {
     }
 
     fn run(mut self) -> RepStats {
+        // The observed window opens when the clock first reaches the warm-up.
+        let mut window_opens = self.warmup;
+        if window_opens <= 0.0 {
+            self.stats.start_window(0.0);
+            window_opens = f64::INFINITY;
+        }
         self.start_pool();
         if let Some(d) = self.c.model.load.duration {
             self.q.schedule(d, Ev::WindowEnd);
         }
         self.schedule_next_arrival(0.0);
         while let Some((now, ev)) = self.q.pop() {
+            if now >= window_opens {
+                self.stats.start_window(window_opens);
+                window_opens = f64::INFINITY;
+            }
             match ev {
                 Ev::Arrival => self.arrival(now),
                 Ev::Retry(id) | Ev::Syn(id) => self.connect(id, now),
