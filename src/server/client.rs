@@ -14,6 +14,7 @@ pub(super) enum Outcome {
 
 impl Sim<'_> {
     /// Schedules the connection after the `sent`-th one, or ends the arrivals.
+    #[inline(always)]
     pub(super) fn schedule_next_arrival(&mut self, now: f64) {
         let load = &self.c.model.load;
         if let Some(n) = load.connections {
@@ -138,6 +139,7 @@ impl Sim<'_> {
         }
     }
 
+    #[inline]
     fn enqueue(&mut self, id: u32, now: f64) {
         self.conns[id as usize].queued_at = now;
         self.queue.push_back(id);
@@ -169,6 +171,7 @@ impl Sim<'_> {
     }
 
     /// The reply goes out: served, or timed out with its work wasted (reference: SPEC 1.7).
+    #[inline]
     pub(super) fn reply(&mut self, id: u32, now: f64) {
         let c = &self.conns[id as usize];
         self.stats.in_system.add(now, -1);
@@ -185,6 +188,7 @@ impl Sim<'_> {
         }
     }
 
+    #[inline]
     pub(super) fn release(&mut self, id: u32) {
         self.open -= 1;
         self.free_conns.push(id);

@@ -69,6 +69,7 @@ impl Sim<'_> {
     }
 
     /// After the queue was served: the on-demand fork and the drop timer.
+    #[inline]
     pub(super) fn master_check(&mut self, now: f64) {
         if self.queue.is_empty() {
             return;
@@ -103,6 +104,7 @@ impl Sim<'_> {
 
     /// A slot is free again (a connection closed, or a process exited): the master
     /// stops dropping and its timer is cancelled.
+    #[inline]
     pub(super) fn slot_freed(&mut self) {
         if let Some(t) = self.drop_timer.take() {
             self.q.cancel(t);
@@ -126,13 +128,16 @@ impl Sim<'_> {
     /// service_monitor_start_extra_avail(): keep process_min_avail processes with a free
     /// slot: one fork at once if none is available, the rest from a 0-ms timer
     /// (reference C4).
+    #[inline]
     pub(super) fn extra_avail(&mut self, now: f64) {
+        if self.c.tops_up {
+            self.top_up(now);
+        }
+    }
+
+    fn top_up(&mut self, now: f64) {
         let min = self.c.model.pool.process_min_avail;
-        if min == 0
-            || self.mode() == MasterMode::Prefork
-            || self.avail >= min
-            || self.alive >= self.c.model.pool.process_limit
-        {
+        if self.avail >= min || self.alive >= self.c.model.pool.process_limit {
             return;
         }
         if self.avail == 0 {

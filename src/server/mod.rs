@@ -35,6 +35,10 @@ pub struct Compiled {
     service_count: u64,
     timeout: f64,
     hold_is_zero: bool,
+    /// Dovecot's masters keep process_min_avail > 0 processes free (reference C4).
+    tops_up: bool,
+    /// Dovecot's masters end processes idle for idle_kill > 0 seconds (reference C12).
+    idle_kills: bool,
 }
 
 impl Compiled {
@@ -63,6 +67,8 @@ impl Compiled {
             service_count: model.pool.service_count,
             timeout: model.load.timeout.unwrap_or(f64::INFINITY),
             hold_is_zero: model.work.hold.sampler().is_zero(),
+            tops_up: model.master.mode != MasterMode::Prefork && model.pool.process_min_avail > 0,
+            idle_kills: model.master.mode != MasterMode::Prefork && model.pool.idle_kill > 0.0,
             model: model.clone(),
         }
     }

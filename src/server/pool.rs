@@ -2,16 +2,17 @@
 //! another, close, exit after service_count connections, and end when idle too long.
 
 use super::{Ev, Proc, Sim, NONE};
-use crate::model::MasterMode;
 
 impl Sim<'_> {
     /// A process that could take a connection now: alive, listening, with a free slot.
+    #[inline]
     fn has_slot(&self, p: u32) -> bool {
         let p = &self.procs[p as usize];
         p.alive && p.listening && p.clients < self.c.client_limit
     }
 
     /// Runs `f` on process `p` and keeps `avail` (Dovecot's process_avail) in step.
+    #[inline]
     fn update(&mut self, p: u32, f: impl FnOnce(&mut Proc)) {
         let before = self.has_slot(p);
         f(&mut self.procs[p as usize]);
@@ -24,6 +25,7 @@ impl Sim<'_> {
     }
 
     /// The ready process with a free slot that accepts next, if any.
+    #[inline]
     pub(super) fn free_process(&mut self) -> Option<u32> {
         while let Some(&p) = self.free.last() {
             if self.procs[p as usize].ready && self.has_slot(p) {
@@ -35,6 +37,7 @@ impl Sim<'_> {
         None
     }
 
+    #[inline]
     fn offer_slot(&mut self, p: u32) {
         let proc = &mut self.procs[p as usize];
         if !proc.in_free {
@@ -79,6 +82,7 @@ impl Sim<'_> {
     }
 
     /// Takes a connection into process `p`'s slot.
+    #[inline(always)]
     pub(super) fn take(&mut self, p: u32, id: u32, now: f64) {
         let service_count = self.c.service_count;
         self.update(p, |proc| {
@@ -101,6 +105,7 @@ impl Sim<'_> {
     }
 
     /// Process `p` accepts connection `id` from the kernel queue and starts its work.
+    #[inline]
     pub(super) fn accept(&mut self, p: u32, id: u32, now: f64) {
         self.take(p, id, now);
         if !self.has_slot(p) {
@@ -113,6 +118,7 @@ impl Sim<'_> {
 
     /// Blocking work is served in order inside a process: with client_limit > 1 a
     /// connection's work waits for the work accepted before it (SPEC 1.5).
+    #[inline(always)]
     pub(super) fn start_work(&mut self, p: u32, id: u32, now: f64) {
         let blocking = self.conns[id as usize].blocking;
         let proc = &mut self.procs[p as usize];
@@ -193,11 +199,15 @@ impl Sim<'_> {
     }
 
     /// idle_kill applies to Dovecot's masters; gunicorn keeps its fixed pool.
+    #[inline]
     fn start_idle_timer(&mut self, p: u32, now: f64) {
-        let idle_kill = self.c.model.pool.idle_kill;
-        if self.mode() == MasterMode::Prefork || idle_kill <= 0.0 {
-            return;
+        if self.c.idle_kills {
+            self.restart_idle_timer(p, now);
         }
+    }
+
+    fn restart_idle_timer(&mut self, p: u32, now: f64) {
+        let idle_kill = self.c.model.pool.idle_kill;
         if let Some(t) = self.procs[p as usize].idle_timer.take() {
             self.q.cancel(t);
         }
