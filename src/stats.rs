@@ -72,9 +72,12 @@ impl Level {
         self.set(now, self.value.wrapping_add_signed(delta));
     }
 
-    /// The value now, whether or not a window is open.
-    pub fn value(&self) -> u64 {
-        self.value
+    /// The quantity reached `value` for an instant (and came back at once).
+    #[inline]
+    pub fn peak_at_least(&mut self, value: u64) {
+        if value > self.peak {
+            self.peak = value;
+        }
     }
 
     /// From `at` on, the integral starts from zero; the value held at `at` counts
