@@ -529,6 +529,27 @@ mod tests {
     }
 
     #[test]
+    fn a_run_that_ends_before_the_warmup_has_an_empty_window() {
+        let mut r = RepStats::new(10.0);
+        r.processes.set(0.0, 7);
+        r.close_window(4.0);
+        assert_eq!(r.window, 0.0);
+        assert_eq!(r.processes.max, 0);
+        assert_eq!(r.time_mean(&r.processes), 0.0);
+    }
+
+    #[test]
+    fn a_window_that_no_change_opened_still_counts_the_value_held() {
+        // Nothing changed after the warm-up: the value held from 0 covers [2, 5].
+        let mut r = RepStats::new(2.0);
+        r.busy.set(0.0, 3);
+        r.close_window(5.0);
+        assert_eq!(r.window, 3.0);
+        assert_eq!(r.busy.max, 3);
+        assert!((r.time_mean(&r.busy) - 3.0).abs() < 1e-12);
+    }
+
+    #[test]
     fn percentiles_of_spread_values_are_within_the_histogram_resolution() {
         let mut r = RepStats::new(0.0);
         for i in 1..=1000 {
