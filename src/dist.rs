@@ -232,8 +232,7 @@ impl Dist {
     #[inline(never)]
     fn sample_other<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
-            Dist::Constant(v) => *v,
-            Dist::Exp(d) => d.sample(rng),
+            Dist::Constant(_) | Dist::Exp(_) => self.sample(rng),
             Dist::Uniform(d) => d.sample(rng),
             Dist::LogNormal(d) => d.sample(rng),
             Dist::Gamma(d) => d.sample(rng),

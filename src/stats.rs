@@ -72,14 +72,6 @@ impl Level {
         self.set(now, self.value.wrapping_add_signed(delta));
     }
 
-    /// The quantity reached `value` for an instant (and came back at once).
-    #[inline]
-    pub fn peak_at_least(&mut self, value: u64) {
-        if value > self.peak {
-            self.peak = value;
-        }
-    }
-
     /// From `at` on, the integral starts from zero; the value held at `at` counts
     /// towards the peak.
     fn restart(&mut self, at: f64) {

@@ -88,18 +88,6 @@ impl Sim<'_> {
             self.drop_connection(id, now);
             return;
         }
-        // Below saturation the queue is mostly empty and a process free: the connection
-        // passes through the queue and is accepted at once. The same steps as
-        // `enqueue` then `dispatch`, without the queue's push and pop.
-        if self.queue.is_empty() {
-            if let Some(p) = self.free_process() {
-                self.conns[id as usize].queued_at = now;
-                self.stats.queue.peak_at_least(1);
-                self.stats.in_system.add(now, 1);
-                self.accept(p, id, now);
-                return;
-            }
-        }
         // Room while fewer than min(backlog, somaxconn) + 1 are pending (reference A1, B1).
         if self.queue.len() < self.c.capacity {
             self.enqueue(id, now);
