@@ -14,3 +14,8 @@ macro_rules! bad_input {
         return Err($crate::error::BadInput(format!($($arg)*)).into())
     };
 }
+
+/// Text folded onto one line: runs of white space, newlines included, become one space.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

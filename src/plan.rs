@@ -5,12 +5,10 @@
 //! estimate's mean would already meet it at a neighbouring value, the plan says the
 //! answer is uncertain between the two.
 
-use crate::cli::PlanArgs;
-use crate::commands::{load_model, print};
 use crate::error::BadInput;
-use crate::model::{self, Model, Override};
+use crate::model::{self, Override};
+use crate::replicate::{run_point, Scenario};
 use crate::server::Compiled;
-use crate::simulate::{run_point, RunOptions};
 use crate::stats::Summary;
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -28,7 +26,7 @@ const SOLVABLE: &[(&str, Goal)] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Goal {
+pub enum Goal {
     /// The smallest whole value, starting from this one.
     Smallest(u64),
     Largest,
@@ -83,10 +81,10 @@ impl Target {
 
 /// A metric's estimate at one value: mean and, for probabilities, the interval.
 #[derive(Debug, Clone, Copy)]
-struct Eval {
-    mean: f64,
-    low: f64,
-    high: f64,
+pub struct Eval {
+    pub mean: f64,
+    pub low: f64,
+    pub high: f64,
 }
 
 impl Eval {
@@ -125,36 +123,21 @@ impl Eval {
     }
 }
 
-struct Planner<'a> {
-    text: &'a str,
-    file: &'a Path,
-    sets: &'a [Override],
-    path: &'a str,
-    target: Target,
-    options: RunOptions,
+/// The search: `evaluate` simulates the model with the solved path at a value.
+struct Planner<F> {
+    evaluate: F,
+    metric: String,
     evaluated: BTreeMap<String, (f64, Eval)>,
 }
 
-impl Planner<'_> {
-    fn model_at(&self, value: toml::Value) -> Result<Model, BadInput> {
-        let mut o = self.sets.to_vec();
-        o.push(Override {
-            path: self.path.to_string(),
-            origin: format!("plan --solve {}={value}", self.path),
-            value,
-        });
-        let base = self.file.parent().unwrap_or(Path::new("."));
-        model::load_str(self.text, &self.file.display().to_string(), base, &o)
-    }
-
+impl<F: FnMut(toml::Value) -> Result<Summary, BadInput>> Planner<F> {
     fn eval(&mut self, value: toml::Value, x: f64) -> Result<Eval, BadInput> {
         let key = value.to_string();
         if let Some((_, e)) = self.evaluated.get(&key) {
             return Ok(*e);
         }
-        let m = self.model_at(value)?;
-        let r = run_point(&Compiled::new(&m), &self.options);
-        let e = Eval::of(&r.summary, &self.target.metric);
+        let summary = (self.evaluate)(value)?;
+        let e = Eval::of(&summary, &self.metric);
         self.evaluated.insert(key, (x, e));
         Ok(e)
     }
@@ -242,13 +225,27 @@ impl Planner<'_> {
     }
 }
 
-pub fn plan_command(args: PlanArgs) -> Result<()> {
-    let l = load_model(&args.model)?;
-    let target = Target::parse(&args.target)?;
-    let Some(&(path, goal)) = SOLVABLE.iter().find(|(p, _)| *p == args.solve) else {
+/// What a plan found: every value it simulated, and the answer.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub path: &'static str,
+    pub goal: Goal,
+    pub target: Target,
+    /// (value, estimate) in increasing value.
+    pub evaluations: Vec<(f64, Eval)>,
+    /// The value whose 95 % interval meets the target (None: no value does).
+    pub answer: Option<f64>,
+    /// The value whose mean alone meets it.
+    pub by_mean: Option<f64>,
+}
+
+/// Solves `scenario` for the path `solve` against the target `METRIC<=X`; limits are
+/// tried up to `max`.
+pub fn solve(scenario: &Scenario, solve: &str, target: &str, max: u64) -> Result<Plan> {
+    let target = Target::parse(target)?;
+    let Some(&(path, goal)) = SOLVABLE.iter().find(|(p, _)| *p == solve) else {
         crate::bad_input!(
-            "--solve {}: a plan solves for one of {}",
-            args.solve,
+            "--solve {solve}: a plan solves for one of {}",
             SOLVABLE
                 .iter()
                 .map(|(p, _)| *p)
@@ -256,97 +253,58 @@ pub fn plan_command(args: PlanArgs) -> Result<()> {
                 .join(", ")
         );
     };
-    if l.overrides.iter().any(|o| o.path == path) {
+    if scenario.overrides.iter().any(|o| o.path == path) {
         crate::bad_input!(
             "--set {path} and --solve {path}: a plan chooses {path} itself; drop the --set"
         );
     }
-    let bound = target.bound;
+    let loaded = &scenario.loaded;
+    let name = loaded.file.display().to_string();
+    let base = loaded.file.parent().unwrap_or(Path::new("."));
+    let evaluate = |value: toml::Value| -> Result<Summary, BadInput> {
+        let mut o: Vec<Override> = scenario.overrides.clone();
+        o.push(Override {
+            path: path.to_string(),
+            origin: format!("plan --solve {path}={value}"),
+            value,
+        });
+        let m = model::load_str(&loaded.text, &name, base, &o)?;
+        Ok(run_point(&Compiled::new(&m), &scenario.options).summary)
+    };
     let mut planner = Planner {
-        text: &l.loaded.text,
-        file: &l.loaded.file,
-        sets: &l.overrides,
-        path,
-        target: target.clone(),
-        options: l.options,
+        evaluate,
+        metric: target.metric.clone(),
         evaluated: BTreeMap::new(),
     };
+    let bound = target.bound;
     let surely = move |e: &Eval| e.high <= bound;
     let on_mean = move |e: &Eval| e.mean <= bound;
     let (answer, by_mean) = match goal {
         Goal::Smallest(from) => {
-            if args.max < from {
-                crate::bad_input!("--max {}: must be at least {from}", args.max);
+            if max < from {
+                crate::bad_input!("--max {max}: must be at least {from}");
             }
-            let a = planner.smallest(from, args.max, surely)?;
-            let m = planner.smallest(from, args.max, on_mean)?;
+            let a = planner.smallest(from, max, surely)?;
+            let m = planner.smallest(from, max, on_mean)?;
             (a.map(|v| v as f64), m.map(|v| v as f64))
         }
         Goal::Largest => {
-            let start = l.loaded.model.load.rate;
+            let start = loaded.model.load.rate;
             let a = planner.largest_rate(start, surely)?;
             let m = planner.largest_rate(start, on_mean)?;
             (a, m)
         }
     };
-    let mut text = format!(
-        "{} evaluations of {} ({} replications each, seed {}):\n",
-        planner.evaluated.len(),
-        l.loaded.file.display(),
-        l.options.replications,
-        l.options.seed
-    );
-    let mut rows: Vec<&(f64, Eval)> = planner.evaluated.values().collect();
-    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for (x, e) in rows {
-        let interval = if e.low < e.high {
-            format!(" (95 % CI {:.6} to {:.6})", e.low, e.high)
-        } else {
-            String::new()
-        };
-        text += &format!(
-            "  {path}={x}: {} {:.6}{interval}{}\n",
-            target.metric,
-            e.mean,
-            if e.high <= bound {
-                "  meets the target"
-            } else {
-                ""
-            }
-        );
-    }
-    let Some(answer) = answer else {
-        let limit = match goal {
-            Goal::Smallest(_) => format!("{path}={} (raise --max)", args.max),
-            Goal::Largest => "any rate down to a billionth of the model's".to_string(),
-        };
-        return Err(anyhow::anyhow!(
-            "no value meets {}<={bound}: not even {limit}",
-            target.metric
-        ));
-    };
-    match by_mean {
-        Some(m) if m != answer => {
-            text += &format!(
-                "uncertain between {path}={m} and {path}={answer}: the estimate at {m} meets \
-                 the target on average but its 95 % interval reaches above {bound}; \
-                 the answer below is the one the interval guarantees (more --replications \
-                 narrow the gap)\n"
-            );
-        }
-        _ => {}
-    }
-    if !target.metric.ends_with("probability") {
-        text += "note: latency percentiles have no confidence interval here; the answer is as \
-                 good as the run length allows\n";
-    }
-    let shown = match goal {
-        Goal::Smallest(_) => format!("{}", answer as u64),
-        Goal::Largest if answer.is_infinite() => "inf".to_string(),
-        Goal::Largest => format!("{answer:.6}"),
-    };
-    text += &format!("{path}={shown}\n");
-    print(&text)
+    let mut evaluations: Vec<(f64, Eval)> = planner.evaluated.into_values().collect();
+    evaluations.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(Plan {
+        path,
+        goal,
+        target,
+        evaluations,
+        answer,
+        by_mean,
+    })
 }
 
 #[cfg(test)]

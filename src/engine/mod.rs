@@ -6,4 +6,4 @@ mod queue;
 mod rng;
 
 pub use queue::{EventId, EventQueue};
-pub use rng::{stream, Purpose, Rng64};
+pub use rng::{stream, Rng64};

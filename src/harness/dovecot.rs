@@ -81,8 +81,8 @@ pub fn check_expressible(m: &Model) -> Result<(), String> {
         ));
     }
     if let Some(raw) = &m.master.dovecot_version {
-        let v = crate::model::parse_version(raw);
-        if !v.is_some_and(|v| ((2, 2, 26)..(2, 4, 2)).contains(&v)) {
+        let v = crate::dovecot::Version::parse(raw);
+        if !v.is_some_and(|v| v.at_least(2, 2, 26) && !v.at_least(2, 4, 2)) {
             return Err(format!(
                 "`master.dovecot_version` = \"{raw}\": the installed Dovecot is 2.3, which \
                  behaves as 2.2.26 to 2.4.1 (no backlog cap, on-demand forks); leave it out \
@@ -113,7 +113,7 @@ pub fn check_expressible(m: &Model) -> Result<(), String> {
             p.client_limit
         ));
     }
-    let backlog = dovecot_backlog(p.process_limit, p.client_limit);
+    let backlog = crate::dovecot::backlog(p.process_limit, p.client_limit);
     if m.listener.backlog != backlog {
         return Err(format!(
             "`listener.backlog` = {}: Dovecot passes process_limit x client_limit (at least 4) \
@@ -134,7 +134,7 @@ pub fn check_expressible(m: &Model) -> Result<(), String> {
             p.idle_kill
         ));
     }
-    if m.master.drop_timeout != Some(10.0) {
+    if m.master.drop_timeout != Some(crate::dovecot::DROP_TIMEOUT_S) {
         return Err(format!(
             "`master.drop_timeout` = {}: Dovecot's master drops connections after 10 s at \
              process_limit (SERVICE_DROP_TIMEOUT_MSECS, reference C5); set 10",
@@ -151,7 +151,7 @@ pub fn check_expressible(m: &Model) -> Result<(), String> {
                 .into(),
         );
     }
-    if load.retry_for != 0.5 {
+    if load.retry_for != crate::dovecot::LOGIN_RETRY_S {
         return Err(format!(
             "`load.retry_for` = {}: imap-login retries for 0.5 s (SOCKET_CONNECT_RETRY_MSECS); \
              set 0.5",
@@ -177,12 +177,6 @@ pub fn check_expressible(m: &Model) -> Result<(), String> {
         );
     }
     Ok(())
-}
-
-/// `service_get_backlog()` of Dovecot 2.2.26 and later (reference C1).
-pub fn dovecot_backlog(process_limit: u32, client_limit: u32) -> u32 {
-    let b = u64::from(process_limit) * u64::from(client_limit);
-    b.clamp(4, i32::MAX as u64) as u32
 }
 
 /// The mail user: `nobody`, else `dovecot` (an existing unprivileged user).
@@ -334,17 +328,4 @@ pub fn count_log_lines(dir: &Path) -> BTreeMap<String, u64> {
             )
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dovecot_backlog_is_process_limit_times_client_limit_at_least_4() {
-        assert_eq!(dovecot_backlog(1, 1), 4);
-        assert_eq!(dovecot_backlog(4, 1), 4);
-        assert_eq!(dovecot_backlog(1024, 1), 1024);
-        assert_eq!(dovecot_backlog(100, 1000), 100_000);
-    }
 }

@@ -25,8 +25,9 @@ use super::dovecot::{PASSWORD, USERS};
 use super::server::request_line;
 use super::spec::{Endpoint, LoadResult, RunSpec};
 use super::sys;
-use crate::engine::{stream, Purpose};
-use crate::model::{Arrival, ListenerKind, OnRefused};
+use crate::engine::stream;
+use crate::model::{ListenerKind, OnRefused};
+use crate::workload::{self, Work, Workload};
 use anyhow::{Context, Result};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::cmp::Ordering;
@@ -34,38 +35,10 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 
-/// When the n-th connection is meant to be sent, and its work: the same draws, in the
-/// same order, as the simulator's `client.rs` makes for this replication.
-pub fn schedule(spec: &RunSpec) -> Vec<(f64, f64, f64)> {
-    let m = &spec.model;
-    let load = &m.load;
-    let mut arrivals = stream(spec.seed, spec.replication, Purpose::Arrivals);
-    let mut work = stream(spec.seed, spec.replication, Purpose::Work);
-    let gap = crate::dist::DistSpec::Exponential {
-        mean: 1.0 / load.rate,
-    }
-    .sampler();
-    let blocking = m.work.blocking.sampler();
-    let hold = m.work.hold.sampler();
-    let mut out = Vec::new();
-    let mut t = 0.0;
-    loop {
-        if load.connections.is_some_and(|n| out.len() as u64 >= n) {
-            break;
-        }
-        t = match load.arrival {
-            // vegeta's ConstantPacer: hit n (from 1) is due at n * interval (reference F2).
-            Arrival::Constant => (out.len() + 1) as f64 / load.rate,
-            Arrival::Poisson => t + gap.sample(&mut arrivals),
-        };
-        if load.duration.is_some_and(|d| t > d * (1.0 + 1e-12)) {
-            break;
-        }
-        let b = blocking.sample(&mut work);
-        let h = hold.sample(&mut work);
-        out.push((t, b, h));
-    }
-    out
+/// When the n-th connection is meant to be sent, and its work: the simulator's own
+/// draws for this replication (`workload`).
+pub fn schedule(spec: &RunSpec) -> Vec<(f64, Work)> {
+    Workload::new(&spec.model).schedule(spec.seed, spec.replication)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -206,11 +179,11 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
         timerfd,
         conns: plan
             .iter()
-            .map(|&(t, b, h)| Conn {
+            .map(|&(t, w)| Conn {
                 intended: t,
                 counted: t >= warmup,
-                blocking: b,
-                hold: h,
+                blocking: w.blocking,
+                hold: w.hold,
                 sock: None,
                 state: State::Pending,
                 request: Vec::new(),
@@ -224,7 +197,7 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
         seq: 0,
         open: 0,
         result: LoadResult::default(),
-        retry_rng: stream(spec.seed, spec.replication, Purpose::Retry),
+        retry_rng: stream(spec.seed, spec.replication, workload::RETRY),
         retry_pause: m.load.retry_pause.sampler(),
         connect_limit,
     };

@@ -25,60 +25,44 @@ pub use loadgen::schedule;
 pub use server::{parse_request, request_line};
 pub use spec::{LoadResult, RunSpec, Target};
 
-use crate::commands::{load_model, print, Loaded};
 use crate::error::BadInput;
 use crate::model::{ListenerKind, MasterMode, Model};
-use crate::report::flatten;
+use crate::output::report::flatten;
+use crate::output::{cell, create_dir, number, Table};
+use crate::plot::ChartText;
+use crate::replicate::{run_point, Scenario, CONFIDENCE};
 use crate::server::Compiled;
-use crate::simulate::{run_point, CONFIDENCE};
 use crate::stats::Summary;
 use crate::sweep::{self, value_text, Axis, Point};
-use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use anyhow::Result;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TargetKind {
-    /// A real prefork server of this project.
-    Builtin,
-    /// Debian's nginx proxying to gunicorn.
-    NginxGunicorn,
-    /// Debian's Dovecot (imap-login in front of on-demand imap processes).
-    Dovecot,
-}
+/// The names of the targets, as `--target` takes them.
+pub const TARGET_NAMES: &[&str] = &["builtin", "nginx-gunicorn", "dovecot"];
 
-#[derive(Debug, Args)]
-pub struct HarnessArgs {
-    #[command(flatten)]
-    pub model: crate::cli::ModelArgs,
-    /// The real server to measure.
-    #[arg(long, value_enum)]
-    pub target: TargetKind,
-    /// An axis of the grid, as for sweep.
-    #[arg(long = "vary", value_name = "PATH=VALUES")]
+/// A measurement asked for: the model, the grid, and how to run it.
+pub struct Request {
+    pub scenario: Scenario,
+    /// One of `TARGET_NAMES`.
+    pub target: String,
+    /// `--vary PATH=VALUES`, as for a sweep.
     pub vary: Vec<String>,
-    /// Output folder.
-    #[arg(long, default_value = "output/harness")]
     pub out: PathBuf,
     /// Real runs per grid point (default: the model's sim.replications, at most 3).
-    #[arg(long)]
     pub runs: Option<u32>,
     /// A run whose load generator fell more than this many milliseconds behind its
     /// schedule is run again (twice at most), then refused.
-    #[arg(long, default_value_t = 5.0, value_name = "MS")]
     pub max_lag_ms: f64,
-    /// The loopback port the measured server (builtin over TCP, or nginx) listens on
-    /// (0: a free one).
-    #[arg(long, default_value_t = 0)]
+    /// The loopback port of the measured server (0: a free one).
     pub port: u16,
     /// The unix socket path of the measured server (default: in a temporary folder).
-    #[arg(long)]
     pub socket: Option<PathBuf>,
-    /// Run in this machine's network namespace even as root (then listener.somaxconn
-    /// must not cap the backlog below what the machine's somaxconn does).
-    #[arg(long)]
+    /// Run in this machine's network namespace even as root.
     pub no_namespace: bool,
 }
+
+/// Where the harness says what it is doing while it runs (the caller shows it).
+pub type Notes<'a> = &'a dyn Fn(&str);
 
 /// The most connections one run may send.
 pub const MAX_CONNECTIONS: f64 = 20_000.0;
@@ -88,8 +72,8 @@ pub const MAX_WINDOW_S: f64 = 120.0;
 pub const MAX_RUN_S: f64 = 300.0;
 
 /// A checked measurement: the model, the grid, and how to run it.
-struct Plan {
-    loaded: Loaded,
+struct Job {
+    loaded: Scenario,
     axes: Vec<Axis>,
     points: Vec<Point>,
     limits: Vec<f64>,
@@ -106,11 +90,15 @@ struct PointMeasurement {
     login_latencies: Vec<f64>,
 }
 
-fn target(kind: TargetKind) -> Result<Target, BadInput> {
-    match kind {
-        TargetKind::Builtin => Ok(Target::Builtin),
-        TargetKind::NginxGunicorn => Ok(Target::NginxGunicorn),
-        TargetKind::Dovecot => Ok(Target::Dovecot),
+fn target(name: &str) -> Result<Target, BadInput> {
+    match name {
+        "builtin" => Ok(Target::Builtin),
+        "nginx-gunicorn" => Ok(Target::NginxGunicorn),
+        "dovecot" => Ok(Target::Dovecot),
+        other => Err(BadInput(format!(
+            "--target {other}: the targets are {}",
+            TARGET_NAMES.join(", ")
+        ))),
     }
 }
 
@@ -203,10 +191,10 @@ fn check_point(m: &Model, what: &str, target: Target, run_limit: f64) -> Result<
     Ok(())
 }
 
-impl Plan {
-    fn new(args: &HarnessArgs) -> Result<Plan> {
-        let target = target(args.target)?;
-        let loaded = load_model(&args.model)?;
+impl Job {
+    fn new(args: Request, notes: Notes<'_>) -> Result<Job> {
+        let target = target(&args.target)?;
+        let loaded = args.scenario;
         let axes = args
             .vary
             .iter()
@@ -310,7 +298,7 @@ impl Plan {
             dovecot_bin,
         )?;
         let total: f64 = limits.iter().sum::<f64>() * f64::from(runs);
-        eprintln!(
+        notes(&format!(
             "measuring {} point(s) x {runs} run(s) on {}: at most {:.0} s of runs{}",
             points.len(),
             match target {
@@ -324,8 +312,8 @@ impl Plan {
             } else {
                 ""
             }
-        );
-        Ok(Plan {
+        ));
+        Ok(Job {
             loaded,
             axes,
             points,
@@ -337,7 +325,7 @@ impl Plan {
     }
 
     /// Measures every point.
-    fn measure(&self) -> Result<Vec<PointMeasurement>> {
+    fn measure(&self, notes: Notes<'_>) -> Result<Vec<PointMeasurement>> {
         let mut out = Vec::new();
         for (i, p) in self.points.iter().enumerate() {
             let what = format!(
@@ -346,7 +334,9 @@ impl Plan {
                 self.points.len(),
                 label(&self.axes, p)
             );
-            let m = self.runner.measure(i, &what, &p.model, self.limits[i])?;
+            let m = self
+                .runner
+                .measure(i, &what, &p.model, self.limits[i], notes)?;
             out.push(PointMeasurement {
                 summary: Summary::combine(&m.reps, CONFIDENCE),
                 runs: m.reps.len() as u32,
@@ -366,29 +356,6 @@ impl Plan {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("csv.partial");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
-}
-
-fn cell(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-fn number(x: f64) -> String {
-    if x.is_finite() {
-        cell(&serde_json::json!(x))
-    } else {
-        String::new()
-    }
-}
-
 /// The p-quantile of `xs` (nearest rank), NaN when empty.
 fn quantile(xs: &[f64], p: f64) -> f64 {
     if xs.is_empty() {
@@ -402,7 +369,7 @@ fn quantile(xs: &[f64], p: f64) -> f64 {
 
 /// Dovecot's extra columns (after the spec'd ones): its log lines summed over the
 /// runs, the number of runs, and the time to the LOGIN's tagged OK.
-fn server_columns(plan: &Plan) -> Vec<String> {
+fn server_columns(plan: &Job) -> Vec<String> {
     if plan.target != Target::Dovecot {
         return Vec::new();
     }
@@ -412,7 +379,7 @@ fn server_columns(plan: &Plan) -> Vec<String> {
     c
 }
 
-fn server_values(plan: &Plan, m: &PointMeasurement) -> Vec<String> {
+fn server_values(plan: &Job, m: &PointMeasurement) -> Vec<String> {
     if plan.target != Target::Dovecot {
         return Vec::new();
     }
@@ -429,30 +396,29 @@ fn server_values(plan: &Plan, m: &PointMeasurement) -> Vec<String> {
 
 /// `measured.csv`: the varied paths, then the columns of a sweep's results.csv (and,
 /// for Dovecot, its log-line counts after them).
-fn write_measured(plan: &Plan, measured: &[PointMeasurement]) -> Result<PathBuf> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+fn write_measured(plan: &Job, measured: &[PointMeasurement]) -> Result<PathBuf> {
     let mut header = plan.header();
     if let Some(m) = measured.first() {
         header.extend(flatten(&m.summary).into_iter().map(|(k, _)| k));
     }
     header.extend(server_columns(plan));
-    w.write_record(&header)?;
+    let path = plan.out.join("measured.csv");
+    let mut table = Table::new(&path, header);
     for (i, m) in measured.iter().enumerate() {
         let mut row = plan.values(i);
         row.extend(flatten(&m.summary).iter().map(|(_, v)| cell(v)));
         row.extend(server_values(plan, m));
-        w.write_record(&row)?;
+        table.rows.push(row);
     }
-    std::fs::create_dir_all(&plan.out)
-        .with_context(|| format!("cannot create {}", plan.out.display()))?;
-    let path = plan.out.join("measured.csv");
-    write_atomic(&path, &w.into_inner()?)?;
+    create_dir(&plan.out)?;
+    table.write()?;
     Ok(path)
 }
 
-pub fn harness_command(args: HarnessArgs) -> Result<()> {
-    let plan = Plan::new(&args)?;
-    let measured = plan.measure()?;
+/// `eagain harness`: measures the grid, writes `measured.csv`; returns what to print.
+pub fn measure(request: Request, notes: Notes<'_>) -> Result<String> {
+    let plan = Job::new(request, notes)?;
+    let measured = plan.measure(notes)?;
     let path = write_measured(&plan, &measured)?;
     let mut text = String::new();
     for (i, m) in measured.iter().enumerate() {
@@ -467,7 +433,7 @@ pub fn harness_command(args: HarnessArgs) -> Result<()> {
         text += &log_line(&plan, m, None);
     }
     text += &format!("wrote {}\n", path.display());
-    print(&text)
+    Ok(text)
 }
 
 /// The columns of validation.csv after the varied paths (what the overlay chart
@@ -486,8 +452,11 @@ pub const VALIDATION_COLUMNS: [&str; 11] = [
     "measured_ci_high",
 ];
 
-pub fn validate_command(args: HarnessArgs) -> Result<()> {
-    let plan = Plan::new(&args)?;
+/// `eagain validate`: simulates and measures the grid, writes `measured.csv`,
+/// `validation.csv` and the overlay chart; returns what to print, its last line
+/// `max_abs_error=`.
+pub fn validate(request: Request, notes: Notes<'_>) -> Result<String> {
+    let plan = Job::new(request, notes)?;
     let predicted: Vec<(Summary, u32)> = plan
         .points
         .iter()
@@ -496,16 +465,16 @@ pub fn validate_command(args: HarnessArgs) -> Result<()> {
             (r.summary, r.replications)
         })
         .collect();
-    let measured = plan.measure()?;
+    let measured = plan.measure(notes)?;
     let measured_path = write_measured(&plan, &measured)?;
-    let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = plan.header();
     header.extend(VALIDATION_COLUMNS.iter().map(|c| c.to_string()));
     let dovecot_target = plan.target == Target::Dovecot;
     if dovecot_target {
         header.extend(VALIDATION_LOG_COLUMNS.iter().map(|c| c.to_string()));
     }
-    w.write_record(&header)?;
+    let path = plan.out.join("validation.csv");
+    let mut validation = Table::new(&path, header);
     let mut max_abs_error = 0.0f64;
     let mut table = String::new();
     for (i, ((p, replications), pm)) in predicted.iter().zip(&measured).enumerate() {
@@ -547,7 +516,7 @@ pub fn validate_command(args: HarnessArgs) -> Result<()> {
                 .map(number),
             );
         }
-        w.write_record(&row)?;
+        validation.rows.push(row);
         table += &format!(
             "{}: refusal predicted {:.4}, measured {:.4} (|error| {:.4}); latency p50 predicted {:.4} s, measured {:.4} s\n",
             label(&plan.axes, &plan.points[i]),
@@ -559,20 +528,19 @@ pub fn validate_command(args: HarnessArgs) -> Result<()> {
         );
         table += &log_line(&plan, pm, Some((p, *replications)));
     }
-    let path = plan.out.join("validation.csv");
-    write_atomic(&path, &w.into_inner()?)?;
+    validation.write()?;
     table += &format!(
         "wrote {}\nwrote {}\n",
         measured_path.display(),
         path.display()
     );
     let png = plan.out.join("validation.png");
-    match draw(&plan, &path, &png) {
+    match draw(&plan, &validation, &png) {
         Ok(()) => table += &format!("wrote {}\n", png.display()),
         Err(e) => table += &format!("note: no {}: {e:#}\n", png.display()),
     }
     table += &format!("max_abs_error={max_abs_error}\n");
-    print(&table)
+    Ok(table)
 }
 
 /// Dovecot's columns of validation.csv after the spec'd ones, per run: predicted and
@@ -586,7 +554,7 @@ pub const VALIDATION_LOG_COLUMNS: [&str; 4] = [
 
 /// For Dovecot, a stdout line with its log-line counts beside the measured (and
 /// predicted) refusals, per run.
-fn log_line(plan: &Plan, m: &PointMeasurement, predicted: Option<(&Summary, u32)>) -> String {
+fn log_line(plan: &Job, m: &PointMeasurement, predicted: Option<(&Summary, u32)>) -> String {
     if plan.target != Target::Dovecot {
         return String::new();
     }
@@ -620,35 +588,22 @@ fn round12(x: f64) -> f64 {
     (x * 1e12).round() / 1e12
 }
 
-fn draw(plan: &Plan, csv: &Path, png: &Path) -> Result<()> {
+fn draw(plan: &Job, validation: &Table, png: &Path) -> Result<()> {
     if plan.axes.is_empty() {
         anyhow::bail!("the overlay needs a varied path (--vary) for its x axis");
     }
-    let (x, series) = crate::plot::default_axes(csv)?;
-    let results = sweep::Results {
-        name: plan.loaded.loaded.model.name.clone(),
-        arguments: sweep::Arguments {
-            model_file: plan.loaded.loaded.file.display().to_string(),
-            model_text: String::new(),
-            set: Vec::new(),
-            vary: Vec::new(),
-            seed: plan.loaded.options.seed,
-            replications: plan.loaded.options.replications,
-            precision: None,
-            max_replications: plan.loaded.options.max_replications,
-        },
-        model: plan.loaded.loaded.model.clone(),
-        seed: plan.loaded.options.seed,
-        axes: plan.header(),
-        total_points: plan.points.len(),
-        shard: None,
-        points: Vec::new(),
-    };
-    let text = crate::plot::ChartText {
-        title: format!("{}: simulated and measured", plan.loaded.loaded.model.name),
-        subtitle: sweep::output_fixed_parameters(&results),
-    };
-    crate::plot::validation_overlay(csv, png, &x, series.as_deref(), &text)
+    let (x, series) = crate::plot::default_axes(validation)?;
+    let s = &plan.loaded;
+    let set: Vec<String> = s
+        .overrides
+        .iter()
+        .filter_map(|o| o.origin.strip_prefix("--set ").map(String::from))
+        .collect();
+    let backlog_derived = s.loaded.model.master.dovecot_version.is_some()
+        && !crate::model::gives(&s.loaded.text, &set, "listener.backlog");
+    let mut text = ChartText::of_runs(&s.loaded.model, &plan.header(), &set, backlog_derived);
+    text.title = format!("{}: simulated and measured", text.title);
+    crate::plot::validation_overlay(validation, png, &x, series.as_deref(), &text)
 }
 
 /// Hidden subcommands the harness runs as separate processes.

@@ -103,6 +103,7 @@ impl Runner {
         label: &str,
         model: &Model,
         run_limit_s: f64,
+        notes: super::Notes<'_>,
     ) -> Result<Measured> {
         // From here on a stop signal ends the runs cleanly (before, the default action
         // is right: nothing has been started yet).
@@ -161,10 +162,10 @@ impl Runner {
                         r + 1
                     );
                 }
-                eprintln!("{label}, run {}: {lag}; running it again", r + 1);
+                notes(&format!("{label}, run {}: {lag}; running it again", r + 1));
                 attempt += 1;
             };
-            eprintln!(
+            notes(&format!(
                 "{label}, run {}/{}: offered {}, served {}, refused {}, dropped {}, timed out {} \
                  ({:.1} s, lag at most {:.2} ms)",
                 r + 1,
@@ -176,9 +177,9 @@ impl Runner {
                 load.timed_out,
                 started.elapsed().as_secs_f64(),
                 load.max_lag_s * 1e3
-            );
+            ));
             if !log.is_empty() {
-                eprintln!(
+                notes(&format!(
                     "{label}, run {}/{}: server log: {}",
                     r + 1,
                     self.runs,
@@ -186,7 +187,7 @@ impl Runner {
                         .map(|(k, v)| format!("{k} {v}"))
                         .collect::<Vec<_>>()
                         .join(", ")
-                );
+                ));
             }
             for (k, v) in log {
                 *server_log.entry(k).or_default() += v;

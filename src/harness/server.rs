@@ -24,8 +24,8 @@
 use super::spec::RunSpec;
 use super::sys;
 use crate::dist::Dist;
+use crate::engine::stream;
 use crate::engine::Rng64;
-use crate::engine::{stream, Purpose};
 use crate::model::{ListenerKind, MasterMode, Model};
 use anyhow::{Context, Result};
 use socket2::{Domain, SockAddr, Socket, Type};
@@ -141,7 +141,7 @@ pub fn serve(spec: &RunSpec) -> Result<()> {
         status_w,
         workers: HashMap::new(),
         avail: 0,
-        rng: stream(spec.seed, spec.replication, Purpose::Master),
+        rng: stream(spec.seed, spec.replication, crate::server::MASTER_STREAM),
         startup: m.master.startup.sampler(),
         fork_time: m.master.fork_time.sampler(),
         respawn_delay: m.master.respawn_delay.sampler(),

@@ -11,9 +11,9 @@
 //! setting of the two services that the model does not use is listed, never dropped
 //! in silence; settings elsewhere are only counted.
 
+pub use crate::dovecot::Version;
 use crate::error::BadInput;
 use crate::model::{load_str, Model};
-use anyhow::Context;
 use std::path::Path;
 
 /// The mark on every model line whose value the configuration cannot know.
@@ -58,58 +58,6 @@ impl Service {
             Service::Imap => Service::ImapLogin,
             Service::ImapLogin => Service::Imap,
         }
-    }
-}
-
-/// A Dovecot version as doveconf prints it on its first line (`2.3.19.1`, `2.4.1-4`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Version {
-    pub parts: [u32; 4],
-    pub text: String,
-}
-
-impl Version {
-    /// The leading dotted numbers of `token`; at least major and minor.
-    pub fn parse(token: &str) -> Option<Version> {
-        let mut parts = [0u32; 4];
-        let mut count = 0;
-        for piece in token.split('.') {
-            let digits: String = piece.chars().take_while(|c| c.is_ascii_digit()).collect();
-            if digits.is_empty() || count == 4 {
-                break;
-            }
-            parts[count] = digits.parse().ok()?;
-            count += 1;
-            if digits.len() != piece.len() {
-                break;
-            }
-        }
-        if count < 2 || !token.starts_with(|c: char| c.is_ascii_digit()) {
-            return None;
-        }
-        Some(Version {
-            parts,
-            text: token.to_string(),
-        })
-    }
-
-    /// As `master.dovecot_version` takes it: dotted numbers only (`2.4.1-4` is `2.4.1`).
-    pub fn numbers(&self) -> String {
-        let [a, b, c, d] = self.parts;
-        if d > 0 {
-            format!("{a}.{b}.{c}.{d}")
-        } else {
-            format!("{a}.{b}.{c}")
-        }
-    }
-
-    fn at_least(&self, major: u32, minor: u32, patch: u32) -> bool {
-        self.parts[..3] >= [major, minor, patch][..]
-    }
-
-    /// 2.4 renamed service_count and idle_kill.
-    fn is_2_4(&self) -> bool {
-        self.at_least(2, 4, 0)
     }
 }
 
@@ -218,35 +166,17 @@ fn mode_name(mode: crate::model::MasterMode) -> &'static str {
     }
 }
 
-/// `eagain import doveconf FILE [--out MODEL.toml] [--service imap|imap-login]`.
-pub fn command(file: &Path, out: Option<&Path>, service: &str) -> anyhow::Result<()> {
+/// Reads a saved `doveconf -n` from disk and writes the model of `service`.
+pub fn import_file(file: &Path, service: &str) -> Result<Imported, BadInput> {
     let service = Service::from_name(service)?;
     let name = file.display().to_string();
-    let bytes = std::fs::read(file).map_err(|e| {
-        BadInput(format!(
-            "cannot read the doveconf file {name}: {e}. Give the saved output of \
-             `doveconf -n`, for example after `doveconf -n > dovecot.txt`."
-        ))
-    })?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        BadInput(format!(
-            "{name} is not text (it is not UTF-8), so it is not the output of \
-             `doveconf -n`: {SHAPE}."
-        ))
-    })?;
-    let imported = import(&text, &name, service)?;
-    match out {
-        Some(path) => std::fs::write(path, &imported.toml)
-            .with_context(|| format!("cannot write the model to {}", path.display()))?,
-        None => crate::commands::print(&imported.toml)?,
-    }
-    for line in imported.report(&name) {
-        eprintln!("eagain: import doveconf: {line}");
-    }
-    if let Some(path) = out {
-        eprintln!("eagain: import doveconf: wrote {}", path.display());
-    }
-    Ok(())
+    let text = super::read_text(
+        file,
+        "doveconf file",
+        "Give the saved output of `doveconf -n`, for example after `doveconf -n > dovecot.txt`.",
+        &format!("so it is not the output of `doveconf -n`: {SHAPE}."),
+    )?;
+    import(&text, &name, service)
 }
 
 /// Reads doveconf's output (`file` names it in messages) and writes the model of `service`.
@@ -1217,15 +1147,14 @@ fn version_notes(v: &Version, pool: &Pool, conf: &ServiceConf, service: Service)
 
 /// The listen() backlog Dovecot asks for (service_get_backlog(), C1).
 fn backlog(v: &Version, pool: &Pool) -> (u32, String) {
-    const MIN_BACKLOG: u64 = 4;
+    const MIN_BACKLOG: u64 = crate::dovecot::MIN_BACKLOG as u64;
     let product = u64::from(pool.process_limit) * u64::from(pool.client_limit);
     let formula = format!(
         "process_limit x client_limit = {} x {} = {product}",
         pool.process_limit, pool.client_limit
     );
     // The same caps as the model applies for master.dovecot_version.
-    let [major, minor, patch, _] = v.parts;
-    let (cap, cap_text) = match crate::model::dovecot_backlog_cap((major, minor, patch)) {
+    let (cap, cap_text) = match v.backlog_cap() {
         Some(128) => (
             128,
             "cut to 128, the cap of Dovecot 2.0.0 to 2.0.12".to_string(),
@@ -1295,6 +1224,7 @@ fn master_mode(v: &Version, pool: &Pool) -> (&'static str, String, String) {
 
 /// What the master does at process_limit (C5).
 fn drop_timeout(v: &Version, service: Service) -> (Option<f64>, String, String) {
+    let timeout = v.drop_timeout(service == Service::ImapLogin);
     if v.at_least(2, 1, 0) {
         let why = match service {
             Service::Imap => {
@@ -1307,7 +1237,7 @@ fn drop_timeout(v: &Version, service: Service) -> (Option<f64>, String, String) 
             }
         };
         (
-            Some(10.0),
+            timeout,
             "SERVICE_DROP_TIMEOUT_MSECS (C5)".into(),
             format!(
                 "process_limit reached: 10 s without accepting, {why} (C5): drop_timeout = 10."
@@ -1316,14 +1246,14 @@ fn drop_timeout(v: &Version, service: Service) -> (Option<f64>, String, String) 
     } else {
         match service {
             Service::Imap => (
-                Some(0.0),
+                timeout,
                 "Dovecot 2.0 accepts and closes at once (C5)".into(),
                 "process_limit reached: Dovecot 2.0 accepts and closes each new connection \
                  at once, with no 10 s pause (that came with 2.1.0): drop_timeout = 0."
                     .into(),
             ),
             Service::ImapLogin => (
-                None,
+                timeout,
                 String::new(),
                 "process_limit reached: Dovecot 2.0 stops accepting for a login service until \
                  a slot frees, and drops nothing (the 10 s drop timer came with 2.1.0): no \
@@ -1796,18 +1726,6 @@ mod tests {
             Ok(i) => panic!("expected an error, got\n{}", i.toml),
             Err(e) => e.0,
         }
-    }
-
-    #[test]
-    fn version_parses_doveconf_first_line_forms() {
-        let v = Version::parse("2.3.19.1").unwrap();
-        assert_eq!(v.parts, [2, 3, 19, 1]);
-        assert_eq!(Version::parse("2.4.1-4").unwrap().parts, [2, 4, 1, 0]);
-        assert_eq!(Version::parse("2.3.0.rc1").unwrap().parts, [2, 3, 0, 0]);
-        assert_eq!(Version::parse("2.2.10").unwrap().parts, [2, 2, 10, 0]);
-        assert!(Version::parse("Dovecot").is_none());
-        assert!(Version::parse("2").is_none());
-        assert!(v.at_least(2, 3, 19) && !v.at_least(2, 3, 20));
     }
 
     #[test]

@@ -1,32 +1,24 @@
 //! Models written from a server's own configuration, so that a user starts from what
-//! their server really runs: `eagain import doveconf FILE` reads the output of
-//! Dovecot's `doveconf -n` (`doveconf.rs`).
+//! their server really runs: `doveconf` reads the output of Dovecot's `doveconf -n`.
+//! Each importer returns the model's text and what it left out; the caller writes them.
 
 pub mod doveconf;
 
-use clap::Subcommand;
-use std::path::PathBuf;
+use crate::error::BadInput;
+use std::path::Path;
 
-#[derive(Debug, Subcommand)]
-pub enum ImportArgs {
-    /// Write a model from the output of `doveconf -n` (Dovecot 2.0 to 2.4).
-    Doveconf {
-        /// The saved output of `doveconf -n`, e.g. from `doveconf -n > dovecot.txt`.
-        file: PathBuf,
-        /// Write the model here instead of to stdout.
-        #[arg(long, value_name = "MODEL.toml")]
-        out: Option<PathBuf>,
-        /// The service to model: imap (the listener imap-login's net_connect_unix(imap)
-        /// hits) or imap-login (the one IMAP clients connect to).
-        #[arg(long, default_value = "imap", value_parser = ["imap", "imap-login"])]
-        service: String,
-    },
-}
-
-pub fn import_command(args: ImportArgs) -> anyhow::Result<()> {
-    match args {
-        ImportArgs::Doveconf { file, out, service } => {
-            doveconf::command(&file, out.as_deref(), &service)
-        }
-    }
+/// Reads a configuration file as text; `what` names it in messages ("doveconf file"),
+/// `help` says what to give when it cannot be read, `not_text` what it is not when it
+/// is not UTF-8.
+pub(crate) fn read_text(
+    file: &Path,
+    what: &str,
+    help: &str,
+    not_text: &str,
+) -> Result<String, BadInput> {
+    let name = file.display();
+    let bytes = std::fs::read(file)
+        .map_err(|e| BadInput(format!("cannot read the {what} {name}: {e}. {help}")))?;
+    String::from_utf8(bytes)
+        .map_err(|_| BadInput(format!("{name} is not text (it is not UTF-8), {not_text}")))
 }

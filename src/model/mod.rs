@@ -7,9 +7,10 @@ mod paths;
 mod source;
 
 pub use paths::{check_path, PATHS};
-pub use source::{load, load_str, parse_assignment, parse_value, LoadedModel, Override};
+pub use source::{gives, load, load_str, parse_assignment, parse_value, LoadedModel, Override};
 
 use crate::dist::DistSpec;
+use crate::dovecot::Version;
 use serde::{Deserialize, Serialize};
 
 /// A whole model file.
@@ -155,31 +156,6 @@ fn default_somaxconn() -> u32 {
     4096
 }
 
-/// A Dovecot version as (major, minor, patch).
-pub type Version = (u32, u32, u32);
-
-/// Parses "2.3.21" (a fourth part such as "2.3.19.1" is allowed and ignored).
-pub fn parse_version(raw: &str) -> Option<Version> {
-    let mut parts = raw.trim().split('.').map(|p| p.parse::<u32>().ok());
-    let major = parts.next()??;
-    let minor = parts.next()??;
-    let patch = parts.next().unwrap_or(Some(0))?;
-    Some((major, minor, patch))
-}
-
-/// The most a Dovecot master passes to listen(): 128 up to 2.0.12 (MAX_BACKLOG), 511
-/// from 2.0.13 to 2.2.25 (commit 6ea8dfa4a9), no cap of its own from 2.2.26 on
-/// (reference C1).
-pub fn dovecot_backlog_cap(v: Version) -> Option<u32> {
-    if v <= (2, 0, 12) {
-        Some(128)
-    } else if v <= (2, 2, 25) {
-        Some(511)
-    } else {
-        None
-    }
-}
-
 /// The worker processes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -320,8 +296,8 @@ impl Model {
     /// process_limit x client_limit and at least 4 (service_get_backlog(), reference C1).
     pub fn derive(&mut self) {
         if self.listener.backlog == BACKLOG_NOT_GIVEN && self.master.dovecot_version.is_some() {
-            let b = u64::from(self.pool.process_limit) * u64::from(self.pool.client_limit);
-            self.listener.backlog = b.clamp(4, i32::MAX as u64) as u32;
+            self.listener.backlog =
+                crate::dovecot::backlog(self.pool.process_limit, self.pool.client_limit);
         }
     }
 
@@ -424,7 +400,7 @@ impl Model {
             ));
         }
         if let Some(raw) = &m.dovecot_version {
-            let v = parse_version(raw).ok_or_else(|| {
+            let v = Version::parse(raw).ok_or_else(|| {
                 bad(
                     "master.dovecot_version",
                     format!(
@@ -432,9 +408,7 @@ impl Model {
                     ),
                 )
             })?;
-            // 2.4.2 (commit 4e75476a95) accepts in the master when client_limit = 1; earlier
-            // versions fork on demand (reference C3).
-            let per_connection = v >= (2, 4, 2) && p.client_limit == 1;
+            let per_connection = v.forks_per_connection(p.client_limit);
             match (m.mode, per_connection) {
                 (MasterMode::OnDemand, true) => {
                     return Err(bad(
@@ -490,8 +464,8 @@ impl Model {
             .master
             .dovecot_version
             .as_deref()
-            .and_then(parse_version)
-            .and_then(dovecot_backlog_cap);
+            .and_then(Version::parse)
+            .and_then(|v| v.backlog_cap());
         cap.map_or(self.listener.backlog, |c| self.listener.backlog.min(c))
     }
 

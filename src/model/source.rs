@@ -147,6 +147,30 @@ pub fn load_str(
     Ok(model)
 }
 
+/// Whether the model file's text, or one of the `--set PATH=VALUE`s, gives `path`
+/// itself, rather than leaving it to a default or a derived value.
+pub fn gives(text: &str, set: &[String], path: &str) -> bool {
+    if set
+        .iter()
+        .any(|s| s.split_once('=').is_some_and(|(p, _)| p.trim() == path))
+    {
+        return true;
+    }
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return false;
+    };
+    let mut here = &table;
+    let mut keys = path.split('.').peekable();
+    while let Some(key) = keys.next() {
+        match (here.get(key), keys.peek()) {
+            (Some(_), None) => return true,
+            (Some(toml::Value::Table(t)), Some(_)) => here = t,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// Writes `value` at a dotted path, creating tables on the way.
 fn set(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
     let mut keys = path.split('.').peekable();

@@ -6,17 +6,18 @@ use std::path::Path;
 
 use super::axis::Axis;
 use super::curve::{self, Columns};
-use super::data::Table;
+use super::data::Data;
 use super::frame::{self, Legend, Swatch};
 use super::style;
 use super::{render, ChartText};
+use crate::output::Table;
 
 /// Draws `metric` against `x`, one line per value of `series`, into `out`.
 ///
 /// `metric` is a base name with `_mean`, `_ci_low` and `_ci_high` columns
 /// (`refusal_probability`) or any one metric column (`latency_s_p99`).
 pub fn capacity_curve(
-    csv: &Path,
+    table: &Table,
     out: &Path,
     x: &str,
     series: Option<&str>,
@@ -24,7 +25,7 @@ pub fn capacity_curve(
     target: Option<f64>,
     text: &ChartText,
 ) -> anyhow::Result<()> {
-    let table = Table::read(csv)?;
+    let table = Data::new(table)?;
     let (x_col, series_col) = table.x_and_series(x, series)?;
     let metric = table.metric(metric)?;
     let grouping = table.group_by(x_col, series_col);
@@ -131,7 +132,7 @@ fn zero_meaning(metric: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::testing::{assert_chart, assert_no_png, text, write_csv};
+    use crate::plot::testing::{assert_chart, assert_no_png, table, text, write_csv};
     use crate::plot::ChartError;
 
     const HEADER: &str = "pool.process_limit,load.rate,offered,refusal_probability_mean,refusal_probability_ci_low,refusal_probability_ci_high,latency_s_p50,latency_s_p99";
@@ -159,7 +160,7 @@ mod tests {
         let csv = sweep(dir.path());
         let out = dir.path().join("capacity.png");
         capacity_curve(
-            &csv,
+            &table(&csv),
             &out,
             "load.rate",
             Some("pool.process_limit"),
@@ -181,7 +182,7 @@ mod tests {
         );
         let out = dir.path().join("all-zero.png");
         capacity_curve(
-            &csv,
+            &table(&csv),
             &out,
             "load.rate",
             None,
@@ -199,7 +200,7 @@ mod tests {
         let csv = sweep(dir.path());
         let out = dir.path().join("p99.png");
         capacity_curve(
-            &csv,
+            &table(&csv),
             &out,
             "load.rate",
             Some("pool.process_limit"),
@@ -216,8 +217,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let csv = sweep(dir.path());
         let out = dir.path().join("capacity.png");
-        let err = capacity_curve(&csv, &out, "load.rate", None, "refusal_rate", None, &text())
-            .unwrap_err();
+        let err = capacity_curve(
+            &table(&csv),
+            &out,
+            "load.rate",
+            None,
+            "refusal_rate",
+            None,
+            &text(),
+        )
+        .unwrap_err();
         let message = format!("{err:#}");
         assert!(message.contains("`refusal_rate`"), "{message}");
         assert!(
@@ -241,7 +250,7 @@ mod tests {
         );
         let out = dir.path().join("capacity.png");
         let err = capacity_curve(
-            &csv,
+            &table(&csv),
             &out,
             "listener.kind",
             None,
@@ -268,7 +277,7 @@ mod tests {
         let csv = sweep(dir.path());
         let out = dir.path().join("no-such-dir").join("capacity.png");
         let err = capacity_curve(
-            &csv,
+            &table(&csv),
             &out,
             "load.rate",
             None,
@@ -285,17 +294,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("nothing.csv");
         let out = dir.path().join("capacity.png");
-        let err = capacity_curve(
-            &csv,
-            &out,
-            "load.rate",
-            None,
-            "refusal_probability",
-            None,
-            &text(),
-        )
-        .unwrap_err();
+        let err = Table::read(&csv).unwrap_err();
         assert!(format!("{err:#}").contains("nothing.csv"), "{err:#}");
+        assert!(!out.exists());
     }
     #[test]
     fn capacity_curve_of_a_geometric_sweep_with_many_series_draws_a_full_size_chart() {
@@ -325,7 +326,7 @@ mod tests {
             subtitle: "client_limit=1, service_count=1, process_min_avail=0, master.mode=on-demand, backlog=4096, somaxconn=128, retry_for=0.5 s, blocking=lognormal".to_string(),
         };
         capacity_curve(
-            &csv,
+            &table(&csv),
             &out,
             "load.rate",
             Some("pool.process_limit"),
@@ -342,7 +343,7 @@ mod tests {
         let csv = write_csv(dir.path(), HEADER, &["1,0.5,100,0.02,0.01,0.03,2,2"]);
         let out = dir.path().join("single.png");
         capacity_curve(
-            &csv,
+            &table(&csv),
             &out,
             "load.rate",
             None,

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::Axis;
-use super::data::{Grouping, Table};
+use super::data::{Data, Grouping};
 use super::frame::{label_style, Chart};
 use super::style;
 
@@ -35,7 +35,7 @@ pub(crate) struct Columns {
 
 /// One curve per group; rows without a value are left out (and counted).
 pub(crate) fn curves(
-    table: &Table,
+    table: &Data,
     grouping: &Grouping,
     cols: Columns,
 ) -> anyhow::Result<(Vec<Curve>, usize)> {

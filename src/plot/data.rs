@@ -1,19 +1,19 @@
-//! Reads a sweep's `results.csv` (also the harness's `measured.csv` and the
-//! validation CSV) into a small table: the varied paths come first, the metrics
+//! A results table (a sweep's `results.csv`, the harness's `measured.csv`, the
+//! validation CSV, or the same tables in memory) as the charts read it: the varied paths come first, the metrics
 //! start at `offered` (or `predicted_refusal_probability`), and cells stay text
 //! until a chart asks for a number, so a path such as `listener.kind` can hold
 //! `unix`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
+use crate::output::Table;
 
 use super::ChartError;
 
 /// Columns that open the metric part of a file: everything before is a varied path.
 const METRIC_START: [&str; 2] = ["offered", "predicted_refusal_probability"];
 
-pub(crate) struct Table {
+pub(crate) struct Data {
     pub path: PathBuf,
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
@@ -41,43 +41,31 @@ pub(crate) struct Grouping {
     pub groups: Vec<Group>,
 }
 
-impl Table {
-    pub fn read(path: &Path) -> anyhow::Result<Table> {
-        let mut reader = csv::Reader::from_path(path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        let headers: Vec<String> = reader
-            .headers()
-            .with_context(|| format!("cannot read the header of {}", path.display()))?
-            .iter()
-            .map(|h| h.trim().to_string())
-            .collect();
-        let first_metric = headers
+impl Data {
+    /// A table's columns for charts: it must have a metric part and at least one row.
+    pub fn new(table: &Table) -> Result<Data, ChartError> {
+        let path = table.source.clone();
+        let first_metric = table
+            .headers
             .iter()
             .position(|h| METRIC_START.contains(&h.as_str()))
             .ok_or_else(|| ChartError::NotResults {
-                file: path.to_path_buf(),
+                file: path.clone(),
                 reason: format!(
                     "it has no `offered` or `predicted_refusal_probability` column (columns: {})",
-                    headers.join(", ")
+                    table.headers.join(", ")
                 ),
             })?;
-        let mut rows = Vec::new();
-        for (i, record) in reader.records().enumerate() {
-            let record = record
-                .with_context(|| format!("cannot read row {} of {}", i + 1, path.display()))?;
-            rows.push(record.iter().map(|c| c.trim().to_string()).collect());
-        }
-        if rows.is_empty() {
+        if table.rows.is_empty() {
             return Err(ChartError::NotResults {
-                file: path.to_path_buf(),
+                file: path,
                 reason: "it has a header but no rows".to_string(),
-            }
-            .into());
+            });
         }
-        Ok(Table {
-            path: path.to_path_buf(),
-            headers,
-            rows,
+        Ok(Data {
+            path,
+            headers: table.headers.clone(),
+            rows: table.rows.clone(),
             first_metric,
         })
     }
@@ -305,16 +293,15 @@ fn list_or_none(names: &[String]) -> String {
 /// The chart axes a sweep's results suggest: x is `load.rate` when it was varied,
 /// else the first varied path that is numeric and takes more than one value;
 /// the series is the next varied path with more than one value.
-pub fn default_axes(csv: &Path) -> anyhow::Result<(String, Option<String>)> {
-    let table = Table::read(csv)?;
+pub fn default_axes(table: &Table) -> Result<(String, Option<String>), ChartError> {
+    let table = Data::new(table)?;
     let varied = table.varied();
     if varied.is_empty() {
         return Err(ChartError::NotResults {
             file: table.path.clone(),
             reason: "it has no varied path before its metric columns: nothing to plot against"
                 .to_string(),
-        }
-        .into());
+        });
     }
     let spread = |c: usize| table.levels(c).len() > 1;
     let x = varied
@@ -330,7 +317,7 @@ pub fn default_axes(csv: &Path) -> anyhow::Result<(String, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::testing::write_csv;
+    use crate::plot::testing::{table, write_csv};
 
     const HEADER_TAIL: &str = "offered,refusal_probability_mean,refusal_probability_ci_low,refusal_probability_ci_high,latency_s_p99";
 
@@ -347,7 +334,7 @@ mod tests {
                 "128,2,2,10,0,0,0,0.1",
             ],
         );
-        let (x, series) = default_axes(&csv).unwrap();
+        let (x, series) = default_axes(&table(&csv)).unwrap();
         assert_eq!(x, "load.rate");
         assert_eq!(series.as_deref(), Some("pool.process_limit"));
     }
@@ -360,7 +347,7 @@ mod tests {
             &format!("listener.kind,pool.process_limit,{HEADER_TAIL}"),
             &["unix,1,10,0,0,0,0.1", "unix,2,10,0,0,0,0.1"],
         );
-        let (x, series) = default_axes(&csv).unwrap();
+        let (x, series) = default_axes(&table(&csv)).unwrap();
         assert_eq!(x, "pool.process_limit");
         assert_eq!(series, None);
     }
@@ -373,7 +360,7 @@ mod tests {
             &format!("load.rate,{HEADER_TAIL}"),
             &["1,10,0,0,0,0.1"],
         );
-        let table = Table::read(&csv).unwrap();
+        let table = Data::new(&table(&csv)).unwrap();
         let m = table.metric("refusal_probability").unwrap();
         assert_eq!((m.value, m.low, m.high), (2, Some(3), Some(4)));
         let plain = table.metric("latency_s_p99").unwrap();
@@ -392,7 +379,7 @@ mod tests {
             &format!("load.rate,{HEADER_TAIL}"),
             &["1,10,0,0,0,0.1"],
         );
-        let table = Table::read(&csv).unwrap();
+        let table = Data::new(&table(&csv)).unwrap();
         let message = table
             .varied_column("load.rat", "x")
             .unwrap_err()
@@ -405,7 +392,7 @@ mod tests {
     fn a_file_without_metric_columns_is_not_taken_for_results() {
         let dir = tempfile::tempdir().unwrap();
         let csv = write_csv(dir.path(), "a,b", &["1,2"]);
-        let message = format!("{:#}", Table::read(&csv).err().unwrap());
+        let message = format!("{:#}", Data::new(&table(&csv)).err().unwrap());
         assert!(message.contains("offered"), "{message}");
     }
 
@@ -422,7 +409,7 @@ mod tests {
                 "1,unix,1,10,0,0,0,0.1",
             ],
         );
-        let table = Table::read(&csv).unwrap();
+        let table = Data::new(&table(&csv)).unwrap();
         let grouping = table.group_by(2, Some(0));
         assert_eq!(grouping.title, "pool.process_limit, listener.kind");
         let labels: Vec<&str> = grouping.groups.iter().map(|g| g.label.as_str()).collect();

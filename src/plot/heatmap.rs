@@ -9,10 +9,11 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::Axis;
-use super::data::Table;
+use super::data::Data;
 use super::frame::{self, label_style, Area, Legend, Swatch};
 use super::style::{self, fmt_number, text_style, text_width};
 use super::{render, ChartError, ChartText};
+use crate::output::Table;
 
 /// Room, in pixels, the plotting area has for cells (the image less the legend
 /// panel, the label areas and margins), used to thin out crowded tick labels.
@@ -29,14 +30,14 @@ const BAR_HEIGHT: i32 = 360;
 
 /// Draws `metric` over the grid of `x` and `y` into `out`.
 pub fn heatmap(
-    csv: &Path,
+    table: &Table,
     out: &Path,
     x: &str,
     y: &str,
     metric: &str,
     text: &ChartText,
 ) -> anyhow::Result<()> {
-    let table = Table::read(csv)?;
+    let table = Data::new(table)?;
     let x_col = table.varied_column(x, "x")?;
     let y_col = table.varied_column(y, "y")?;
     if x_col == y_col {
@@ -267,7 +268,7 @@ fn colour_bar(area: &Area<'_>, scale: &Scale, metric: &str) -> anyhow::Result<i3
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::testing::{assert_chart, assert_no_png, text, write_csv};
+    use crate::plot::testing::{assert_chart, assert_no_png, table, text, write_csv};
 
     const HEADER: &str = "pool.process_limit,load.rate,offered,refusal_probability_mean,refusal_probability_ci_low,refusal_probability_ci_high";
 
@@ -294,7 +295,7 @@ mod tests {
         let csv = grid(dir.path());
         let out = dir.path().join("heatmap.png");
         heatmap(
-            &csv,
+            &table(&csv),
             &out,
             "load.rate",
             "pool.process_limit",
@@ -327,7 +328,7 @@ mod tests {
         );
         let out = dir.path().join("heatmap-kind.png");
         heatmap(
-            &csv,
+            &table(&csv),
             &out,
             "load.rate",
             "listener.kind",
@@ -344,7 +345,7 @@ mod tests {
         let csv = grid(dir.path());
         let out = dir.path().join("heatmap.png");
         let err = heatmap(
-            &csv,
+            &table(&csv),
             &out,
             "load.rate",
             "pool.process_limit",
@@ -366,7 +367,7 @@ mod tests {
         let csv = grid(dir.path());
         let out = dir.path().join("heatmap.png");
         let err = heatmap(
-            &csv,
+            &table(&csv),
             &out,
             "load.rate",
             "load.rate",

@@ -5,10 +5,11 @@ use std::path::Path;
 
 use super::axis::Axis;
 use super::curve::{self, Columns};
-use super::data::Table;
+use super::data::Data;
 use super::frame::{self, Legend, Swatch};
 use super::style;
 use super::{render, ChartText};
+use crate::output::Table;
 
 const P50: &str = "latency_s_p50";
 const P99: &str = "latency_s_p99";
@@ -19,13 +20,13 @@ const LOG_RATIO: f64 = 30.0;
 /// Draws `latency_s_p50` and `latency_s_p99` against `x`, one colour per value
 /// of `series`, into `out`.
 pub fn latency_chart(
-    csv: &Path,
+    table: &Table,
     out: &Path,
     x: &str,
     series: Option<&str>,
     text: &ChartText,
 ) -> anyhow::Result<()> {
-    let table = Table::read(csv)?;
+    let table = Data::new(table)?;
     let (x_col, series_col) = table.x_and_series(x, series)?;
     let p50 = table.metric_column(P50)?;
     let p99 = table.metric_column(P99)?;
@@ -100,7 +101,7 @@ pub fn latency_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::testing::{assert_chart, assert_no_png, text, write_csv};
+    use crate::plot::testing::{assert_chart, assert_no_png, table, text, write_csv};
 
     #[test]
     fn latency_chart_draws_p50_and_p99_per_series_value() {
@@ -120,7 +121,14 @@ mod tests {
             ],
         );
         let out = dir.path().join("latency.png");
-        latency_chart(&csv, &out, "load.rate", Some("pool.process_limit"), &text()).unwrap();
+        latency_chart(
+            &table(&csv),
+            &out,
+            "load.rate",
+            Some("pool.process_limit"),
+            &text(),
+        )
+        .unwrap();
         assert_chart(&out);
     }
 
@@ -133,7 +141,7 @@ mod tests {
             &["1,10,0", "2,10,0.1"],
         );
         let out = dir.path().join("latency.png");
-        let err = latency_chart(&csv, &out, "load.rate", None, &text()).unwrap_err();
+        let err = latency_chart(&table(&csv), &out, "load.rate", None, &text()).unwrap_err();
         let message = format!("{err:#}");
         assert!(
             message.contains("`latency_s_p50`") && message.contains("refusal_probability_mean"),

@@ -18,6 +18,7 @@ mod frame;
 mod heatmap;
 mod latency;
 mod style;
+mod text;
 mod validation;
 
 use std::fs;
@@ -132,6 +133,11 @@ pub(crate) mod testing {
     use std::path::{Path, PathBuf};
 
     use super::ChartText;
+
+    /// A CSV file read as the charts take it.
+    pub fn table(path: &Path) -> crate::output::Table {
+        crate::output::Table::read(path).unwrap()
+    }
 
     pub fn write_csv(dir: &Path, header: &str, rows: &[&str]) -> PathBuf {
         write_named(dir, "results.csv", header, rows)

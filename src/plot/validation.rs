@@ -9,10 +9,11 @@ use plotters::prelude::*;
 
 use super::axis::Axis;
 use super::curve::{self, Columns, Curve};
-use super::data::Table;
+use super::data::Data;
 use super::frame::{self, Chart, Legend, Swatch};
 use super::style;
 use super::{render, ChartText};
+use crate::output::Table;
 
 const PREDICTED: [&str; 3] = [
     "predicted_refusal_probability",
@@ -31,13 +32,13 @@ const CAP: i32 = 6;
 /// Draws predicted against measured refusal probability over `x`, one colour
 /// per value of `series`, into `out`.
 pub fn validation_overlay(
-    csv: &Path,
+    table: &Table,
     out: &Path,
     x: &str,
     series: Option<&str>,
     text: &ChartText,
 ) -> anyhow::Result<()> {
-    let table = Table::read(csv)?;
+    let table = Data::new(table)?;
     let (x_col, series_col) = table.x_and_series(x, series)?;
     let columns = |names: [&str; 3]| -> anyhow::Result<Columns> {
         Ok(Columns {
@@ -172,7 +173,7 @@ fn draw_measured(
 }
 
 /// The row with the largest `abs_error`, if the file has that column.
-fn largest_error(table: &Table) -> Option<(f64, usize)> {
+fn largest_error(table: &Data) -> Option<(f64, usize)> {
     let col = table.metric_column(ABS_ERROR).ok()?;
     (0..table.rows.len())
         .filter_map(|r| table.number(r, col).map(|e| (e, r)))
@@ -180,7 +181,7 @@ fn largest_error(table: &Table) -> Option<(f64, usize)> {
 }
 
 /// `path=value` for every varied path of a row.
-fn describe(table: &Table, row: usize) -> String {
+fn describe(table: &Data, row: usize) -> String {
     table
         .varied()
         .iter()
@@ -193,7 +194,7 @@ fn describe(table: &Table, row: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::testing::{assert_chart, assert_no_png, text, write_named};
+    use crate::plot::testing::{assert_chart, assert_no_png, table, text, write_named};
 
     const HEADER: &str = "pool.process_limit,load.rate,predicted_refusal_probability,predicted_ci_low,predicted_ci_high,measured_refusal_probability,measured_ci_low,measured_ci_high,measured_offered,abs_error,predicted_latency_s_p50,measured_latency_s_p50,latency_abs_error";
 
@@ -214,7 +215,14 @@ mod tests {
             ],
         );
         let out = dir.path().join("validation.png");
-        validation_overlay(&csv, &out, "load.rate", Some("pool.process_limit"), &text()).unwrap();
+        validation_overlay(
+            &table(&csv),
+            &out,
+            "load.rate",
+            Some("pool.process_limit"),
+            &text(),
+        )
+        .unwrap();
         assert_chart(&out);
     }
 
@@ -228,7 +236,7 @@ mod tests {
             &["1,10,0"],
         );
         let out = dir.path().join("validation.png");
-        let err = validation_overlay(&csv, &out, "load.rate", None, &text()).unwrap_err();
+        let err = validation_overlay(&table(&csv), &out, "load.rate", None, &text()).unwrap_err();
         let message = format!("{err:#}");
         assert!(
             message.contains("`predicted_refusal_probability`"),

@@ -13,47 +13,29 @@ pub(super) enum Outcome {
 }
 
 impl Sim<'_> {
-    /// Schedules the connection after the `sent`-th one, or ends the arrivals.
+    /// Schedules the next connection, or ends the arrivals.
     #[inline(always)]
-    pub(super) fn schedule_next_arrival(&mut self, now: f64) {
-        let load = &self.c.model.load;
-        if let Some(n) = load.connections {
-            if self.sent >= n {
-                // A run of n connections (a burst) is observed until the last one is
-                // resolved: the window closes when the run ends.
-                self.arrivals_done = true;
-                return;
+    pub(super) fn schedule_next_arrival(&mut self) {
+        match self.clients.next_arrival() {
+            // Exactly one arrival is pending at a time: it waits in the queue's lane.
+            Some(at) => {
+                self.q.schedule_lane(at, Ev::Arrival);
             }
+            // A run of n connections (a burst) is observed until the last one is
+            // resolved: the window closes when the run ends.
+            None => self.arrivals_done = true,
         }
-        let at = match load.arrival {
-            // vegeta's ConstantPacer: hit n (from 1) is due at n * interval (reference F2).
-            crate::model::Arrival::Constant => (self.sent + 1) as f64 / load.rate,
-            crate::model::Arrival::Poisson => now + self.c.gap.sample(&mut self.arrivals_rng),
-        };
-        if let Some(d) = load.duration {
-            // Every n with n / rate <= D is sent; the tolerance keeps rate x D exact in
-            // floating point (10 per second for 3 s is 30 connections, not 29).
-            if at > d * (1.0 + 1e-12) {
-                self.arrivals_done = true;
-                return;
-            }
-        }
-        // Exactly one arrival is pending at a time: it waits in the queue's lane.
-        self.q.schedule_lane(at, Ev::Arrival);
     }
 
     pub(super) fn arrival(&mut self, now: f64) {
         // Work is drawn when the connection is sent, from its own stream, so that the
         // n-th connection costs the same whatever happens to it (common random numbers).
+        let work = self.clients.work();
         let conn = Conn {
             sent: now,
             deadline: now + self.c.timeout,
-            blocking: self.c.blocking.sample(&mut self.work_rng),
-            hold: if self.c.hold_is_zero {
-                0.0
-            } else {
-                self.c.hold.sample(&mut self.work_rng)
-            },
+            blocking: work.blocking,
+            hold: work.hold,
             queued_at: now,
             syns: 0,
             counted: now >= self.warmup,
@@ -73,8 +55,7 @@ impl Sim<'_> {
         if conn.counted {
             self.stats.offered += 1;
         }
-        self.sent += 1;
-        self.schedule_next_arrival(now);
+        self.schedule_next_arrival();
         self.connect(id, now);
     }
 

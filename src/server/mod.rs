@@ -11,18 +11,20 @@ mod master;
 mod pool;
 
 use crate::dist::Dist;
-use crate::engine::{stream, EventId, EventQueue, Purpose, Rng64};
-use crate::model::{Arrival, ListenerKind, MasterMode, Model, OnRefused};
+use crate::engine::{stream, EventId, EventQueue, Rng64};
+use crate::model::{ListenerKind, MasterMode, Model, OnRefused};
 use crate::stats::RepStats;
+use crate::workload::{self, Workload};
 use std::collections::VecDeque;
+
+/// The random stream of the master's draws (startup, fork time, respawn delay).
+pub const MASTER_STREAM: u64 = 3;
 
 /// A model turned into samplers and constants, shared by every replication.
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub model: Model,
-    gap: Dist,
-    blocking: Dist,
-    hold: Dist,
+    workload: Workload,
     startup: Dist,
     fork_time: Dist,
     respawn_delay: Dist,
@@ -34,7 +36,6 @@ pub struct Compiled {
     client_limit: u32,
     service_count: u64,
     timeout: f64,
-    hold_is_zero: bool,
     /// Dovecot's masters keep process_min_avail > 0 processes free (reference C4).
     tops_up: bool,
     /// Dovecot's masters end processes idle for idle_kill > 0 seconds (reference C12).
@@ -44,18 +45,9 @@ pub struct Compiled {
 impl Compiled {
     /// Call with a model that passed `Model::check`.
     pub fn new(model: &Model) -> Compiled {
-        let gap = match model.load.arrival {
-            Arrival::Constant => Dist::Constant(1.0 / model.load.rate),
-            Arrival::Poisson => crate::dist::DistSpec::Exponential {
-                mean: 1.0 / model.load.rate,
-            }
-            .sampler(),
-        };
         let (syn_times, syn_give_up) = model.listener.syn_schedule.times();
         Compiled {
-            gap,
-            blocking: model.work.blocking.sampler(),
-            hold: model.work.hold.sampler(),
+            workload: Workload::new(model),
             startup: model.master.startup.sampler(),
             fork_time: model.master.fork_time.sampler(),
             respawn_delay: model.master.respawn_delay.sampler(),
@@ -66,7 +58,6 @@ impl Compiled {
             client_limit: model.pool.client_limit,
             service_count: model.pool.service_count,
             timeout: model.load.timeout.unwrap_or(f64::INFINITY),
-            hold_is_zero: model.work.hold.sampler().is_zero(),
             tops_up: model.master.mode != MasterMode::Prefork && model.pool.process_min_avail > 0,
             idle_kills: model.master.mode != MasterMode::Prefork && model.pool.idle_kill > 0.0,
             model: model.clone(),
@@ -152,8 +143,7 @@ struct Proc {
 struct Sim<'a> {
     c: &'a Compiled,
     q: EventQueue<Ev>,
-    arrivals_rng: Rng64,
-    work_rng: Rng64,
+    clients: workload::Source<'a>,
     master_rng: Rng64,
     retry_rng: Rng64,
     warmup: f64,
@@ -176,7 +166,6 @@ struct Sim<'a> {
     prefork_pending: bool,
     drop_timer: Option<EventId>,
     dropping: bool,
-    sent: u64,
     arrivals_done: bool,
     /// Connections not yet resolved (or still open).
     open: u64,
@@ -188,10 +177,9 @@ impl<'a> Sim<'a> {
         Sim {
             c,
             q: EventQueue::new(),
-            arrivals_rng: stream(seed, replication, Purpose::Arrivals),
-            work_rng: stream(seed, replication, Purpose::Work),
-            master_rng: stream(seed, replication, Purpose::Master),
-            retry_rng: stream(seed, replication, Purpose::Retry),
+            clients: c.workload.source(seed, replication),
+            master_rng: stream(seed, replication, MASTER_STREAM),
+            retry_rng: stream(seed, replication, workload::RETRY),
             warmup: c.model.sim.warmup,
             conns: Vec::with_capacity(256),
             free_conns: Vec::new(),
@@ -208,7 +196,6 @@ impl<'a> Sim<'a> {
             prefork_pending: false,
             drop_timer: None,
             dropping: false,
-            sent: 0,
             arrivals_done: false,
             open: 0,
             stats: RepStats::new(c.model.sim.warmup),
@@ -226,7 +213,7 @@ impl<'a> Sim<'a> {
         if let Some(d) = self.c.model.load.duration {
             self.q.schedule(d, Ev::WindowEnd);
         }
-        self.schedule_next_arrival(0.0);
+        self.schedule_next_arrival();
         while let Some((now, ev)) = self.q.pop() {
             if now >= window_opens {
                 self.stats.start_window(window_opens);

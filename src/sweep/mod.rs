@@ -1,26 +1,23 @@
 //! Sweeps: every point of a grid simulated in parallel (rayon; each simulation stays
-//! single-threaded), written as `results.csv` and `results.json` in grid order, plus
-//! the charts. A sweep records each finished point in a progress file as it goes, so
+//! single-threaded), written as `results.csv` and `results.json` in grid order; the
+//! caller draws the charts from the results it gets back. A sweep records each finished point in a progress file as it goes, so
 //! `--resume` continues an interrupted one; `--shard K/N` runs every N-th point from K
 //! and `merge` joins shards. Because every (point, replication) has its own random
 //! streams, all of these give the same bytes as one uninterrupted run.
 
-pub mod grid;
-mod output;
+mod files;
+mod grid;
 
+pub use files::{read_results, write_results, Timing, RESULTS_CSV};
 pub use grid::{expand, parse_axis, value_text, Axis, Point};
-pub use output::{
-    charts, fixed_parameters as output_fixed_parameters, read_results, write_results, Timing,
-};
 
 use crate::error::BadInput;
 use crate::model::Model;
-use crate::report::Effective;
+use crate::output::report::Effective;
+use crate::replicate::{run_point, RunOptions};
 use crate::server::Compiled;
-use crate::simulate::{run_point, RunOptions};
 use crate::stats::Summary;
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
@@ -106,8 +103,11 @@ pub struct SweepOptions {
     pub threads: Option<usize>,
     pub shard: Option<Shard>,
     pub resume: bool,
-    pub progress_bar: bool,
 }
+
+/// Told how many of this run's points are done and how many there are: once before
+/// the work starts, then after each finished point (from any worker thread).
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
 /// The file that records finished points while a sweep runs.
 const PROGRESS: &str = "progress.jsonl";
@@ -132,6 +132,7 @@ pub fn run(
     axes: &[Axis],
     opts: &SweepOptions,
     run_opts: &RunOptions,
+    progress: Progress<'_>,
 ) -> Result<Results> {
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create the output folder {}", opts.out.display()))?;
@@ -147,7 +148,7 @@ pub fn run(
     };
     if done.is_empty() {
         // A new sweep: old results in this folder must not look like this sweep's.
-        output::remove_results(&opts.out)?;
+        files::remove_results(&opts.out)?;
         let mut f = std::fs::File::create(&progress_path)
             .with_context(|| format!("cannot write {}", progress_path.display()))?;
         writeln!(f, "{}", serde_json::to_string(&header)?)
@@ -163,19 +164,9 @@ pub fn run(
         .filter(|p| !done.iter().any(|(r, _)| r.index == p.index))
         .collect();
 
-    let bar = if opts.progress_bar {
-        let b = ProgressBar::new(mine.len() as u64);
-        b.set_style(
-            ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} points  {elapsed_precise} elapsed, about {eta} left",
-            )
-            .expect("a valid template"),
-        );
-        b.set_position(done.len() as u64);
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+    let total = mine.len() as u64;
+    let finished = std::sync::atomic::AtomicU64::new(done.len() as u64);
+    progress(done.len() as u64, total);
     let log = Mutex::new(
         std::fs::OpenOptions::new()
             .append(true)
@@ -203,7 +194,8 @@ pub fn run(
                     .and_then(|_| f.flush())
                     .with_context(|| format!("cannot append to {}", progress_path.display()))?;
                 drop(f);
-                bar.inc(1);
+                let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(n, total);
                 Ok((line.record, line.wall_s))
             })
             .collect()
@@ -216,7 +208,6 @@ pub fn run(
             .install(work)?,
         None => work()?,
     };
-    bar.finish_and_clear();
     done.extend(fresh);
     done.sort_by_key(|(r, _)| r.index);
     let walls: Vec<Timing> = done

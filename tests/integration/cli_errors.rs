@@ -3,9 +3,9 @@
 //! allowed (SPEC 3 and 4). The messages are pinned by their key phrases. Also the two
 //! good runs whose output scripts rely on: `simulate --format json` and `analytic`.
 
-use assert_cmd::Command;
+use crate::common::{eagain, root, write};
 use predicates::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A valid model; each bad case changes one line of it.
 const GOOD: &str = r#"name = "good"
@@ -19,21 +19,6 @@ process_limit = 2
 [work]
 blocking = { dist = "exponential", mean = 0.1 }
 "#;
-
-fn eagain() -> Command {
-    Command::cargo_bin("eagain").expect("the eagain binary is built")
-}
-
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Writes `text` as `name` in `dir`.
-fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
-    let path = dir.path().join(name);
-    std::fs::write(&path, text).expect("the temporary directory is writable");
-    path
-}
 
 /// Runs `eagain simulate FILE ARGS` and asserts a bad-input failure whose stderr
 /// contains every phrase.
@@ -78,7 +63,7 @@ fn assert_bad_model(name: &str, from: &str, to: &str, phrases: &[&str]) {
         "the test changes a line of GOOD: {from}"
     );
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = write(&dir, name, &GOOD.replacen(from, to, 1));
+    let path = write(dir.path(), name, &GOOD.replacen(from, to, 1));
     let mut all = vec![name];
     all.extend_from_slice(phrases);
     assert_bad(&path, &[], &all);
@@ -87,7 +72,7 @@ fn assert_bad_model(name: &str, from: &str, to: &str, phrases: &[&str]) {
 #[test]
 fn the_good_model_of_these_tests_runs() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = write(&dir, "good.toml", GOOD);
+    let path = write(dir.path(), "good.toml", GOOD);
     eagain()
         .arg("simulate")
         .arg(&path)
@@ -267,7 +252,7 @@ fn a_missing_model_file_says_which_and_what_to_give() {
 #[test]
 fn a_set_path_that_does_not_exist_lists_the_paths_of_its_table() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = write(&dir, "good.toml", GOOD);
+    let path = write(dir.path(), "good.toml", GOOD);
     assert_bad(
         &path,
         &["--set", "pool.proces_limit=3"],
@@ -287,7 +272,7 @@ fn a_set_path_that_does_not_exist_lists_the_paths_of_its_table() {
 #[test]
 fn a_bad_set_value_names_the_flag_the_field_and_what_is_allowed() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = write(&dir, "good.toml", GOOD);
+    let path = write(dir.path(), "good.toml", GOOD);
     // A word where a number belongs: the model check names the flag instead of a line.
     assert_bad(
         &path,
@@ -357,7 +342,6 @@ const JSON_FIELDS: &[&str] = &[
 #[test]
 fn simulate_json_has_every_field_of_the_spec() {
     let out = eagain()
-        .current_dir(manifest_dir())
         .args(["simulate", "models/mmck.toml", "--format", "json"])
         .output()
         .expect("eagain runs");
@@ -453,7 +437,7 @@ fn analytic_with_impossible_arguments_is_bad_usage() {
 
 #[test]
 fn every_shipped_model_loads_and_passes_its_checks() {
-    let dir = manifest_dir().join("models");
+    let dir = root("models");
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .expect("models/ exists")
         .map(|e| e.expect("a directory entry").path())

@@ -1,11 +1,36 @@
-//! Helpers shared by the test modules: models from TOML text, replications run in
+//! Helpers shared by the test modules, written once: the binary, files in the
+//! repository and in temporary folders, models from TOML text, replications run in
 //! parallel, and the 99.9 % Student-t interval the statistical tests assert with.
 
 use eagain::model::{load_str, Model};
 use eagain::server::Compiled;
 use eagain::stats::{t_quantile, RepStats, Summary};
 use rayon::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The eagain binary, run from the repository root so that `models/...` resolves.
+pub fn eagain() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(bin());
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// The path of the eagain binary.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_eagain")
+}
+
+/// A path inside the repository.
+pub fn root(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// Writes `text` as `name` in `dir`; returns its path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("the temporary directory is writable");
+    path
+}
 
 /// Confidence of the intervals the statistical tests assert with: wide enough that a
 /// correct simulator fails about once in a thousand runs of a test, and each test has

@@ -2,10 +2,8 @@
 //! the number of threads); another seed gives other results; and arrivals and work
 //! draw from their own streams, so that changing a limit does not change the load.
 
-use crate::common::{model, replications, summary};
-use assert_cmd::Command;
+use crate::common::{eagain, model, replications, summary};
 use eagain::stats::RepStats;
-use std::path::Path;
 
 /// A replication's whole summary as JSON text (one replication has no interval, and
 /// its NaN bounds would never compare equal as numbers; in JSON they are null).
@@ -16,9 +14,8 @@ fn fingerprint(r: &RepStats) -> String {
 /// `eagain simulate models/mmck.toml --format json` (shortened), with `wall_s`
 /// removed: the one field that measures the machine rather than the model.
 fn simulate_json(seed: &str, threads: Option<&str>) -> String {
-    let mut cmd = Command::cargo_bin("eagain").expect("the eagain binary is built");
-    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .args(["simulate", "models/mmck.toml", "--format", "json"])
+    let mut cmd = eagain();
+    cmd.args(["simulate", "models/mmck.toml", "--format", "json"])
         .args(["--seed", seed, "--replications", "6"])
         .args(["--set", "load.duration=300"]);
     if let Some(n) = threads {

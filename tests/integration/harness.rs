@@ -5,6 +5,7 @@
 //! Dovecot (and root), print a SKIPPED line and pass when those are not there. The
 //! timing-sensitive tests run one at a time (a lock), so they do not measure each other.
 
+use crate::common::{bin, write};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -15,10 +16,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_eagain")
 }
 
 fn is_root() -> bool {
@@ -71,14 +68,8 @@ fn open_tempdir() -> tempfile::TempDir {
     t
 }
 
-fn write_model(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
 /// Runs eagain with TMPDIR inside `tmp`, so that everything it makes is found there.
-fn eagain(tmp: &Path, args: &[&str]) -> Output {
+fn run_in(tmp: &Path, args: &[&str]) -> Output {
     Command::new(bin())
         .args(args)
         .env("TMPDIR", tmp)
@@ -149,7 +140,7 @@ fn validate(
     ];
     args.extend_from_slice(extra);
     let started = Instant::now();
-    let o = eagain(tmp, &args);
+    let o = run_in(tmp, &args);
     assert!(o.status.success(), "{}", text(&o));
     eprintln!(
         "validate --target {target} {}: {:.0} s\n{}",
@@ -275,7 +266,7 @@ fn kill_mid_run(target: &str, signal: i32) {
 
 fn kill_mid_run_of(target: &str, model_text: &str, signal: i32, settle: Duration) {
     let tmp = open_tempdir();
-    let model = write_model(tmp.path(), "m.toml", model_text);
+    let model = write(tmp.path(), "m.toml", model_text);
     let tmp_run = tmp.path().join("run");
     std::fs::create_dir(&tmp_run).unwrap();
     let out = tmp.path().join("out");
@@ -402,9 +393,9 @@ blocking = { dist = "constant", value = 0.01 }
 fn builtin_unix_listener_admits_exactly_backlog_plus_one_and_then_eagain() {
     let _lock = serial();
     let tmp = tempfile::tempdir().unwrap();
-    let model = write_model(tmp.path(), "k.toml", NOTHING_ACCEPTS);
+    let model = write(tmp.path(), "k.toml", NOTHING_ACCEPTS);
     let out = tmp.path().join("out");
-    let o = eagain(
+    let o = run_in(
         tmp.path(),
         &[
             "harness",
@@ -432,7 +423,7 @@ fn builtin_unix_listener_admits_exactly_backlog_plus_one_and_then_eagain() {
         return;
     }
     // somaxconn caps the backlog at listen() time, for unix sockets too (reference A4).
-    let o = eagain(
+    let o = run_in(
         tmp.path(),
         &[
             "harness",
@@ -459,7 +450,7 @@ fn builtin_unix_listener_admits_exactly_backlog_plus_one_and_then_eagain() {
 fn validate_builtin_prefork_refusal_within_0_03_and_latency_within_10_percent() {
     let _lock = serial();
     let tmp = tempfile::tempdir().unwrap();
-    let model = write_model(tmp.path(), "p.toml", PREFORK);
+    let model = write(tmp.path(), "p.toml", PREFORK);
     // The simulator runs the same replications (the same random streams) as the real
     // runs, so both see the same arrivals and the same work.
     let (max, rows) = validate(
@@ -485,7 +476,7 @@ fn validate_builtin_prefork_refusal_within_0_03_and_latency_within_10_percent() 
 fn validate_builtin_on_demand_forking_refusal_within_0_03() {
     let _lock = serial();
     let tmp = tempfile::tempdir().unwrap();
-    let model = write_model(tmp.path(), "o.toml", ON_DEMAND);
+    let model = write(tmp.path(), "o.toml", ON_DEMAND);
     let (max, rows) = validate(
         tmp.path(),
         &model,
@@ -510,7 +501,7 @@ fn validate_nginx_gunicorn_refusal_within_0_05() {
     }
     let _lock = serial();
     let tmp = tempfile::tempdir().unwrap();
-    let model = write_model(tmp.path(), "n.toml", PREFORK);
+    let model = write(tmp.path(), "n.toml", PREFORK);
     let (max, rows) = validate(
         tmp.path(),
         &model,
@@ -548,7 +539,7 @@ fn killing_the_harness_stops_nginx_and_gunicorn() {
 
 /// Runs a command that must be refused with exit code 2 and a message naming `words`.
 fn refused(tmp: &Path, args: &[&str], words: &[&str]) {
-    let o = eagain(tmp, args);
+    let o = run_in(tmp, args);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     for w in words {
@@ -561,7 +552,7 @@ fn refused(tmp: &Path, args: &[&str], words: &[&str]) {
 fn bad_input_is_refused_with_exit_2_before_anything_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let m = write_model(t, "m.toml", PREFORK);
+    let m = write(t, "m.toml", PREFORK);
     let m = m.to_str().unwrap();
     refused(
         t,
@@ -646,7 +637,7 @@ fn bad_input_is_refused_with_exit_2_before_anything_runs() {
 fn a_somaxconn_cap_without_root_is_refused_with_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let m = write_model(t, "m.toml", PREFORK);
+    let m = write(t, "m.toml", PREFORK);
     let m = m.to_str().unwrap();
     // As root, --no-namespace stands for "no permission"; otherwise the real thing.
     let mut args = vec![
@@ -668,7 +659,7 @@ fn a_taken_port_is_refused_with_exit_2() {
     let _lock = serial();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let m = write_model(t, "m.toml", PREFORK);
+    let m = write(t, "m.toml", PREFORK);
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     refused(
@@ -732,7 +723,7 @@ fn validate_dovecot_refusal_within_0_05() {
     }
     let _lock = serial();
     let tmp = open_tempdir();
-    let model = write_model(tmp.path(), "d.toml", DOVECOT);
+    let model = write(tmp.path(), "d.toml", DOVECOT);
     // At most 4 / 0.5 = 8 sessions a second: 4/s is never refused, 40/s mostly.
     let (max, rows) = validate(
         tmp.path(),
@@ -788,7 +779,7 @@ fn killing_the_harness_stops_dovecot() {
 fn a_model_dovecot_cannot_run_is_refused_with_exit_2_naming_the_field() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let m = write_model(t, "d.toml", DOVECOT);
+    let m = write(t, "d.toml", DOVECOT);
     let m = m.to_str().unwrap();
     let cases: [(&str, &[&str]); 7] = [
         ("master.mode=prefork", &["master.mode", "on-demand"]),

@@ -2,19 +2,13 @@
 //! give the expected models, the models load, unused settings are listed, and bad
 //! input exits 2 with a message that names the file and the line.
 
-use assert_cmd::Command;
+use crate::common::{eagain, root};
 use eagain::model::{load_str, ListenerKind, MasterMode, Model, OnRefused};
 use predicates::str::contains;
 use std::path::{Path, PathBuf};
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/doveconf")
-        .join(name)
-}
-
-fn eagain() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_eagain"))
+    root("tests/data/doveconf").join(name)
 }
 
 /// Runs the import of a sample; returns the model text (stdout) and stderr.

@@ -3,21 +3,11 @@
 //! give the same bytes; charts are PNGs of the promised size; plan finds the exact
 //! smallest process_limit of M/M/c/K.
 
-use assert_cmd::Command;
+use crate::common::{eagain, root};
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn eagain() -> Command {
-    let mut c = Command::cargo_bin("eagain").expect("the binary is built");
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
-
-fn root(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
 
 /// A small M/M/c/K sweep: 3 rates x 2 process limits, quick.
 const GRID: [&str; 4] = [

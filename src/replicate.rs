@@ -2,9 +2,19 @@
 //! `--precision` needs, in parallel (each replication is single-threaded and has its
 //! own random streams, so the result does not depend on the thread count).
 
+use crate::model::{LoadedModel, Override};
 use crate::server::Compiled;
 use crate::stats::{RepStats, Summary};
 use rayon::prelude::*;
+
+/// A checked model, the `--set` overrides it was loaded with, and how to run it: what
+/// every command that simulates or measures a model starts from.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub loaded: LoadedModel,
+    pub overrides: Vec<Override>,
+    pub options: RunOptions,
+}
 
 /// Confidence of every reported interval.
 pub const CONFIDENCE: f64 = 0.95;

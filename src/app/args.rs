@@ -1,5 +1,6 @@
-//! The command line (SPEC section 4): clap derive, one struct per subcommand. Raw
-//! flags are parsed here; `commands.rs` turns them into checked settings.
+//! Every flag of the command line (SPEC section 4), as clap derive structs: one per
+//! subcommand. Raw flags are parsed here; the handlers beside this file turn them into
+//! the checked settings the library takes. Nothing outside `app/` knows clap.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -32,12 +33,12 @@ pub enum Command {
     #[command(subcommand)]
     Analytic(AnalyticArgs),
     /// Measure a real server on this machine at the model's load; write measured.csv.
-    Harness(crate::harness::HarnessArgs),
+    Harness(HarnessArgs),
     /// Measure and simulate the same grid; write validation.csv and an overlay chart.
-    Validate(crate::harness::HarnessArgs),
+    Validate(HarnessArgs),
     /// Write a model from a server's configuration.
     #[command(subcommand)]
-    Import(crate::import::ImportArgs),
+    Import(ImportArgs),
     /// Processes the harness starts (a server, a load generator); not for direct use.
     #[command(hide = true, name = "__internal")]
     Internal {
@@ -211,6 +212,55 @@ pub enum AnalyticArgs {
         service: f64,
         #[arg(long)]
         capacity: u32,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HarnessArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The real server to measure.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::harness::TARGET_NAMES))]
+    pub target: String,
+    /// An axis of the grid, as for sweep.
+    #[arg(long = "vary", value_name = "PATH=VALUES")]
+    pub vary: Vec<String>,
+    /// Output folder.
+    #[arg(long, default_value = "output/harness")]
+    pub out: PathBuf,
+    /// Real runs per grid point (default: the model's sim.replications, at most 3).
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// A run whose load generator fell more than this many milliseconds behind its
+    /// schedule is run again (twice at most), then refused.
+    #[arg(long, default_value_t = 5.0, value_name = "MS")]
+    pub max_lag_ms: f64,
+    /// The loopback port the measured server (builtin over TCP, or nginx) listens on
+    /// (0: a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// The unix socket path of the measured server (default: in a temporary folder).
+    #[arg(long)]
+    pub socket: Option<PathBuf>,
+    /// Run in this machine's network namespace even as root (then listener.somaxconn
+    /// must not cap the backlog below what the machine's somaxconn does).
+    #[arg(long)]
+    pub no_namespace: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportArgs {
+    /// Write a model from the output of `doveconf -n` (Dovecot 2.0 to 2.4).
+    Doveconf {
+        /// The saved output of `doveconf -n`, e.g. from `doveconf -n > dovecot.txt`.
+        file: PathBuf,
+        /// Write the model here instead of to stdout.
+        #[arg(long, value_name = "MODEL.toml")]
+        out: Option<PathBuf>,
+        /// The service to model: imap (the listener imap-login's net_connect_unix(imap)
+        /// hits) or imap-login (the one IMAP clients connect to).
+        #[arg(long, default_value = "imap", value_parser = ["imap", "imap-login"])]
+        service: String,
     },
 }
 

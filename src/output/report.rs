@@ -2,7 +2,7 @@
 //! person, and the flattened row of a sweep's CSV.
 
 use crate::model::Model;
-use crate::simulate::PointResult;
+use crate::replicate::PointResult;
 use crate::stats::Summary;
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,29 @@
+//! `eagain import SOURCE FILE [--out MODEL.toml]`: a model written from a server's
+//! configuration, to stdout or a file, and on stderr what the import found and left out.
+
+use super::args::ImportArgs;
+use super::{note, print};
+use anyhow::{Context, Result};
+
+pub fn run(args: ImportArgs) -> Result<()> {
+    match args {
+        ImportArgs::Doveconf { file, out, service } => {
+            let imported = crate::import::doveconf::import_file(&file, &service)?;
+            match &out {
+                Some(path) => std::fs::write(path, &imported.toml)
+                    .with_context(|| format!("cannot write the model to {}", path.display()))?,
+                None => print(&imported.toml)?,
+            }
+            for line in imported.report(&file.display().to_string()) {
+                note(&format!("eagain: import doveconf: {line}"));
+            }
+            if let Some(path) = out {
+                note(&format!(
+                    "eagain: import doveconf: wrote {}",
+                    path.display()
+                ));
+            }
+            Ok(())
+        }
+    }
+}

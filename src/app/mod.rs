@@ -1,0 +1,111 @@
+//! The command layer, and the only code that knows clap, stdout, stderr and the progress
+//! bar: `args.rs` holds every flag; each subcommand has one handler file that turns its
+//! raw flags into the library's checked settings, calls the library, and prints or
+//! writes what it returns. `main.rs` calls `main()` here.
+
+mod analytic;
+pub mod args;
+mod harness;
+mod import;
+mod plan;
+mod plot;
+mod simulate;
+mod sweep;
+
+use crate::error::BadInput;
+use crate::model::{self, Override};
+use crate::replicate::{RunOptions, Scenario};
+use anyhow::Result;
+use args::{Cli, Command, ModelArgs};
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Parses the command line, runs it, and maps an error to its exit code: 2 for bad
+/// input (a message that says what is allowed), 1 for any other failure.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("eagain: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// 2 for input the user can fix, 1 for anything else.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<BadInput>().is_some()
+        || e.downcast_ref::<crate::plot::ChartError>().is_some()
+    {
+        2
+    } else {
+        1
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Simulate(args) => simulate::run(args),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Merge(args) => sweep::merge(args),
+        Command::Plot(args) => plot::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Analytic(args) => analytic::run(args),
+        Command::Harness(args) => harness::measure(args),
+        Command::Validate(args) => harness::validate(args),
+        Command::Import(args) => import::run(args),
+        Command::Internal { args } => crate::harness::internal(args),
+    }
+}
+
+/// The model with its `--set` overrides, and the run options, checked.
+fn load_scenario(args: &ModelArgs) -> Result<Scenario> {
+    let overrides = args
+        .set
+        .iter()
+        .map(|s| model::parse_assignment(s))
+        .collect::<Result<Vec<Override>, _>>()?;
+    let loaded = model::load(&args.model, &overrides)?;
+    if let Some(p) = args.precision {
+        if !(p > 0.0 && p < 1.0) {
+            crate::bad_input!(
+                "--precision {p}: give the interval's half-width as a fraction of the mean, \
+                 above 0 and below 1 (0.05 is ±5 %)"
+            );
+        }
+    }
+    if args.replications == Some(0) {
+        crate::bad_input!("--replications 0: run at least 1 replication");
+    }
+    if args.max_replications < 2 && args.precision.is_some() {
+        crate::bad_input!("--max-replications must be at least 2 with --precision");
+    }
+    let options = RunOptions {
+        seed: args.seed.unwrap_or(loaded.model.sim.seed),
+        replications: args.replications.unwrap_or(loaded.model.sim.replications),
+        precision: args.precision,
+        max_replications: args.max_replications,
+    };
+    Ok(Scenario {
+        loaded,
+        overrides,
+        options,
+    })
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// A note for the person at the terminal, on stderr.
+fn note(text: &str) {
+    eprintln!("{text}");
+}

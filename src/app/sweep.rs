@@ -1,0 +1,146 @@
+//! `eagain sweep` and `eagain merge`: the grid, the progress bar, the run, and the
+//! charts drawn from the results in memory.
+
+use super::args::{MergeArgs, ModelArgs, SweepArgs};
+use super::{load_scenario, print};
+use crate::model;
+use crate::output::{create_dir, Table};
+use crate::plot::{self, ChartText};
+use crate::replicate::Scenario;
+use crate::sweep::{self, Arguments, Results, Shard, SweepOptions};
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Instant;
+
+/// The arguments that identify a sweep, for resume and merge.
+fn arguments(s: &Scenario, args: &ModelArgs, vary: &[String]) -> Arguments {
+    Arguments {
+        model_file: s.loaded.file.display().to_string(),
+        model_text: s.loaded.text.clone(),
+        set: args.set.clone(),
+        vary: vary.to_vec(),
+        seed: s.options.seed,
+        replications: s.options.replications,
+        precision: s.options.precision,
+        max_replications: s.options.max_replications,
+    }
+}
+
+pub fn run(args: SweepArgs) -> Result<()> {
+    let s = load_scenario(&args.model)?;
+    let axes = args
+        .vary
+        .iter()
+        .map(|v| sweep::parse_axis(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let points = sweep::expand(&s.loaded.text, &s.loaded.file, &s.overrides, &axes)?;
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
+    if args.threads == Some(0) {
+        crate::bad_input!("--threads 0: give at least 1 thread, or leave it out for one per core");
+    }
+    let opts = SweepOptions {
+        out: args.out.clone(),
+        threads: args.threads,
+        shard,
+        resume: args.resume,
+    };
+    let bar = if std::io::stdout().is_terminal() {
+        let b = ProgressBar::new(0);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} points  {elapsed_precise} elapsed, about {eta} left",
+            )
+            .expect("a valid template"),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let started = Instant::now();
+    let results = sweep::run(
+        arguments(&s, &args.model, &args.vary),
+        s.loaded.model.clone(),
+        points,
+        &axes,
+        &opts,
+        &s.options,
+        &progress,
+    )?;
+    bar.finish_and_clear();
+    let mut text = format!(
+        "{} points of {} in {:.2} s\nwrote {}\n",
+        results.points.len(),
+        results.total_points,
+        started.elapsed().as_secs_f64(),
+        args.out.join(sweep::RESULTS_CSV).display()
+    );
+    if shard.is_none() {
+        text += &draw_charts(&args.out, &results)?;
+    } else {
+        text += "charts are drawn by `eagain merge` once every shard has finished\n";
+    }
+    print(&text)
+}
+
+pub fn merge(args: MergeArgs) -> Result<()> {
+    let (results, walls) = sweep::merge(&args.shards)?;
+    create_dir(&args.out)?;
+    sweep::write_results(&args.out, &results, &walls)?;
+    let text = format!(
+        "merged {} shards: {} points\nwrote {}\n{}",
+        args.shards.len(),
+        results.points.len(),
+        args.out.join(sweep::RESULTS_CSV).display(),
+        draw_charts(&args.out, &results)?
+    );
+    print(&text)
+}
+
+/// The words above a sweep's charts.
+pub fn chart_text(results: &Results) -> ChartText {
+    let a = &results.arguments;
+    let backlog_derived = results.model.master.dovecot_version.is_some()
+        && !model::gives(&a.model_text, &a.set, "listener.backlog");
+    ChartText::of_runs(&results.model, &results.axes, &a.set, backlog_derived)
+}
+
+/// Draws a sweep's charts into `dir`; says what was written, and why a chart that
+/// this grid cannot show was left out.
+fn draw_charts(dir: &Path, results: &Results) -> Result<String> {
+    let table = results.table(&dir.join(sweep::RESULTS_CSV));
+    let text = chart_text(results);
+    let (x, series) = plot::default_axes(&table)?;
+    let mut out = String::new();
+    let mut attempt = |name: &str, draw: &dyn Fn(&Path) -> Result<()>| {
+        let path = dir.join(name);
+        match draw(&path) {
+            Ok(()) => out += &format!("wrote {}\n", path.display()),
+            Err(e) => out += &format!("note: no {name}: {e:#}\n"),
+        }
+    };
+    let t: &Table = &table;
+    let series = series.as_deref();
+    attempt("capacity.png", &|p| {
+        plot::capacity_curve(t, p, &x, series, "refusal_probability", None, &text)
+    });
+    // Failures include time-outs: behind nginx those are the 504s that a large backlog
+    // trades the 502s for.
+    attempt("failure.png", &|p| {
+        plot::capacity_curve(t, p, &x, series, "failure_probability", None, &text)
+    });
+    attempt("latency.png", &|p| {
+        plot::latency_chart(t, p, &x, series, &text)
+    });
+    if let Some(y) = series {
+        attempt("heatmap.png", &|p| {
+            plot::heatmap(t, p, &x, y, "refusal_probability", &text)
+        });
+    }
+    Ok(out)
+}

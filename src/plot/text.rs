@@ -1,0 +1,127 @@
+//! The words above a chart of simulated or measured runs: the model's name and what
+//! the command changed in it (the varied paths, the `--set` overrides), so that a
+//! chart of 1, 2 and 4 workers is never titled by a model named "1 sync worker"; and
+//! the parameters held fixed.
+
+use super::ChartText;
+use crate::model::Model;
+
+impl ChartText {
+    /// `varied`: the paths of the grid's axes; `set`: the `--set PATH=VALUE`s as given;
+    /// `backlog_derived`: the backlog was not given and follows process_limit x
+    /// client_limit (a Dovecot model).
+    pub fn of_runs(
+        model: &Model,
+        varied: &[String],
+        set: &[String],
+        backlog_derived: bool,
+    ) -> ChartText {
+        let mut title = model.name.clone();
+        if !varied.is_empty() {
+            title += &format!(", varying {}", varied.join(" and "));
+        }
+        let mut subtitle = String::new();
+        if !set.is_empty() {
+            subtitle += &format!("--set {}; ", set.join(", "));
+        }
+        subtitle += &fixed_parameters(model, varied, backlog_derived);
+        ChartText { title, subtitle }
+    }
+}
+
+/// The fixed parameters of a model for a chart's subtitle, leaving out the varied ones.
+fn fixed_parameters(m: &Model, varied: &[String], backlog_derived: bool) -> String {
+    let varies = |path: &str| varied.iter().any(|a| a.starts_with(path));
+    let derived = backlog_derived && (varies("pool.process_limit") || varies("pool.client_limit"));
+    let backlog = if derived {
+        "backlog=process_limit x client_limit".to_string()
+    } else {
+        format!("backlog={}", m.listener.backlog)
+    };
+    let items = [
+        (
+            "pool.process_limit",
+            format!("process_limit={}", m.pool.process_limit),
+        ),
+        (
+            "pool.client_limit",
+            format!("client_limit={}", m.pool.client_limit),
+        ),
+        (
+            "pool.service_count",
+            format!("service_count={}", m.pool.service_count),
+        ),
+        (
+            "pool.process_min_avail",
+            format!("process_min_avail={}", m.pool.process_min_avail),
+        ),
+        ("listener.backlog", backlog),
+        (
+            "listener.somaxconn",
+            format!("somaxconn={}", m.listener.somaxconn),
+        ),
+        (
+            "listener.kind",
+            format!("{:?}", m.listener.kind).to_lowercase(),
+        ),
+        (
+            "master.mode",
+            serde_json::to_value(m.master.mode)
+                .map(|v| v.as_str().unwrap_or_default().to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "work.blocking",
+            format!("blocking mean {} s", m.work.blocking.mean()),
+        ),
+        ("load.rate", format!("rate={}/s", m.load.rate)),
+    ];
+    items
+        .iter()
+        .filter(|(path, _)| !varies(path))
+        .map(|(_, s)| s.clone())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODEL: &str = r#"
+name = "nginx + gunicorn (1 sync worker)"
+[load]
+rate = 0.4
+duration = 100
+[listener]
+backlog = 2048
+somaxconn = 128
+[pool]
+process_limit = 1
+[work]
+blocking = { dist = "constant", value = 2 }
+"#;
+
+    #[test]
+    fn a_title_says_what_was_varied_and_set_and_the_subtitle_leaves_varied_paths_out() {
+        let m = crate::model::load_str(MODEL, "m.toml", std::path::Path::new("."), &[]).unwrap();
+        let t = ChartText::of_runs(
+            &m,
+            &["load.rate".into(), "pool.process_limit".into()],
+            &["listener.somaxconn=1024".into()],
+            false,
+        );
+        assert_eq!(
+            t.title,
+            "nginx + gunicorn (1 sync worker), varying load.rate and pool.process_limit"
+        );
+        assert!(
+            t.subtitle.starts_with("--set listener.somaxconn=1024; "),
+            "{}",
+            t.subtitle
+        );
+        assert!(!t.subtitle.contains("process_limit="), "{}", t.subtitle);
+        assert!(!t.subtitle.contains("rate="), "{}", t.subtitle);
+        assert!(t.subtitle.contains("backlog=2048"), "{}", t.subtitle);
+    }
+}

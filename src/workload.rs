@@ -1,0 +1,136 @@
+//! The clients' side of a model, defined once: when the n-th connection is meant to be
+//! sent and what it costs (its blocking work and its hold). The simulator draws its
+//! arrivals from here, and the harness's load generator sends on the same schedule, so
+//! that a real run and a simulated one of the same replication see the same arrival
+//! times and the same work draws.
+
+use crate::dist::{Dist, DistSpec};
+use crate::engine::{stream, Rng64};
+use crate::model::{Arrival, Model};
+
+/// Random-stream purposes (semantics of `engine::stream`): arrivals and work have
+/// streams of their own, so that neighbouring grid points see common random numbers.
+pub const ARRIVALS: u64 = 1;
+pub const WORK: u64 = 2;
+/// The clients' pauses between unix retries.
+pub const RETRY: u64 = 4;
+
+/// A model's arrival process and work distributions, compiled once per model point.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    arrival: Arrival,
+    rate: f64,
+    gap: Dist,
+    blocking: Dist,
+    hold: Dist,
+    hold_is_zero: bool,
+    duration: Option<f64>,
+    connections: Option<u64>,
+}
+
+/// One connection's work: seconds it blocks its process, then seconds it stays open.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Work {
+    pub blocking: f64,
+    pub hold: f64,
+}
+
+impl Workload {
+    /// Call with a model that passed `Model::check`.
+    pub fn new(model: &Model) -> Workload {
+        let load = &model.load;
+        let gap = match load.arrival {
+            Arrival::Constant => Dist::Constant(1.0 / load.rate),
+            Arrival::Poisson => DistSpec::Exponential {
+                mean: 1.0 / load.rate,
+            }
+            .sampler(),
+        };
+        let hold = model.work.hold.sampler();
+        Workload {
+            arrival: load.arrival,
+            rate: load.rate,
+            gap,
+            blocking: model.work.blocking.sampler(),
+            hold_is_zero: hold.is_zero(),
+            hold,
+            duration: load.duration,
+            connections: load.connections,
+        }
+    }
+
+    /// The arrivals and work of replication `replication` with `seed`.
+    pub fn source(&self, seed: u64, replication: u64) -> Source<'_> {
+        Source {
+            w: self,
+            arrivals: stream(seed, replication, ARRIVALS),
+            work: stream(seed, replication, WORK),
+            sent: 0,
+            last: 0.0,
+        }
+    }
+
+    /// Every connection of a replication: (send time, work), in order. For the load
+    /// generator, which sends a bounded run.
+    pub fn schedule(&self, seed: u64, replication: u64) -> Vec<(f64, Work)> {
+        let mut s = self.source(seed, replication);
+        let mut out = Vec::new();
+        while let Some(t) = s.next_arrival() {
+            out.push((t, s.work()));
+        }
+        out
+    }
+}
+
+/// The connections of one replication, one after another.
+pub struct Source<'a> {
+    w: &'a Workload,
+    arrivals: Rng64,
+    work: Rng64,
+    /// Connections whose send time was given out.
+    sent: u64,
+    last: f64,
+}
+
+impl Source<'_> {
+    /// When the next connection is sent, or None when the arrivals are over.
+    #[inline(always)]
+    pub fn next_arrival(&mut self) -> Option<f64> {
+        let w = self.w;
+        if let Some(n) = w.connections {
+            if self.sent >= n {
+                return None;
+            }
+        }
+        let at = match w.arrival {
+            // vegeta's ConstantPacer: hit n (from 1) is due at n * interval
+            // (semantics: vegeta-constant-pacer).
+            Arrival::Constant => (self.sent + 1) as f64 / w.rate,
+            Arrival::Poisson => self.last + w.gap.sample(&mut self.arrivals),
+        };
+        if let Some(d) = w.duration {
+            // Every n with n / rate <= D is sent; the tolerance keeps rate x D exact in
+            // floating point (10 per second for 3 s is 30 connections, not 29).
+            if at > d * (1.0 + 1e-12) {
+                return None;
+            }
+        }
+        self.sent += 1;
+        self.last = at;
+        Some(at)
+    }
+
+    /// The work of the connection last sent: drawn when it is sent, from its own
+    /// stream, so that the n-th connection costs the same whatever happens to it.
+    #[inline(always)]
+    pub fn work(&mut self) -> Work {
+        Work {
+            blocking: self.w.blocking.sample(&mut self.work),
+            hold: if self.w.hold_is_zero {
+                0.0
+            } else {
+                self.w.hold.sample(&mut self.work)
+            },
+        }
+    }
+}
