@@ -8,20 +8,25 @@
 //! The layers, each depending only on those after it: `app` (the command line) →
 //! `sweep`, `plan`, `harness`, `import`, `plot`, `output`, `analytic` → `replicate` →
 //! `server` → `engine`, `model`, `dist`, `stats`.
+//!
+//! The public API is what a program that simulates models needs: `model` (load and
+//! check a model file), `server::Compiled` (run one replication), `stats` (what a
+//! replication measures and how replications combine), `analytic` (the exact oracles)
+//! and `app::main` (the command line). Everything else is the crate's own.
 pub mod analytic;
 pub mod app;
 pub mod dist;
-pub mod dovecot;
-pub mod engine;
+pub(crate) mod dovecot;
+pub(crate) mod engine;
 pub mod error;
 pub mod harness;
 pub mod import;
 pub mod model;
-pub mod output;
-pub mod plan;
-pub mod plot;
-pub mod replicate;
+pub(crate) mod output;
+pub(crate) mod plan;
+pub(crate) mod plot;
+pub(crate) mod replicate;
 pub mod server;
 pub mod stats;
-pub mod sweep;
-pub mod workload;
+pub(crate) mod sweep;
+pub(crate) mod workload;

@@ -45,13 +45,13 @@ const METRICS: &[&str] = &[
 
 /// `METRIC<=X`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Target {
+pub struct Objective {
     pub metric: String,
     pub bound: f64,
 }
 
-impl Target {
-    pub fn parse(raw: &str) -> Result<Target, BadInput> {
+impl Objective {
+    pub fn parse(raw: &str) -> Result<Objective, BadInput> {
         let bad = |why: &str| {
             BadInput(format!(
                 "--target '{raw}': {why}. Write METRIC<=X with METRIC one of {}, \
@@ -72,7 +72,7 @@ impl Target {
             .ok()
             .filter(|x: &f64| x.is_finite() && *x >= 0.0)
             .ok_or_else(|| bad("X must be a number >= 0"))?;
-        Ok(Target {
+        Ok(Objective {
             metric: metric.to_string(),
             bound,
         })
@@ -230,7 +230,7 @@ impl<F: FnMut(toml::Value) -> Result<Summary, BadInput>> Planner<F> {
 pub struct Plan {
     pub path: &'static str,
     pub goal: Goal,
-    pub target: Target,
+    pub target: Objective,
     /// (value, estimate) in increasing value.
     pub evaluations: Vec<(f64, Eval)>,
     /// The value whose 95 % interval meets the target (None: no value does).
@@ -242,7 +242,7 @@ pub struct Plan {
 /// Solves `scenario` for the path `solve` against the target `METRIC<=X`; limits are
 /// tried up to `max`.
 pub fn solve(scenario: &Scenario, solve: &str, target: &str, max: u64) -> Result<Plan> {
-    let target = Target::parse(target)?;
+    let target = Objective::parse(target)?;
     let Some(&(path, goal)) = SOLVABLE.iter().find(|(p, _)| *p == solve) else {
         crate::bad_input!(
             "--solve {solve}: a plan solves for one of {}",
@@ -313,18 +313,18 @@ mod tests {
 
     #[test]
     fn targets_parse_and_bad_ones_say_what_is_allowed() {
-        let t = Target::parse("refusal_probability<=0.001").unwrap();
+        let t = Objective::parse("refusal_probability<=0.001").unwrap();
         assert_eq!(t.metric, "refusal_probability");
         assert_eq!(t.bound, 0.001);
-        assert!(Target::parse("refusal_rate<=1")
+        assert!(Objective::parse("refusal_rate<=1")
             .unwrap_err()
             .0
             .contains("not a metric"));
-        assert!(Target::parse("refusal_probability<0.1")
+        assert!(Objective::parse("refusal_probability<0.1")
             .unwrap_err()
             .0
             .contains("METRIC<=X"));
-        assert!(Target::parse("latency_s_p99<=-1")
+        assert!(Objective::parse("latency_s_p99<=-1")
             .unwrap_err()
             .0
             .contains(">= 0"));

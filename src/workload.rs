@@ -30,7 +30,7 @@ pub struct Workload {
 
 /// One connection's work: seconds it blocks its process, then seconds it stays open.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Work {
+pub struct Cost {
     pub blocking: f64,
     pub hold: f64,
 }
@@ -72,7 +72,7 @@ impl Workload {
 
     /// Every connection of a replication: (send time, work), in order. For the load
     /// generator, which sends a bounded run.
-    pub fn schedule(&self, seed: u64, replication: u64) -> Vec<(f64, Work)> {
+    pub fn schedule(&self, seed: u64, replication: u64) -> Vec<(f64, Cost)> {
         let mut s = self.source(seed, replication);
         let mut out = Vec::new();
         while let Some(t) = s.next_arrival() {
@@ -123,8 +123,8 @@ impl Source<'_> {
     /// The work of the connection last sent: drawn when it is sent, from its own
     /// stream, so that the n-th connection costs the same whatever happens to it.
     #[inline(always)]
-    pub fn work(&mut self) -> Work {
-        Work {
+    pub fn work(&mut self) -> Cost {
+        Cost {
             blocking: self.w.blocking.sample(&mut self.work),
             hold: if self.w.hold_is_zero {
                 0.0

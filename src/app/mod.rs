@@ -4,7 +4,7 @@
 //! writes what it returns. `main.rs` calls `main()` here.
 
 mod analytic;
-pub mod args;
+pub(crate) mod args;
 mod harness;
 mod import;
 mod plan;
@@ -35,7 +35,7 @@ pub fn main() -> ExitCode {
 }
 
 /// 2 for input the user can fix, 1 for anything else.
-pub fn exit_code(e: &anyhow::Error) -> u8 {
+fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<BadInput>().is_some()
         || e.downcast_ref::<crate::plot::ChartError>().is_some()
     {
@@ -46,7 +46,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 /// Runs one parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Simulate(args) => simulate::run(args),
         Command::Sweep(args) => sweep::run(args),

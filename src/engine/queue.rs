@@ -211,10 +211,12 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Events still waiting (including cancelled ones not yet skipped).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.heap.len() + usize::from(self.lane_event.is_some())
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

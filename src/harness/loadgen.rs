@@ -27,7 +27,7 @@ use super::spec::{Endpoint, LoadResult, RunSpec};
 use super::sys;
 use crate::engine::stream;
 use crate::model::{ListenerKind, OnRefused};
-use crate::workload::{self, Work, Workload};
+use crate::workload::{self, Cost, Workload};
 use anyhow::{Context, Result};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::cmp::Ordering;
@@ -37,7 +37,7 @@ use std::os::fd::AsRawFd;
 
 /// When the n-th connection is meant to be sent, and its work: the simulator's own
 /// draws for this replication (`workload`).
-pub fn schedule(spec: &RunSpec) -> Vec<(f64, Work)> {
+pub fn schedule(spec: &RunSpec) -> Vec<(f64, Cost)> {
     Workload::new(&spec.model).schedule(spec.seed, spec.replication)
 }
 

@@ -27,7 +27,7 @@ pub struct Model {
     pub master: Master,
     pub work: Work,
     #[serde(default)]
-    pub sim: Sim,
+    pub sim: SimSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -249,7 +249,7 @@ pub struct Work {
 /// Run control.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Sim {
+pub struct SimSettings {
     #[serde(default = "one_u64")]
     pub seed: u64,
     #[serde(default = "ten")]
@@ -259,9 +259,9 @@ pub struct Sim {
     pub warmup: f64,
 }
 
-impl Default for Sim {
+impl Default for SimSettings {
     fn default() -> Self {
-        Sim {
+        SimSettings {
             seed: 1,
             replications: 10,
             warmup: 0.0,

@@ -1,4 +1,4 @@
-//! Axis scales. Charts draw in a coordinate space of their own (log10 of the value
+//! Scale scales. Charts draw in a coordinate space of their own (log10 of the value
 //! on a log axis) and this module owns the mapping, the tick positions and labels,
 //! and the floor row where zeros are drawn on a log axis instead of being dropped.
 
@@ -20,7 +20,7 @@ const EMPTY_FLOOR_DECADE: f64 = -6.0;
 /// About how many ticks a linear axis gets.
 const LINEAR_TICKS: f64 = 8.0;
 
-pub(crate) struct Axis {
+pub(crate) struct Scale {
     log: bool,
     range: Range<f64>,
     ticks: Vec<f64>,
@@ -34,9 +34,9 @@ pub(crate) struct Axis {
     names: Vec<String>,
 }
 
-impl Axis {
+impl Scale {
     /// A linear axis over `values`, from zero if `from_zero`.
-    pub fn linear(values: &[f64], from_zero: bool) -> Axis {
+    pub fn linear(values: &[f64], from_zero: bool) -> Scale {
         let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
         let (mut lo, mut hi) = min_max(&finite).unwrap_or((0.0, 1.0));
         if from_zero {
@@ -62,7 +62,7 @@ impl Axis {
         let last = (hi / step).floor() as i64;
         let ticks = (first..=last).map(|k| k as f64 * step).collect();
         let decimals = step_decimals(step);
-        Axis {
+        Scale {
             log: false,
             range: lo..hi,
             ticks,
@@ -77,7 +77,7 @@ impl Axis {
     /// A log axis over `values`. Zeros (and negatives: an interval's low end can
     /// dip below zero) are drawn at a floor row one decade below the smallest
     /// positive value, labelled `zero_label`.
-    pub fn log(values: &[f64], zero_label: &str) -> Axis {
+    pub fn log(values: &[f64], zero_label: &str) -> Scale {
         let positive: Vec<f64> = values
             .iter()
             .copied()
@@ -121,7 +121,7 @@ impl Axis {
         let mut all = Vec::with_capacity(ticks.len() + 1);
         all.extend(floor);
         all.extend(ticks);
-        Axis {
+        Scale {
             log: true,
             range: lo..hi,
             ticks: all,
@@ -134,13 +134,13 @@ impl Axis {
     }
 
     /// One cell per name, cell i spanning [i, i + 1]; every `stride`-th is labelled.
-    pub fn categories(names: &[String], stride: usize) -> Axis {
+    pub fn categories(names: &[String], stride: usize) -> Scale {
         let stride = stride.max(1);
         let ticks = (0..names.len())
             .step_by(stride)
             .map(|i| i as f64 + 0.5)
             .collect();
-        Axis {
+        Scale {
             log: false,
             range: 0.0..names.len().max(1) as f64,
             ticks,
@@ -154,16 +154,16 @@ impl Axis {
 
     /// An x axis: logarithmic when the values are positive, span two decades and
     /// are spaced geometrically (a `start:stop:xF` sweep), else linear.
-    pub fn for_x(values: &[f64]) -> Axis {
+    pub fn for_x(values: &[f64]) -> Scale {
         if looks_geometric(values) {
-            Axis::log(values, "0")
+            Scale::log(values, "0")
         } else {
-            Axis::linear(values, false)
+            Scale::linear(values, false)
         }
     }
 
     /// Widens the axis so `value` is inside it (a target line must be visible).
-    pub fn including(self, values: &[f64], value: f64, zero_label: &str) -> Axis {
+    pub fn including(self, values: &[f64], value: f64, zero_label: &str) -> Scale {
         let bottom = self
             .floor_strip()
             .map_or(self.range.start, |strip| strip.end);
@@ -178,9 +178,9 @@ impl Axis {
         let mut all = values.to_vec();
         all.push(value);
         if self.log {
-            Axis::log(&all, zero_label)
+            Scale::log(&all, zero_label)
         } else {
-            Axis::linear(&all, self.range.start == 0.0)
+            Scale::linear(&all, self.range.start == 0.0)
         }
     }
 
@@ -365,7 +365,7 @@ mod tests {
 
     #[test]
     fn zeros_sit_one_decade_below_the_smallest_positive_value() {
-        let axis = Axis::log(&[0.0, 3e-4, 0.02, 0.5], "0 (none refused)");
+        let axis = Scale::log(&[0.0, 3e-4, 0.02, 0.5], "0 (none refused)");
         assert_eq!(axis.coord(0.0), -5.0);
         assert!(axis.on_floor(0.0) && !axis.on_floor(3e-4));
         assert_eq!(axis.label(-5.0), "0 (none refused)");
@@ -377,7 +377,7 @@ mod tests {
 
     #[test]
     fn zeros_sit_at_1e_minus_6_when_nothing_is_positive() {
-        let axis = Axis::log(&[0.0, 0.0], "0");
+        let axis = Scale::log(&[0.0, 0.0], "0");
         assert_eq!(axis.coord(0.0), -6.0);
         assert_eq!(
             axis.labels(),
@@ -388,7 +388,7 @@ mod tests {
     #[test]
     fn a_target_below_every_value_moves_the_floor_under_it() {
         let values = [0.0, 0.01, 0.5];
-        let axis = Axis::log(&values, "0").including(&values, 1e-6, "0");
+        let axis = Scale::log(&values, "0").including(&values, 1e-6, "0");
         assert_eq!(axis.coord(0.0), -7.0);
         assert!(
             axis.labels().contains(&"1e-6".to_string()),
@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn a_short_log_range_gets_ticks_between_decades() {
-        let axis = Axis::log(&[0.2, 0.5], "0");
+        let axis = Scale::log(&[0.2, 0.5], "0");
         assert!(axis.floor_strip().is_none());
         assert!(axis.labels().len() >= 3, "{:?}", axis.labels());
         assert!(
@@ -411,10 +411,10 @@ mod tests {
 
     #[test]
     fn linear_ticks_are_round_numbers_with_matching_decimals() {
-        let axis = Axis::linear(&[0.5, 2.0], true);
+        let axis = Scale::linear(&[0.5, 2.0], true);
         assert_eq!(axis.range().start, 0.0);
         assert_eq!(axis.labels(), ["0.0", "0.5", "1.0", "1.5", "2.0"]);
-        let rates = Axis::linear(&[10.0, 200.0], false);
+        let rates = Scale::linear(&[10.0, 200.0], false);
         assert!(
             rates.labels().iter().all(|l| !l.contains('.')),
             "{:?}",
@@ -425,8 +425,8 @@ mod tests {
     #[test]
     fn geometric_rates_get_a_log_x_axis_and_arithmetic_ones_a_linear_one() {
         let geometric: Vec<f64> = (0..8).map(|k| 0.5 * 2f64.powi(k)).collect();
-        assert!(Axis::for_x(&geometric).log);
+        assert!(Scale::for_x(&geometric).log);
         let arithmetic: Vec<f64> = (1..=200).map(f64::from).collect();
-        assert!(!Axis::for_x(&arithmetic).log);
+        assert!(!Scale::for_x(&arithmetic).log);
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::axis::Axis;
+use super::axis::Scale;
 use super::curve::{self, Columns};
 use super::data::Data;
 use super::frame::{self, Legend, Swatch};
@@ -39,11 +39,11 @@ pub fn capacity_curve(
 
     let zero = style::zero_label(&metric.name);
     let ys = curve::ys(&curves);
-    let mut y_axis = Axis::log(&ys, &zero);
+    let mut y_axis = Scale::log(&ys, &zero);
     if let Some(t) = target {
         y_axis = y_axis.including(&ys, t, &zero);
     }
-    let x_axis = Axis::for_x(&curve::xs(&curves));
+    let x_axis = Scale::for_x(&curve::xs(&curves));
     let on_floor = curve::any_on_floor(&curves, &y_axis);
     let band = curve::has_band(&curves);
 

@@ -6,12 +6,12 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::axis::Axis;
+use super::axis::Scale;
 use super::data::{Data, Grouping};
 use super::frame::{label_style, Chart};
 use super::style;
 
-pub(crate) struct Point {
+pub(crate) struct Mark {
     pub x: f64,
     pub value: f64,
     pub low: Option<f64>,
@@ -21,7 +21,7 @@ pub(crate) struct Point {
 pub(crate) struct Curve {
     pub label: String,
     pub color: RGBColor,
-    pub points: Vec<Point>,
+    pub points: Vec<Mark>,
 }
 
 /// Columns a curve is read from.
@@ -46,7 +46,7 @@ pub(crate) fn curves(
         for &r in &group.rows {
             let x = table.axis_number(r, cols.x, "x")?;
             match table.number(r, cols.value) {
-                Some(value) => points.push(Point {
+                Some(value) => points.push(Mark {
                     x,
                     value,
                     low: cols.low.and_then(|c| table.number(r, c)),
@@ -85,7 +85,7 @@ pub(crate) fn ys(curves: &[Curve]) -> Vec<f64> {
         .collect()
 }
 
-pub(crate) fn any_on_floor(curves: &[Curve], y: &Axis) -> bool {
+pub(crate) fn any_on_floor(curves: &[Curve], y: &Scale) -> bool {
     curves
         .iter()
         .any(|c| c.points.iter().any(|p| y.on_floor(p.value)))
@@ -101,8 +101,8 @@ pub(crate) fn has_band(curves: &[Curve]) -> bool {
 /// ends, or a bar where a run is a single point.
 pub(crate) fn draw_band(
     chart: &mut Chart<'_, '_>,
-    x: &Axis,
-    y: &Axis,
+    x: &Scale,
+    y: &Scale,
     curve: &Curve,
 ) -> anyhow::Result<()> {
     let fill = curve.color.mix(style::BAND_OPACITY);
@@ -135,12 +135,12 @@ pub(crate) fn draw_band(
 /// values on the scale, dotted and thin where a segment reaches the floor row.
 pub(crate) fn draw_line(
     chart: &mut Chart<'_, '_>,
-    x: &Axis,
-    y: &Axis,
+    x: &Scale,
+    y: &Scale,
     curve: &Curve,
     dashed: bool,
 ) -> anyhow::Result<()> {
-    let at = |p: &Point| (x.coord(p.x), y.coord(p.value));
+    let at = |p: &Mark| (x.coord(p.x), y.coord(p.value));
     for pair in curve.points.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         let ends = vec![at(a), at(b)];
@@ -171,8 +171,8 @@ pub(crate) fn draw_line(
 /// Round markers: filled on the scale, hollow on the floor row.
 pub(crate) fn draw_markers(
     chart: &mut Chart<'_, '_>,
-    x: &Axis,
-    y: &Axis,
+    x: &Scale,
+    y: &Scale,
     curve: &Curve,
 ) -> anyhow::Result<()> {
     for p in &curve.points {
@@ -202,8 +202,8 @@ pub(crate) fn draw_markers(
 /// A horizontal dashed line at `value`, labelled at its right end.
 pub(crate) fn draw_target(
     chart: &mut Chart<'_, '_>,
-    x: &Axis,
-    y: &Axis,
+    x: &Scale,
+    y: &Scale,
     value: f64,
 ) -> anyhow::Result<()> {
     let level = y.coord(value);

@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::axis::{Axis, Ticked};
+use super::axis::{Scale, Ticked};
 use super::style::{self, text_style, text_width};
 use super::ChartText;
 
@@ -69,8 +69,8 @@ pub(crate) fn panels<'p>(
 /// A plotting area with both axes, their titles, ticks and grid drawn.
 pub(crate) fn chart<'a, 'p>(
     area: &'a Area<'p>,
-    x: &Axis,
-    y: &Axis,
+    x: &Scale,
+    y: &Scale,
     x_title: &str,
     y_title: &str,
     grid: bool,
@@ -107,7 +107,7 @@ pub(crate) fn chart<'a, 'p>(
 }
 
 /// Shades the floor row of a log y axis, so zeros read as set apart from the scale.
-pub(crate) fn zero_strip(chart: &mut Chart<'_, '_>, x: &Axis, y: &Axis) -> anyhow::Result<()> {
+pub(crate) fn zero_strip(chart: &mut Chart<'_, '_>, x: &Scale, y: &Scale) -> anyhow::Result<()> {
     if let Some(strip) = y.floor_strip() {
         let (x0, x1) = (x.range().start, x.range().end);
         chart.draw_series(std::iter::once(Rectangle::new(
@@ -137,11 +137,11 @@ pub(crate) enum Swatch {
 }
 
 /// A legend section: an optional heading and its entries.
-type Section = (Option<String>, Vec<(Swatch, String)>);
+type LegendSection = (Option<String>, Vec<(Swatch, String)>);
 
 #[derive(Default)]
 pub(crate) struct Legend {
-    sections: Vec<Section>,
+    sections: Vec<LegendSection>,
 }
 
 impl Legend {

@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::axis::Axis;
+use super::axis::Scale;
 use super::data::Data;
 use super::frame::{self, label_style, Area, Legend, Swatch};
 use super::style::{self, fmt_number, text_style, text_width};
@@ -72,10 +72,10 @@ pub fn heatmap(
         .filter(|&(c, _)| c != x_col && c != y_col && table.levels(c).len() > 1)
         .map(|(_, p)| p.clone())
         .collect();
-    let scale = Scale::over(&cells);
+    let scale = Colours::over(&cells);
 
-    let x_axis = Axis::categories(&x_names, stride(&x_names, CELL_ROOM.0, true));
-    let y_axis = Axis::categories(&y_names, stride(&y_names, CELL_ROOM.1, false));
+    let x_axis = Scale::categories(&x_names, stride(&x_names, CELL_ROOM.0, true));
+    let y_axis = Scale::categories(&y_names, stride(&y_names, CELL_ROOM.1, false));
     let zero = style::zero_label(&metric.name);
     let missing = cells.iter().filter(|c| c.is_none()).count();
     let mut captions = vec![format!(
@@ -175,13 +175,13 @@ fn stride(names: &[String], room: u32, across: bool) -> usize {
 
 /// The log colour scale: whole decades from below the smallest positive value
 /// to above the largest.
-struct Scale {
+struct Colours {
     low: f64,
     high: f64,
 }
 
-impl Scale {
-    fn over(cells: &[Option<f64>]) -> Scale {
+impl Colours {
+    fn over(cells: &[Option<f64>]) -> Colours {
         let positive: Vec<f64> = cells
             .iter()
             .flatten()
@@ -195,7 +195,7 @@ impl Scale {
             (Some(min), Some(max)) => (min.log10().floor(), max.log10().ceil()),
             _ => EMPTY_DECADES,
         };
-        Scale {
+        Colours {
             low,
             high: if high > low { high } else { low + 1.0 },
         }
@@ -216,7 +216,7 @@ impl Scale {
 
 /// The colour bar in the legend panel, labelled at each decade; returns the y
 /// pixel below it.
-fn colour_bar(area: &Area<'_>, scale: &Scale, metric: &str) -> anyhow::Result<i32> {
+fn colour_bar(area: &Area<'_>, scale: &Colours, metric: &str) -> anyhow::Result<i32> {
     let (width, _) = area.dim_in_pixel();
     let left = 16;
     let mut y = 20;

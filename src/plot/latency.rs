@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::axis::Axis;
+use super::axis::Scale;
 use super::curve::{self, Columns};
 use super::data::Data;
 use super::frame::{self, Legend, Swatch};
@@ -49,11 +49,11 @@ pub fn latency_chart(
         .iter()
         .fold((f64::INFINITY, 0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     let y_axis = if positive && hi / lo > LOG_RATIO {
-        Axis::log(&ys, "0")
+        Scale::log(&ys, "0")
     } else {
-        Axis::linear(&ys, true)
+        Scale::linear(&ys, true)
     };
-    let x_axis = Axis::for_x(&curve::xs(&p50_curves));
+    let x_axis = Scale::for_x(&curve::xs(&p50_curves));
 
     let mut captions = vec![
         "Latency of served connections, from when each connection was meant to be sent to its reply (open loop: no coordinated omission).".to_string(),

@@ -158,7 +158,7 @@ pub fn text_on(background: RGBColor) -> RGBColor {
     }
 }
 
-/// Axis title for a model path, with its unit.
+/// Scale title for a model path, with its unit.
 pub fn path_label(path: &str) -> String {
     let unit = match path {
         "load.rate" => return "arrival rate, load.rate (connections per second)".to_string(),
@@ -179,7 +179,7 @@ pub fn path_label(path: &str) -> String {
     format!("{path} ({unit})")
 }
 
-/// Axis title for a metric name (a base name such as `refusal_probability` or a
+/// Scale title for a metric name (a base name such as `refusal_probability` or a
 /// column such as `latency_s_p99`).
 pub fn metric_label(metric: &str) -> String {
     let metric = metric.strip_suffix("_mean").unwrap_or(metric);

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::axis::Axis;
+use super::axis::Scale;
 use super::curve::{self, Columns, Curve};
 use super::data::Data;
 use super::frame::{self, Chart, Legend, Swatch};
@@ -58,12 +58,12 @@ pub fn validation_overlay(
         .into_iter()
         .chain(curve::ys(&measured))
         .collect();
-    let y_axis = Axis::log(&ys, &zero);
+    let y_axis = Scale::log(&ys, &zero);
     let xs: Vec<f64> = curve::xs(&predicted)
         .into_iter()
         .chain(curve::xs(&measured))
         .collect();
-    let x_axis = Axis::for_x(&xs);
+    let x_axis = Scale::for_x(&xs);
     let on_floor =
         curve::any_on_floor(&predicted, &y_axis) || curve::any_on_floor(&measured, &y_axis);
 
@@ -137,8 +137,8 @@ pub fn validation_overlay(
 /// Square markers with capped error bars; hollow squares on the zero row.
 fn draw_measured(
     chart: &mut Chart<'_, '_>,
-    x: &Axis,
-    y: &Axis,
+    x: &Scale,
+    y: &Scale,
     curve: &Curve,
 ) -> anyhow::Result<()> {
     let r = style::MARKER_RADIUS;
