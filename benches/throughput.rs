@@ -41,7 +41,7 @@ fn main() {
     let mut rates = Vec::new();
     for rep in 0..5 {
         let t = Instant::now();
-        let stats = c.run(1, rep);
+        let stats = c.run(1, rep).expect("within its budget");
         let secs = t.elapsed().as_secs_f64();
         assert_eq!(stats.offered, n);
         let rate = n as f64 / secs;
@@ -61,9 +61,9 @@ fn main() {
         rates[rates.len() - 1] / 1e6
     );
 
-    let small = mmck(1_000_000).run(1, 0);
+    let small = mmck(1_000_000).run(1, 0).expect("within its budget");
     let after_small = peak_rss_kib();
-    let large = mmck(100_000_000).run(1, 0);
+    let large = mmck(100_000_000).run(1, 0).expect("within its budget");
     let after_large = peak_rss_kib();
     println!(
         "peak memory: {after_small} KiB after 10^6 arrivals, {after_large} KiB after 10^8 \

@@ -8,6 +8,16 @@ use rand_distr::{Distribution, Exp, Gamma, LogNormal, Pareto, Uniform};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The longest duration a model may give (about 31 years): beyond it no run is
+/// meaningful, and sums of draws could overflow.
+pub const MAX_SECONDS: f64 = 1e9;
+/// The smallest mean of an exponential, lognormal or gamma distribution (1 ns).
+pub const MIN_MEAN: f64 = 1e-9;
+/// The largest standard deviation of a lognormal or gamma, as a multiple of its mean.
+pub const MAX_CV: f64 = 1e6;
+/// The heaviest Pareto tail: below this shape its draws overflow.
+pub const MIN_PARETO_SHAPE: f64 = 0.1;
+
 /// A distribution as the model file writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
@@ -72,8 +82,7 @@ impl DistSpec {
                 return Err("give either `values` or `file`, not both".into());
             }
             let path = base.join(&*file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let text = crate::input::read_text(&path, crate::input::MAX_DATA_BYTES)?;
             let mut read = Vec::new();
             for (i, line) in text.lines().enumerate() {
                 let line = line.trim();
@@ -94,14 +103,34 @@ impl DistSpec {
         Ok(())
     }
 
-    /// Checks the parameters; `nonneg` says the drawn values are durations (>= 0).
+    /// Checks the parameters: every draw is a duration in seconds, at least 0 and at
+    /// most `MAX_SECONDS`, and the samplers are built without overflow.
     pub fn check(&self) -> Result<(), String> {
         let finite = |name: &str, x: f64| -> Result<(), String> {
-            if x.is_finite() {
-                Ok(())
-            } else {
+            if !x.is_finite() {
                 Err(format!("`{name}` must be a finite number, got {x}"))
+            } else if x.abs() > MAX_SECONDS {
+                Err(format!(
+                    "`{name}` = {x:e} is more than {MAX_SECONDS:e} seconds (about 31 years), \
+                     the longest duration a model may give"
+                ))
+            } else {
+                Ok(())
             }
+        };
+        let mean_and_spread = |mean: f64, sd: f64| -> Result<(), String> {
+            if mean < MIN_MEAN {
+                return Err(format!(
+                    "`mean` = {mean:e} is below {MIN_MEAN:e} s (1 ns): give at least 1e-9"
+                ));
+            }
+            if sd > MAX_CV * mean {
+                return Err(format!(
+                    "`sd` = {sd:e} is more than {MAX_CV:e} times the mean ({mean:e}): no \
+                     sampler can draw that spread in floating point"
+                ));
+            }
+            Ok(())
         };
         match self {
             DistSpec::Constant { value } => {
@@ -115,6 +144,7 @@ impl DistSpec {
                 if *mean <= 0.0 {
                     return Err(format!("`mean` must be > 0, got {mean}"));
                 }
+                mean_and_spread(*mean, 0.0)?;
             }
             DistSpec::Uniform { low, high } => {
                 finite("low", *low)?;
@@ -135,6 +165,7 @@ impl DistSpec {
                 if *sd < 0.0 {
                     return Err(format!("`sd` must be >= 0, got {sd}"));
                 }
+                mean_and_spread(*mean, *sd)?;
             }
             DistSpec::Pareto { scale, shape } => {
                 finite("scale", *scale)?;
@@ -142,6 +173,12 @@ impl DistSpec {
                 if *scale <= 0.0 || *shape <= 0.0 {
                     return Err(format!(
                         "`scale` and `shape` must be > 0, got scale {scale}, shape {shape}"
+                    ));
+                }
+                if *shape < MIN_PARETO_SHAPE {
+                    return Err(format!(
+                        "`shape` = {shape} is below {MIN_PARETO_SHAPE}: the draws of so heavy a \
+                         tail overflow floating point"
                     ));
                 }
             }
@@ -154,9 +191,13 @@ impl DistSpec {
                     return Err("the empirical list is empty: give at least one value".into())
                 }
                 Some(v) => {
-                    if let Some(x) = v.iter().find(|x| !x.is_finite() || **x < 0.0) {
+                    if let Some(x) = v
+                        .iter()
+                        .find(|x| !x.is_finite() || **x < 0.0 || **x > MAX_SECONDS)
+                    {
                         return Err(format!(
-                            "empirical values must be finite and >= 0 (durations), got {x}"
+                            "empirical values must be finite, >= 0 and at most {MAX_SECONDS:e} \
+                             (durations in seconds), got {x}"
                         ));
                     }
                 }

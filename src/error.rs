@@ -19,3 +19,49 @@ macro_rules! bad_input {
 pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// A value the user gave, as an error message quotes it: on one line, and cut to 120
+/// characters so that a megabyte-long argument does not become a megabyte of stderr.
+pub fn quoted(raw: &str) -> String {
+    shortened(raw, 120)
+}
+
+/// `text` on one line and cut to `max` characters, saying how long it was.
+pub fn shortened(text: &str, max: usize) -> String {
+    let line = one_line(text);
+    if line.chars().count() <= max {
+        line
+    } else {
+        let cut: String = line.chars().take(max).collect();
+        format!("{cut}... ({} characters)", text.chars().count())
+    }
+}
+
+/// The longest error message printed, in characters.
+pub const MAX_MESSAGE: usize = 2000;
+
+/// An error as printed: one paragraph on one line, at most `MAX_MESSAGE` characters.
+pub fn paragraph(message: &str) -> String {
+    let line = one_line(message);
+    if line.chars().count() <= MAX_MESSAGE {
+        line
+    } else {
+        let cut: String = line.chars().take(MAX_MESSAGE).collect();
+        format!("{cut}...")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_and_messages_stay_short_and_on_one_line() {
+        assert_eq!(quoted("a\n b"), "a b");
+        let long = "x".repeat(10_000);
+        let q = quoted(&long);
+        assert!(q.len() < 160 && q.ends_with("(10000 characters)"), "{q}");
+        assert_eq!(paragraph(&long).chars().count(), MAX_MESSAGE + 3);
+        assert_eq!(paragraph("one\ntwo"), "one two");
+    }
+}

@@ -21,6 +21,7 @@ pub(crate) mod engine;
 pub mod error;
 pub mod harness;
 pub mod import;
+pub(crate) mod input;
 pub mod model;
 pub(crate) mod output;
 pub(crate) mod plan;

@@ -54,8 +54,9 @@ impl Objective {
     pub fn parse(raw: &str) -> Result<Objective, BadInput> {
         let bad = |why: &str| {
             BadInput(format!(
-                "--target '{raw}': {why}. Write METRIC<=X with METRIC one of {}, \
+                "--target '{}': {why}. Write METRIC<=X with METRIC one of {}, \
                  for example --target 'refusal_probability<=0.001'",
+                crate::error::quoted(raw),
                 METRICS.join(", ")
             ))
         };
@@ -64,7 +65,10 @@ impl Objective {
             .ok_or_else(|| bad("the target must have the form METRIC<=X"))?;
         let metric = metric.trim();
         if !METRICS.contains(&metric) {
-            return Err(bad(&format!("`{metric}` is not a metric a plan can meet")));
+            return Err(bad(&format!(
+                "`{}` is not a metric a plan can meet",
+                crate::error::quoted(metric)
+            )));
         }
         let bound: f64 = bound
             .trim()
@@ -126,6 +130,8 @@ impl Eval {
 /// The search: `evaluate` simulates the model with the solved path at a value.
 struct Planner<F> {
     evaluate: F,
+    /// The rate above which a run would exceed its budget (sim.max_connections).
+    rate_ceiling: f64,
     metric: String,
     evaluated: BTreeMap<String, (f64, Eval)>,
 }
@@ -195,12 +201,15 @@ impl<F: FnMut(toml::Value) -> Result<Summary, BadInput>> Planner<F> {
         if ok(&self.eval_rate(start)?) {
             good = start;
             bad = start * 2.0;
-            while ok(&self.eval_rate(bad)?) {
-                good = bad;
-                bad *= 2.0;
-                if bad > start * 1e9 {
+            loop {
+                if bad > start * 1e9 || bad > self.rate_ceiling {
                     return Ok(Some(f64::INFINITY));
                 }
+                if !ok(&self.eval_rate(bad)?) {
+                    break;
+                }
+                good = bad;
+                bad *= 2.0;
             }
         } else {
             bad = start;
@@ -245,7 +254,8 @@ pub fn solve(scenario: &Scenario, solve: &str, target: &str, max: u64) -> Result
     let target = Objective::parse(target)?;
     let Some(&(path, goal)) = SOLVABLE.iter().find(|(p, _)| *p == solve) else {
         crate::bad_input!(
-            "--solve {solve}: a plan solves for one of {}",
+            "--solve {}: a plan solves for one of {}",
+            crate::error::quoted(solve),
             SOLVABLE
                 .iter()
                 .map(|(p, _)| *p)
@@ -269,10 +279,16 @@ pub fn solve(scenario: &Scenario, solve: &str, target: &str, max: u64) -> Result
             value,
         });
         let m = model::load_str(&loaded.text, &name, base, &o)?;
-        Ok(run_point(&Compiled::new(&m), &scenario.options).summary)
+        Ok(run_point(&Compiled::new(&m), &scenario.options)?.summary)
+    };
+    let m = &loaded.model;
+    let rate_ceiling = match (m.load.connections, m.load.duration) {
+        (None, Some(d)) => m.sim.max_connections as f64 / d,
+        _ => f64::INFINITY,
     };
     let mut planner = Planner {
         evaluate,
+        rate_ceiling,
         metric: target.metric.clone(),
         evaluated: BTreeMap::new(),
     };

@@ -2,9 +2,10 @@
 //! `--precision` needs, in parallel (each replication is single-threaded and has its
 //! own random streams, so the result does not depend on the thread count).
 
+use crate::error::BadInput;
 use crate::model::{LoadedModel, Override};
 use crate::server::Compiled;
-use crate::stats::{RepStats, Summary};
+use crate::stats::{Combiner, RepStats, Summary};
 use rayon::prelude::*;
 
 /// A checked model, the `--set` overrides it was loaded with, and how to run it: what
@@ -66,34 +67,52 @@ fn replications_needed(summary: &Summary, precision: f64, now: u32) -> u32 {
     (n.min(f64::from(now) * 4.0) as u32).max(now + 1)
 }
 
-/// Runs one model point.
-pub fn run_point(compiled: &Compiled, opts: &RunOptions) -> PointResult {
-    let run = |range: std::ops::Range<u32>| -> Vec<RepStats> {
-        range
-            .into_par_iter()
-            .map(|r| compiled.run(opts.seed, u64::from(r)))
-            .collect()
+/// Replications run in parallel at a time: enough to keep every thread busy, few
+/// enough that their statistics, folded in as each batch ends, take little memory.
+fn batch_size() -> u32 {
+    (rayon::current_num_threads() as u32 * 4).max(16)
+}
+
+/// Runs one model point. Replications are folded into the summary in replication
+/// order as batches finish, so memory stays flat however many there are, and the
+/// result does not depend on the number of threads.
+pub fn run_point(compiled: &Compiled, opts: &RunOptions) -> Result<PointResult, BadInput> {
+    let batch = batch_size();
+    let run_to = |c: &mut Combiner, end: u32| -> Result<(), BadInput> {
+        while (c.len() as u32) < end {
+            let start = c.len() as u32;
+            let stop = start.saturating_add(batch).min(end);
+            let reps: Vec<RepStats> = (start..stop)
+                .into_par_iter()
+                .map(|r| compiled.run(opts.seed, u64::from(r)))
+                .collect::<Result<_, _>>()?;
+            for r in &reps {
+                c.push(r);
+            }
+        }
+        Ok(())
     };
     let mut target = opts.replications.max(1);
     if opts.precision.is_some() {
         target = target.max(2);
     }
-    let mut reps = run(0..target);
+    let mut combined = Combiner::default();
+    run_to(&mut combined, target)?;
     loop {
-        let summary = Summary::combine(&reps, CONFIDENCE);
+        let summary = combined.summary(CONFIDENCE);
         let done = match opts.precision {
             None => true,
             Some(p) => precise_enough(&summary, p) || target >= opts.max_replications,
         };
         if done {
-            return PointResult {
+            return Ok(PointResult {
                 summary,
                 replications: target,
-            };
+            });
         }
         let next = replications_needed(&summary, opts.precision.expect("checked above"), target)
             .min(opts.max_replications);
-        reps.extend(run(target..next));
+        run_to(&mut combined, next)?;
         target = next;
     }
 }

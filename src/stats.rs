@@ -234,9 +234,11 @@ impl RepStats {
     }
 }
 
+/// a / b; not defined (NaN) when nothing was offered, rather than a 0 that would
+/// read as "nothing refused".
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 {
-        0.0
+        f64::NAN
     } else {
         a as f64 / b as f64
     }
@@ -245,25 +247,51 @@ fn ratio(a: u64, b: u64) -> f64 {
 /// A mean with its 95 % confidence interval (null bounds with fewer than 2 runs).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
+    #[serde(with = "number")]
     pub mean: f64,
-    #[serde(with = "nullable")]
+    #[serde(with = "number")]
     pub ci_low: f64,
-    #[serde(with = "nullable")]
+    #[serde(with = "number")]
     pub ci_high: f64,
 }
 
-/// NaN is written as JSON null and read back as NaN.
-mod nullable {
+/// A metric as JSON writes it and reads it back exactly: a finite number as a number,
+/// NaN (not defined: an interval of one replication) as null, and an infinity as the
+/// string "inf" or "-inf" (JSON has no infinite numbers).
+mod number {
     use serde::{Deserialize, Deserializer, Serializer};
+
     pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
         if x.is_finite() {
             s.serialize_f64(*x)
-        } else {
+        } else if x.is_nan() {
             s.serialize_none()
+        } else if *x > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
         }
     }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Number(f64),
+        Text(String),
+    }
+
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+        match Option::<Written>::deserialize(d)? {
+            None => Ok(f64::NAN),
+            Some(Written::Number(x)) => Ok(x),
+            Some(Written::Text(t)) => match t.as_str() {
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                other => Err(serde::de::Error::custom(format!(
+                    "`{other}` is not a number (a metric is a number, null, \"inf\" or \"-inf\")"
+                ))),
+            },
+        }
     }
 }
 
@@ -281,7 +309,16 @@ pub fn t_quantile(confidence: f64, n: usize) -> f64 {
 }
 
 /// Mean of `xs` with a Student-t interval; probabilities are clipped to [0, 1].
+/// Values that are not defined (NaN: a replication that offered nothing) are left out;
+/// with none left the estimate is not defined either.
 pub fn estimate(xs: &[f64], confidence: f64, clip01: bool) -> Estimate {
+    let defined: Vec<f64>;
+    let xs = if xs.iter().any(|x| x.is_nan()) {
+        defined = xs.iter().copied().filter(|x| !x.is_nan()).collect();
+        &defined[..]
+    } else {
+        xs
+    };
     let n = xs.len();
     let mean = xs.iter().sum::<f64>() / n as f64;
     if n < 2 {
@@ -307,22 +344,31 @@ pub fn estimate(xs: &[f64], confidence: f64, clip01: bool) -> Estimate {
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
+    #[serde(with = "number")]
     pub mean: f64,
+    #[serde(with = "number")]
     pub p50: f64,
+    #[serde(with = "number")]
     pub p90: f64,
+    #[serde(with = "number")]
     pub p99: f64,
+    #[serde(with = "number")]
     pub p999: f64,
+    #[serde(with = "number")]
     pub max: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct QueueWait {
+    #[serde(with = "number")]
     pub mean: f64,
+    #[serde(with = "number")]
     pub p99: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct QueueLength {
+    #[serde(with = "number")]
     pub mean: f64,
     pub max: u64,
 }
@@ -330,11 +376,14 @@ pub struct QueueLength {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Processes {
     pub forks: u64,
+    #[serde(with = "number")]
     pub mean: f64,
     pub max: u64,
     /// Time-average number of processes doing blocking work.
+    #[serde(with = "number")]
     pub busy_mean: f64,
     /// busy_mean / mean.
+    #[serde(with = "number")]
     pub utilisation: f64,
 }
 
@@ -354,9 +403,12 @@ pub struct Summary {
     pub queue_length: QueueLength,
     pub processes: Processes,
     /// Time-average number of connections queued or held before their reply.
+    #[serde(with = "number")]
     pub in_system_mean: f64,
     /// Served connections per second of observed time.
+    #[serde(with = "number")]
     pub throughput_per_s: f64,
+    #[serde(with = "number")]
     pub wasted_s: f64,
     pub events: u64,
 }
@@ -371,33 +423,137 @@ fn quantile(h: &Histogram<u64>, q: f64, min: f64, max: f64) -> f64 {
 }
 
 impl Summary {
+    /// The summary of these replications, in this order.
     pub fn combine(reps: &[RepStats], confidence: f64) -> Summary {
-        let mut latency = histogram();
-        let mut wait = histogram();
-        let (mut lat_sum, mut lat_max, mut lat_min) = (0.0, 0.0f64, f64::INFINITY);
-        let (mut wait_sum, mut wait_n) = (0.0, 0u64);
-        let mut s = Summary {
+        let mut c = Combiner::default();
+        for r in reps {
+            c.push(r);
+        }
+        c.summary(confidence)
+    }
+}
+
+/// Replications folded into a summary one at a time, in replication order, so that
+/// memory does not grow with their number: histograms are merged as they come, and
+/// only the six per-replication numbers the intervals and time means need are kept.
+/// The result is the same, to the bit, as combining all of them at once.
+#[derive(Debug, Clone)]
+pub struct Combiner {
+    n: u64,
+    offered: u64,
+    served: u64,
+    refused: u64,
+    dropped: u64,
+    timed_out: u64,
+    latency: Histogram<u64>,
+    wait: Histogram<u64>,
+    lat_sum: f64,
+    lat_max: f64,
+    lat_min: f64,
+    wait_sum: f64,
+    wait_n: u64,
+    queue_max: u64,
+    forks: u64,
+    processes_max: u64,
+    wasted_s: f64,
+    events: u64,
+    window: f64,
+    /// Per replication: refusal and failure probabilities, then the time means of the
+    /// queue, the processes, the busy processes and the connections in the system.
+    per_rep: Vec<[f64; 6]>,
+}
+
+impl Default for Combiner {
+    fn default() -> Self {
+        Combiner {
+            n: 0,
             offered: 0,
             served: 0,
             refused: 0,
             dropped: 0,
             timed_out: 0,
-            refusal_probability: estimate(
-                &reps
-                    .iter()
-                    .map(RepStats::refusal_probability)
-                    .collect::<Vec<_>>(),
-                confidence,
-                true,
-            ),
-            failure_probability: estimate(
-                &reps
-                    .iter()
-                    .map(RepStats::failure_probability)
-                    .collect::<Vec<_>>(),
-                confidence,
-                true,
-            ),
+            latency: histogram(),
+            wait: histogram(),
+            lat_sum: 0.0,
+            lat_max: 0.0,
+            lat_min: f64::INFINITY,
+            wait_sum: 0.0,
+            wait_n: 0,
+            queue_max: 0,
+            forks: 0,
+            processes_max: 0,
+            wasted_s: 0.0,
+            events: 0,
+            window: 0.0,
+            per_rep: Vec::new(),
+        }
+    }
+}
+
+impl Combiner {
+    /// Replications folded in so far.
+    pub fn len(&self) -> u64 {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Folds in the next replication.
+    pub fn push(&mut self, r: &RepStats) {
+        self.n += 1;
+        self.offered += r.offered;
+        self.served += r.served;
+        self.refused += r.refused;
+        self.dropped += r.dropped;
+        self.timed_out += r.timed_out;
+        self.latency
+            .add(&r.latency)
+            .expect("auto-resizing histograms merge");
+        self.wait
+            .add(&r.queue_wait)
+            .expect("auto-resizing histograms merge");
+        if r.queue_wait_zero > 0 {
+            self.wait
+                .record_n(0, r.queue_wait_zero)
+                .expect("zero fits every histogram");
+        }
+        self.lat_sum += r.latency_sum;
+        self.lat_max = self.lat_max.max(r.latency_max);
+        self.lat_min = self.lat_min.min(r.latency_min);
+        self.wait_sum += r.queue_wait_sum;
+        self.wait_n += r.queue_wait_n;
+        self.queue_max = self.queue_max.max(r.queue.max);
+        self.forks += r.forks;
+        self.processes_max = self.processes_max.max(r.processes.max);
+        self.wasted_s += r.wasted_s;
+        self.events += r.events;
+        self.window += r.window;
+        self.per_rep.push([
+            r.refusal_probability(),
+            r.failure_probability(),
+            r.time_mean(&r.queue),
+            r.time_mean(&r.processes),
+            r.time_mean(&r.busy),
+            r.time_mean(&r.in_system),
+        ]);
+    }
+
+    /// The summary of the replications folded in so far.
+    pub fn summary(&self, confidence: f64) -> Summary {
+        let column = |k: usize| self.per_rep.iter().map(|r| r[k]).collect::<Vec<f64>>();
+        let n = self.per_rep.len().max(1) as f64;
+        // Each replication's share added in order, as a mean over them.
+        let time_mean = |k: usize| self.per_rep.iter().fold(0.0, |m, r| m + r[k] / n);
+        let mut s = Summary {
+            offered: self.offered,
+            served: self.served,
+            refused: self.refused,
+            dropped: self.dropped,
+            timed_out: self.timed_out,
+            refusal_probability: estimate(&column(0), confidence, true),
+            failure_probability: estimate(&column(1), confidence, true),
             latency_s: Latency {
                 mean: 0.0,
                 p50: 0.0,
@@ -410,72 +566,43 @@ impl Summary {
                 mean: 0.0,
                 p99: 0.0,
             },
-            queue_length: QueueLength { mean: 0.0, max: 0 },
+            queue_length: QueueLength {
+                mean: time_mean(2),
+                max: self.queue_max,
+            },
             processes: Processes {
-                forks: 0,
-                mean: 0.0,
-                max: 0,
-                busy_mean: 0.0,
+                forks: self.forks,
+                mean: time_mean(3),
+                max: self.processes_max,
+                busy_mean: time_mean(4),
                 utilisation: 0.0,
             },
-            in_system_mean: 0.0,
+            in_system_mean: time_mean(5),
             throughput_per_s: 0.0,
-            wasted_s: 0.0,
-            events: 0,
+            wasted_s: self.wasted_s,
+            events: self.events,
         };
-        let n = reps.len().max(1) as f64;
-        let mut window = 0.0;
-        for r in reps {
-            s.offered += r.offered;
-            s.served += r.served;
-            s.refused += r.refused;
-            s.dropped += r.dropped;
-            s.timed_out += r.timed_out;
-            latency
-                .add(&r.latency)
-                .expect("auto-resizing histograms merge");
-            wait.add(&r.queue_wait)
-                .expect("auto-resizing histograms merge");
-            if r.queue_wait_zero > 0 {
-                wait.record_n(0, r.queue_wait_zero)
-                    .expect("zero fits every histogram");
-            }
-            lat_sum += r.latency_sum;
-            lat_max = lat_max.max(r.latency_max);
-            lat_min = lat_min.min(r.latency_min);
-            wait_sum += r.queue_wait_sum;
-            wait_n += r.queue_wait_n;
-            s.queue_length.mean += r.time_mean(&r.queue) / n;
-            s.queue_length.max = s.queue_length.max.max(r.queue.max);
-            s.processes.forks += r.forks;
-            s.processes.mean += r.time_mean(&r.processes) / n;
-            s.processes.max = s.processes.max.max(r.processes.max);
-            s.processes.busy_mean += r.time_mean(&r.busy) / n;
-            s.in_system_mean += r.time_mean(&r.in_system) / n;
-            s.wasted_s += r.wasted_s;
-            s.events += r.events;
-            window += r.window;
-        }
         if s.processes.mean > 0.0 {
             s.processes.utilisation = s.processes.busy_mean / s.processes.mean;
         }
-        if window > 0.0 {
-            s.throughput_per_s = s.served as f64 / window;
+        if self.window > 0.0 {
+            s.throughput_per_s = s.served as f64 / self.window;
         }
         if s.served > 0 {
+            let (min, max) = (self.lat_min, self.lat_max);
             s.latency_s = Latency {
-                mean: lat_sum / s.served as f64,
-                p50: quantile(&latency, 0.5, lat_min, lat_max),
-                p90: quantile(&latency, 0.9, lat_min, lat_max),
-                p99: quantile(&latency, 0.99, lat_min, lat_max),
-                p999: quantile(&latency, 0.999, lat_min, lat_max),
-                max: lat_max,
+                mean: self.lat_sum / s.served as f64,
+                p50: quantile(&self.latency, 0.5, min, max),
+                p90: quantile(&self.latency, 0.9, min, max),
+                p99: quantile(&self.latency, 0.99, min, max),
+                p999: quantile(&self.latency, 0.999, min, max),
+                max,
             };
         }
-        if wait_n > 0 {
+        if self.wait_n > 0 {
             s.queue_wait_s = QueueWait {
-                mean: wait_sum / wait_n as f64,
-                p99: quantile(&wait, 0.99, 0.0, f64::INFINITY),
+                mean: self.wait_sum / self.wait_n as f64,
+                p99: quantile(&self.wait, 0.99, 0.0, f64::INFINITY),
             };
         }
         s

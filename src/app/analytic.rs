@@ -7,6 +7,9 @@ use crate::analytic;
 use crate::error::BadInput;
 use anyhow::Result;
 
+/// The most servers or places a formula is computed for: it sums over each.
+const MAX_SIZE: u32 = 10_000_000;
+
 pub fn run(args: AnalyticArgs) -> Result<()> {
     let positive = |name: &str, x: f64| -> Result<(), BadInput> {
         if x.is_finite() && x > 0.0 {
@@ -16,10 +19,14 @@ pub fn run(args: AnalyticArgs) -> Result<()> {
         }
     };
     let at_least_one = |name: &str, x: u32| -> Result<(), BadInput> {
-        if x >= 1 {
-            Ok(())
-        } else {
+        if x == 0 {
             Err(BadInput(format!("--{name} 0: must be at least 1")))
+        } else if x > MAX_SIZE {
+            Err(BadInput(format!(
+                "--{name} {x}: at most {MAX_SIZE} (the formulas sum over every state)"
+            )))
+        } else {
+            Ok(())
         }
     };
     let text = match args {
@@ -50,6 +57,7 @@ pub fn run(args: AnalyticArgs) -> Result<()> {
             positive("rate", rate)?;
             positive("mu", mu)?;
             at_least_one("servers", servers)?;
+            at_least_one("capacity", capacity)?;
             if capacity < servers {
                 crate::bad_input!(
                     "--capacity {capacity}: K counts the connections being served too, so it \

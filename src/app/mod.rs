@@ -24,11 +24,25 @@ use std::process::ExitCode;
 /// Parses the command line, runs it, and maps an error to its exit code: 2 for bad
 /// input (a message that says what is allowed), 1 for any other failure.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version are not errors; a bad command line is bad input, told
+        // on one line like every other error.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            eprintln!("eagain: {}", crate::error::paragraph(text));
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("eagain: {e:#}");
+            eprintln!("eagain: {}", crate::error::paragraph(&format!("{e:#}")));
             ExitCode::from(exit_code(&e))
         }
     }
@@ -79,6 +93,16 @@ fn load_scenario(args: &ModelArgs) -> Result<Scenario> {
     }
     if args.replications == Some(0) {
         crate::bad_input!("--replications 0: run at least 1 replication");
+    }
+    let most = model::MAX_REPLICATIONS;
+    if let Some(n) = args.replications.filter(|&n| n > most) {
+        crate::bad_input!("--replications {n}: run at most {most} replications of a point");
+    }
+    if args.max_replications > most {
+        crate::bad_input!(
+            "--max-replications {}: at most {most} replications of a point",
+            args.max_replications
+        );
     }
     if args.max_replications < 2 && args.precision.is_some() {
         crate::bad_input!("--max-replications must be at least 2 with --precision");

@@ -57,6 +57,10 @@ pub fn run(args: PlanArgs) -> Result<()> {
         text += "note: latency percentiles have no confidence interval here; the answer is as \
                  good as the run length allows\n";
     }
+    if answer.is_infinite() {
+        text += "note: every rate tried meets the target, up to a billion times the model's \
+                 or the budget of sim.max_connections connections per replication\n";
+    }
     let shown = match p.goal {
         Goal::Smallest(_) => format!("{}", answer as u64),
         Goal::Largest if answer.is_infinite() => "inf".to_string(),

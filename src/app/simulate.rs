@@ -12,7 +12,7 @@ use std::time::Instant;
 pub fn run(args: SimulateArgs) -> Result<()> {
     let s = load_scenario(&args.model)?;
     let started = Instant::now();
-    let result = run_point(&Compiled::new(&s.loaded.model), &s.options);
+    let result = run_point(&Compiled::new(&s.loaded.model), &s.options)?;
     let report = Report::new(
         &s.loaded.file.display().to_string(),
         &s.loaded.model,

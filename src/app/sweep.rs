@@ -4,7 +4,7 @@
 use super::args::{MergeArgs, ModelArgs, SweepArgs};
 use super::{load_scenario, print};
 use crate::model;
-use crate::output::{create_dir, Table};
+use crate::output::{Lock, Table};
 use crate::plot::{self, ChartText};
 use crate::replicate::Scenario;
 use crate::sweep::{self, Arguments, Results, Shard, SweepOptions};
@@ -13,6 +13,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
+
+/// The most worker threads a sweep may start.
+const MAX_THREADS: usize = 1024;
 
 /// The arguments that identify a sweep, for resume and merge.
 fn arguments(s: &Scenario, args: &ModelArgs, vary: &[String]) -> Arguments {
@@ -37,8 +40,20 @@ pub fn run(args: SweepArgs) -> Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     let points = sweep::expand(&s.loaded.text, &s.loaded.file, &s.overrides, &axes)?;
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
-    if args.threads == Some(0) {
-        crate::bad_input!("--threads 0: give at least 1 thread, or leave it out for one per core");
+    match args.threads {
+        Some(0) => crate::bad_input!(
+            "--threads 0: give at least 1 thread, or leave it out for one per core"
+        ),
+        Some(n) if n > MAX_THREADS => crate::bad_input!(
+            "--threads {n}: give at most {MAX_THREADS} threads (this machine has {}), or \
+             leave it out for one per core",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ),
+        _ => {}
+    }
+    let _lock = Lock::take(&args.out)?;
+    if !args.resume {
+        remove_charts(&args.out)?;
     }
     let opts = SweepOptions {
         out: args.out.clone(),
@@ -89,8 +104,22 @@ pub fn run(args: SweepArgs) -> Result<()> {
 }
 
 pub fn merge(args: MergeArgs) -> Result<()> {
+    let _lock = Lock::take(&args.out)?;
+    let out = args.out.canonicalize()?;
+    if let Some(s) = args
+        .shards
+        .iter()
+        .find(|s| s.canonicalize().is_ok_and(|s| s == out))
+    {
+        crate::bad_input!(
+            "merge --out {}: that is the shard folder {} itself, whose results the merge \
+             would overwrite; give a new folder",
+            args.out.display(),
+            s.display()
+        );
+    }
     let (results, walls) = sweep::merge(&args.shards)?;
-    create_dir(&args.out)?;
+    remove_charts(&args.out)?;
     sweep::write_results(&args.out, &results, &walls)?;
     let text = format!(
         "merged {} shards: {} points\nwrote {}\n{}",
@@ -100,6 +129,22 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         draw_charts(&args.out, &results)?
     );
     print(&text)
+}
+
+/// The charts a sweep draws.
+const CHARTS: [&str; 4] = ["capacity.png", "failure.png", "latency.png", "heatmap.png"];
+
+/// Removes the charts of an earlier sweep in this folder, so that none is left that
+/// this sweep does not draw.
+fn remove_charts(dir: &Path) -> Result<()> {
+    for name in CHARTS {
+        let p = dir.join(name);
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", p.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The words above a sweep's charts.

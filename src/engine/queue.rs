@@ -135,6 +135,13 @@ impl<E: Copy> EventQueue<E> {
         id
     }
 
+    /// Drops every pending event: the run that owns the queue stops early.
+    pub fn clear(&mut self) {
+        self.heap.clear();
+        self.lane_key = Key::EMPTY;
+        self.lane_event = None;
+    }
+
     /// The event will not come out of `pop`.
     pub fn cancel(&mut self, id: EventId) {
         self.cancelled.insert(id.0);

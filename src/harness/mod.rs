@@ -461,10 +461,10 @@ pub fn validate(request: Request, notes: Notes<'_>) -> Result<String> {
         .points
         .iter()
         .map(|p| {
-            let r = run_point(&Compiled::new(&p.model), &plan.loaded.options);
-            (r.summary, r.replications)
+            let r = run_point(&Compiled::new(&p.model), &plan.loaded.options)?;
+            Ok((r.summary, r.replications))
         })
-        .collect();
+        .collect::<Result<_, BadInput>>()?;
     let measured = plan.measure(notes)?;
     let measured_path = write_measured(&plan, &measured)?;
     let mut header = plan.header();
@@ -681,7 +681,7 @@ blocking = { dist = "exponential", mean = 0.05 }
             let m = model(&[&format!("load.arrival={arrival}")]);
             for r in 0..3 {
                 let plan = schedule(&spec(m.clone(), r));
-                let simulated = Compiled::new(&m).run(7, r);
+                let simulated = Compiled::new(&m).run(7, r).unwrap();
                 assert_eq!(plan.len() as u64, simulated.offered, "{arrival} rep {r}");
             }
         }

@@ -17,8 +17,8 @@ pub(crate) fn read_text(
     not_text: &str,
 ) -> Result<String, BadInput> {
     let name = file.display();
-    let bytes = std::fs::read(file)
-        .map_err(|e| BadInput(format!("cannot read the {what} {name}: {e}. {help}")))?;
+    let bytes = crate::input::read_bytes(file, crate::input::MAX_TEXT_BYTES)
+        .map_err(|e| BadInput(format!("{}. {help}", crate::input::naming(what, &e))))?;
     String::from_utf8(bytes)
         .map_err(|_| BadInput(format!("{name} is not text (it is not UTF-8), {not_text}")))
 }

@@ -257,6 +257,13 @@ pub struct SimSettings {
     /// Seconds at the start whose arrivals are left out of the statistics.
     #[serde(default)]
     pub warmup: f64,
+    /// The budget of one replication: the connections it may send (checked before it
+    /// runs), and 64 events per connection (checked while it runs).
+    #[serde(
+        default = "default_max_connections",
+        skip_serializing_if = "is_default_max_connections"
+    )]
+    pub max_connections: u64,
 }
 
 impl Default for SimSettings {
@@ -265,8 +272,30 @@ impl Default for SimSettings {
             seed: 1,
             replications: 10,
             warmup: 0.0,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
+}
+
+/// Connections one replication may send unless `sim.max_connections` says otherwise:
+/// about ten seconds of one core.
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 100_000_000;
+/// Events a replication may process per connection of its budget.
+pub const EVENTS_PER_CONNECTION: u64 = 64;
+/// The most processes a pool may have: the simulator keeps a slot for each.
+pub const MAX_PROCESSES: u32 = 1_000_000;
+/// The most replications of one point.
+pub const MAX_REPLICATIONS: u32 = 1_000_000;
+/// The shortest mean pause between a client's retries: below it the clock of a
+/// retrying client would hardly advance.
+pub const MIN_RETRY_PAUSE: f64 = 1e-6;
+
+fn default_max_connections() -> u64 {
+    DEFAULT_MAX_CONNECTIONS
+}
+
+fn is_default_max_connections(n: &u64) -> bool {
+    *n == DEFAULT_MAX_CONNECTIONS
 }
 
 fn one_u64() -> u64 {
@@ -322,11 +351,14 @@ impl Model {
         }
         if let Some(t) = l.timeout {
             positive("load.timeout", t, "seconds")?;
+            at_most_max_seconds("load.timeout", t)?;
         }
         if let Some(t) = l.connect_timeout {
             positive("load.connect_timeout", t, "seconds")?;
+            at_most_max_seconds("load.connect_timeout", t)?;
         }
         non_negative("load.retry_for", l.retry_for)?;
+        at_most_max_seconds("load.retry_for", l.retry_for)?;
         dist("load.retry_pause", &l.retry_pause)?;
         if l.on_refused == OnRefused::Retry {
             if self.listener.kind == ListenerKind::Tcp {
@@ -336,10 +368,14 @@ impl Model {
                      on `listener.syn_schedule` instead: use \"fail\" with listener.kind = \"tcp\"",
                 ));
             }
-            if l.retry_pause.mean() <= 0.0 {
+            if l.retry_pause.mean().is_nan() || l.retry_pause.mean() < MIN_RETRY_PAUSE {
                 return Err(bad(
                     "load.retry_pause",
-                    "with on_refused = \"retry\" the pause must have a mean above 0",
+                    format!(
+                        "with on_refused = \"retry\" the pause must have a mean of at least \
+                         {MIN_RETRY_PAUSE:e} s (1 µs), got {:e}",
+                        l.retry_pause.mean()
+                    ),
                 ));
             }
         }
@@ -369,6 +405,15 @@ impl Model {
         if p.process_limit == 0 {
             return Err(bad("pool.process_limit", "must be at least 1 process"));
         }
+        if p.process_limit > MAX_PROCESSES {
+            return Err(bad(
+                "pool.process_limit",
+                format!(
+                    "{} processes is more than the {MAX_PROCESSES} a simulated pool may have",
+                    p.process_limit
+                ),
+            ));
+        }
         if p.client_limit == 0 {
             return Err(bad("pool.client_limit", "must be at least 1 connection"));
         }
@@ -382,12 +427,14 @@ impl Model {
             ));
         }
         non_negative("pool.idle_kill", p.idle_kill)?;
+        at_most_max_seconds("pool.idle_kill", p.idle_kill)?;
         let m = &self.master;
         dist("master.startup", &m.startup)?;
         dist("master.fork_time", &m.fork_time)?;
         dist("master.respawn_delay", &m.respawn_delay)?;
         if let Some(t) = m.drop_timeout {
             non_negative("master.drop_timeout", t)?;
+            at_most_max_seconds("master.drop_timeout", t)?;
         }
         if m.mode == MasterMode::PerConnection && p.client_limit != 1 {
             return Err(bad(
@@ -443,6 +490,45 @@ impl Model {
         if s.replications == 0 {
             return Err(bad("sim.replications", "must be at least 1"));
         }
+        if s.replications > MAX_REPLICATIONS {
+            return Err(bad(
+                "sim.replications",
+                format!("must be at most {MAX_REPLICATIONS}, got {}", s.replications),
+            ));
+        }
+        if s.max_connections == 0 || s.max_connections > u64::MAX / EVENTS_PER_CONNECTION {
+            return Err(bad(
+                "sim.max_connections",
+                format!(
+                    "must be a whole number from 1 to {}, got {}",
+                    u64::MAX / EVENTS_PER_CONNECTION,
+                    s.max_connections
+                ),
+            ));
+        }
+        let expected = self.expected_connections();
+        if expected > s.max_connections as f64 {
+            let (field, what) = match l.connections {
+                Some(_) => ("load.connections", "load.connections".to_string()),
+                None => (
+                    "load.duration",
+                    format!(
+                        "load.rate x load.duration = {} x {}",
+                        l.rate,
+                        l.duration.unwrap_or(0.0)
+                    ),
+                ),
+            };
+            return Err(bad(
+                field,
+                format!(
+                    "about {expected:.3e} connections per replication ({what}) is more than \
+                     the budget sim.max_connections = {}: shorten the run, or raise the budget \
+                     with --set sim.max_connections=N (about 10^7 connections take a second)",
+                    s.max_connections
+                ),
+            ));
+        }
         non_negative("sim.warmup", s.warmup)?;
         if let Some(d) = l.duration {
             if s.warmup >= d {
@@ -475,6 +561,22 @@ impl Model {
         u64::from(self.listen_backlog().min(self.listener.somaxconn)) + 1
     }
 
+    /// Connections one replication sends: `load.connections`, or about rate x duration.
+    pub fn expected_connections(&self) -> f64 {
+        match self.load.connections {
+            Some(n) => n as f64,
+            None => self.load.rate * self.load.duration.unwrap_or(0.0),
+        }
+    }
+
+    /// Events one replication may process before it is stopped as too long.
+    pub fn event_budget(&self) -> u64 {
+        self.sim
+            .max_connections
+            .saturating_mul(EVENTS_PER_CONNECTION)
+            .saturating_add(1_000_000)
+    }
+
     /// Offered load in Erlangs: arrival rate times mean blocking time.
     pub fn offered_load(&self) -> f64 {
         self.load.rate * self.work.blocking.mean()
@@ -497,6 +599,20 @@ fn non_negative(path: &str, x: f64) -> Result<(), FieldError> {
         Ok(())
     } else {
         Err(bad(path, format!("must be a number >= 0, got {x}")))
+    }
+}
+
+fn at_most_max_seconds(path: &str, x: f64) -> Result<(), FieldError> {
+    if x <= crate::dist::MAX_SECONDS {
+        Ok(())
+    } else {
+        Err(bad(
+            path,
+            format!(
+                "{x:e} s is more than {:e} s (about 31 years), the longest time a model may give",
+                crate::dist::MAX_SECONDS
+            ),
+        ))
     }
 }
 

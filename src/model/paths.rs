@@ -122,6 +122,11 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
         PathKind::Value,
         "seconds left out at the start",
     ),
+    (
+        "sim.max_connections",
+        PathKind::Value,
+        "the budget of connections one replication may send",
+    ),
 ];
 
 /// Accepts a known path, or a key inside a distribution path; otherwise says which
@@ -155,7 +160,8 @@ pub fn check_path(path: &str) -> Result<(), String> {
         same_table.join(", ")
     };
     Err(format!(
-        "`{path}` is not a model path; the paths{} are: {listed}",
+        "`{}` is not a model path; the paths{} are: {listed}",
+        crate::error::quoted(path),
         if same_table.is_empty() {
             String::new()
         } else {

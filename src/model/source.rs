@@ -39,36 +39,37 @@ pub fn parse_value(raw: &str) -> Result<toml::Value, String> {
         Ok(toml::Value::String(raw.to_string()))
     } else {
         Err(format!(
-            "`{raw}` is not a value: write a number (2.5), a word (tcp), a quoted string, \
-             or a table such as {{ dist = \"exponential\", mean = 1.0 }}"
+            "`{}` is not a value: write a number (2.5), a word (tcp), a quoted string, \
+             or a table such as {{ dist = \"exponential\", mean = 1.0 }}",
+            crate::error::quoted(raw)
         ))
     }
 }
 
 /// Parses `PATH=VALUE` as given to `--set`.
 pub fn parse_assignment(raw: &str) -> Result<Override, BadInput> {
+    let shown = crate::error::quoted(raw);
     let (path, value) = raw.split_once('=').ok_or_else(|| {
         BadInput(format!(
-            "--set `{raw}`: write PATH=VALUE, for example --set load.rate=5 or --set listener.kind=tcp"
+            "--set `{shown}`: write PATH=VALUE, for example --set load.rate=5 or --set listener.kind=tcp"
         ))
     })?;
     let path = path.trim();
-    check_path(path).map_err(|m| BadInput(format!("--set {raw}: {m}")))?;
-    let value = parse_value(value).map_err(|m| BadInput(format!("--set {raw}: {m}")))?;
+    check_path(path).map_err(|m| BadInput(format!("--set {shown}: {m}")))?;
+    let value = parse_value(value).map_err(|m| BadInput(format!("--set {shown}: {m}")))?;
     Ok(Override {
         path: path.to_string(),
         value,
-        origin: format!("--set {raw}"),
+        origin: format!("--set {shown}"),
     })
 }
 
 /// Reads, overrides and checks a model file.
 pub fn load(file: &Path, overrides: &[Override]) -> Result<LoadedModel, BadInput> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let text = crate::input::read_text(file, crate::input::MAX_TEXT_BYTES).map_err(|e| {
         BadInput(format!(
-            "cannot read the model file {}: {e}. Give the path of a model in TOML, \
-             for example models/mmck.toml.",
-            file.display()
+            "{}. Give the path of a model in TOML, for example models/mmck.toml.",
+            crate::input::naming("model file", &e)
         ))
     })?;
     let base = file.parent().unwrap_or(Path::new("."));
@@ -114,6 +115,9 @@ pub fn load_str(
                 None => path,
             };
             let allowed = explain_type(&message);
+            // serde quotes the bad value whole: keep the message short (long enough for
+            // the list of allowed values it gives).
+            let message = crate::error::shortened(&message, 600);
             BadInput(format!(
                 "{name}{}: {}{message}{allowed}",
                 locate(&path),

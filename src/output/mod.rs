@@ -6,6 +6,7 @@
 
 pub mod report;
 
+use crate::error::BadInput;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -20,9 +21,91 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
 }
 
-/// Creates a folder and its parents, saying which one could not be made.
-pub fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+/// Creates an output folder and its parents. A path that is a file, or a folder that
+/// cannot be made, is the user's to fix (exit 2).
+pub fn create_dir(dir: &Path) -> Result<(), BadInput> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        BadInput(format!(
+            "cannot create the output folder {}: {e}; give --out a folder that can be \
+             written (a new one is made)",
+            dir.display()
+        ))
+    })
+}
+
+/// The output folder taken by one eagain process: `.eagain.lock` holds its process
+/// id while it writes, so that two commands never mix their files in one folder. It is
+/// removed when dropped; a lock left by a process that no longer runs is taken over.
+#[derive(Debug)]
+pub struct Lock {
+    path: PathBuf,
+}
+
+impl Lock {
+    pub fn take(dir: &Path) -> Result<Lock, BadInput> {
+        create_dir(dir)?;
+        let path = dir.join(".eagain.lock");
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = writeln!(f, "{}", std::process::id());
+                    return Ok(Lock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|t| t.trim().parse::<u32>().ok());
+                    match holder {
+                        Some(pid) if running(pid) => {
+                            return Err(BadInput(format!(
+                                "{} is being written by another eagain (process {pid}): wait \
+                                 for it to finish, or give another --out folder",
+                                dir.display()
+                            )))
+                        }
+                        // Its process is gone (killed): the lock is stale.
+                        _ => {
+                            let _ = std::fs::remove_file(&path);
+                        }
+                    }
+                }
+                Err(e) => {
+                    return Err(BadInput(format!(
+                        "cannot write in the output folder {}: {e}; give --out a folder \
+                         that can be written",
+                        dir.display()
+                    )))
+                }
+            }
+        }
+        Err(BadInput(format!(
+            "cannot take the lock {} of the output folder: remove it if no eagain runs",
+            path.display()
+        )))
+    }
+}
+
+/// Whether process `pid` runs (exists and is not a zombie waiting to be reaped).
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses: "1234 (eagain) S ...".
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// A table of text cells: a header and rows of the same width. `source` names it in
@@ -60,8 +143,9 @@ impl Table {
 
     /// Reads a CSV file (cells trimmed).
     pub fn read(path: &Path) -> Result<Table> {
-        let mut reader = csv::Reader::from_path(path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+        let file = crate::input::open(path, crate::input::MAX_DATA_BYTES)
+            .map_err(|e| crate::error::BadInput(format!("{e}: give a results.csv")))?;
+        let mut reader = csv::Reader::from_reader(file);
         let headers: Vec<String> = reader
             .headers()
             .with_context(|| format!("cannot read the header of {}", path.display()))?

@@ -68,7 +68,9 @@ impl Report {
             }
         };
         let ci = |x: &crate::stats::Estimate| {
-            if x.ci_low.is_finite() {
+            if x.mean.is_nan() {
+                "not defined: no connection was offered after the warm-up".to_string()
+            } else if x.ci_low.is_finite() {
                 format!(
                     "{:.6}  (95 % CI {:.6} to {:.6})",
                     x.mean, x.ci_low, x.ci_high

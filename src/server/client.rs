@@ -47,6 +47,15 @@ impl Sim<'_> {
                 id
             }
             None => {
+                if self.conns.len() >= super::MAX_OPEN {
+                    // The run cannot go on without taking the machine's memory: it ends
+                    // here, and `run` reports it.
+                    self.arrivals_done = true;
+                    self.open = 0;
+                    self.conns.push(conn);
+                    self.q.clear();
+                    return;
+                }
                 self.conns.push(conn);
                 (self.conns.len() - 1) as u32
             }

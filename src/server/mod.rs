@@ -12,6 +12,7 @@ mod pool;
 
 use crate::dist::Dist;
 use crate::engine::{stream, EventId, EventQueue, Rng64};
+use crate::error::BadInput;
 use crate::model::{ListenerKind, MasterMode, Model, OnRefused};
 use crate::stats::RepStats;
 use crate::workload::{self, Workload};
@@ -36,6 +37,7 @@ pub struct Compiled {
     client_limit: u32,
     service_count: u64,
     timeout: f64,
+    event_budget: u64,
     /// Dovecot's masters keep process_min_avail > 0 processes free (reference C4).
     tops_up: bool,
     /// Dovecot's masters end processes idle for idle_kill > 0 seconds (reference C12).
@@ -58,14 +60,18 @@ impl Compiled {
             client_limit: model.pool.client_limit,
             service_count: model.pool.service_count,
             timeout: model.load.timeout.unwrap_or(f64::INFINITY),
+            event_budget: model.event_budget(),
             tops_up: model.master.mode != MasterMode::Prefork && model.pool.process_min_avail > 0,
             idle_kills: model.master.mode != MasterMode::Prefork && model.pool.idle_kill > 0.0,
             model: model.clone(),
         }
     }
 
-    /// Runs replication number `replication` (0-based) with the model's streams for `seed`.
-    pub fn run(&self, seed: u64, replication: u64) -> RepStats {
+    /// Runs replication number `replication` (0-based) with the model's streams for
+    /// `seed`. A replication that goes past its budget (`sim.max_connections` x 64
+    /// events, or `MAX_OPEN` connections open at once) stops with an error that says
+    /// which.
+    pub fn run(&self, seed: u64, replication: u64) -> Result<RepStats, BadInput> {
         Sim::new(self, seed, replication).run()
     }
 }
@@ -100,6 +106,14 @@ enum Ev {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// The most connections a replication may hold open at once (each is a slot of a few
+/// dozen bytes): past it, it stops with an error rather than take the machine's memory.
+pub const MAX_OPEN: usize = 10_000_000;
+
+fn budget_text(n: u64) -> String {
+    format!("{n:.3e}", n = n as f64)
+}
 
 /// One client connection.
 #[derive(Debug, Clone, Copy)]
@@ -202,7 +216,7 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn run(mut self) -> RepStats {
+    fn run(mut self) -> Result<RepStats, BadInput> {
         // The observed window opens when the clock first reaches the warm-up.
         let mut window_opens = self.warmup;
         if window_opens <= 0.0 {
@@ -214,7 +228,11 @@ impl<'a> Sim<'a> {
             self.q.schedule(d, Ev::WindowEnd);
         }
         self.schedule_next_arrival();
+        let budget = self.c.event_budget;
         while let Some((now, ev)) = self.q.pop() {
+            if self.q.processed() > budget {
+                return Err(self.over_budget(now));
+            }
             if now >= window_opens {
                 self.stats.start_window(window_opens);
                 window_opens = f64::INFINITY;
@@ -249,7 +267,31 @@ impl<'a> Sim<'a> {
         };
         self.stats.close_window(end);
         self.stats.events = self.q.processed();
-        self.stats
+        if self.conns.len() > MAX_OPEN {
+            return Err(self.too_many_open());
+        }
+        Ok(self.stats)
+    }
+
+    fn over_budget(&self, now: f64) -> BadInput {
+        let m = &self.c.model;
+        BadInput(format!(
+            "{}: a replication processed more than {} events (64 per connection of the \
+             budget sim.max_connections = {}) and was stopped at simulated time {now:.3} s: \
+             raise sim.max_connections (--set sim.max_connections=N) or shorten the run",
+            m.name,
+            budget_text(self.c.event_budget),
+            m.sim.max_connections
+        ))
+    }
+
+    fn too_many_open(&self) -> BadInput {
+        BadInput(format!(
+            "{}: more than {MAX_OPEN} connections were open at once (queued, retrying or \
+             held): the model's load is far beyond what its pool serves; lower load.rate or \
+             shorten load.timeout and load.retry_for",
+            self.c.model.name
+        ))
     }
 
     /// Gives every queued connection it can to a process, in FIFO order.

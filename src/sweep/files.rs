@@ -65,10 +65,9 @@ pub fn remove_results(dir: &Path) -> Result<()> {
 /// Reads a finished sweep's (or shard's) results.json and timing.csv.
 pub fn read_results(dir: &Path) -> Result<(Results, Vec<Timing>)> {
     let path = dir.join(RESULTS_JSON);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = crate::input::read_text(&path, crate::input::MAX_DATA_BYTES).map_err(|e| {
         crate::error::BadInput(format!(
-            "cannot read {}: {e}. Give a folder written by a finished `eagain sweep`.",
-            path.display()
+            "{e}. Give a folder written by a finished `eagain sweep`."
         ))
     })?;
     let results: Results = serde_json::from_str(&text).map_err(|e| {

@@ -44,7 +44,13 @@ fn number(raw: &str, what: &str, whole: &str) -> Result<f64, String> {
         .parse::<f64>()
         .ok()
         .filter(|x| x.is_finite())
-        .ok_or_else(|| format!("the {what} `{raw}` of `{whole}` is not a number"))
+        .ok_or_else(|| {
+            format!(
+                "the {what} `{}` of `{}` is not a number",
+                crate::error::quoted(raw),
+                crate::error::quoted(whole)
+            )
+        })
 }
 
 fn is_integer(raw: &str) -> bool {
@@ -68,7 +74,8 @@ fn numeric(x: f64, integer: bool) -> toml::Value {
 
 /// Parses `PATH=VALUES`.
 pub fn parse_axis(raw: &str) -> Result<Axis, BadInput> {
-    let err = |m: String| BadInput(format!("--vary {raw}: {m}"));
+    let shown = crate::error::quoted(raw);
+    let err = |m: String| BadInput(format!("--vary {shown}: {m}"));
     let (path, values) = raw.split_once('=').ok_or_else(|| {
         err(
             "write PATH=VALUES, for example --vary load.rate=0.1:1:0.1 or \
@@ -88,7 +95,7 @@ pub fn parse_axis(raw: &str) -> Result<Axis, BadInput> {
     let range: Vec<&str> = values.split(':').collect();
     let looks_like_range = parts.len() == 1 && range.len() == 3 && !values.contains(['{', '"']);
     let values = if looks_like_range {
-        range_values(&range, values).map_err(err)?
+        range_values(&range, values, is_integer_path(path)).map_err(err)?
     } else {
         parts
             .iter()
@@ -102,7 +109,31 @@ pub fn parse_axis(raw: &str) -> Result<Axis, BadInput> {
     })
 }
 
-fn range_values(range: &[&str], whole: &str) -> Result<Vec<toml::Value>, String> {
+/// Paths that hold whole numbers: a geometric range over them is rounded.
+fn is_integer_path(path: &str) -> bool {
+    matches!(
+        path.rsplit('.').next(),
+        Some(
+            "process_limit"
+                | "client_limit"
+                | "service_count"
+                | "process_min_avail"
+                | "backlog"
+                | "somaxconn"
+                | "connections"
+                | "seed"
+                | "replications"
+                | "max_connections"
+        )
+    ) && !path.starts_with("work.")
+        && !path.starts_with("master.startup")
+}
+
+fn range_values(
+    range: &[&str],
+    whole: &str,
+    integer_path: bool,
+) -> Result<Vec<toml::Value>, String> {
     let start = number(range[0], "start", whole)?;
     let stop = number(range[1], "stop", whole)?;
     if stop < start {
@@ -124,7 +155,18 @@ fn range_values(range: &[&str], whole: &str) -> Result<Vec<toml::Value>, String>
                 "a geometric range must start above 0, not at {start}"
             ));
         }
-        let integer = is_integer(range[0]) && is_integer(range[1]);
+        // Counted before the loop: a factor so close to 1 that x * f rounds back to x
+        // would otherwise never reach stop.
+        let steps = (stop / start).ln() / f.ln();
+        if steps.is_nan() || steps >= MAX_POINTS as f64 {
+            return Err(format!(
+                "{start} to {stop} by x{f} is about {steps:.3e} values: at most {MAX_POINTS} \
+                 a sweep (use a larger factor)"
+            ));
+        }
+        // Whole numbers only for a path that holds them: a geometric rate axis from 1
+        // to 10 by x1.5 is 1, 1.5, 2.25, ..., not 1, 2, 3, 5, 8.
+        let integer = integer_path && is_integer(range[0]) && is_integer(range[1]);
         let mut x = start;
         while x <= stop * (1.0 + 1e-9) {
             let v = numeric(x, integer);
@@ -142,10 +184,13 @@ fn range_values(range: &[&str], whole: &str) -> Result<Vec<toml::Value>, String>
             return Err(format!("the step must be above 0, got {s}"));
         }
         let integer = is_integer(range[0]) && is_integer(range[1]) && is_integer(step);
-        let n = ((stop - start) / s + 1e-9).floor() as usize;
-        if n >= MAX_POINTS {
-            return Err(format!("{} values: at most {MAX_POINTS} a sweep", n + 1));
+        let count = ((stop - start) / s + 1e-9).floor() + 1.0;
+        if count.is_nan() || count > MAX_POINTS as f64 {
+            return Err(format!(
+                "{start} to {stop} by {s} is {count:.3e} values: at most {MAX_POINTS} a sweep"
+            ));
         }
+        let n = count as usize - 1;
         for i in 0..=n {
             out.push(numeric(start + i as f64 * s, integer));
         }
@@ -192,12 +237,7 @@ pub fn expand(
     let base = file.parent().unwrap_or(Path::new("."));
     let mut points = Vec::with_capacity(total);
     for index in 0..total {
-        let mut rest = index;
-        let mut values = vec![toml::Value::Boolean(false); axes.len()];
-        for (k, a) in axes.iter().enumerate().rev() {
-            values[k] = a.values[rest % a.values.len()].clone();
-            rest /= a.values.len();
-        }
+        let values = values_at(axes, index);
         let mut overrides = sets.to_vec();
         for (a, v) in axes.iter().zip(&values) {
             overrides.push(Override {
@@ -214,6 +254,17 @@ pub fn expand(
         });
     }
     Ok(points)
+}
+
+/// The axes' values at grid index `index` (the first axis varies slowest).
+pub fn values_at(axes: &[Axis], index: usize) -> Vec<toml::Value> {
+    let mut rest = index;
+    let mut values = vec![toml::Value::Boolean(false); axes.len()];
+    for (k, a) in axes.iter().enumerate().rev() {
+        values[k] = a.values[rest % a.values.len()].clone();
+        rest /= a.values.len();
+    }
+    values
 }
 
 /// A value as it is written in a CSV cell and a message: strings without quotes.

@@ -6,7 +6,7 @@
 //! streams, all of these give the same bytes as one uninterrupted run.
 
 mod files;
-mod grid;
+pub(crate) mod grid;
 
 pub use files::{read_results, write_results, Timing, RESULTS_CSV};
 pub use grid::{expand, parse_axis, value_text, Axis, Point};
@@ -78,8 +78,9 @@ impl Shard {
     pub fn parse(raw: &str) -> Result<Shard, BadInput> {
         let bad = || {
             BadInput(format!(
-                "--shard {raw}: write K/N with 0 <= K < N, for example --shard 0/4 \
-                 (this runs points 0, 4, 8, ... of the grid)"
+                "--shard {}: write K/N with 0 <= K < N, for example --shard 0/4 \
+                 (this runs points 0, 4, 8, ... of the grid)",
+                crate::error::quoted(raw)
             ))
         };
         let (k, n) = raw.split_once('/').ok_or_else(bad)?;
@@ -134,23 +135,26 @@ pub fn run(
     run_opts: &RunOptions,
     progress: Progress<'_>,
 ) -> Result<Results> {
-    std::fs::create_dir_all(&opts.out)
-        .with_context(|| format!("cannot create the output folder {}", opts.out.display()))?;
+    crate::output::create_dir(&opts.out)?;
     let progress_path = opts.out.join(PROGRESS);
     let header = ProgressHeader {
         arguments: arguments.clone(),
         shard: opts.shard,
     };
     let mut done: Vec<(PointRecord, f64)> = if opts.resume && progress_path.exists() {
-        read_progress(&progress_path, &header)?
+        read_progress(&progress_path, &header, &points)?
     } else {
         Vec::new()
     };
     if done.is_empty() {
         // A new sweep: old results in this folder must not look like this sweep's.
         files::remove_results(&opts.out)?;
-        let mut f = std::fs::File::create(&progress_path)
-            .with_context(|| format!("cannot write {}", progress_path.display()))?;
+        let mut f = std::fs::File::create(&progress_path).map_err(|e| {
+            BadInput(format!(
+                "cannot write {}: {e}; give --out a folder that can be written",
+                progress_path.display()
+            ))
+        })?;
         writeln!(f, "{}", serde_json::to_string(&header)?)
             .with_context(|| format!("cannot write {}", progress_path.display()))?;
     }
@@ -177,7 +181,7 @@ pub fn run(
         todo.par_iter()
             .map(|p| {
                 let started = Instant::now();
-                let r = run_point(&Compiled::new(&p.model), run_opts);
+                let r = run_point(&Compiled::new(&p.model), run_opts)?;
                 let line = ProgressLine {
                     record: PointRecord {
                         index: p.index,
@@ -230,10 +234,20 @@ pub fn run(
     Ok(results)
 }
 
-/// The points a progress file says are done, after checking it belongs to this sweep.
-fn read_progress(path: &Path, header: &ProgressHeader) -> Result<Vec<(PointRecord, f64)>> {
-    let f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut lines = std::io::BufReader::new(f).lines();
+/// The points a progress file says are done, after checking that it belongs to this
+/// sweep and that every line is a point of this grid and this shard, given once. Only
+/// the last line may be cut short (a sweep killed while writing it).
+fn read_progress(
+    path: &Path,
+    header: &ProgressHeader,
+    points: &[Point],
+) -> Result<Vec<(PointRecord, f64)>> {
+    let file = crate::input::open(path, u64::MAX).map_err(|e| {
+        BadInput(format!(
+            "--resume: {e}; run without --resume to start over, or choose another --out"
+        ))
+    })?;
+    let mut lines = std::io::BufReader::new(file).lines().peekable();
     let first = lines.next().transpose()?.unwrap_or_default();
     let theirs: ProgressHeader = serde_json::from_str(&first).map_err(|_| {
         BadInput(format!(
@@ -256,15 +270,115 @@ fn read_progress(path: &Path, header: &ProgressHeader) -> Result<Vec<(PointRecor
             path.parent().unwrap_or(Path::new(".")).display()
         );
     }
+    let refuse = |n: usize, why: String| -> anyhow::Error {
+        BadInput(format!(
+            "--resume: line {n} of {}: {why}; the file was not written by this sweep alone. \
+             Run without --resume to start over, or choose another --out folder.",
+            path.display()
+        ))
+        .into()
+    };
+    let mut seen = vec![false; points.len()];
     let mut done = Vec::new();
-    for line in lines {
-        // A sweep killed while writing leaves at most its last line cut short.
-        match serde_json::from_str::<ProgressLine>(&line?) {
-            Ok(l) => done.push((l.record, l.wall_s)),
-            Err(_) => break,
+    let mut n = 1;
+    while let Some(line) = lines.next() {
+        n += 1;
+        let line = line?;
+        let l = match serde_json::from_str::<ProgressLine>(&line) {
+            Ok(l) => l,
+            // A sweep killed while writing leaves at most its last line cut short.
+            Err(_) if lines.peek().is_none() => break,
+            Err(e) => return Err(refuse(n, format!("it is not a finished point ({e})"))),
+        };
+        let index = l.record.index;
+        let Some(point) = points.get(index) else {
+            return Err(refuse(
+                n,
+                format!("point {index} is not in this grid of {}", points.len()),
+            ));
+        };
+        if header.shard.is_some_and(|s| !s.owns(index)) {
+            return Err(refuse(n, format!("point {index} is not in this shard")));
         }
+        if point.values != l.record.values {
+            return Err(refuse(
+                n,
+                format!("point {index} has other values than this grid's"),
+            ));
+        }
+        if std::mem::replace(&mut seen[index], true) {
+            return Err(refuse(n, format!("point {index} appears twice")));
+        }
+        done.push((l.record, l.wall_s));
     }
     Ok(done)
+}
+
+/// The values of every point of the grid the arguments describe, in grid order.
+fn grid_values(vary: &[String]) -> Result<Vec<Vec<toml::Value>>, BadInput> {
+    let axes = vary
+        .iter()
+        .map(|v| parse_axis(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let total = axes
+        .iter()
+        .try_fold(1usize, |n, a| n.checked_mul(a.values.len()))
+        .filter(|&n| n <= grid::MAX_POINTS)
+        .ok_or_else(|| {
+            BadInput(format!(
+                "the grid has more than {} points",
+                grid::MAX_POINTS
+            ))
+        })?;
+    Ok((0..total).map(|i| grid::values_at(&axes, i)).collect())
+}
+
+/// A shard's results must be a shard of the grid its arguments describe: a valid K/N,
+/// the grid's size, and each point at its index with its values, in this shard, once.
+fn check_shard(dir: &Path, r: &Results, shard: Shard) -> Result<(), BadInput> {
+    let bad = |why: String| {
+        BadInput(format!(
+            "{}: {why}; its results.json was not written by `eagain sweep --shard` as it \
+             is (merge only the folders of finished shards)",
+            dir.display()
+        ))
+    };
+    if shard.n == 0 || shard.k >= shard.n {
+        return Err(bad(format!(
+            "shard {}/{} is not a K/N with 0 <= K < N",
+            shard.k, shard.n
+        )));
+    }
+    let grid = grid_values(&r.arguments.vary)?;
+    if r.total_points != grid.len() {
+        return Err(bad(format!(
+            "it says {} points, but its --vary axes make {}",
+            r.total_points,
+            grid.len()
+        )));
+    }
+    let mut seen = vec![false; grid.len()];
+    for p in &r.points {
+        let Some(values) = grid.get(p.index) else {
+            return Err(bad(format!("point {} is not in the grid", p.index)));
+        };
+        if !shard.owns(p.index) {
+            return Err(bad(format!(
+                "point {} is not in shard {}/{}",
+                p.index, shard.k, shard.n
+            )));
+        }
+        if *values != p.values {
+            return Err(bad(format!(
+                "point {} has other values than the grid's",
+                p.index
+            )));
+        }
+        if std::mem::replace(&mut seen[p.index], true) {
+            return Err(bad(format!("point {} appears twice", p.index)));
+        }
+    }
+    Ok(())
 }
 
 /// Joins shards' results into the results of one unsharded run.
@@ -273,13 +387,14 @@ pub fn merge(dirs: &[PathBuf]) -> Result<(Results, Vec<Timing>)> {
     let mut walls = Vec::new();
     for d in dirs {
         let (r, w) = read_results(d)?;
-        if r.shard.is_none() {
+        let Some(shard) = r.shard else {
             crate::bad_input!(
                 "{}: these are the results of an unsharded sweep; merge joins the folders \
                  of `eagain sweep --shard K/N`",
                 d.display()
             );
-        }
+        };
+        check_shard(d, &r, shard)?;
         if let Some(first) = all.first() {
             if first.arguments != r.arguments || first.total_points != r.total_points {
                 crate::bad_input!(

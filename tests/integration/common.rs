@@ -59,7 +59,7 @@ pub fn replications(model: &Model, seed: u64, n: u64) -> Vec<RepStats> {
     let compiled = Compiled::new(model);
     (0..n)
         .into_par_iter()
-        .map(|r| compiled.run(seed, r))
+        .map(|r| compiled.run(seed, r).expect("the replication runs"))
         .collect()
 }
 
@@ -71,7 +71,7 @@ pub fn summary(rep: &RepStats) -> Summary {
 /// One replication of a deterministic model: seed and replication do not matter.
 pub fn run_once(text: &str) -> Summary {
     let m = model(text);
-    summary(&Compiled::new(&m).run(1, 0))
+    summary(&Compiled::new(&m).run(1, 0).expect("the replication runs"))
 }
 
 /// A mean with the half-width of its 99.9 % Student-t interval.

@@ -7,12 +7,16 @@
 //! - `sweep`: sweeps, shards, resume, charts and plan through the command line.
 //! - `import`: models written from `doveconf -n` outputs.
 //! - `harness`: real servers measured on this machine beside the prediction.
+//! - `reliability`: inputs that once panicked, hung or mixed results, each refused.
+//! - `fuzz`: mutated model files and command lines, bounded in time.
 
 mod cli_errors;
 mod common;
 mod determinism;
 mod deterministic;
+mod fuzz;
 mod harness;
 mod import;
 mod oracles;
+mod reliability;
 mod sweep;

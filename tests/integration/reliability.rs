@@ -1,0 +1,584 @@
+//! Bounded in time and memory on any input: one test per class of input that once made
+//! eagain panic, abort, hang or mix results (the reliability issue), each now refused
+//! with exit 2 and a one-line message that names the field, or handled within its
+//! stated bounds.
+
+use crate::common::{eagain, write};
+use std::path::Path;
+
+const MODEL: &str = r#"name = "small"
+[load]
+rate = 5.0
+duration = 10.0
+[listener]
+backlog = 16
+[pool]
+process_limit = 2
+[work]
+blocking = { dist = "exponential", mean = 0.1 }
+"#;
+
+/// Runs eagain with `args` and asserts exit 2, nothing on stdout, and one short line
+/// on stderr containing every phrase.
+fn refused(args: &[&str], phrases: &[&str]) -> String {
+    let out = eagain().args(args).output().expect("eagain runs");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(out.stdout.is_empty(), "{args:?}: stdout not empty");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    assert!(err.len() < 2_200, "{args:?}: {} bytes of stderr", err.len());
+    for p in phrases {
+        assert!(err.contains(p), "{args:?}: no `{p}` in {err}");
+    }
+    err
+}
+
+fn model_file(dir: &Path) -> String {
+    write(dir, "m.toml", MODEL).display().to_string()
+}
+
+#[test]
+fn class_2_loads_beyond_the_budget_or_memory_are_refused_before_they_run() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    refused(
+        &["simulate", &m, "--set", "load.rate=1e9"],
+        &["`load.duration`", "sim.max_connections"],
+    );
+    refused(
+        &["simulate", &m, "--set", "pool.process_limit=1000000000"],
+        &["`pool.process_limit`", "1000000"],
+    );
+    refused(
+        &["simulate", &m, "--replications", "1000000000"],
+        &["--replications", "at most 1000000"],
+    );
+    for file in ["/dev/zero", "/tmp"] {
+        refused(
+            &[
+                "simulate",
+                &m,
+                "--set",
+                &format!("work.blocking={{ dist = \"empirical\", file = \"{file}\" }}"),
+            ],
+            &["`work.blocking`", file],
+        );
+    }
+}
+
+/// Runs `cmd` to its end while sampling its peak resident memory (VmHWM), in KiB.
+fn peak_memory_kib(mut cmd: std::process::Command) -> (std::process::Output, u64) {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("eagain starts");
+    let status = format!("/proc/{}/status", child.id());
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut { stdout }, &mut out).unwrap();
+        out
+    });
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(s) = std::fs::read_to_string(&status) {
+            if let Some(kib) = s
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            {
+                peak = peak.max(kib);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut out = child.wait_with_output().unwrap();
+    out.stdout = reader.join().unwrap();
+    (out, peak)
+}
+
+#[test]
+fn class_2_many_replications_run_in_flat_memory() {
+    // 100,000 replications of ten connections: their statistics are folded in as they
+    // finish, so this needs a few dozen megabytes, where keeping each replication's
+    // histograms took about 4 GB.
+    let d = tempfile::tempdir().unwrap();
+    let m = write(
+        d.path(),
+        "ten.toml",
+        &MODEL.replace("duration = 10.0", "connections = 10"),
+    );
+    let mut cmd = std::process::Command::new(crate::common::bin());
+    cmd.args(["simulate", m.to_str().unwrap(), "--format", "json"])
+        .args(["--replications", "100000"]);
+    let (out, peak) = peak_memory_kib(cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["offered"], 1_000_000);
+    assert_eq!(v["replications"], 100_000);
+    assert!(peak < 300 * 1024, "peak memory {peak} KiB");
+}
+
+#[test]
+fn class_3_distributions_that_overflow_are_refused_naming_the_parameter() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    for (dist, word) in [
+        ("{ dist = \"gamma\", mean = 1e-200, sd = 1e200 }", "`sd`"),
+        ("{ dist = \"gamma\", mean = 1e-200, sd = 1 }", "`mean`"),
+        ("{ dist = \"lognormal\", mean = 1, sd = 1e200 }", "`sd`"),
+        (
+            "{ dist = \"lognormal\", mean = 1, sd = 1e8 }",
+            "times the mean",
+        ),
+        (
+            "{ dist = \"uniform\", low = 0, high = 1.7976931348623157e308 }",
+            "`high`",
+        ),
+        ("{ dist = \"pareto\", scale = 1, shape = 0.001 }", "`shape`"),
+        ("{ dist = \"constant\", value = 1e308 }", "`value`"),
+    ] {
+        refused(
+            &["simulate", &m, "--set", &format!("work.blocking={dist}")],
+            &["`work.blocking`", word],
+        );
+    }
+}
+
+#[test]
+fn class_4_runs_without_end_are_refused_or_bounded() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    let conns = write(
+        d.path(),
+        "c.toml",
+        &MODEL.replace("duration = 10.0", "connections = 1000000000000000"),
+    );
+    refused(
+        &["simulate", conns.to_str().unwrap()],
+        &["`load.connections`", "sim.max_connections"],
+    );
+    refused(
+        &["simulate", &m, "--set", "load.duration=1e12"],
+        &["`load.duration`", "sim.max_connections"],
+    );
+    refused(
+        &[
+            "simulate",
+            &m,
+            "--set",
+            "load.on_refused=retry",
+            "--set",
+            "load.retry_pause={ dist = \"constant\", value = 1e-300 }",
+        ],
+        &["`load.retry_pause`", "1e-6"],
+    );
+    refused(
+        &[
+            "sweep",
+            &m,
+            "--vary",
+            "load.rate=1:2:x1.0000000000000002",
+            "--out",
+            d.path().join("o").to_str().unwrap(),
+        ],
+        &["--vary", "at most 1000000"],
+    );
+    // A target that every rate meets: the search stops at the budget, not never.
+    let out = eagain()
+        .args(["plan", &m, "--solve", "load.rate"])
+        .args(["--target", "refusal_probability<=1", "--replications", "2"])
+        .args(["--set", "sim.max_connections=100000"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.ends_with("load.rate=inf\n"), "{text}");
+}
+
+#[test]
+fn class_4_a_replication_past_its_event_budget_stops_with_the_setting_named() {
+    // Clients that retry every microsecond for a long window against one busy
+    // process: within the connection budget, but each connection retries thousands
+    // of times, so the event budget (64 per connection) stops it.
+    let d = tempfile::tempdir().unwrap();
+    let m = write(
+        d.path(),
+        "r.toml",
+        &MODEL
+            .replace("rate = 5.0", "rate = 50.0")
+            .replace(
+                "[listener]",
+                "on_refused = \"retry\"\nretry_for = 100\nretry_pause = { dist = \"constant\", value = 1e-4 }\n[listener]",
+            )
+            .replace("backlog = 16", "backlog = 0")
+            .replace("process_limit = 2", "process_limit = 1")
+            .replace("mean = 0.1", "mean = 10"),
+    );
+    refused(
+        &[
+            "simulate",
+            m.to_str().unwrap(),
+            "--replications",
+            "1",
+            "--set",
+            "sim.max_connections=1000",
+        ],
+        &["events", "sim.max_connections"],
+    );
+}
+
+/// A finished 4-point sweep into `out`, optionally one shard of it.
+fn sweep(m: &str, out: &Path, extra: &[&str]) {
+    let o = eagain()
+        .args([
+            "sweep",
+            m,
+            "--vary",
+            "load.rate=2,4,6,8",
+            "--replications",
+            "2",
+        ])
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The lines of the progress file of the 4-point sweep, as an interrupted run leaves
+/// them: its header (the sweep's identity) and the line of its first finished point,
+/// taken from a finished run's results.json.
+fn interrupted(m: &str, out: &Path) -> (String, String) {
+    let d = tempfile::tempdir().unwrap();
+    sweep(m, d.path(), &[]);
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("results.json")).unwrap()).unwrap();
+    let header = serde_json::json!({ "arguments": results["arguments"], "shard": null });
+    let line =
+        |i: usize| serde_json::json!({ "record": results["points"][i], "wall_s": 0.1 }).to_string();
+    std::fs::create_dir_all(out).unwrap();
+    (header.to_string(), line(0))
+}
+
+#[test]
+fn class_5_resume_refuses_lines_of_another_sweep_duplicates_and_foreign_indices() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    let out = d.path().join("o");
+    let (header, line) = interrupted(&m, &out);
+    let progress = out.join("progress.jsonl");
+    let resume = |body: &str, phrase: &str| {
+        std::fs::write(&progress, format!("{header}\n{body}\n")).unwrap();
+        refused(
+            &[
+                "sweep",
+                &m,
+                "--vary",
+                "load.rate=2,4,6,8",
+                "--replications",
+                "2",
+                "--resume",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &["--resume", phrase],
+        );
+    };
+    resume(&format!("{line}\n{line}"), "appears twice");
+    resume(
+        &line.replace("\"index\":0", "\"index\":9"),
+        "not in this grid",
+    );
+    resume(&line.replace("\"index\":0", "\"index\":1"), "other values");
+    resume(&format!("not json\n{line}"), "not a finished point");
+    // A cut-short last line is what a kill leaves: it resumes.
+    std::fs::write(&progress, format!("{header}\n{line}\n{{\"rec")).unwrap();
+    let o = eagain()
+        .args([
+            "sweep",
+            &m,
+            "--vary",
+            "load.rate=2,4,6,8",
+            "--replications",
+            "2",
+        ])
+        .args(["--resume", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn class_5_two_sweeps_into_one_folder_are_kept_apart_by_a_lock() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    let out = d.path().join("o");
+    std::fs::create_dir_all(&out).unwrap();
+    // A lock held by a live process (this test's): the second sweep is refused.
+    std::fs::write(
+        out.join(".eagain.lock"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap();
+    refused(
+        &[
+            "sweep",
+            &m,
+            "--vary",
+            "load.rate=2,4",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &["another eagain", "--out"],
+    );
+    // A lock whose process is gone is stale: taken over, and removed at the end.
+    std::fs::write(out.join(".eagain.lock"), "999999999\n").unwrap();
+    sweep(&m, &out, &[]);
+    assert!(!out.join(".eagain.lock").exists());
+}
+
+#[test]
+fn class_6_merge_refuses_edited_results() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    let shard = d.path().join("s0");
+    sweep(&m, &shard, &["--shard", "0/2"]);
+    let json = shard.join("results.json");
+    let original = std::fs::read_to_string(&json).unwrap();
+    let merge = |edited: &str, phrase: &str| {
+        std::fs::write(&json, edited).unwrap();
+        refused(
+            &[
+                "merge",
+                shard.to_str().unwrap(),
+                "--out",
+                d.path().join("m").to_str().unwrap(),
+            ],
+            &[phrase],
+        );
+    };
+    merge(
+        &original.replace("\"index\": 2", "\"index\": 7"),
+        "not in the grid",
+    );
+    merge(
+        &original.replace("\"total_points\": 4", "\"total_points\": 1000000000000"),
+        "its --vary axes make 4",
+    );
+    merge(&original.replace("\"n\": 2", "\"n\": 0"), "not a K/N");
+    merge(
+        &original.replace("\"index\": 2", "\"index\": 1"),
+        "not in shard 0/2",
+    );
+    std::fs::write(&json, &original).unwrap();
+    // --out onto the shard itself would overwrite the input.
+    refused(
+        &[
+            "merge",
+            shard.to_str().unwrap(),
+            "--out",
+            shard.to_str().unwrap(),
+        ],
+        &["shard folder"],
+    );
+}
+
+#[test]
+fn class_7_an_infinite_metric_is_refused_at_its_source() {
+    // Blocking of 1e308 s once made infinite sums written as null; durations are now
+    // at most 1e9 s, so every metric is finite (and inf would read back as "inf").
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    refused(
+        &[
+            "simulate",
+            &m,
+            "--set",
+            "work.blocking={ dist = \"constant\", value = 1e308 }",
+        ],
+        &["`work.blocking`", "31 years"],
+    );
+}
+
+#[test]
+fn class_9_a_geometric_rate_axis_keeps_its_fractions() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    let out = d.path().join("o");
+    let o = eagain()
+        .args([
+            "sweep",
+            &m,
+            "--vary",
+            "load.rate=1:10:x1.5",
+            "--replications",
+            "2",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let rates: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(rates, ["1.0", "1.5", "2.25", "3.375", "5.0625", "7.59375"]);
+    // A whole-number path keeps whole numbers.
+    let out2 = d.path().join("p");
+    let o = eagain()
+        .args(["sweep", &m, "--vary", "pool.process_limit=1:10:x1.5"])
+        .args(["--replications", "2", "--out", out2.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let csv = std::fs::read_to_string(out2.join("results.csv")).unwrap();
+    let limits: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(limits, ["1", "2", "3", "5", "8"]);
+}
+
+#[test]
+fn class_11_smaller_cases_exit_2_with_a_short_message() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    let file = write(d.path(), "a-file", "x");
+    refused(
+        &[
+            "sweep",
+            &m,
+            "--vary",
+            "load.rate=1,2",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        &["cannot create the output folder"],
+    );
+    let bad_csv = write(d.path(), "bad.csv", "a,b\n\"unclosed,1\n");
+    refused(
+        &["plot", bad_csv.to_str().unwrap(), "--out", "/tmp/x.png"],
+        &["bad.csv"],
+    );
+    refused(
+        &[
+            "sweep",
+            &m,
+            "--vary",
+            "load.rate=1,2",
+            "--threads",
+            "100000",
+        ],
+        &["--threads 100000", "at most 1024"],
+    );
+    let long = format!("load.rate={}", "9".repeat(100_000));
+    let e = refused(&["simulate", &m, "--set", &long], &["characters"]);
+    assert!(e.len() < 1_000, "{} bytes", e.len());
+    refused(
+        &["sweep", &m, "--vary", "load.rate=0:1e12:1e-12"],
+        &["1.000e24 values"],
+    );
+    let csv = d.path().join("o");
+    sweep(&m, &csv, &[]);
+    refused(
+        &[
+            "plot",
+            csv.join("results.csv").to_str().unwrap(),
+            "--out",
+            d.path().join("t.png").to_str().unwrap(),
+            "--target",
+            "nan",
+        ],
+        &["--target"],
+    );
+    refused(
+        &[
+            "analytic",
+            "md1k",
+            "--rate",
+            "1",
+            "--service",
+            "1",
+            "--capacity",
+            "4294967295",
+        ],
+        &["--capacity", "at most"],
+    );
+    let conf = write(d.path(), "d.conf", "# 2.3.21: x\n");
+    refused(
+        &[
+            "import",
+            "doveconf",
+            conf.to_str().unwrap(),
+            "--out",
+            conf.to_str().unwrap(),
+        ],
+        &["the file being imported"],
+    );
+    let fifo = d.path().join("fifo.toml");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    refused(
+        &["simulate", fifo.to_str().unwrap()],
+        &["not a regular file"],
+    );
+}
+
+#[test]
+fn class_11_zero_offered_connections_give_no_refusal_probability_and_meet_no_target() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    let out = eagain()
+        .args(["simulate", &m, "--format", "json"])
+        .args(["--set", "sim.warmup=9.9", "--set", "load.rate=0.01"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["offered"], 0);
+    assert!(v["refusal_probability"]["mean"].is_null(), "{v}");
+}
+
+#[test]
+fn class_11_a_new_sweep_leaves_no_chart_of_the_old_one() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    let out = d.path().join("o");
+    let o = eagain()
+        .args([
+            "sweep",
+            &m,
+            "--vary",
+            "load.rate=2,4",
+            "--vary",
+            "pool.process_limit=1,2",
+        ])
+        .args(["--replications", "2", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(out.join("heatmap.png").exists());
+    sweep(&m, &out, &[]);
+    assert!(
+        !out.join("heatmap.png").exists(),
+        "the one-axis sweep draws no heat map"
+    );
+}
