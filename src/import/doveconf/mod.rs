@@ -1786,7 +1786,7 @@ mod tests {
         // models/dovecot-imap.toml.
         let i = imap("# 2.3.21 (47349e2482): /etc/dovecot/dovecot.conf\nssl = no\n");
         let shipped = load_str(
-            include_str!("../../models/dovecot-imap.toml"),
+            include_str!("../../../models/dovecot-imap.toml"),
             "dovecot-imap.toml",
             Path::new("."),
             &[],
