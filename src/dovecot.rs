@@ -1,6 +1,7 @@
 //! Dovecot's rules, once, for the model, the harness and the importer: how a version is
 //! written and compared, the backlog its master passes to listen(), how its master
-//! forks, and what it does at process_limit.
+//! forks, what it does at process_limit, and the versions that changed start-up,
+//! pre-forking and idle_kill.
 
 /// A Dovecot version as doveconf prints it (`2.3.19.1`, `2.4.1-4`) or a model gives it
 /// in `master.dovecot_version`.
@@ -82,11 +83,55 @@ impl Version {
         }
     }
 
+    /// The versions that share this version's backlog cap, as messages name them
+    /// ("2.0.0 to 2.0.12"); None where there is no cap (semantics: dovecot-backlog).
+    pub fn backlog_cap_versions(&self) -> Option<&'static str> {
+        self.backlog_cap().map(|cap| {
+            if cap == 128 {
+                "2.0.0 to 2.0.12"
+            } else {
+                "2.0.13 to 2.2.25"
+            }
+        })
+    }
+
+    /// From 2.4.2 (commit 4e75476a95) the master can accept a connection itself before
+    /// it forks the process for it; it does so only when client_limit = 1
+    /// (`forks_per_connection`, semantics: dovecot-fork).
+    pub fn can_accept_in_master(&self) -> bool {
+        self.at_least(2, 4, 2)
+    }
+
     /// From 2.4.2 (commit 4e75476a95) the master accepts each connection itself and
     /// forks a process for it when client_limit = 1; before, and with a larger
     /// client_limit, it forks on demand (semantics: dovecot-fork).
     pub fn forks_per_connection(&self, client_limit: u32) -> bool {
-        self.at_least(2, 4, 2) && client_limit == 1
+        self.can_accept_in_master() && client_limit == 1
+    }
+
+    /// 2.2.0 to 2.2.6: every new process did a slow host name lookup while it started
+    /// (models/dovecot-2.2-slow-fork.toml).
+    pub fn slow_host_lookup_at_startup(&self) -> bool {
+        self.at_least(2, 2, 0) && !self.at_least(2, 2, 7)
+    }
+
+    /// From 2.3.15 process_min_avail pre-forks up to 10 processes per timer run
+    /// (SERVICE_PREFORK_MAX_AT_ONCE); Dovecot's docs say that before, "the pre-forking
+    /// was creating processes too slowly" (reference C4).
+    pub fn fast_prefork(&self) -> bool {
+        self.at_least(2, 3, 15)
+    }
+
+    /// From 2.3.21 idle_kill ends, every interval, the fewest processes seen idle during
+    /// it less process_min_avail (service_kill_idle()); before, a simpler rule
+    /// (reference C12).
+    pub fn idle_kill_counts_idle_processes(&self) -> bool {
+        self.at_least(2, 3, 21)
+    }
+
+    /// `service` sections, and so the services eagain models, came with 2.0.
+    pub fn has_service_sections(&self) -> bool {
+        self.at_least(2, 0, 0)
     }
 
     /// The drop timer at process_limit, by service type: 10 s from 2.1.0; in 2.0 a
@@ -140,9 +185,29 @@ mod tests {
         assert_eq!(v("2.3.21").drop_timeout(false), Some(10.0));
         assert_eq!(v("2.0.9").drop_timeout(false), Some(0.0));
         assert_eq!(v("2.0.9").drop_timeout(true), None);
+        assert_eq!(v("2.0.12").backlog_cap_versions(), Some("2.0.0 to 2.0.12"));
+        assert_eq!(v("2.2.25").backlog_cap_versions(), Some("2.0.13 to 2.2.25"));
+        assert_eq!(v("2.2.26").backlog_cap_versions(), None);
+        assert!(!v("2.4.1").can_accept_in_master());
+        assert!(v("2.4.2").can_accept_in_master());
         assert_eq!(backlog(1, 1), 4);
         assert_eq!(backlog(1024, 1), 1024);
         assert_eq!(backlog(100, 1000), 100_000);
         assert_eq!(backlog(u32::MAX, u32::MAX), i32::MAX as u32);
+    }
+
+    #[test]
+    fn start_up_prefork_idle_kill_and_service_rules_follow_the_version() {
+        let v = |t| Version::parse(t).unwrap();
+        assert!(!v("2.1.17").slow_host_lookup_at_startup());
+        assert!(v("2.2.0").slow_host_lookup_at_startup());
+        assert!(v("2.2.6").slow_host_lookup_at_startup());
+        assert!(!v("2.2.7").slow_host_lookup_at_startup());
+        assert!(!v("2.3.14").fast_prefork());
+        assert!(v("2.3.15").fast_prefork());
+        assert!(!v("2.3.20").idle_kill_counts_idle_processes());
+        assert!(v("2.3.21").idle_kill_counts_idle_processes());
+        assert!(!v("1.2.17").has_service_sections());
+        assert!(v("2.0.0").has_service_sections());
     }
 }

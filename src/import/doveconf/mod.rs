@@ -1,0 +1,639 @@
+//! `eagain import doveconf`: a model from the output of `doveconf -n` (Dovecot 2.x).
+//!
+//! Three steps, a file each: `parse` turns doveconf's text into a tree of sections and
+//! settings that keeps line numbers; `settings` reads `service imap` and `service
+//! imap-login` with Dovecot's own defaults for what the file leaves out (reference C8)
+//! and works out what the version makes of them: the listen backlog (C1), the master's
+//! forking (C3) and the drop timer (C5), by the rules of `crate::dovecot`; `write` writes
+//! the commented model, one function per TOML table. What a configuration cannot say
+//! (the load, session lengths, start-up times, the kernel's somaxconn) comes from the
+//! shipped Dovecot models and is marked "not in doveconf: measure and --set". Every
+//! setting of the two services that the model does not use is listed, never dropped in
+//! silence; settings elsewhere are only counted. This file holds the entry points and
+//! what they return.
+
+mod parse;
+mod settings;
+mod text;
+mod write;
+
+pub use crate::dovecot::Version;
+use crate::error::BadInput;
+use crate::model::{load_str, MasterMode, Model};
+use parse::{parse, SHAPE};
+use settings::{
+    backlog, check_version, count_ignored, drop_timeout, find_version, master_mode, protocol_notes,
+    read_globals, read_service, resolve, version_notes, ServiceConf,
+};
+use std::path::Path;
+use text::clean;
+use write::{write_model, Writing};
+
+/// The mark on every model line whose value the configuration cannot know.
+pub const MEASURE: &str = "not in doveconf: measure and --set";
+
+/// The Dovecot service a model describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// `service imap`: its unix listener login/imap is where imap-login's
+    /// net_connect_unix(imap) gets EAGAIN (C10).
+    Imap,
+    /// `service imap-login`: the TCP listeners IMAP clients connect to.
+    ImapLogin,
+}
+
+impl Service {
+    pub fn from_name(name: &str) -> Result<Service, BadInput> {
+        match name {
+            "imap" => Ok(Service::Imap),
+            "imap-login" => Ok(Service::ImapLogin),
+            other => Err(BadInput(format!(
+                "--service {other}: give imap (the service imap-login hands logged-in users \
+                 to) or imap-login (the one IMAP clients connect to)"
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Imap => "imap",
+            Service::ImapLogin => "imap-login",
+        }
+    }
+
+    fn other(self) -> Service {
+        match self {
+            Service::Imap => Service::ImapLogin,
+            Service::ImapLogin => Service::Imap,
+        }
+    }
+}
+
+/// A setting of one of the two services that the model does not use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unused {
+    pub line: usize,
+    /// The sections around it, outermost first: `["service imap-login", "inet_listener imap"]`.
+    pub sections: Vec<String>,
+    pub key: String,
+    pub value: String,
+    /// Why the model leaves it out.
+    pub why: String,
+}
+
+impl Unused {
+    /// `line 12: service imap-login { vsz_limit = 1G }: memory limit ...`
+    pub fn describe(&self) -> String {
+        let mut s = format!("line {}: ", self.line);
+        for section in &self.sections {
+            s.push_str(&clean(section));
+            s.push_str(" { ");
+        }
+        s.push_str(&clean(&self.key));
+        s.push_str(" = ");
+        s.push_str(&clean(&self.value));
+        for _ in &self.sections {
+            s.push_str(" }");
+        }
+        s.push_str(": ");
+        s.push_str(&self.why);
+        s
+    }
+}
+
+/// A model written from a doveconf file, and what the import left out.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub version: Version,
+    pub service: Service,
+    /// The model file's text (commented TOML).
+    pub toml: String,
+    /// The same, loaded and checked.
+    pub model: Model,
+    /// Settings of `service imap` and `service imap-login` the model does not use.
+    pub unused: Vec<Unused>,
+    /// Settings outside those two services (none of them is needed).
+    pub ignored: usize,
+    /// Things the user should know about the result.
+    pub notes: Vec<String>,
+}
+
+impl Imported {
+    /// The lines `eagain import doveconf` prints on stderr.
+    pub fn report(&self, file: &str) -> Vec<String> {
+        let p = &self.model.pool;
+        let mut lines = vec![format!(
+            "{file}: Dovecot {}, service {}: process_limit {}, client_limit {}, \
+             service_count {}, process_min_avail {}, backlog {}, master {}",
+            clean(&self.version.text),
+            self.service.name(),
+            p.process_limit,
+            p.client_limit,
+            p.service_count,
+            p.process_min_avail,
+            self.model.listener.backlog,
+            mode_name(self.model.master.mode),
+        )];
+        for n in &self.notes {
+            lines.push(format!("note: {n}"));
+        }
+        if self.unused.is_empty() {
+            lines.push(
+                "every setting in service imap and service imap-login is in the model".into(),
+            );
+        } else {
+            lines.push(format!(
+                "{} setting{} in service imap and service imap-login {} not in the model \
+                 (also listed in the model's comments):",
+                self.unused.len(),
+                if self.unused.len() == 1 { "" } else { "s" },
+                if self.unused.len() == 1 { "is" } else { "are" },
+            ));
+            for u in &self.unused {
+                lines.push(format!("  {}", u.describe()));
+            }
+        }
+        lines.push(ignored_line(self.ignored));
+        lines
+    }
+}
+
+fn ignored_line(n: usize) -> String {
+    format!(
+        "ignored {n} setting{} outside service imap and service imap-login \
+         (the model does not need them)",
+        if n == 1 { "" } else { "s" }
+    )
+}
+
+/// `master.mode` as the model file writes it.
+fn mode_name(mode: MasterMode) -> &'static str {
+    match mode {
+        MasterMode::Prefork => "prefork",
+        MasterMode::OnDemand => "on-demand",
+        MasterMode::PerConnection => "per-connection",
+    }
+}
+
+/// Reads a saved `doveconf -n` from disk and writes the model of `service`.
+pub fn import_file(file: &Path, service: &str) -> Result<Imported, BadInput> {
+    let service = Service::from_name(service)?;
+    let name = file.display().to_string();
+    let text = super::read_text(
+        file,
+        "doveconf file",
+        "Give the saved output of `doveconf -n`, for example after `doveconf -n > dovecot.txt`.",
+        &format!("so it is not the output of `doveconf -n`: {SHAPE}."),
+    )?;
+    import(&text, &name, service)
+}
+
+/// Reads doveconf's output (`file` names it in messages) and writes the model of `service`.
+pub fn import(text: &str, file: &str, service: Service) -> Result<Imported, BadInput> {
+    let parsed = parse(text, file)?;
+    let globals = read_globals(&parsed.root, file)?;
+    let version = find_version(&parsed, &globals, file)?;
+    let mut notes: Vec<String> = check_version(&version, &parsed, &globals, file)?
+        .into_iter()
+        .collect();
+    let chosen = read_service(&parsed.root, service, file)?;
+    let other = read_service(&parsed.root, service.other(), file)?;
+    let pool = resolve(&chosen, &globals, file)?;
+    let other_pool = resolve(&other, &globals, file)?;
+    let unused = unused_in_line_order(service, &chosen, &other);
+    let ignored = count_ignored(&parsed.root);
+    notes.extend(protocol_notes(&parsed.root));
+    notes.extend(version_notes(&version, &pool, &chosen, service));
+    let toml = write_model(&Writing {
+        file,
+        version: &version,
+        service,
+        pool: &pool,
+        other: &other_pool,
+        backlog: backlog(&version, &pool),
+        forking: master_mode(&version, &pool),
+        drop: drop_timeout(&version, service),
+        unused: &unused,
+        ignored,
+        notes: &notes,
+    });
+    let model = load_str(&toml, "the imported model", Path::new("."), &[]).map_err(|e| {
+        BadInput(format!(
+            "{file}: the model written from this configuration does not load ({e}); \
+             the settings of service {} above are what it was made from.",
+            service.name()
+        ))
+    })?;
+    Ok(Imported {
+        version,
+        service,
+        toml,
+        model,
+        unused,
+        ignored,
+        notes,
+    })
+}
+
+/// The unused settings of both services, in the order of their lines in the file.
+fn unused_in_line_order(
+    service: Service,
+    chosen: &ServiceConf,
+    other: &ServiceConf,
+) -> Vec<Unused> {
+    let (imap, login) = match service {
+        Service::Imap => (chosen, other),
+        Service::ImapLogin => (other, chosen),
+    };
+    let mut unused: Vec<Unused> = imap.unused.iter().chain(&login.unused).cloned().collect();
+    unused.sort_by_key(|u| u.line);
+    unused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ListenerKind, MasterMode, OnRefused};
+
+    const V23: &str = "# 2.3.19.1 (9b53102964): /etc/dovecot/dovecot.conf\n";
+
+    fn imap(text: &str) -> Imported {
+        import(text, "test.conf", Service::Imap).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    fn login(text: &str) -> Imported {
+        import(text, "test.conf", Service::ImapLogin).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    fn error(text: &str) -> String {
+        match import(text, "test.conf", Service::Imap) {
+            Ok(i) => panic!("expected an error, got\n{}", i.toml),
+            Err(e) => e.0,
+        }
+    }
+
+    #[test]
+    fn empty_config_gives_the_imap_defaults_of_2_3() {
+        let i = imap(&format!("{V23}ssl = no\n"));
+        let m = &i.model;
+        assert_eq!(m.pool.process_limit, 1024);
+        assert_eq!(m.pool.client_limit, 1);
+        assert_eq!(m.pool.service_count, 1);
+        assert_eq!(m.pool.process_min_avail, 0);
+        assert_eq!(m.pool.idle_kill, 60.0);
+        assert_eq!(m.listener.backlog, 1024);
+        assert_eq!(m.listener.kind, ListenerKind::Unix);
+        assert_eq!(m.master.mode, MasterMode::OnDemand);
+        assert_eq!(m.master.drop_timeout, Some(10.0));
+        assert_eq!(m.load.on_refused, OnRefused::Retry);
+        assert_eq!(m.load.retry_for, 0.5);
+        assert_eq!(i.ignored, 1);
+        assert!(i.unused.is_empty());
+        assert!(i
+            .notes
+            .iter()
+            .any(|n| n.contains("no `service imap` section")));
+    }
+
+    #[test]
+    fn written_model_matches_shipped_dovecot_imap_numbers() {
+        // The defaults of 2.3.21 must give the pool, listener and master of
+        // models/dovecot-imap.toml.
+        let i = imap("# 2.3.21 (47349e2482): /etc/dovecot/dovecot.conf\nssl = no\n");
+        let shipped = load_str(
+            include_str!("../../../models/dovecot-imap.toml"),
+            "dovecot-imap.toml",
+            Path::new("."),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(i.model.pool, shipped.pool);
+        assert_eq!(i.model.listener, shipped.listener);
+        assert_eq!(i.model.master, shipped.master);
+        assert_eq!(i.model.work, shipped.work);
+        assert_eq!(i.model.load, shipped.load);
+    }
+
+    #[test]
+    fn imap_settings_and_login_high_performance_mode_are_read() {
+        let text = format!(
+            "{V23}service imap-login {{\n  service_count = 0\n  process_min_avail = 4\n}}\n\
+             service imap {{\n  process_limit = 512\n}}\n"
+        );
+        let i = imap(&text);
+        assert_eq!(i.model.pool.process_limit, 512);
+        assert_eq!(i.model.listener.backlog, 512);
+        assert!(i.toml.contains("process_limit = 512          # line 7"));
+        assert!(i.toml.contains("high-performance mode"));
+        let l = login(&text);
+        assert_eq!(l.model.pool.process_limit, 100);
+        assert_eq!(l.model.pool.client_limit, 1000);
+        assert_eq!(l.model.pool.service_count, 0);
+        assert_eq!(l.model.pool.process_min_avail, 4);
+        assert_eq!(l.model.listener.kind, ListenerKind::Tcp);
+        assert_eq!(l.model.listener.backlog, 100_000);
+        assert_eq!(l.model.master.mode, MasterMode::OnDemand);
+    }
+
+    #[test]
+    fn backlog_is_capped_by_the_version() {
+        let cfg = |v: &str, pl: u32, cl: u32| {
+            format!(
+                "# {v}: /etc/dovecot/dovecot.conf\nservice imap {{\n  process_limit = {pl}\n  \
+                 client_limit = {cl}\n}}\n"
+            )
+        };
+        assert_eq!(imap(&cfg("2.0.12", 1024, 1)).model.listener.backlog, 128);
+        assert_eq!(imap(&cfg("2.0.13", 1024, 1)).model.listener.backlog, 511);
+        assert_eq!(imap(&cfg("2.2.25", 1024, 1)).model.listener.backlog, 511);
+        assert_eq!(imap(&cfg("2.2.25.4", 1024, 1)).model.listener.backlog, 511);
+        assert_eq!(imap(&cfg("2.2.26", 1024, 1)).model.listener.backlog, 1024);
+        assert_eq!(imap(&cfg("2.2.10", 100, 2)).model.listener.backlog, 200);
+        assert_eq!(imap(&cfg("2.3.21", 2, 1)).model.listener.backlog, 4);
+        assert_eq!(imap(&cfg("2.0.5", 1, 1)).model.listener.backlog, 4);
+        let huge = imap(&cfg("2.3.21", 100_000, 100_000));
+        assert_eq!(huge.model.listener.backlog, i32::MAX as u32);
+    }
+
+    #[test]
+    fn dovecot_version_is_recorded_as_dotted_numbers() {
+        let i = imap("# 2.4.1-4 (7d8c0e5759): /etc/dovecot/dovecot.conf\nssl = no\n");
+        assert_eq!(i.model.master.dovecot_version.as_deref(), Some("2.4.1"));
+        let j = imap(&format!("{V23}ssl = no\n"));
+        assert_eq!(j.model.master.dovecot_version.as_deref(), Some("2.3.19.1"));
+        // The written backlog already has the version's cap: the model's own cut is a no-op.
+        let k = imap("# 2.2.10: x\nservice imap {\n  process_limit = 2048\n}\n");
+        assert_eq!(k.model.listener.backlog, 511);
+        assert_eq!(k.model.listen_backlog(), 511);
+    }
+
+    #[test]
+    fn master_mode_follows_version_and_client_limit() {
+        let cfg = |v: &str, cl: u32| {
+            format!("# {v} (x): /etc/dovecot/dovecot.conf\nservice imap {{\n  client_limit = {cl}\n}}\n")
+        };
+        assert_eq!(
+            imap(&cfg("2.4.1", 1)).model.master.mode,
+            MasterMode::OnDemand
+        );
+        let per = imap(&cfg("2.4.2", 1));
+        assert_eq!(per.model.master.mode, MasterMode::PerConnection);
+        assert!(per.toml.contains("fork_time ="));
+        // C3: 2.4.2 pre-accepts only with client_limit = 1; otherwise the child accepts.
+        let multi = imap(&cfg("2.4.2", 4));
+        assert_eq!(multi.model.master.mode, MasterMode::OnDemand);
+        assert!(multi
+            .notes
+            .iter()
+            .any(|n| n.contains("client_limit = 4 for imap")));
+        assert_eq!(
+            imap(&cfg("2.3.21", 1)).model.master.mode,
+            MasterMode::OnDemand
+        );
+    }
+
+    #[test]
+    fn drop_timer_follows_the_version() {
+        let imap20 = imap("# 2.0.15: /etc/dovecot/dovecot.conf\nssl = no\n");
+        assert_eq!(imap20.model.master.drop_timeout, Some(0.0));
+        let login20 = login("# 2.0.15: /etc/dovecot/dovecot.conf\nssl = no\n");
+        assert_eq!(login20.model.master.drop_timeout, None);
+        let imap21 = imap("# 2.1.0: /etc/dovecot/dovecot.conf\nssl = no\n");
+        assert_eq!(imap21.model.master.drop_timeout, Some(10.0));
+    }
+
+    #[test]
+    fn version_2_4_names_and_unlimited_are_accepted() {
+        let text = "# 2.4.2 (0962ed2104): /etc/dovecot/dovecot.conf\n\
+                    dovecot_config_version = 2.4.2\n\
+                    default_idle_kill_interval = 30 secs\n\
+                    service imap {\n  restart_request_count = unlimited\n  \
+                    idle_kill_interval = 2 mins\n}\n\
+                    service imap-login {\n  restart_request_count = 100\n}\n";
+        let i = imap(text);
+        assert_eq!(i.model.pool.service_count, 0);
+        assert_eq!(i.model.pool.idle_kill, 120.0);
+        let l = login(text);
+        assert_eq!(l.model.pool.service_count, 100);
+        assert_eq!(l.model.pool.idle_kill, 30.0);
+        assert_eq!(i.ignored, 0);
+    }
+
+    #[test]
+    fn service_count_and_restart_request_count_are_one_setting() {
+        let text =
+            format!("{V23}service imap {{\n  service_count = 5\n  restart_request_count = 7\n}}\n");
+        let i = imap(&text);
+        assert_eq!(i.model.pool.service_count, 7);
+        assert_eq!(i.unused.len(), 1);
+        assert_eq!(i.unused[0].line, 3);
+        assert!(i.unused[0].why.contains("overridden by line 4"));
+    }
+
+    #[test]
+    fn zero_limits_mean_the_global_defaults() {
+        let text = format!(
+            "{V23}default_process_limit = 300\ndefault_client_limit = 50\n\
+             default_idle_kill = 5 mins\nservice imap {{\n  process_limit = 0\n  \
+             idle_kill = 0\n}}\n"
+        );
+        let i = imap(&text);
+        assert_eq!(i.model.pool.process_limit, 300);
+        assert_eq!(i.model.pool.idle_kill, 300.0);
+        let l = login(&text);
+        assert_eq!(l.model.pool.process_limit, 300);
+        assert_eq!(l.model.pool.client_limit, 50);
+        assert_eq!(l.model.listener.backlog, 15_000);
+    }
+
+    #[test]
+    fn idle_kill_infinite_means_never() {
+        let i = imap(&format!(
+            "{V23}service imap {{\n  idle_kill = infinite\n}}\n"
+        ));
+        assert_eq!(i.model.pool.idle_kill, 0.0);
+    }
+
+    #[test]
+    fn unknown_and_unsupported_settings_are_listed_with_their_lines() {
+        let text = format!(
+            "{V23}mail_location = maildir:~/Maildir\nservice imap {{\n  vsz_limit = 512 M\n  \
+             chroot = \n  executable = imap postlogin\n  user = vmail\n  extra_groups = mail\n  \
+             drop_priv_before_exec = yes\n  frobnicate = 3\n  unix_listener imap-master {{\n    \
+             mode = 0600\n  }}\n}}\nservice imap-login {{\n  inet_listener imaps {{\n    \
+             port = 993\n    ssl = yes\n  }}\n}}\nservice auth {{\n  unix_listener auth-userdb {{\n    \
+             mode = 0666\n  }}\n}}\n"
+        );
+        let i = imap(&text);
+        let keys: Vec<(usize, &str)> = i.unused.iter().map(|u| (u.line, u.key.as_str())).collect();
+        assert_eq!(
+            keys,
+            vec![
+                (4, "vsz_limit"),
+                (5, "chroot"),
+                (6, "executable"),
+                (7, "user"),
+                (8, "extra_groups"),
+                (9, "drop_priv_before_exec"),
+                (10, "frobnicate"),
+                (12, "mode"),
+                (17, "port"),
+                (18, "ssl"),
+            ]
+        );
+        assert!(i.unused[6].why.contains("unknown to eagain"));
+        assert_eq!(
+            i.unused[7].describe(),
+            "line 12: service imap { unix_listener imap-master { mode = 0600 } }: \
+             socket file and permissions: no effect on the queue"
+        );
+        // mail_location and the auth listener's mode are outside the two services.
+        assert_eq!(i.ignored, 2);
+        for u in &i.unused {
+            assert!(i.toml.contains(&format!("line {}: ", u.line)), "{}", i.toml);
+        }
+        assert!(i.toml.contains("Ignored 2 settings outside service imap"));
+    }
+
+    #[test]
+    fn missing_protocol_imap_is_a_note() {
+        let i = imap(&format!("{V23}protocols = pop3 lmtp\n"));
+        assert!(i.notes.iter().any(|n| n.contains("does not enable imap")));
+        let j = imap(&format!("{V23}protocols = \" imap lmtp\"\n"));
+        assert!(!j.notes.iter().any(|n| n.contains("does not enable imap")));
+    }
+
+    #[test]
+    fn every_unknowable_field_says_measure_and_set() {
+        for i in [
+            imap(&format!("{V23}ssl = no\n")),
+            login(&format!("{V23}ssl = no\n")),
+            imap("# 2.4.2: x\nssl = no\n"),
+        ] {
+            for key in [
+                "rate =",
+                "duration =",
+                "arrival =",
+                "startup =",
+                "blocking =",
+                "somaxconn =",
+            ] {
+                let line = i.toml.lines().find(|l| l.starts_with(key)).unwrap();
+                assert!(line.contains(MEASURE), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_kind_of_value_names_the_line_and_what_is_allowed() {
+        let e = error(&format!(
+            "{V23}service imap {{\n  process_limit = lots\n}}\n"
+        ));
+        assert!(
+            e.starts_with("test.conf line 3: `process_limit = lots` in `service imap`"),
+            "{e}"
+        );
+        assert!(e.contains("whole number of processes"), "{e}");
+        let e = error(&format!(
+            "{V23}service imap-login {{\n  service_count = once\n}}\n"
+        ));
+        assert!(
+            e.starts_with("test.conf line 3: `service_count = once`"),
+            "{e}"
+        );
+        let e = error(&format!("{V23}service imap {{\n  idle_kill = soon\n}}\n"));
+        assert!(e.contains("line 3") && e.contains("a time such as"), "{e}");
+        let e = error(&format!(
+            "{V23}service imap {{\n  client_limit = 99999999999\n}}\n"
+        ));
+        assert!(e.contains("at most 4294967295"), "{e}");
+        let e = error(&format!("{V23}default_process_limit = -1\n"));
+        assert!(e.starts_with("test.conf line 2:"), "{e}");
+    }
+
+    #[test]
+    fn settings_the_model_cannot_represent_are_refused() {
+        let e = error(&format!(
+            "{V23}service imap {{\n  process_limit = 8\n  process_min_avail = 9\n}}\n"
+        ));
+        assert!(e.starts_with("test.conf line 4:"), "{e}");
+        assert!(e.contains("higher than its process_limit (8"), "{e}");
+        let e = error(&format!("{V23}default_client_limit = 0\n"));
+        // imap has its own client_limit 1; imap-login falls back on the global 0.
+        assert!(e.contains("line 2") && e.contains("client_limit"), "{e}");
+        let e = error("# 1.2.17: /etc/dovecot.conf\nprotocols = imap\n");
+        assert!(e.contains("line 1") && e.contains("2.0"), "{e}");
+    }
+
+    #[test]
+    fn text_that_is_not_doveconf_output_is_refused_with_its_line() {
+        let e = error(&format!("{V23}service imap {{\n  process_limit = 5\n"));
+        assert!(
+            e.starts_with("test.conf line 2:") && e.contains("never closed"),
+            "{e}"
+        );
+        let e = error(&format!("{V23}ssl = no\n}}\n"));
+        assert!(
+            e.starts_with("test.conf line 3:") && e.contains("closes no section"),
+            "{e}"
+        );
+        let e = error("# a model\nname = \"x\"\n\n[load]\nrate = 1.0\n");
+        assert!(
+            e.starts_with("test.conf line 4:") && e.contains("TOML"),
+            "{e}"
+        );
+        let e = error("Dear admin,\nthe mail server is slow today.\n");
+        assert!(
+            e.starts_with("test.conf line 1:") && e.contains("not a doveconf line"),
+            "{e}"
+        );
+        let e = error("");
+        assert!(e.contains("empty"), "{e}");
+        let e = error("# 2.3.19.1 (9b53102964): /etc/dovecot/dovecot.conf\n# only comments\n");
+        assert!(e.contains("no settings"), "{e}");
+        let e = error("ssl = no\n");
+        assert!(
+            e.starts_with("test.conf line 1:") && e.contains("version"),
+            "{e}"
+        );
+        let e = error(&format!("{V23}!include conf.d/*.conf\n"));
+        assert!(
+            e.contains("line 2") && e.contains("dovecot.conf itself"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn byte_order_mark_and_crlf_line_ends_are_accepted() {
+        let i = imap("\u{feff}# 2.3.21 (x): /etc/dovecot/dovecot.conf\r\nservice imap {\r\n  process_limit = 64\r\n}\r\n");
+        assert_eq!(i.model.pool.process_limit, 64);
+        assert!(i.toml.contains("# line 3"));
+    }
+
+    #[test]
+    fn version_can_come_from_dovecot_config_version() {
+        let i = imap("dovecot_config_version = 2.4.2\nssl = no\n");
+        assert_eq!(i.version.parts, [2, 4, 2, 0]);
+        assert_eq!(i.model.master.mode, MasterMode::PerConnection);
+    }
+
+    #[test]
+    fn slow_fork_versions_get_the_slow_start_up() {
+        let i = imap("# 2.2.5: /etc/dovecot/dovecot.conf\nssl = no\n");
+        assert!(i.toml.contains("slow host name lookup"));
+        assert_eq!(i.model.master.startup.mean(), 0.5);
+        let j = imap("# 2.2.10: /etc/dovecot/dovecot.conf\nssl = no\n");
+        assert_eq!(j.model.master.startup.mean(), 0.02);
+    }
+
+    #[test]
+    fn names_with_quotes_and_odd_characters_stay_valid_toml() {
+        let i = import(
+            &format!("{V23}ssl = no\n"),
+            "dir/we\"ird\tname.conf",
+            Service::Imap,
+        )
+        .unwrap();
+        assert!(i.model.name.contains("we\"ird"));
+    }
+}
