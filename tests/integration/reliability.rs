@@ -582,3 +582,18 @@ fn class_11_a_new_sweep_leaves_no_chart_of_the_old_one() {
         "the one-axis sweep draws no heat map"
     );
 }
+
+#[test]
+fn class_8_doveconf_nested_without_end_is_refused_at_its_line() {
+    let d = tempfile::tempdir().unwrap();
+    let text = format!(
+        "# 2.3.21 (abc): /etc/dovecot/dovecot.conf\n{}{}",
+        "a {\n".repeat(200_000),
+        "}\n".repeat(200_000)
+    );
+    let conf = write(d.path(), "deep.conf", &text);
+    refused(
+        &["import", "doveconf", conf.to_str().unwrap()],
+        &["deep.conf line 34", "nested more than 32"],
+    );
+}

@@ -69,6 +69,10 @@ enum Line<'a> {
     Open { kind: &'a str, name: String },
 }
 
+/// The deepest nesting of sections read: doveconf's own is a few levels, and a tree
+/// without a bound would overflow the stack of the functions that walk it.
+const MAX_DEPTH: usize = 32;
+
 pub(super) fn bad_line(file: &str, line: usize, message: impl std::fmt::Display) -> BadInput {
     BadInput(format!("{file} line {line}: {message}"))
 }
@@ -117,6 +121,17 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Parsed, BadInput> {
                     key: key.to_string(),
                     value,
                 });
+            }
+            Some(Line::Open { .. }) if open.len() > MAX_DEPTH => {
+                return Err(bad_line(
+                    file,
+                    n,
+                    format!(
+                        "a section nested more than {MAX_DEPTH} deep: `doveconf -n` nests a \
+                         few levels at most (service, then listener), so this is not its \
+                         output ({SHAPE})."
+                    ),
+                ));
             }
             Some(Line::Open { kind, name }) => open.push(Section {
                 line: n,
@@ -259,6 +274,18 @@ fn unquote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sections_nested_without_end_are_refused_at_the_line_too_deep() {
+        let mut text = String::from("# 2.3.21 (abc): /etc/dovecot/dovecot.conf\n");
+        text += &"a {\n".repeat(200_000);
+        text += &"}\n".repeat(200_000);
+        let e = parse(&text, "deep.conf").unwrap_err().0;
+        assert!(
+            e.starts_with("deep.conf line 34: a section nested more than 32"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn comments_outside_quotes_end_the_line() {
