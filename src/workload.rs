@@ -6,7 +6,10 @@
 
 use crate::dist::{Dist, DistSpec};
 use crate::engine::{stream, Rng64};
+use crate::model::profile::Curve;
+use crate::model::trace::Trace;
 use crate::model::{Arrival, Model};
+use std::sync::Arc;
 
 /// Random-stream purposes (semantics of `engine::stream`): arrivals and work have
 /// streams of their own, so that neighbouring grid points see common random numbers.
@@ -15,10 +18,25 @@ pub const WORK: u64 = 2;
 /// The clients' pauses between unix retries.
 pub const RETRY: u64 = 4;
 
+/// When connections are sent.
+#[derive(Debug, Clone)]
+enum Clock {
+    /// vegeta's pacer at load.rate.
+    Constant,
+    /// Exponential gaps at load.rate.
+    Poisson,
+    /// The same through a profile's time change: the n-th connection where the
+    /// profile's integral reaches what the flat clock would give.
+    ConstantProfile(Curve),
+    PoissonProfile(Curve),
+    /// A trace's times, stretched by `scale`.
+    Trace(Arc<Trace>, f64),
+}
+
 /// A model's arrival process and work distributions, compiled once per model point.
 #[derive(Debug, Clone)]
 pub struct Workload {
-    arrival: Arrival,
+    clock: Clock,
     rate: f64,
     gap: Dist,
     blocking: Dist,
@@ -40,15 +58,23 @@ impl Workload {
     pub fn new(model: &Model) -> Workload {
         let load = &model.load;
         let gap = match load.arrival {
-            Arrival::Constant => Dist::Constant(1.0 / load.rate),
             Arrival::Poisson => DistSpec::Exponential {
                 mean: 1.0 / load.rate,
             }
             .sampler(),
+            Arrival::Constant | Arrival::Trace => Dist::Constant(1.0 / load.rate),
+        };
+        let curve = load.profile.as_ref().map(Curve::new);
+        let clock = match (load.arrival, curve, &load.trace_data) {
+            (Arrival::Trace, _, Some(tr)) => Clock::Trace(tr.clone(), model.trace_scale()),
+            (Arrival::Constant, Some(c), _) => Clock::ConstantProfile(c),
+            (Arrival::Poisson, Some(c), _) => Clock::PoissonProfile(c),
+            (Arrival::Constant, None, _) | (Arrival::Trace, _, None) => Clock::Constant,
+            (Arrival::Poisson, None, _) => Clock::Poisson,
         };
         let hold = model.work.hold.sampler();
         Workload {
-            arrival: load.arrival,
+            clock,
             rate: load.rate,
             gap,
             blocking: model.work.blocking.sampler(),
@@ -67,6 +93,7 @@ impl Workload {
             work: stream(seed, replication, WORK),
             sent: 0,
             last: 0.0,
+            piece: 0,
         }
     }
 
@@ -89,7 +116,10 @@ pub struct Source<'a> {
     work: Rng64,
     /// Connections whose send time was given out.
     sent: u64,
+    /// The last send time (a Poisson clock: in the flat time of load.rate).
     last: f64,
+    /// Where a profile's inverse last looked.
+    piece: usize,
 }
 
 impl Source<'_> {
@@ -102,11 +132,24 @@ impl Source<'_> {
                 return None;
             }
         }
-        let at = match w.arrival {
+        let at = match &w.clock {
             // vegeta's ConstantPacer: hit n (from 1) is due at n * interval
             // (semantics: vegeta-constant-pacer).
-            Arrival::Constant => (self.sent + 1) as f64 / w.rate,
-            Arrival::Poisson => self.last + w.gap.sample(&mut self.arrivals),
+            Clock::Constant => (self.sent + 1) as f64 / w.rate,
+            Clock::Poisson => self.last + w.gap.sample(&mut self.arrivals),
+            Clock::ConstantProfile(c) => {
+                c.inverse((self.sent + 1) as f64 / w.rate, &mut self.piece)
+            }
+            Clock::PoissonProfile(c) => {
+                // The flat clock's time, kept in `last`, mapped through the profile.
+                let flat = self.last + w.gap.sample(&mut self.arrivals);
+                self.last = flat;
+                c.inverse(flat, &mut self.piece)
+            }
+            Clock::Trace(tr, scale) => match tr.t.get(self.sent as usize) {
+                Some(t) => t * scale,
+                None => return None,
+            },
         };
         if let Some(d) = w.duration {
             // Every n with n / rate <= D is sent; the tolerance keeps rate x D exact in
@@ -116,7 +159,9 @@ impl Source<'_> {
             }
         }
         self.sent += 1;
-        self.last = at;
+        if !matches!(w.clock, Clock::PoissonProfile(_)) {
+            self.last = at;
+        }
         Some(at)
     }
 
@@ -124,6 +169,20 @@ impl Source<'_> {
     /// stream, so that the n-th connection costs the same whatever happens to it.
     #[inline(always)]
     pub fn work(&mut self) -> Cost {
+        // A trace's own work for this request, where it gives one.
+        if let Clock::Trace(tr, _) = &self.w.clock {
+            let given = tr.blocking[self.sent as usize - 1];
+            if !given.is_nan() {
+                return Cost {
+                    blocking: given,
+                    hold: if self.w.hold_is_zero {
+                        0.0
+                    } else {
+                        self.w.hold.sample(&mut self.work)
+                    },
+                };
+            }
+        }
         Cost {
             blocking: self.w.blocking.sample(&mut self.work),
             hold: if self.w.hold_is_zero {

@@ -4,7 +4,9 @@
 //! locations live in `source.rs`; the list of addressable paths in `paths.rs`.
 
 mod paths;
+pub mod profile;
 mod source;
+pub mod trace;
 
 pub use paths::{check_path, PATHS};
 pub use source::{gives, load, load_str, parse_assignment, parse_value, LoadedModel, Override};
@@ -38,6 +40,8 @@ pub enum Arrival {
     /// Exponential gaps with mean 1/rate.
     #[default]
     Poisson,
+    /// The times of `load.trace`, scaled to `load.rate` when it is given.
+    Trace,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -56,8 +60,18 @@ pub enum OnRefused {
 pub struct Load {
     #[serde(default)]
     pub arrival: Arrival,
-    /// Connections per second.
+    /// Connections per second (a trace may leave it out: then it replays at its own).
+    #[serde(default = "rate_not_given")]
     pub rate: f64,
+    /// The rate over time: `load.rate` x the profile's factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<profile::Profile>,
+    /// With arrival = "trace": the CSV of arrival times (relative to the model's folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// The trace, read.
+    #[serde(skip)]
+    pub trace_data: Option<std::sync::Arc<trace::Trace>>,
     /// Arrival window in seconds (or `connections`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
@@ -78,6 +92,11 @@ pub struct Load {
     /// Pause between unix retries.
     #[serde(default = "default_retry_pause")]
     pub retry_pause: DistSpec,
+}
+
+/// Marks a rate the file did not give (only a trace may leave it out).
+fn rate_not_given() -> f64 {
+    f64::NAN
 }
 
 fn default_retry_for() -> f64 {
@@ -324,6 +343,26 @@ impl Model {
     /// Fills what follows from other fields: a Dovecot master's backlog,
     /// process_limit x client_limit and at least 4 (service_get_backlog(), reference C1).
     pub fn derive(&mut self) {
+        // A trace replays at its own rate unless load.rate says otherwise, and lasts
+        // its span unless the file bounds it.
+        if let Some(tr) = self.load.trace_data.clone() {
+            if self.load.rate.is_nan() {
+                // One arrival has no gaps, so no rate of its own; any rate replays it.
+                self.load.rate = if tr.t.len() > 1 && tr.span() > 0.0 {
+                    tr.natural_rate()
+                } else {
+                    1.0
+                };
+            }
+            if self.load.duration.is_none() && self.load.connections.is_none() {
+                let scale = self.trace_scale();
+                if tr.span() > 0.0 && scale.is_finite() {
+                    self.load.duration = Some(tr.span() * scale);
+                } else {
+                    self.load.connections = Some(tr.t.len() as u64);
+                }
+            }
+        }
         if self.listener.backlog == BACKLOG_NOT_GIVEN && self.master.dovecot_version.is_some() {
             self.listener.backlog =
                 crate::dovecot::backlog(self.pool.process_limit, self.pool.client_limit);
@@ -333,7 +372,44 @@ impl Model {
     /// Every rule a parsed model must meet before it is simulated.
     pub fn check(&self) -> Result<(), FieldError> {
         let l = &self.load;
+        if l.rate.is_nan() {
+            return Err(bad(
+                "load.rate",
+                "is required: connections per second (only a trace may leave it out, to \
+                 replay at its own rate)",
+            ));
+        }
         positive("load.rate", l.rate, "connections per second")?;
+        match (l.arrival, &l.trace, &l.profile) {
+            (Arrival::Trace, None, _) => {
+                return Err(bad(
+                    "load.trace",
+                    "is required with arrival = \"trace\": the CSV of arrival times \
+                     (a column `t`, optionally `blocking`)",
+                ))
+            }
+            (Arrival::Trace, Some(_), Some(_)) => {
+                return Err(bad(
+                    "load.profile",
+                    "a trace carries its own timing: give a profile or a trace, not both",
+                ))
+            }
+            (Arrival::Constant | Arrival::Poisson, Some(_), _) => {
+                return Err(bad("load.trace", "is read only with arrival = \"trace\""))
+            }
+            _ => {}
+        }
+        if let Some(p) = &l.profile {
+            p.check().map_err(|m| bad("load.profile", m))?;
+        }
+        if let Some(tr) = &l.trace_data {
+            if tr.t.len() > 1 && tr.span() == 0.0 {
+                return Err(bad(
+                    "load.trace",
+                    "every arrival has the same t: a trace needs times that advance",
+                ));
+            }
+        }
         match (l.duration, l.connections) {
             (Some(_), Some(_)) => {
                 return Err(bad(
@@ -561,11 +637,28 @@ impl Model {
         u64::from(self.listen_backlog().min(self.listener.somaxconn)) + 1
     }
 
-    /// Connections one replication sends: `load.connections`, or about rate x duration.
+    /// Connections one replication sends: `load.connections`, or about rate x duration
+    /// (the profile's integral; a trace's own count).
     pub fn expected_connections(&self) -> f64 {
-        match self.load.connections {
-            Some(n) => n as f64,
-            None => self.load.rate * self.load.duration.unwrap_or(0.0),
+        let l = &self.load;
+        if let Some(tr) = &l.trace_data {
+            return (tr.t.len() as f64).min(l.connections.map_or(f64::INFINITY, |n| n as f64));
+        }
+        match (l.connections, l.duration) {
+            (Some(n), _) => n as f64,
+            (None, Some(d)) => match &l.profile {
+                Some(p) => l.rate * profile::Curve::new(p).integral(d),
+                None => l.rate * d,
+            },
+            (None, None) => 0.0,
+        }
+    }
+
+    /// How much a trace's times are stretched: 1 at its own rate, 1/2 at twice it.
+    pub fn trace_scale(&self) -> f64 {
+        match &self.load.trace_data {
+            Some(tr) if tr.t.len() > 1 && tr.span() > 0.0 => tr.natural_rate() / self.load.rate,
+            _ => 1.0,
         }
     }
 

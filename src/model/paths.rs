@@ -16,9 +16,19 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
     (
         "load.arrival",
         PathKind::Value,
-        "\"constant\" or \"poisson\"",
+        "\"constant\", \"poisson\" or \"trace\"",
     ),
     ("load.rate", PathKind::Value, "connections per second"),
+    (
+        "load.profile",
+        PathKind::Distribution,
+        "the rate over time: { shape, points = [[t, factor], ...], repeat }",
+    ),
+    (
+        "load.trace",
+        PathKind::Value,
+        "with arrival = \"trace\": the CSV of arrival times",
+    ),
     ("load.duration", PathKind::Value, "arrival window, seconds"),
     ("load.connections", PathKind::Value, "number of connections"),
     ("load.timeout", PathKind::Value, "client gives up, seconds"),

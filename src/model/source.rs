@@ -139,6 +139,11 @@ pub fn load_str(
         d.load_files(base)
             .map_err(|m| BadInput(format!("{name}{}: `{path}`: {m}", locate(path))))?;
     }
+    if let Some(file) = &model.load.trace {
+        let trace = super::trace::Trace::read(&base.join(file))
+            .map_err(|m| BadInput(format!("{name}{}: `load.trace`: {m}", locate("load.trace"))))?;
+        model.load.trace_data = Some(std::sync::Arc::new(trace));
+    }
     model.derive();
     model.check().map_err(|e| {
         BadInput(format!(

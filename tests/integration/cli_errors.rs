@@ -230,7 +230,7 @@ fn a_missing_required_field_names_its_table() {
         "norate.toml",
         "rate = 5.0\n",
         "",
-        &["line 2:", "`load`", "missing field `rate`"],
+        &["line 2:", "`load.rate`", "is required"],
     );
 }
 
