@@ -5,7 +5,7 @@
 use crate::error::BadInput;
 use crate::model::{LoadedModel, Override};
 use crate::server::Compiled;
-use crate::stats::{Combiner, RepStats, Summary};
+use crate::stats::{Combiner, RepStats, Summary, TimelineRow};
 use rayon::prelude::*;
 
 /// A checked model, the `--set` overrides it was loaded with, and how to run it: what
@@ -41,6 +41,8 @@ pub struct RunOptions {
 pub struct PointResult {
     pub summary: Summary,
     pub replications: u32,
+    /// The timeline over the replications, when the model was compiled to keep one.
+    pub timeline: Option<Vec<TimelineRow>>,
 }
 
 /// The half-width `--precision` asks of the refusal probability's interval.
@@ -108,6 +110,7 @@ pub fn run_point(compiled: &Compiled, opts: &RunOptions) -> Result<PointResult, 
             return Ok(PointResult {
                 summary,
                 replications: target,
+                timeline: combined.timeline(CONFIDENCE),
             });
         }
         let next = replications_needed(&summary, opts.precision.expect("checked above"), target)

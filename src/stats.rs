@@ -46,11 +46,60 @@ pub struct Level {
     /// integral that `RepStats::time_mean` divides by the window's length.
     pub max: u64,
     window_area: f64,
+    /// The integral per time bin over the whole run, when a timeline is kept.
+    bins: Option<Box<Bins>>,
+}
+
+/// Integrals of a level over consecutive bins of one width, from t = 0.
+#[derive(Debug, Clone, Default)]
+pub struct Bins {
+    pub width: f64,
+    pub sums: Vec<f64>,
+}
+
+impl Bins {
+    /// Adds `value` held over [from, to).
+    fn add(&mut self, from: f64, to: f64, value: u64) {
+        if value == 0 || to <= from {
+            return;
+        }
+        let v = value as f64;
+        let mut t = from;
+        while t < to {
+            let i = (t / self.width) as usize;
+            let end = ((i + 1) as f64 * self.width).min(to);
+            if self.sums.len() <= i {
+                self.sums.resize(i + 1, 0.0);
+            }
+            self.sums[i] += v * (end - t);
+            // A bin edge that rounds below t would not advance: step past it.
+            t = if end > t { end } else { to };
+        }
+    }
 }
 
 impl Level {
+    /// Keeps the integral per bin of `width` seconds too (for a timeline).
+    pub fn keep_bins(&mut self, width: f64) {
+        self.bins = Some(Box::new(Bins {
+            width,
+            sums: Vec::new(),
+        }));
+    }
+
+    /// The per-bin integrals up to `end`, when kept.
+    pub fn bins_until(&mut self, end: f64) -> Option<Bins> {
+        let (since, value) = (self.since, self.value);
+        let mut b = self.bins.take()?;
+        b.add(since, end, value);
+        Some(*b)
+    }
+
     #[inline]
     fn accrue(&mut self, now: f64) {
+        if let Some(b) = self.bins.as_deref_mut() {
+            b.add(self.since, now, self.value);
+        }
         // Through i64: one instruction on x86-64, where u64 to f64 takes several
         // (a level never comes near 2^63).
         self.area += self.value as i64 as f64 * (now - self.since);
@@ -75,6 +124,9 @@ impl Level {
     /// From `at` on, the integral starts from zero; the value held at `at` counts
     /// towards the peak.
     fn restart(&mut self, at: f64) {
+        if let Some(b) = self.bins.as_deref_mut() {
+            b.add(self.since, at, self.value);
+        }
         self.area = 0.0;
         self.since = at;
         self.peak = self.value;
@@ -85,6 +137,27 @@ impl Level {
         self.window_area = self.area;
         self.max = self.peak;
     }
+}
+
+/// Indices of the outcomes in a timeline's counts.
+pub const OFFERED: usize = 0;
+pub const SERVED: usize = 1;
+pub const REFUSED: usize = 2;
+pub const DROPPED: usize = 3;
+pub const TIMED_OUT: usize = 4;
+
+/// One replication over time, in bins of `width` seconds from t = 0 to `end`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeline {
+    pub width: f64,
+    /// Outcomes by the bin of their arrival.
+    pub counts: Vec<[u64; 5]>,
+    /// Integrals of the queue length and of the processes over each bin.
+    pub queue: Vec<f64>,
+    pub processes: Vec<f64>,
+    pub end: f64,
+    /// The processes at the end, which stay after it.
+    pub last_processes: u64,
 }
 
 /// Everything one replication measures.
@@ -116,6 +189,11 @@ pub struct RepStats {
     warmup: f64,
     /// Length of the observed window, set by `close_window`.
     pub window: f64,
+    /// When a timeline is kept: outcomes by the bin of their arrival (offered, served,
+    /// refused, dropped, timed out), and the bin width.
+    counts: Option<Box<(f64, Vec<[u64; 5]>)>>,
+    /// The finished timeline, at the end of the run.
+    pub timeline: Option<Box<Timeline>>,
     started: bool,
     closed: bool,
 }
@@ -140,6 +218,8 @@ impl RepStats {
             processes: Level::default(),
             busy: Level::default(),
             in_system: Level::default(),
+            counts: None,
+            timeline: None,
             started: false,
             closed: false,
             forks: 0,
@@ -186,6 +266,50 @@ impl RepStats {
             l.fix(end.max(l.since));
         }
         self.window = (end - self.warmup).max(0.0);
+    }
+
+    /// Keeps a timeline in bins of `width` seconds.
+    pub fn keep_timeline(&mut self, width: f64) {
+        self.counts = Some(Box::new((width, Vec::new())));
+        self.queue.keep_bins(width);
+        self.processes.keep_bins(width);
+    }
+
+    /// Counts an outcome (`OFFERED`, `SERVED`, ...) in the bin of the connection's
+    /// arrival, when a timeline is kept.
+    #[inline]
+    pub fn mark(&mut self, sent: f64, outcome: usize) {
+        if let Some(c) = self.counts.as_deref_mut() {
+            let i = (sent / c.0) as usize;
+            if c.1.len() <= i {
+                c.1.resize(i + 1, [0; 5]);
+            }
+            c.1[i][outcome] += 1;
+        }
+    }
+
+    /// Ends the timeline at `end`, the run's last event.
+    pub fn finish_timeline(&mut self, end: f64) {
+        let Some(c) = self.counts.take() else { return };
+        let (width, counts) = *c;
+        let queue = self
+            .queue
+            .bins_until(end)
+            .map(|b| b.sums)
+            .unwrap_or_default();
+        let processes = self
+            .processes
+            .bins_until(end)
+            .map(|b| b.sums)
+            .unwrap_or_default();
+        self.timeline = Some(Box::new(Timeline {
+            width,
+            counts,
+            queue,
+            processes,
+            end,
+            last_processes: self.processes.value,
+        }));
     }
 
     fn levels(&mut self) -> [&mut Level; 4] {
@@ -461,6 +585,116 @@ pub struct Combiner {
     /// Per replication: refusal and failure probabilities, then the time means of the
     /// queue, the processes, the busy processes and the connections in the system.
     per_rep: Vec<[f64; 6]>,
+    /// The replications' timelines, summed per bin, when they keep one.
+    timeline: Option<Box<TimelineSums>>,
+}
+
+/// Timelines folded in: per bin, the sums (and sums of squares) of the outcome counts
+/// and the sums of the level integrals.
+#[derive(Debug, Clone, Default)]
+struct TimelineSums {
+    width: f64,
+    n: u64,
+    sum: Vec<[f64; 5]>,
+    sumsq: Vec<[f64; 5]>,
+    queue: Vec<f64>,
+    processes: Vec<f64>,
+    /// The processes each replication ended with, at the index of the first bin after
+    /// its own last one: they stay alive after its end.
+    after_end: Vec<f64>,
+}
+
+impl TimelineSums {
+    fn push(&mut self, t: &Timeline) {
+        self.width = t.width;
+        self.n += 1;
+        let grow = |v: &mut Vec<[f64; 5]>, n: usize| {
+            if v.len() < n {
+                v.resize(n, [0.0; 5]);
+            }
+        };
+        grow(&mut self.sum, t.counts.len());
+        grow(&mut self.sumsq, t.counts.len());
+        for (i, c) in t.counts.iter().enumerate() {
+            for k in 0..5 {
+                let x = c[k] as f64;
+                self.sum[i][k] += x;
+                self.sumsq[i][k] += x * x;
+            }
+        }
+        let add = |into: &mut Vec<f64>, from: &[f64]| {
+            if into.len() < from.len() {
+                into.resize(from.len(), 0.0);
+            }
+            for (a, b) in into.iter_mut().zip(from) {
+                *a += b;
+            }
+        };
+        add(&mut self.queue, &t.queue);
+        add(&mut self.processes, &t.processes);
+        let last = t.processes.len();
+        if self.after_end.len() <= last {
+            self.after_end.resize(last + 1, 0.0);
+        }
+        self.after_end[last] += t.last_processes as f64;
+    }
+
+    fn rows(&self, confidence: f64) -> Vec<TimelineRow> {
+        let bins = self
+            .sum
+            .len()
+            .max(self.queue.len())
+            .max(self.processes.len());
+        let n = self.n as f64;
+        let t = (self.n >= 2).then(|| t_quantile(confidence, self.n as usize));
+        let mut staying = 0.0;
+        (0..bins)
+            .map(|i| {
+                staying += self.after_end.get(i).copied().unwrap_or(0.0);
+                let counts = std::array::from_fn(|k| {
+                    let s = self.sum.get(i).map_or(0.0, |c| c[k]);
+                    let sq = self.sumsq.get(i).map_or(0.0, |c| c[k]);
+                    let mean = s / n;
+                    match t {
+                        Some(t) => {
+                            let var = ((sq - n * mean * mean) / (n - 1.0)).max(0.0);
+                            let half = t * (var / n).sqrt();
+                            Estimate {
+                                mean,
+                                ci_low: (mean - half).max(0.0),
+                                ci_high: mean + half,
+                            }
+                        }
+                        None => Estimate {
+                            mean,
+                            ci_low: f64::NAN,
+                            ci_high: f64::NAN,
+                        },
+                    }
+                });
+                let level = |v: &[f64]| v.get(i).copied().unwrap_or(0.0) / (n * self.width);
+                TimelineRow {
+                    t: i as f64 * self.width,
+                    counts,
+                    queue_length_mean: level(&self.queue),
+                    processes_mean: level(&self.processes) + staying / n,
+                }
+            })
+            .collect()
+    }
+}
+
+/// One bin of a timeline, over the replications: outcome counts (by the bin of the
+/// connections' arrival) with their intervals, and the time-average queue length and
+/// processes in the bin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineRow {
+    /// The bin's start, seconds.
+    pub t: f64,
+    /// offered, served, refused, dropped, timed out.
+    pub counts: [Estimate; 5],
+    pub queue_length_mean: f64,
+    pub processes_mean: f64,
 }
 
 impl Default for Combiner {
@@ -486,6 +720,7 @@ impl Default for Combiner {
             events: 0,
             window: 0.0,
             per_rep: Vec::new(),
+            timeline: None,
         }
     }
 }
@@ -530,6 +765,9 @@ impl Combiner {
         self.wasted_s += r.wasted_s;
         self.events += r.events;
         self.window += r.window;
+        if let Some(t) = &r.timeline {
+            self.timeline.get_or_insert_with(Default::default).push(t);
+        }
         self.per_rep.push([
             r.refusal_probability(),
             r.failure_probability(),
@@ -538,6 +776,11 @@ impl Combiner {
             r.time_mean(&r.busy),
             r.time_mean(&r.in_system),
         ]);
+    }
+
+    /// The timeline of the replications folded in so far, when they kept one.
+    pub fn timeline(&self, confidence: f64) -> Option<Vec<TimelineRow>> {
+        self.timeline.as_ref().map(|t| t.rows(confidence))
     }
 
     /// The summary of the replications folded in so far.

@@ -193,3 +193,47 @@ impl Source<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::load_str;
+    use std::path::Path;
+
+    fn model(load: &str) -> Model {
+        let text = format!(
+            "name = \"w\"\n[load]\n{load}\n[listener]\nbacklog = 4\n[pool]\nprocess_limit = 1\n\
+             [work]\nblocking = {{ dist = \"exponential\", mean = 0.5 }}\n"
+        );
+        load_str(&text, "w.toml", Path::new("."), &[]).unwrap()
+    }
+
+    #[test]
+    fn doubling_the_rate_of_a_trace_halves_every_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, "t\n5\n5.5\n7\n7.25\n9\n").unwrap();
+        let load = |rate: &str| format!("arrival = \"trace\"\ntrace = \"{}\"\n{rate}", p.display());
+        let own = Workload::new(&model(&load(""))).schedule(1, 0);
+        let natural = 4.0 / 4.0;
+        let twice =
+            Workload::new(&model(&load(&format!("rate = {}", 2.0 * natural)))).schedule(1, 0);
+        let times = |s: &[(f64, Cost)]| s.iter().map(|(t, _)| *t).collect::<Vec<_>>();
+        assert_eq!(times(&own), [0.0, 0.5, 2.0, 2.25, 4.0]);
+        assert_eq!(times(&twice), [0.0, 0.25, 1.0, 1.125, 2.0]);
+    }
+
+    #[test]
+    fn a_flat_profile_sends_what_no_profile_sends() {
+        for arrival in ["poisson", "constant"] {
+            let plain = model(&format!("arrival = \"{arrival}\"\nrate = 3\nduration = 50"));
+            let flat = model(&format!(
+                "arrival = \"{arrival}\"\nrate = 3\nduration = 50\n\
+                 profile = {{ shape = \"steps\", points = [[0, 1.0]] }}"
+            ));
+            let a = Workload::new(&plain).schedule(4, 2);
+            let b = Workload::new(&flat).schedule(4, 2);
+            assert_eq!(a, b, "{arrival}");
+        }
+    }
+}

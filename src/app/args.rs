@@ -83,6 +83,10 @@ pub struct SimulateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Also write DIR/result.json, DIR/timeline.csv (one row per sim.bin seconds) and
+    /// DIR/timeline.png.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,12 @@
 //! `eagain simulate MODEL`: one model point, its replications, and the table or the
-//! JSON of SPEC section 5 on stdout.
+//! JSON of SPEC section 5 on stdout; with `--out DIR` also the result, the timeline of
+//! the run and its chart (SPEC section 9).
 
 use super::args::{Format, SimulateArgs};
-use super::{load_scenario, print};
+use super::{load_scenario, note, print};
 use crate::output::report::Report;
+use crate::output::{timeline_table, write_atomic, Lock};
+use crate::plot::{self, ChartText};
 use crate::replicate::run_point;
 use crate::server::Compiled;
 use anyhow::Result;
@@ -11,8 +14,14 @@ use std::time::Instant;
 
 pub fn run(args: SimulateArgs) -> Result<()> {
     let s = load_scenario(&args.model)?;
+    let _lock = args.out.as_deref().map(Lock::take).transpose()?;
+    let mut compiled = Compiled::new(&s.loaded.model);
+    if args.out.is_some() {
+        compiled.keep_timeline(s.loaded.model.timeline_bin());
+    }
     let started = Instant::now();
-    let result = run_point(&Compiled::new(&s.loaded.model), &s.options)?;
+    let result = run_point(&compiled, &s.options)?;
+    let timeline = result.timeline.clone();
     let report = Report::new(
         &s.loaded.file.display().to_string(),
         &s.loaded.model,
@@ -20,9 +29,37 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         result,
         started.elapsed().as_secs_f64(),
     );
-    let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+    let json = serde_json::to_string_pretty(&report)? + "\n";
+    let mut text = match args.format {
+        Format::Json => json.clone(),
         Format::Table => report.table(),
     };
+    if let Some(dir) = &args.out {
+        let mut written = Vec::new();
+        let path = dir.join("result.json");
+        write_atomic(&path, json.as_bytes())?;
+        written.push(path);
+        let table = timeline_table(&timeline.unwrap_or_default(), &dir.join("timeline.csv"));
+        table.write()?;
+        written.push(table.source.clone());
+        let png = dir.join("timeline.png");
+        let set: Vec<String> = args.model.set.clone();
+        let words = ChartText::of_runs(&s.loaded.model, &[], &set, false);
+        let mut notes = Vec::new();
+        match plot::timeline_chart(&table, &png, &words) {
+            Ok(()) => written.push(png),
+            Err(e) => notes.push(format!("note: no {}: {e:#}", png.display())),
+        }
+        let lines: Vec<String> = written
+            .iter()
+            .map(|p| format!("wrote {}", p.display()))
+            .chain(notes)
+            .collect();
+        match args.format {
+            // stdout holds the JSON object alone.
+            Format::Json => lines.iter().for_each(|l| note(l)),
+            Format::Table => text += &(lines.join("\n") + "\n"),
+        }
+    }
     print(&text)
 }

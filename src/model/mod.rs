@@ -283,6 +283,9 @@ pub struct SimSettings {
         skip_serializing_if = "is_default_max_connections"
     )]
     pub max_connections: u64,
+    /// Seconds per row of `simulate --out`'s timeline (default: the arrival window / 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bin: Option<f64>,
 }
 
 impl Default for SimSettings {
@@ -292,9 +295,13 @@ impl Default for SimSettings {
             replications: 10,
             warmup: 0.0,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            bin: None,
         }
     }
 }
+
+/// The most rows of a timeline.
+pub const MAX_TIMELINE_BINS: f64 = 1_000_000.0;
 
 /// Connections one replication may send unless `sim.max_connections` says otherwise:
 /// about ten seconds of one core.
@@ -582,6 +589,19 @@ impl Model {
                 ),
             ));
         }
+        if let Some(b) = s.bin {
+            positive("sim.bin", b, "seconds per row of the timeline")?;
+            let rows = (self.arrival_window() / b).ceil();
+            if rows > MAX_TIMELINE_BINS {
+                return Err(bad(
+                    "sim.bin",
+                    format!(
+                        "{b} s bins make about {rows:.0} rows over the arrival window: at most \
+                         {MAX_TIMELINE_BINS:.0}; give a larger bin"
+                    ),
+                ));
+            }
+        }
         let expected = self.expected_connections();
         if expected > s.max_connections as f64 {
             let (field, what) = match l.connections {
@@ -652,6 +672,35 @@ impl Model {
             },
             (None, None) => 0.0,
         }
+    }
+
+    /// The arrival window in seconds: `load.duration`, or about the time the
+    /// connections of `load.connections` take to arrive.
+    pub fn arrival_window(&self) -> f64 {
+        let l = &self.load;
+        match (l.duration, l.connections) {
+            (Some(d), _) => d,
+            (None, Some(n)) => match &l.trace_data {
+                Some(tr) => {
+                    let i = (n as usize).min(tr.t.len()).saturating_sub(1);
+                    tr.t[i] * self.trace_scale()
+                }
+                None => n as f64 / l.rate,
+            },
+            (None, None) => 0.0,
+        }
+    }
+
+    /// The width of a timeline's bins: `sim.bin`, or the arrival window / 200.
+    pub fn timeline_bin(&self) -> f64 {
+        self.sim.bin.unwrap_or_else(|| {
+            let w = self.arrival_window() / 200.0;
+            if w > 0.0 {
+                w
+            } else {
+                1.0
+            }
+        })
     }
 
     /// How much a trace's times are stretched: 1 at its own rate, 1/2 at twice it.

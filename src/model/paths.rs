@@ -132,6 +132,7 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
         PathKind::Value,
         "seconds left out at the start",
     ),
+    ("sim.bin", PathKind::Value, "seconds per row of a timeline"),
     (
         "sim.max_connections",
         PathKind::Value,

@@ -182,3 +182,31 @@ pub fn number(x: f64) -> String {
         String::new()
     }
 }
+
+/// The outcome columns of a timeline, in the order of its counts.
+pub const TIMELINE_OUTCOMES: [&str; 5] = ["offered", "served", "refused", "dropped", "timed_out"];
+
+/// `timeline.csv`: a row per bin; `t` (its start, seconds), each outcome's mean count
+/// over the replications with its 95 % interval, then the time-average queue length
+/// and processes in the bin.
+pub fn timeline_table(rows: &[crate::stats::TimelineRow], source: &Path) -> Table {
+    let mut headers = vec!["t".to_string()];
+    for name in TIMELINE_OUTCOMES {
+        headers.push(name.to_string());
+        headers.push(format!("{name}_ci_low"));
+        headers.push(format!("{name}_ci_high"));
+    }
+    headers.push("queue_length_mean".into());
+    headers.push("processes_mean".into());
+    let mut table = Table::new(source, headers);
+    for r in rows {
+        let mut row = vec![number(r.t)];
+        for e in &r.counts {
+            row.extend([number(e.mean), number(e.ci_low), number(e.ci_high)]);
+        }
+        row.push(number(r.queue_length_mean));
+        row.push(number(r.processes_mean));
+        table.rows.push(row);
+    }
+    table
+}

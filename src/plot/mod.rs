@@ -224,3 +224,12 @@ mod tests {
         assert!(err.downcast_ref::<ChartError>().is_some());
     }
 }
+
+/// Placeholder until the timeline chart lands: draws nothing and says so.
+pub fn timeline_chart(
+    _table: &crate::output::Table,
+    _out: &Path,
+    _text: &ChartText,
+) -> anyhow::Result<()> {
+    anyhow::bail!("the timeline chart is not drawn by this build")
+}

@@ -4,6 +4,7 @@
 
 use super::{Conn, Ev, Sim};
 use crate::model::{ListenerKind, OnRefused};
+use crate::stats;
 
 /// How a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,7 @@ impl Sim<'_> {
         self.open += 1;
         if conn.counted {
             self.stats.offered += 1;
+            self.stats.mark(now, stats::OFFERED);
         }
         self.schedule_next_arrival();
         self.connect(id, now);
@@ -148,14 +150,22 @@ impl Sim<'_> {
     pub(super) fn fail(&mut self, id: u32, at: f64, outcome: Outcome) {
         let c = self.conns[id as usize];
         if c.counted {
-            if at > c.deadline {
+            let what = if at > c.deadline {
                 self.stats.timed_out += 1;
+                stats::TIMED_OUT
             } else {
                 match outcome {
-                    Outcome::Refused => self.stats.refused += 1,
-                    Outcome::Dropped => self.stats.dropped += 1,
+                    Outcome::Refused => {
+                        self.stats.refused += 1;
+                        stats::REFUSED
+                    }
+                    Outcome::Dropped => {
+                        self.stats.dropped += 1;
+                        stats::DROPPED
+                    }
                 }
-            }
+            };
+            self.stats.mark(c.sent, what);
         }
         self.release(id);
     }
@@ -168,13 +178,15 @@ impl Sim<'_> {
         if !c.counted {
             return;
         }
+        let sent = c.sent;
         if now <= c.deadline {
-            let latency = now - c.sent;
-            self.stats.served(latency);
+            self.stats.served(now - sent);
+            self.stats.mark(sent, stats::SERVED);
         } else {
             let blocking = c.blocking;
             self.stats.timed_out += 1;
             self.stats.wasted_s += blocking;
+            self.stats.mark(sent, stats::TIMED_OUT);
         }
     }
 

@@ -38,6 +38,7 @@ pub struct Compiled {
     service_count: u64,
     timeout: f64,
     event_budget: u64,
+    timeline_bin: Option<f64>,
     /// Dovecot's masters keep process_min_avail > 0 processes free (reference C4).
     tops_up: bool,
     /// Dovecot's masters end processes idle for idle_kill > 0 seconds (reference C12).
@@ -61,10 +62,16 @@ impl Compiled {
             service_count: model.pool.service_count,
             timeout: model.load.timeout.unwrap_or(f64::INFINITY),
             event_budget: model.event_budget(),
+            timeline_bin: None,
             tops_up: model.master.mode != MasterMode::Prefork && model.pool.process_min_avail > 0,
             idle_kills: model.master.mode != MasterMode::Prefork && model.pool.idle_kill > 0.0,
             model: model.clone(),
         }
+    }
+
+    /// Keeps a timeline of every replication in bins of `width` seconds.
+    pub fn keep_timeline(&mut self, width: f64) {
+        self.timeline_bin = Some(width);
     }
 
     /// Runs replication number `replication` (0-based) with the model's streams for
@@ -212,7 +219,13 @@ impl<'a> Sim<'a> {
             dropping: false,
             arrivals_done: false,
             open: 0,
-            stats: RepStats::new(c.model.sim.warmup),
+            stats: {
+                let mut s = RepStats::new(c.model.sim.warmup);
+                if let Some(width) = c.timeline_bin {
+                    s.keep_timeline(width);
+                }
+                s
+            },
         }
     }
 
@@ -266,6 +279,7 @@ impl<'a> Sim<'a> {
             None => self.q.now(),
         };
         self.stats.close_window(end);
+        self.stats.finish_timeline(end);
         self.stats.events = self.q.processed();
         if self.conns.len() > MAX_OPEN {
             return Err(self.too_many_open());

@@ -7,6 +7,7 @@
 //! - `sweep`: sweeps, shards, resume, charts and plan through the command line.
 //! - `import`: models written from `doveconf -n` outputs.
 //! - `harness`: real servers measured on this machine beside the prediction.
+//! - `load_over_time`: profiles, traces and timelines (SPEC section 9).
 //! - `reliability`: inputs that once panicked, hung or mixed results, each refused.
 //! - `fuzz`: mutated model files and command lines, bounded in time.
 
@@ -17,6 +18,7 @@ mod deterministic;
 mod fuzz;
 mod harness;
 mod import;
+mod load_over_time;
 mod oracles;
 mod reliability;
 mod sweep;
