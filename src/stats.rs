@@ -616,8 +616,8 @@ impl TimelineSums {
         grow(&mut self.sum, t.counts.len());
         grow(&mut self.sumsq, t.counts.len());
         for (i, c) in t.counts.iter().enumerate() {
-            for k in 0..5 {
-                let x = c[k] as f64;
+            for (k, &count) in c.iter().enumerate() {
+                let x = count as f64;
                 self.sum[i][k] += x;
                 self.sumsq[i][k] += x * x;
             }
