@@ -46,60 +46,19 @@ pub struct Level {
     /// integral that `RepStats::time_mean` divides by the window's length.
     pub max: u64,
     window_area: f64,
-    /// The integral per time bin over the whole run, when a timeline is kept.
-    bins: Option<Box<Bins>>,
-}
-
-/// Integrals of a level over consecutive bins of one width, from t = 0.
-#[derive(Debug, Clone, Default)]
-pub struct Bins {
-    pub width: f64,
-    pub sums: Vec<f64>,
-}
-
-impl Bins {
-    /// Adds `value` held over [from, to).
-    fn add(&mut self, from: f64, to: f64, value: u64) {
-        if value == 0 || to <= from {
-            return;
-        }
-        let v = value as f64;
-        let mut t = from;
-        while t < to {
-            let i = (t / self.width) as usize;
-            let end = ((i + 1) as f64 * self.width).min(to);
-            if self.sums.len() <= i {
-                self.sums.resize(i + 1, 0.0);
-            }
-            self.sums[i] += v * (end - t);
-            // A bin edge that rounds below t would not advance: step past it.
-            t = if end > t { end } else { to };
-        }
-    }
+    /// The integral the window's start cleared: with `area`, the integral since t = 0.
+    carried: f64,
 }
 
 impl Level {
-    /// Keeps the integral per bin of `width` seconds too (for a timeline).
-    pub fn keep_bins(&mut self, width: f64) {
-        self.bins = Some(Box::new(Bins {
-            width,
-            sums: Vec::new(),
-        }));
-    }
-
-    /// The per-bin integrals up to `end`, when kept.
-    pub fn bins_until(&mut self, end: f64) -> Option<Bins> {
-        let (since, value) = (self.since, self.value);
-        let mut b = self.bins.take()?;
-        b.add(since, end, value);
-        Some(*b)
+    /// The integral from t = 0 to `now` (for a timeline, read at each bin's edge).
+    pub fn integral(&mut self, now: f64) -> f64 {
+        self.accrue(now);
+        self.carried + self.area
     }
 
     #[inline]
     fn accrue(&mut self, now: f64) {
-        if let Some(b) = self.bins.as_deref_mut() {
-            b.add(self.since, now, self.value);
-        }
         // Through i64: one instruction on x86-64, where u64 to f64 takes several
         // (a level never comes near 2^63).
         self.area += self.value as i64 as f64 * (now - self.since);
@@ -124,9 +83,8 @@ impl Level {
     /// From `at` on, the integral starts from zero; the value held at `at` counts
     /// towards the peak.
     fn restart(&mut self, at: f64) {
-        if let Some(b) = self.bins.as_deref_mut() {
-            b.add(self.since, at, self.value);
-        }
+        self.accrue(at);
+        self.carried += self.area;
         self.area = 0.0;
         self.since = at;
         self.peak = self.value;
@@ -145,6 +103,17 @@ pub const SERVED: usize = 1;
 pub const REFUSED: usize = 2;
 pub const DROPPED: usize = 3;
 pub const TIMED_OUT: usize = 4;
+
+/// A timeline being recorded.
+#[derive(Debug, Clone, Default)]
+struct Recording {
+    width: f64,
+    counts: Vec<[u64; 5]>,
+    queue: Vec<f64>,
+    processes: Vec<f64>,
+    queue_before: f64,
+    processes_before: f64,
+}
 
 /// One replication over time, in bins of `width` seconds from t = 0 to `end`.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,9 +158,8 @@ pub struct RepStats {
     warmup: f64,
     /// Length of the observed window, set by `close_window`.
     pub window: f64,
-    /// When a timeline is kept: outcomes by the bin of their arrival (offered, served,
-    /// refused, dropped, timed out), and the bin width.
-    counts: Option<Box<(f64, Vec<[u64; 5]>)>>,
+    /// The timeline being kept, when one is.
+    recording: Option<Box<Recording>>,
     /// The finished timeline, at the end of the run.
     pub timeline: Option<Box<Timeline>>,
     started: bool,
@@ -218,7 +186,7 @@ impl RepStats {
             processes: Level::default(),
             busy: Level::default(),
             in_system: Level::default(),
-            counts: None,
+            recording: None,
             timeline: None,
             started: false,
             closed: false,
@@ -268,45 +236,57 @@ impl RepStats {
         self.window = (end - self.warmup).max(0.0);
     }
 
-    /// Keeps a timeline in bins of `width` seconds.
+    /// Keeps a timeline in bins of `width` seconds: the owner calls `bin_edge` at
+    /// every multiple of `width`, and `finish_timeline` at the end.
     pub fn keep_timeline(&mut self, width: f64) {
-        self.counts = Some(Box::new((width, Vec::new())));
-        self.queue.keep_bins(width);
-        self.processes.keep_bins(width);
+        self.recording = Some(Box::new(Recording {
+            width,
+            ..Recording::default()
+        }));
     }
 
-    /// Counts an outcome (`OFFERED`, `SERVED`, ...) in the bin of the connection's
-    /// arrival, when a timeline is kept.
+    /// Counts an outcome (`SERVED`, `REFUSED`, ...) in the bin of the connection's
+    /// arrival, when a timeline is kept; each counted connection ends in one, so the
+    /// offered count of a bin is their sum.
     #[inline]
     pub fn mark(&mut self, sent: f64, outcome: usize) {
-        if let Some(c) = self.counts.as_deref_mut() {
-            let i = (sent / c.0) as usize;
-            if c.1.len() <= i {
-                c.1.resize(i + 1, [0; 5]);
+        if let Some(r) = self.recording.as_deref_mut() {
+            let i = (sent / r.width) as usize;
+            if r.counts.len() <= i {
+                r.counts.resize(i + 1, [0; 5]);
             }
-            c.1[i][outcome] += 1;
+            r.counts[i][outcome] += 1;
         }
     }
 
-    /// Ends the timeline at `end`, the run's last event.
+    /// A bin ends at `now`: the levels' integrals over it are recorded.
+    pub fn bin_edge(&mut self, now: f64) {
+        let Some(r) = self.recording.as_deref_mut() else {
+            return;
+        };
+        let q = self.queue.integral(now);
+        let p = self.processes.integral(now);
+        r.queue.push(q - r.queue_before);
+        r.processes.push(p - r.processes_before);
+        r.queue_before = q;
+        r.processes_before = p;
+    }
+
+    /// Ends the timeline at `end`, the run's last event (its last bin partly filled).
     pub fn finish_timeline(&mut self, end: f64) {
-        let Some(c) = self.counts.take() else { return };
-        let (width, counts) = *c;
-        let queue = self
-            .queue
-            .bins_until(end)
-            .map(|b| b.sums)
-            .unwrap_or_default();
-        let processes = self
-            .processes
-            .bins_until(end)
-            .map(|b| b.sums)
-            .unwrap_or_default();
+        self.bin_edge(end);
+        let Some(r) = self.recording.take() else {
+            return;
+        };
+        let mut counts = r.counts;
+        for c in &mut counts {
+            c[OFFERED] = c[SERVED] + c[REFUSED] + c[DROPPED] + c[TIMED_OUT];
+        }
         self.timeline = Some(Box::new(Timeline {
-            width,
+            width: r.width,
             counts,
-            queue,
-            processes,
+            queue: r.queue,
+            processes: r.processes,
             end,
             last_processes: self.processes.value,
         }));

@@ -64,7 +64,6 @@ impl Sim<'_> {
         self.open += 1;
         if conn.counted {
             self.stats.offered += 1;
-            self.stats.mark(now, stats::OFFERED);
         }
         self.schedule_next_arrival();
         self.connect(id, now);

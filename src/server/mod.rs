@@ -110,6 +110,8 @@ enum Ev {
     PreforkRun,
     /// load.duration has passed: the observed window ends.
     WindowEnd,
+    /// A bin of the timeline ends.
+    BinEdge,
 }
 
 const NONE: u32 = u32::MAX;
@@ -242,17 +244,26 @@ impl<'a> Sim<'a> {
         }
         self.schedule_next_arrival();
         let budget = self.c.event_budget;
+        // Timeline bins end on events of their own, which the event count leaves out.
+        let mut bins = 0u64;
+        if let Some(w) = self.c.timeline_bin {
+            self.q.schedule(w, Ev::BinEdge);
+        }
         while let Some((now, ev)) = self.q.pop() {
-            if self.q.processed() > budget {
-                return Err(self.over_budget(now));
-            }
             if now >= window_opens {
                 self.stats.start_window(window_opens);
                 window_opens = f64::INFINITY;
             }
             match ev {
                 Ev::Arrival => self.arrival(now),
-                Ev::Retry(id) | Ev::Syn(id) => self.connect(id, now),
+                Ev::Retry(id) | Ev::Syn(id) => {
+                    // Only retries can multiply events without bound (every other event
+                    // is bounded by the connections, which the model's check bounds).
+                    if self.q.processed() > budget {
+                        return Err(self.over_budget(now));
+                    }
+                    self.connect(id, now)
+                }
                 Ev::WorkDone(id) => self.work_done(id, now),
                 Ev::Close(id) => self.close(id, now),
                 Ev::Ready(p) => self.ready(p, now),
@@ -267,6 +278,13 @@ impl<'a> Sim<'a> {
                 Ev::DropTimeout => self.drop_timeout(now),
                 Ev::PreforkRun => self.prefork_run(now),
                 Ev::WindowEnd => self.stats.close_window(now),
+                Ev::BinEdge => {
+                    self.stats.bin_edge(now);
+                    bins += 1;
+                    if let Some(w) = self.c.timeline_bin {
+                        self.q.schedule((bins + 1) as f64 * w, Ev::BinEdge);
+                    }
+                }
             }
             if self.arrivals_done && self.open == 0 {
                 break;
@@ -280,7 +298,7 @@ impl<'a> Sim<'a> {
         };
         self.stats.close_window(end);
         self.stats.finish_timeline(end);
-        self.stats.events = self.q.processed();
+        self.stats.events = self.q.processed() - bins;
         if self.conns.len() > MAX_OPEN {
             return Err(self.too_many_open());
         }
