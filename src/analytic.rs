@@ -1,7 +1,7 @@
 //! Exact queueing results: Erlang B and C, M/M/c/K, M/M/1/K and M/D/1/K.
 //!
 //! This module owns the closed-form and exactly computable answers that the
-//! simulator is tested against (see `shared/reference/oracles.md`): the refusal
+//! simulator is tested against (see docs/oracles.md in the eagain repository): the refusal
 //! probability of a pre-forking server with `c` processes and a total capacity of
 //! `K` connections (`c` being served plus `K - c` pending in the kernel queue), the
 //! mean number in the system and in the queue, and the inverse questions a planner
@@ -14,9 +14,9 @@
 
 /// Erlang B, the refusal probability of M/G/c/c with offered load `a = λ/μ`:
 /// `B(0) = 1`, `B(k) = a B(k-1) / (k + a B(k-1))`, the stable recursion for
-/// `(a^c / c!) / Σ_{k=0..c} a^k / k!` (oracles.md; any queueing text, e.g. Gross
-/// et al., *Fundamentals of Queueing Theory*). Insensitive to the service-time
-/// distribution beyond its mean.
+/// `(a^c / c!) / Σ_{k=0..c} a^k / k!` (docs/oracles.md#erlang-b; any queueing text,
+/// e.g. Gross et al., *Fundamentals of Queueing Theory*). Insensitive to the
+/// service-time distribution beyond its mean.
 pub fn erlang_b(c: u32, a: f64) -> f64 {
     debug_assert!(
         a >= 0.0 && a.is_finite(),
@@ -32,7 +32,7 @@ pub fn erlang_b(c: u32, a: f64) -> f64 {
 
 /// Erlang C, the probability that an arrival waits in M/M/c:
 /// `C = B / (1 - ρ (1 - B))` with `B = erlang_b(c, a)` and `ρ = a / c`; 1.0 when
-/// `ρ >= 1` (oracles.md; Gross et al., M/M/c).
+/// `ρ >= 1` (docs/oracles.md#erlang-c; Gross et al., M/M/c).
 pub fn erlang_c(c: u32, a: f64) -> f64 {
     debug_assert!(c >= 1, "Erlang C needs at least one server");
     let rho = a / f64::from(c);
@@ -44,7 +44,7 @@ pub fn erlang_c(c: u32, a: f64) -> f64 {
 }
 
 /// Mean wait in queue of M/M/c: `W_q = C(c, λ/μ) / (c μ - λ)`, infinite when
-/// `λ >= c μ` (oracles.md; Gross et al., M/M/c).
+/// `λ >= c μ` (docs/oracles.md#erlang-c; Gross et al., M/M/c).
 pub fn erlang_c_mean_wait(c: u32, lambda: f64, mu: f64) -> f64 {
     debug_assert!(c >= 1 && mu > 0.0 && lambda >= 0.0);
     let capacity = f64::from(c) * mu;
@@ -93,7 +93,7 @@ impl Moments {
 
 /// M/M/c/K with `K >= c`: `p_n = p_0 a^n / n!` for `n <= c`,
 /// `p_n = p_0 a^n / (c! c^(n-c))` for `c < n <= K`, `Σ p_n = 1`, `a = λ/μ`
-/// (oracles.md; Gross et al., M/M/c/K). Computed from the ratios
+/// (docs/oracles.md#mmck; Gross et al., M/M/c/K). Computed from the ratios
 /// `p_n / p_(n-1) = a / min(n, c)`, starting at the mode with weight 1 and walking
 /// down and up, so every term lies in `[0, 1]`: no overflow for any `c` or `K`.
 /// Throughput is computed as `μ × mean_busy`, which equals `λ (1 - p_K)` but does
@@ -160,7 +160,7 @@ pub fn mmck(lambda: f64, mu: f64, c: u32, k: u32) -> MmckResult {
 }
 
 /// M/M/1/K refusal probability in closed form: `p_K = (1 - ρ) ρ^K / (1 - ρ^(K+1))`,
-/// `1 / (K + 1)` at `ρ = 1` (oracles.md; Gross et al., M/M/1/K). Evaluated with
+/// `1 / (K + 1)` at `ρ = 1` (docs/oracles.md#mm1k; Gross et al., M/M/1/K). Evaluated with
 /// `expm1` of `K ln ρ` so that it neither cancels near `ρ = 1` nor overflows for
 /// `ρ > 1` and large `K`.
 pub fn mm1k(rho: f64, k: u32) -> f64 {
@@ -181,7 +181,7 @@ pub fn mm1k(rho: f64, k: u32) -> f64 {
 
 /// Exact M/D/1/K refusal probability (constant service `d`, `K >= 1` in total),
 /// from the departure-epoch chain of Brun and Garcia (J. Appl. Prob. 37(4), 2000;
-/// oracles.md): with `a_k = e^(-λd) (λd)^k / k!`, `π_0 = 1`,
+/// docs/oracles.md#md1k): with `a_k = e^(-λd) (λd)^k / k!`, `π_0 = 1`,
 /// `π_(j+1) = (π_j - π_0 a_j - Σ_{i=1..j} π_i a_(j-i+1)) / a_0`, normalised over
 /// `{0..K-1}`, and `p_K = 1 - 1 / (π_0 + ρ)`, `ρ = λd` (any `ρ`, also `>= 1`).
 ///
@@ -351,7 +351,7 @@ mod tests {
         assert_close(case, actual, expected, rel * expected.abs());
     }
 
-    /// The literal recursion of oracles.md, kept here as an independent check on
+    /// The literal recursion of docs/oracles.md#md1k, kept here as an independent check on
     /// the rearranged form in `md1k` (fine for small K and moderate ρ).
     fn md1k_literal(lambda: f64, d: f64, k: u32) -> f64 {
         let rho = lambda * d;
@@ -448,7 +448,7 @@ mod tests {
 
     #[test]
     fn md1k_keeps_relative_accuracy_when_refusals_are_rare() {
-        // Values from 50-digit arithmetic (mpmath) on the oracles.md recursion;
+        // Values from 50-digit arithmetic (mpmath) on the docs/oracles.md recursion;
         // 1 - 1/(π_0 + ρ) taken literally keeps only about six significant digits.
         assert_rel(
             "ρ=0.3 K=12",

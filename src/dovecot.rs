@@ -72,7 +72,7 @@ impl Version {
 
     /// The most this version's master passes to listen(): 128 up to 2.0.12
     /// (MAX_BACKLOG), 511 from 2.0.13 to 2.2.25 (commit 6ea8dfa4a9), no cap of its own
-    /// from 2.2.26 on (semantics: dovecot-backlog).
+    /// from 2.2.26 on (semantics: dovecot-backlog-cap).
     pub fn backlog_cap(&self) -> Option<u32> {
         if !self.at_least(2, 0, 13) {
             Some(128)
@@ -84,7 +84,7 @@ impl Version {
     }
 
     /// The versions that share this version's backlog cap, as messages name them
-    /// ("2.0.0 to 2.0.12"); None where there is no cap (semantics: dovecot-backlog).
+    /// ("2.0.0 to 2.0.12"); None where there is no cap (semantics: dovecot-backlog-cap).
     pub fn backlog_cap_versions(&self) -> Option<&'static str> {
         self.backlog_cap().map(|cap| {
             if cap == 128 {
@@ -110,21 +110,22 @@ impl Version {
     }
 
     /// 2.2.0 to 2.2.6: every new process did a slow host name lookup while it started
-    /// (models/dovecot-2.2-slow-fork.toml).
+    /// (models/dovecot-2.2-slow-fork.toml). Not in eagain's reference (docs/semantics.md):
+    /// it comes from SPEC 3's list of shipped models and is unverified.
     pub fn slow_host_lookup_at_startup(&self) -> bool {
         self.at_least(2, 2, 0) && !self.at_least(2, 2, 7)
     }
 
     /// From 2.3.15 process_min_avail pre-forks up to 10 processes per timer run
     /// (SERVICE_PREFORK_MAX_AT_ONCE); Dovecot's docs say that before, "the pre-forking
-    /// was creating processes too slowly" (reference C4).
+    /// was creating processes too slowly" (semantics: dovecot-min-avail).
     pub fn fast_prefork(&self) -> bool {
         self.at_least(2, 3, 15)
     }
 
     /// From 2.3.21 idle_kill ends, every interval, the fewest processes seen idle during
     /// it less process_min_avail (service_kill_idle()); before, a simpler rule
-    /// (reference C12).
+    /// (semantics: dovecot-idle-kill).
     pub fn idle_kill_counts_idle_processes(&self) -> bool {
         self.at_least(2, 3, 21)
     }
@@ -136,7 +137,8 @@ impl Version {
 
     /// The drop timer at process_limit, by service type: 10 s from 2.1.0; in 2.0 a
     /// normal service accepts and closes at once (0) and a login service keeps its
-    /// connections queued (None) (semantics: dovecot-drop-timer).
+    /// connections queued (None) (semantics: dovecot-drop-timer, which covers 2.1.0 and
+    /// later; the 2.0 behaviour is not in docs/semantics.md).
     pub fn drop_timeout(&self, login: bool) -> Option<f64> {
         if self.at_least(2, 1, 0) {
             Some(DROP_TIMEOUT_S)

@@ -25,7 +25,7 @@ WARMUP = 100.0
 
 
 def mmck_refusal(lam: float, mu: float, c: int, k: int) -> float:
-    """p_K of M/M/c/K (reference/oracles.md): p_n proportional to a^n/n! for n <= c
+    """p_K of M/M/c/K (docs/oracles.md#mmck): p_n proportional to a^n/n! for n <= c
     and to a^n / (c! c^(n-c)) above, normalised over 0..K. Computed with running
     terms so that no factorial overflows."""
     a = lam / mu

@@ -100,12 +100,13 @@ fn rate_not_given() -> f64 {
 }
 
 fn default_retry_for() -> f64 {
-    // Dovecot SOCKET_CONNECT_RETRY_MSECS = 500 (reference C10).
+    // Dovecot SOCKET_CONNECT_RETRY_MSECS = 500 (semantics: dovecot-login-retry).
     0.5
 }
 
 fn default_retry_pause() -> DistSpec {
-    // Dovecot: usleep(i_rand_minmax(1, 10) * 10000), 10 to 100 ms (reference C10).
+    // Dovecot: usleep(i_rand_minmax(1, 10) * 10000), 10 to 100 ms
+    // (semantics: dovecot-login-retry).
     DistSpec::Uniform {
         low: 0.01,
         high: 0.1,
@@ -133,7 +134,7 @@ pub enum SynSchedule {
 
 impl SynSchedule {
     /// Retransmission times after the first SYN, and the time connect() gives up
-    /// (reference B4: ip-sysctl.rst, commit ccce324dabfe).
+    /// (semantics: tcp-syn-retries; ip-sysctl.rst, commit ccce324dabfe).
     pub fn times(self) -> (&'static [f64], f64) {
         match self {
             SynSchedule::Linux65 => (
@@ -152,10 +153,11 @@ pub struct Listener {
     #[serde(default)]
     pub kind: ListenerKind,
     /// What the server passes to listen(). A Dovecot model (master.dovecot_version)
-    /// may leave it out: Dovecot passes process_limit x client_limit, at least 4 (C1).
+    /// may leave it out: Dovecot passes process_limit x client_limit, at least 4
+    /// (semantics: dovecot-backlog).
     #[serde(default = "backlog_not_given")]
     pub backlog: u32,
-    /// net.core.somaxconn: caps every listen() backlog (reference A4).
+    /// net.core.somaxconn: caps every listen() backlog (semantics: somaxconn-cap).
     #[serde(default = "default_somaxconn")]
     pub somaxconn: u32,
     #[serde(default)]
@@ -171,7 +173,7 @@ fn backlog_not_given() -> u32 {
 }
 
 fn default_somaxconn() -> u32 {
-    // SOMAXCONN is 4096 since Linux 5.4 (reference A5).
+    // SOMAXCONN is 4096 since Linux 5.4 (semantics: somaxconn-default).
     4096
 }
 
@@ -197,7 +199,7 @@ fn one() -> u32 {
 }
 
 fn default_idle_kill() -> f64 {
-    // Dovecot default_idle_kill = 60 s (reference C8).
+    // Dovecot default_idle_kill = 60 s (semantics: dovecot-defaults).
     60.0
 }
 
@@ -348,7 +350,8 @@ fn bad(path: &str, message: impl Into<String>) -> FieldError {
 
 impl Model {
     /// Fills what follows from other fields: a Dovecot master's backlog,
-    /// process_limit x client_limit and at least 4 (service_get_backlog(), reference C1).
+    /// process_limit x client_limit and at least 4 (service_get_backlog(); semantics:
+    /// dovecot-backlog).
     pub fn derive(&mut self) {
         // A trace replays at its own rate unless load.rate says otherwise, and lasts
         // its span unless the file bounds it.
@@ -652,7 +655,8 @@ impl Model {
     }
 
     /// Pending connections the kernel holds: min(backlog, somaxconn) + 1, because both
-    /// unix_recvq_full() and sk_acceptq_is_full() test `>` (reference A1, A4, B1, A6).
+    /// unix_recvq_full() and sk_acceptq_is_full() test `>` (semantics: unix-capacity,
+    /// tcp-capacity, somaxconn-cap).
     pub fn queue_capacity(&self) -> u64 {
         u64::from(self.listen_backlog().min(self.listener.somaxconn)) + 1
     }
@@ -791,7 +795,8 @@ blocking = {{ dist = "constant", value = 1 }}
 
     #[test]
     fn dovecot_versions_cap_the_backlog_as_they_did() {
-        // reference C1: 128 up to 2.0.12, 511 from 2.0.13 to 2.2.25, none from 2.2.26.
+        // 128 up to 2.0.12, 511 from 2.0.13 to 2.2.25, none from 2.2.26
+        // (semantics: dovecot-backlog-cap).
         let cap = |v| dovecot(v, "on-demand", 1).unwrap().queue_capacity();
         assert_eq!(cap("2.0.12"), 129);
         assert_eq!(cap("2.0.13"), 512);

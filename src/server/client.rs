@@ -72,25 +72,29 @@ impl Sim<'_> {
     /// One connect() attempt: the first, a unix retry or a tcp SYN retransmission.
     pub(super) fn connect(&mut self, id: u32, now: f64) {
         if self.dropping {
-            // The master accepts and closes each new connection at once (reference C5).
+            // The master accepts and closes each new connection at once
+            // (semantics: dovecot-drop-timer).
             self.enqueue(id, now);
             self.queue.pop_back();
             self.stats.queue.set(now, self.queue.len() as u64);
             self.drop_connection(id, now);
             return;
         }
-        // Room while fewer than min(backlog, somaxconn) + 1 are pending (reference A1, B1).
+        // Room while fewer than min(backlog, somaxconn) + 1 are pending
+        // (semantics: unix-capacity, tcp-capacity).
         if self.queue.len() < self.c.capacity {
             self.enqueue(id, now);
             self.dispatch(now);
             return;
         }
         match (self.kind(), self.on_refused()) {
-            // A non-blocking unix connect() fails at once with EAGAIN (reference A2);
-            // nginx answers 502 without retrying a single-server upstream (E1 to E3).
+            // A non-blocking unix connect() fails at once with EAGAIN (semantics:
+            // unix-eagain); nginx answers 502 without retrying a single-server upstream
+            // (semantics: nginx-connect, nginx-failure-status, nginx-single-server).
             (ListenerKind::Unix, OnRefused::Fail) => self.fail(id, now, Outcome::Refused),
             // imap-login: sleep 10 to 100 ms, try again while less than 500 ms have
-            // passed since the first try, then give up (reference C10).
+            // passed since the first try, then give up (semantics: dovecot-login-retry,
+            // dovecot-login-fail).
             (ListenerKind::Unix, OnRefused::Retry) => {
                 let c = self.conns[id as usize];
                 let next = now + self.c.retry_pause.sample(&mut self.retry_rng);
@@ -105,7 +109,8 @@ impl Sim<'_> {
                 }
             }
             // The SYN is dropped silently and retransmitted on the kernel's schedule
-            // (reference B2, B4); nginx's proxy_connect_timeout ends it earlier (E4, E5).
+            // (semantics: tcp-syn-drop, tcp-syn-retries); nginx's proxy_connect_timeout
+            // ends it earlier (semantics: nginx-timeouts, nginx-tcp-full).
             (ListenerKind::Tcp, _) => {
                 let c = self.conns[id as usize];
                 let i = usize::from(c.syns);
@@ -169,7 +174,7 @@ impl Sim<'_> {
         self.release(id);
     }
 
-    /// The reply goes out: served, or timed out with its work wasted (reference: SPEC 1.7).
+    /// The reply goes out: served, or timed out with its work wasted (SPEC 1.7).
     #[inline]
     pub(super) fn reply(&mut self, id: u32, now: f64) {
         let c = &self.conns[id as usize];

@@ -5,7 +5,7 @@ use super::{Ev, Sim};
 use crate::model::MasterMode;
 
 /// Dovecot forks at most this many processes per prefork timer run
-/// (SERVICE_PREFORK_MAX_AT_ONCE, reference C4).
+/// (SERVICE_PREFORK_MAX_AT_ONCE; semantics: dovecot-min-avail).
 const PREFORK_MAX_AT_ONCE: u32 = 10;
 
 impl Sim<'_> {
@@ -23,8 +23,8 @@ impl Sim<'_> {
     }
 
     /// Forks one process. The master forks synchronously in its one event loop
-    /// (reference C3), so forks are serialised by `master.fork_time`; the child is
-    /// ready `master.startup` after its fork.
+    /// (semantics: dovecot-fork-serial), so forks are serialised by `master.fork_time`;
+    /// the child is ready `master.startup` after its fork.
     pub(super) fn fork(&mut self, now: f64) -> u32 {
         let at = self.master_free_at.max(now);
         self.master_free_at = at + self.c.fork_time.sample(&mut self.master_rng);
@@ -38,9 +38,9 @@ impl Sim<'_> {
         p
     }
 
-    /// Per-connection mode (Dovecot 2.4.2+, commit 4e75476a95, reference C3): while no
-    /// process has a free slot the master accepts queued connections itself, one per
-    /// fork, as fast as its own forks allow.
+    /// Per-connection mode (Dovecot 2.4.2+, commit 4e75476a95; semantics:
+    /// dovecot-master-accept): while no process has a free slot the master accepts
+    /// queued connections itself, one per fork, as fast as its own forks allow.
     pub(super) fn master_can_accept(&mut self, now: f64) -> bool {
         if self.mode() != MasterMode::PerConnection
             || self.avail > 0
@@ -64,7 +64,7 @@ impl Sim<'_> {
         self.take(p, id, now);
         self.procs[p as usize].first = id;
         // The child reports itself busy as soon as it has its connection, which tops up
-        // process_min_avail as an accept by a child does (reference C4).
+        // process_min_avail as an accept by a child does (semantics: dovecot-min-avail).
         self.extra_avail(now);
     }
 
@@ -77,13 +77,14 @@ impl Sim<'_> {
         let limit = self.c.model.pool.process_limit;
         // On-demand (Dovecot <= 2.4.1): the master watches the listener only while no
         // process has a free slot; it forks one process and stops watching until that
-        // child has started and used its slots (reference C2, C3). One fork per round trip.
+        // child has started and used its slots (semantics: dovecot-who-accepts,
+        // dovecot-on-demand-fork). One fork per round trip.
         if self.mode() == MasterMode::OnDemand && self.avail == 0 && self.alive < limit {
             self.fork(now);
             return;
         }
         // process_limit reached and no free slot: nothing accepts for drop_timeout
-        // seconds, then the master accepts and closes (reference C5).
+        // seconds, then the master accepts and closes (semantics: dovecot-drop-timer).
         if self.avail == 0 && self.alive >= limit && !self.dropping && self.drop_timer.is_none() {
             if let Some(t) = self.c.model.master.drop_timeout {
                 self.drop_timer = Some(self.q.schedule(now + t, Ev::DropTimeout));
@@ -92,7 +93,7 @@ impl Sim<'_> {
     }
 
     /// service_drop_timeout(): accept and close everything queued, then every new
-    /// connection until a slot frees (reference C5).
+    /// connection until a slot frees (semantics: dovecot-drop-timer).
     pub(super) fn drop_timeout(&mut self, now: f64) {
         self.drop_timer = None;
         while let Some(id) = self.queue.pop_front() {
@@ -116,7 +117,7 @@ impl Sim<'_> {
         self.slot_freed();
         match self.mode() {
             // gunicorn replaces a worker that exited (max_requests): after a random
-            // 0 to 100 ms gap in spawn_workers (reference D6) plus its boot.
+            // 0 to 100 ms gap in spawn_workers plus its boot (semantics: gunicorn-respawn).
             MasterMode::Prefork => {
                 let delay = self.c.respawn_delay.sample(&mut self.master_rng);
                 self.q.schedule(now + delay, Ev::Respawn);
@@ -127,7 +128,7 @@ impl Sim<'_> {
 
     /// service_monitor_start_extra_avail(): keep process_min_avail processes with a free
     /// slot: one fork at once if none is available, the rest from a 0-ms timer
-    /// (reference C4).
+    /// (semantics: dovecot-min-avail).
     #[inline]
     pub(super) fn extra_avail(&mut self, now: f64) {
         if self.c.tops_up {
@@ -155,7 +156,8 @@ impl Sim<'_> {
     }
 
     /// service_monitor_prefork_timeout(): skipped when other forks happened since the
-    /// last run (the master looks busy), otherwise up to 10 forks (reference C4).
+    /// last run (the master looks busy), otherwise up to 10 forks (semantics:
+    /// dovecot-min-avail).
     pub(super) fn prefork_run(&mut self, now: f64) {
         if self.fork_counter != self.prefork_counter {
             self.prefork_counter = self.fork_counter;

@@ -4,7 +4,7 @@
 //! as `impl Sim` blocks: `client.rs` (arrivals, connect, retries, outcomes), `pool.rs`
 //! (processes: accept, work, exit, idle kill) and `master.rs` (forking by mode,
 //! process_min_avail, the drop timer). The rules and where they come from are in
-//! ../shared/reference/linux-dovecot-gunicorn-nginx.md; each is cited where it is made.
+//! docs/semantics.md; each is cited where it is made, as `(semantics: ID)`.
 
 mod client;
 mod master;
@@ -39,9 +39,11 @@ pub struct Compiled {
     timeout: f64,
     event_budget: u64,
     timeline_bin: Option<f64>,
-    /// Dovecot's masters keep process_min_avail > 0 processes free (reference C4).
+    /// Dovecot's masters keep process_min_avail > 0 processes free
+    /// (semantics: dovecot-min-avail).
     tops_up: bool,
-    /// Dovecot's masters end processes idle for idle_kill > 0 seconds (reference C12).
+    /// Dovecot's masters end processes idle for idle_kill > 0 seconds
+    /// (semantics: dovecot-idle-kill).
     idle_kills: bool,
 }
 
@@ -174,7 +176,8 @@ struct Sim<'a> {
     free_conns: Vec<u32>,
     procs: Vec<Proc>,
     free_procs: Vec<u32>,
-    /// The kernel listen queue: one FIFO shared by every process (reference C2, D3).
+    /// The kernel listen queue: one FIFO shared by every process
+    /// (semantics: unix-shared-fifo).
     queue: VecDeque<u32>,
     /// Ready processes with a free slot, most recently freed on top (lazily cleaned).
     free: Vec<u32>,

@@ -47,7 +47,7 @@ impl Sim<'_> {
     }
 
     /// A new process, counted as available at once (Dovecot's service_process_create:
-    /// `process_avail++` before the child has started, reference C3).
+    /// `process_avail++` before the child has started; semantics: dovecot-on-demand-fork).
     pub(super) fn new_process(&mut self, now: f64, ready: bool) -> u32 {
         let proc = Proc {
             alive: true,
@@ -89,7 +89,7 @@ impl Sim<'_> {
             proc.clients += 1;
             proc.accepted += 1;
             // After service_count connections the process stops listening and exits
-            // once its connections end (reference C7).
+            // once its connections end (semantics: dovecot-service-count).
             if service_count > 0 && proc.accepted >= service_count {
                 proc.listening = false;
             }
@@ -216,7 +216,8 @@ impl Sim<'_> {
     }
 
     /// An idle process beyond process_min_avail ends after idle_kill seconds without a
-    /// connection (simplified from Dovecot 2.3.21's per-interval count, reference C12).
+    /// connection (simplified from Dovecot 2.3.21's per-interval count; semantics:
+    /// dovecot-idle-kill).
     pub(super) fn idle_kill(&mut self, p: u32, now: f64) {
         self.procs[p as usize].idle_timer = None;
         let proc = self.procs[p as usize];

@@ -384,7 +384,7 @@ fn simulate_json_has_every_field_of_the_spec() {
 
 #[test]
 fn analytic_mmck_prints_the_reference_value() {
-    // oracles.md: M/M/5/12 with lambda = 8, mu = 4 refuses 5.869e-5.
+    // docs/oracles.md#reference-values: M/M/5/12 with lambda = 8, mu = 4 refuses 5.869e-5.
     let out = eagain()
         .args([
             "analytic",

@@ -125,11 +125,12 @@ blocking = {{ dist = "constant", value = 10.0 }}
 
 #[test]
 fn a_burst_faster_than_the_blocking_serves_the_processes_plus_backlog_plus_one() {
-    // oracles.md: one process, pending capacity b, n connections sent faster than
-    // 1/D: exactly 1 + b are served. The pending capacity is min(backlog, somaxconn)
-    // + 1 (the kernel's test is `queue length > backlog`, reference A1 and B1:
-    // listen(0) holds 1, listen(5) holds 6, listen(128) with somaxconn 128 holds 129),
-    // so with backlog B, 1 + (B + 1) are served; with c processes, c + B + 1.
+    // docs/oracles.md#deterministic-burst: one process, pending capacity b, n
+    // connections sent faster than 1/D: exactly 1 + b are served. The pending capacity
+    // is min(backlog, somaxconn) + 1 (the kernel's test is `queue length > backlog`;
+    // semantics: unix-capacity, tcp-capacity: listen(0) holds 1, listen(5) holds 6,
+    // listen(128) with somaxconn 128 holds 129), so with backlog B, 1 + (B + 1) are
+    // served; with c processes, c + B + 1.
     for (backlog, somaxconn, c, served) in [
         (0, 4096, 1, 2),
         (1, 4096, 1, 3),
@@ -190,7 +191,7 @@ warmup = {warmup:?}
 
 #[test]
 fn a_dropped_syn_gets_in_at_the_first_retransmission_after_room_appears() {
-    // Reference B4 / SPEC 1.2: retransmissions 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s after
+    // SPEC 1.2 (semantics: tcp-syn-retries): retransmissions 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s after
     // the first SYN on Linux >= 6.5, giving up at 131 s; 1, 3, 7, 15, 31, 63 s before,
     // giving up at 127 s. Room appears just before each retransmission (d = s - 0.5),
     // so the connection gets in exactly at s: latency s + d, the wait for the
@@ -247,7 +248,7 @@ fn connect_timeout_ends_a_retransmitting_connection_as_refused() {
 
 #[test]
 fn the_on_demand_master_starts_the_kth_process_at_k_startups() {
-    // Reference C3: Dovecot <= 2.4.1 forks one process, and forks again only once it
+    // Semantics: dovecot-on-demand-fork. Dovecot <= 2.4.1 forks one process, and forks again only once it
     // has started and accepted. Five connections arrive at once (1/1024 s apart), no
     // process exists, startup is 0.5 s, blocking 10 s (nothing finishes meanwhile):
     // process k is forked at delta + (k - 1) 0.5 and ready at delta + k 0.5, when it
@@ -290,7 +291,7 @@ blocking = { dist = "constant", value = 10.0 }
 
 #[test]
 fn drop_timeout_drops_the_queue_then_every_arrival_until_a_slot_frees() {
-    // Reference C5. On-demand, process_limit 1, blocking 20.25 s, drop_timeout 10.5 s,
+    // Semantics: dovecot-drop-timer. On-demand, process_limit 1, blocking 20.25 s, drop_timeout 10.5 s,
     // backlog 3 (4 pending places), one connection a second, 25 connections.
     //   1      c1: the master forks (startup 0), the process accepts c1 (reply 21.25).
     //   2      c2 queued: process_limit reached, no free slot: the drop timer starts.
@@ -425,7 +426,7 @@ warmup = {warmup:?}
 
 #[test]
 fn a_unix_retry_that_finds_room_is_served_and_retries_stop_after_retry_for() {
-    // SPEC 1.2, reference C10: room appears just before the k-th retry at k 0.125 s:
+    // SPEC 1.2 (semantics: dovecot-login-retry): room appears just before the k-th retry at k 0.125 s:
     // that retry gets in and is accepted at once, latency k 0.125 + d.
     for k in 1..=3 {
         let at = f64::from(k) * 0.125;
@@ -445,7 +446,7 @@ fn a_unix_retry_that_finds_room_is_served_and_retries_stop_after_retry_for() {
 
 #[test]
 fn the_per_connection_master_accepts_one_connection_per_fork_time() {
-    // Dovecot 2.4.2+ (reference C3): the master accepts each queued connection and
+    // Dovecot 2.4.2+ (semantics: dovecot-master-accept): the master accepts each queued connection and
     // forks a process for it; its forks are serialised by fork_time (0.25 s), and the
     // process serves after startup (0.5 s). Four connections at once (k delta):
     // connection k is accepted by the master at delta + (k - 1) 0.25, its process is
@@ -514,7 +515,7 @@ blocking = {{ dist = "constant", value = 100.0 }}
 
 #[test]
 fn process_min_avail_preforks_a_replacement_for_each_process_that_becomes_busy() {
-    // Reference C4. Three idle processes exist at 0; forks take 0.25 s of the
+    // Semantics: dovecot-min-avail. Three idle processes exist at 0; forks take 0.25 s of the
     // master's time, startup 0.5 s. Five connections at once (k delta):
     //   c1 takes a process: 2 left available; the 0-ms prefork timer forks P4
     //      (fork done at delta + 0.25, ready at delta + 0.75).
@@ -551,7 +552,7 @@ fn process_min_avail_preforks_a_replacement_for_each_process_that_becomes_busy()
 
 #[test]
 fn process_min_avail_refills_a_drained_pool_in_runs_of_forks() {
-    // Reference C4: 25 idle processes, forks serialised by 0.125 s of master time, no
+    // Semantics: dovecot-min-avail. 25 idle processes, forks serialised by 0.125 s of master time, no
     // startup, 30 connections at once. c1 triggers the prefork timer (one fork, P26,
     // ready at delta + 0.125); c2..c25 take the other 24 idle processes while the
     // master is busy. c26..c30 wait: P26 takes c26 at delta + 0.125; each time the

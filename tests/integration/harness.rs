@@ -422,7 +422,8 @@ fn builtin_unix_listener_admits_exactly_backlog_plus_one_and_then_eagain() {
         eprintln!("SKIPPED the somaxconn part: a network namespace needs root");
         return;
     }
-    // somaxconn caps the backlog at listen() time, for unix sockets too (reference A4).
+    // somaxconn caps the backlog at listen() time, for unix sockets too
+    // (semantics: somaxconn-cap).
     let o = run_in(
         tmp.path(),
         &[

@@ -318,8 +318,19 @@ fn an_unknown_service_exits_2() {
 #[test]
 fn real_doveconf_output_of_debians_default_configuration_imports_with_the_2_3_defaults() {
     // `doveconf -n` of Debian 12's dovecot-imapd 2.3.19.1 as installed, unchanged: no
-    // service sections at all, so every imap setting is Dovecot's default (C8).
+    // service sections at all, so every imap setting is Dovecot's default (semantics:
+    // dovecot-defaults). The model cites that rule by its section name.
     let (text, err) = import("debian-2.3.19.1-default.conf", &[]);
+    assert!(
+        text.contains(
+            "process_limit = 1024         # imap's default, eagain semantics: dovecot-defaults"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("drop_timeout = 10.0          # SERVICE_DROP_TIMEOUT_MSECS (eagain semantics: dovecot-drop-timer)"),
+        "{text}"
+    );
     let m = load(&text);
     assert_eq!(m.pool.process_limit, 1024);
     assert_eq!(m.pool.client_limit, 1);

@@ -1,4 +1,4 @@
-//! The simulator against exact queueing results (shared/reference/oracles.md).
+//! The simulator against exact queueing results (docs/oracles.md).
 //!
 //! The mapping: Poisson arrivals, a prefork pool of c processes with client_limit 1,
 //! no startup, no timeouts, no retries, a unix listener with pending capacity
@@ -9,11 +9,12 @@
 //! a few percent fails. Seeds are fixed: a pass stays a pass.
 //!
 //! Erlang B (K = c) cannot be had from the kernel queue alone: it always holds at
-//! least one pending connection (listen(0) gives 1, reference A1), so K >= c + 1.
-//! It can be had from Dovecot's drop rule (reference C5) with `drop_timeout = 0`: a
-//! connection that finds every process busy is accepted and closed by the master at
-//! once, and so is every later one until a slot frees. That is M/G/c/c, whose
-//! refusal probability is Erlang B whatever the blocking-time distribution.
+//! least one pending connection (listen(0) gives 1; semantics: unix-capacity), so
+//! K >= c + 1. It can be had from Dovecot's drop rule (semantics: dovecot-drop-timer)
+//! with `drop_timeout = 0`: a connection that finds every process busy is accepted and
+//! closed by the master at once, and so is every later one until a slot frees. That is
+//! M/G/c/c, whose refusal probability is Erlang B whatever the blocking-time
+//! distribution.
 
 use crate::common::{
     assert_close, assert_covers, model, refusal, replications, shipped, summary, Interval,
@@ -60,7 +61,7 @@ fn constant(value: f64) -> String {
 
 #[test]
 fn the_oracle_functions_give_the_reference_values() {
-    // oracles.md, "Reference values (computed exactly)".
+    // docs/oracles.md#reference-values.
     assert_close("Erlang B c=10 a=5", erlang_b(10, 5.0), 0.0183846, 5e-8);
     assert_close("Erlang B c=5 a=3", erlang_b(5, 3.0), 0.1100543, 5e-8);
     assert_close("Erlang B c=100 a=80", erlang_b(100, 80.0), 0.0039920, 5e-8);

@@ -2,15 +2,17 @@
 //!
 //! Three steps, a file each: `parse` turns doveconf's text into a tree of sections and
 //! settings that keeps line numbers; `settings` reads `service imap` and `service
-//! imap-login` with Dovecot's own defaults for what the file leaves out (reference C8)
-//! and works out what the version makes of them: the listen backlog (C1), the master's
-//! forking (C3) and the drop timer (C5), by the rules of `crate::dovecot`; `write` writes
-//! the commented model, one function per TOML table. What a configuration cannot say
-//! (the load, session lengths, start-up times, the kernel's somaxconn) comes from the
-//! shipped Dovecot models and is marked "not in doveconf: measure and --set". Every
-//! setting of the two services that the model does not use is listed, never dropped in
-//! silence; settings elsewhere are only counted. This file holds the entry points and
-//! what they return.
+//! imap-login` with Dovecot's own defaults for what the file leaves out (semantics:
+//! dovecot-defaults) and works out what the version makes of them: the listen backlog
+//! (semantics: dovecot-backlog, dovecot-backlog-cap), the master's forking (semantics:
+//! dovecot-fork) and the drop timer (semantics: dovecot-drop-timer), by the rules of
+//! `crate::dovecot`; `write` writes the commented model, one function per TOML table,
+//! citing each rule as `(eagain semantics: ID)`, a section of docs/semantics.md. What a
+//! configuration cannot say (the load, session lengths, start-up times, the kernel's
+//! somaxconn) comes from the shipped Dovecot models and is marked "not in doveconf:
+//! measure and --set". Every setting of the two services that the model does not use is
+//! listed, never dropped in silence; settings elsewhere are only counted. This file
+//! holds the entry points and what they return.
 
 mod parse;
 mod settings;
@@ -36,7 +38,7 @@ pub const MEASURE: &str = "not in doveconf: measure and --set";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     /// `service imap`: its unix listener login/imap is where imap-login's
-    /// net_connect_unix(imap) gets EAGAIN (C10).
+    /// net_connect_unix(imap) gets EAGAIN (semantics: unix-eagain, dovecot-login-retry).
     Imap,
     /// `service imap-login`: the TCP listeners IMAP clients connect to.
     ImapLogin,
@@ -379,7 +381,8 @@ mod tests {
         let per = imap(&cfg("2.4.2", 1));
         assert_eq!(per.model.master.mode, MasterMode::PerConnection);
         assert!(per.toml.contains("fork_time ="));
-        // C3: 2.4.2 pre-accepts only with client_limit = 1; otherwise the child accepts.
+        // 2.4.2 pre-accepts only with client_limit = 1; otherwise the child accepts
+        // (semantics: dovecot-master-accept, dovecot-fork).
         let multi = imap(&cfg("2.4.2", 4));
         assert_eq!(multi.model.master.mode, MasterMode::OnDemand);
         assert!(multi
@@ -624,6 +627,35 @@ mod tests {
         assert_eq!(i.model.master.startup.mean(), 0.5);
         let j = imap("# 2.2.10: /etc/dovecot/dovecot.conf\nssl = no\n");
         assert_eq!(j.model.master.startup.mean(), 0.02);
+    }
+
+    #[test]
+    fn the_model_cites_eagains_semantics_by_section_name() {
+        for service in [Service::Imap, Service::ImapLogin] {
+            let i = import(&format!("{V23}ssl = no\n"), "test.conf", service).unwrap();
+            assert!(
+                i.toml.contains("(eagain semantics: dovecot-drop-timer"),
+                "{}",
+                i.toml
+            );
+            assert!(i
+                .toml
+                .contains("Dovecot's default, eagain semantics: dovecot-defaults"));
+            assert!(i
+                .toml
+                .contains("docs/semantics.md in the eagain repository"));
+            // No id of the research notes eagain's reference replaced.
+            for line in i.toml.lines().chain(i.notes.iter().map(String::as_str)) {
+                assert!(!line.contains(&["shared", "reference"].join("/")), "{line}");
+                let old = line.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+                    w.len() >= 2
+                        && w.len() <= 3
+                        && matches!(w.as_bytes()[0], b'A'..=b'F')
+                        && w[1..].bytes().all(|b| b.is_ascii_digit())
+                });
+                assert!(!old, "an old citation id in: {line}");
+            }
+        }
     }
 
     #[test]

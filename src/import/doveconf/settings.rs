@@ -1,10 +1,11 @@
 //! What the parsed file says, as typed settings: the globals and the two services, each
 //! value with the line it came from, in Dovecot's units (times, whole numbers). Then the
-//! pool after Dovecot's defaults (reference C8), and what the version makes of it: the
-//! listen backlog (C1), the master's forking (C3), the drop timer (C5) and the notes,
-//! with the rules themselves taken from `crate::dovecot`. Every setting of the two
-//! services that the model does not use is listed with why; settings elsewhere are
-//! only counted.
+//! pool after Dovecot's defaults (semantics: dovecot-defaults), and what the version makes
+//! of it: the listen backlog (semantics: dovecot-backlog, dovecot-backlog-cap), the
+//! master's forking (semantics: dovecot-fork), the drop timer (semantics:
+//! dovecot-drop-timer) and the notes, with the rules themselves taken from
+//! `crate::dovecot`. Every setting of the two services that the model does not use is
+//! listed with why; settings elsewhere are only counted.
 
 use super::parse::{bad_line, Parsed, Section, Setting};
 use super::text::{clean, snippet};
@@ -135,7 +136,8 @@ fn given<T>(s: &Setting, value: T) -> Given<T> {
     }
 }
 
-/// The global defaults every service falls back on (master-settings.c, C8).
+/// The global defaults every service falls back on (master-settings.c; semantics:
+/// dovecot-defaults).
 #[derive(Debug)]
 pub(super) struct Globals {
     process_limit: GlobalLimit,
@@ -183,7 +185,8 @@ pub(super) fn read_globals(root: &Section, file: &str) -> Result<Globals, BadInp
         process_limit,
         client_limit,
         idle_kill: Time::Secs(60.0),
-        idle_kill_from: "default_idle_kill: Dovecot's default, C8".into(),
+        idle_kill_from: "default_idle_kill: Dovecot's default, eagain semantics: dovecot-defaults"
+            .into(),
         config_version: root.last("dovecot_config_version").cloned(),
     };
     // 2.4 renamed default_idle_kill; the last of either wins.
@@ -221,7 +224,7 @@ fn read_global_limit(
         None => GlobalLimit {
             key,
             value: default,
-            from: format!("{key}: Dovecot's default, C8"),
+            from: format!("{key}: Dovecot's default, eagain semantics: dovecot-defaults"),
             line: None,
         },
     })
@@ -568,8 +571,8 @@ pub(super) struct Pool {
 /// The pool of a service: its own settings, else its own defaults, else the globals.
 pub(super) fn resolve(conf: &ServiceConf, g: &Globals, file: &str) -> Result<Pool, BadInput> {
     let name = conf.service.name();
-    let own = format!("{name}'s default, C8");
-    // imap has its own limits; imap-login's 0 means the globals (C8).
+    let own = format!("{name}'s default, eagain semantics: dovecot-defaults");
+    // imap has its own limits; imap-login's 0 means the globals (semantics: dovecot-defaults).
     let (pl_default, cl_default) = match conf.service {
         Service::Imap => (1024, 1),
         Service::ImapLogin => (0, 0),
@@ -622,7 +625,8 @@ pub(super) fn resolve(conf: &ServiceConf, g: &Globals, file: &str) -> Result<Poo
 }
 
 /// process_limit or client_limit of a service: its own, else its own default, else the
-/// global one, where 0 also means the global one (C8); refused when it comes out as 0.
+/// global one, where 0 also means the global one (semantics: dovecot-defaults); refused
+/// when it comes out as 0.
 fn resolve_limit(
     given: Option<&Given<u32>>,
     (own_default, own): (u32, &str),
@@ -727,15 +731,17 @@ pub(super) fn version_notes(
     if pool.process_min_avail > 0 && !v.fast_prefork() {
         notes.push(format!(
             "process_min_avail with Dovecot {}: before 2.3.15 the pre-forking created \
-             processes more slowly than the model's rule (up to 10 per timer run, C4), so \
-             the model is optimistic about how soon idle processes are ready",
+             processes more slowly than the model's rule (up to 10 per timer run, eagain \
+             semantics: dovecot-min-avail), so the model is optimistic about how soon idle \
+             processes are ready",
             clean(&v.text)
         ));
     }
     if !v.idle_kill_counts_idle_processes() {
         notes.push(format!(
             "idle_kill with Dovecot {}: before 2.3.21 idle processes were ended by a \
-             simpler rule; the model uses the rule of 2.3.21 and later (C12)",
+             simpler rule; the model uses the rule of 2.3.21 and later (eagain semantics: \
+             dovecot-idle-kill)",
             clean(&v.text)
         ));
     }
@@ -752,8 +758,8 @@ pub(super) struct Backlog {
     pub(super) why: String,
 }
 
-/// The listen() backlog Dovecot asks for (service_get_backlog(), C1), cut by the
-/// version's cap.
+/// The listen() backlog Dovecot asks for (service_get_backlog(); semantics:
+/// dovecot-backlog), cut by the version's cap (semantics: dovecot-backlog-cap).
 pub(super) fn backlog(v: &Version, pool: &Pool) -> Backlog {
     let asked = crate::dovecot::backlog(pool.process_limit, pool.client_limit);
     let product = u64::from(pool.process_limit) * u64::from(pool.client_limit);
@@ -787,39 +793,43 @@ pub(super) struct Forking {
     pub(super) why: String,
 }
 
-/// The master's forking (C3): on demand up to 2.4.1; from 2.4.2 the master accepts and
-/// forks per connection when client_limit = 1.
+/// The master's forking (semantics: dovecot-fork): on demand up to 2.4.1; from 2.4.2 the
+/// master accepts and forks per connection when client_limit = 1.
 pub(super) fn master_mode(v: &Version, pool: &Pool) -> Forking {
     let ver = clean(&v.text);
     if v.forks_per_connection(pool.client_limit) {
         Forking {
             mode: MasterMode::PerConnection,
-            comment: "Dovecot >= 2.4.2 with client_limit = 1 (C3)".to_string(),
+            comment: "Dovecot >= 2.4.2 with client_limit = 1 (eagain semantics: dovecot-fork)"
+                .to_string(),
             why: format!(
                 "Dovecot {ver} accepts each queued connection in the master and forks a \
-                 process for it when client_limit = 1 (commit 4e75476a95, C3): master.mode = \
-                 \"per-connection\"; the forks are serialised by the master's own time per \
-                 fork (master.fork_time)."
+                 process for it when client_limit = 1 (commit 4e75476a95; eagain semantics: \
+                 dovecot-master-accept): master.mode = \"per-connection\"; the forks are \
+                 serialised by the master's own time per fork (master.fork_time)."
             ),
         }
     } else if v.can_accept_in_master() {
         Forking {
             mode: MasterMode::OnDemand,
-            comment: "Dovecot >= 2.4.2, client_limit > 1 (C3)".to_string(),
+            comment: "Dovecot >= 2.4.2, client_limit > 1 (eagain semantics: dovecot-fork)"
+                .to_string(),
             why: format!(
                 "Dovecot {ver} pre-accepts in the master only when client_limit = 1; with \
                  client_limit = {} the child accepts, so the master forks on demand as before \
-                 2.4.2 (C3): master.mode = \"on-demand\".",
+                 2.4.2 (eagain semantics: dovecot-fork, dovecot-on-demand-fork): master.mode = \
+                 \"on-demand\".",
                 pool.client_limit
             ),
         }
     } else {
         Forking {
             mode: MasterMode::OnDemand,
-            comment: format!("Dovecot {ver} <= 2.4.1 (C3)"),
+            comment: format!("Dovecot {ver} <= 2.4.1 (eagain semantics: dovecot-fork)"),
             why: format!(
                 "Dovecot {ver} forks on demand: one fork per fork->exec->init->accept round \
-                 trip while connections wait (C3): master.mode = \"on-demand\"."
+                 trip while connections wait (eagain semantics: dovecot-on-demand-fork): \
+                 master.mode = \"on-demand\"."
             ),
         }
     }
@@ -835,31 +845,36 @@ pub(super) struct DropTimer {
     pub(super) why: String,
 }
 
-/// What the master does at process_limit (C5).
+/// What the master does at process_limit (semantics: dovecot-drop-timer,
+/// dovecot-drop-login).
 pub(super) fn drop_timeout(v: &Version, service: Service) -> DropTimer {
     let timeout = v.drop_timeout(service == Service::ImapLogin);
     let (comment, why) = match timeout {
         Some(t) if t > 0.0 => {
-            let then = match service {
-                Service::Imap => {
+            let (then, cite) = match service {
+                Service::Imap => (
                     "then accept-and-close of everything queued and of each new \
-                     connection until a slot frees"
-                }
-                Service::ImapLogin => {
+                     connection until a slot frees",
+                    "eagain semantics: dovecot-drop-timer",
+                ),
+                Service::ImapLogin => (
                     "then the master drains the queue; a login service also \
-                     tells its processes to drop their oldest unauthenticated clients"
-                }
+                     tells its processes to drop their oldest unauthenticated clients",
+                    "eagain semantics: dovecot-drop-timer, dovecot-drop-login, \
+                     dovecot-login-overflow",
+                ),
             };
             (
-                "SERVICE_DROP_TIMEOUT_MSECS (C5)".to_string(),
+                "SERVICE_DROP_TIMEOUT_MSECS (eagain semantics: dovecot-drop-timer)".to_string(),
                 format!(
-                    "process_limit reached: {t} s without accepting, {then} (C5): \
+                    "process_limit reached: {t} s without accepting, {then} ({cite}): \
                      drop_timeout = {t}."
                 ),
             )
         }
         Some(_) => (
-            "Dovecot 2.0 accepts and closes at once (C5)".to_string(),
+            "Dovecot 2.0 accepts and closes at once (eagain semantics: dovecot-drop-timer)"
+                .to_string(),
             format!(
                 "process_limit reached: Dovecot 2.0 accepts and closes each new connection \
                  at once, with no {DROP_TIMEOUT_S} s pause (that came with 2.1.0): \

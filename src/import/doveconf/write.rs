@@ -43,7 +43,7 @@ const LOGIN_INTRO: &[&str] = &[
     "# connections and serves their short pre-login work (banner, CAPABILITY, LOGIN,",
     "# the auth round trip, then the hand-over to imap) one after another. When the",
     "# listen queue is full, the kernel drops the client's SYN and the client",
-    "# retransmits it (B2, B4).",
+    "# retransmits it (eagain semantics: tcp-syn-drop, tcp-syn-retries).",
 ];
 
 /// The model file: the comment block, `name` and `description`, then the tables.
@@ -116,7 +116,8 @@ fn write_header(o: &mut Out, c: &Writing) {
         o.raw(line);
     }
     o.raw("#");
-    o.raw("# Where the numbers come from (../shared/reference/linux-dovecot-gunicorn-nginx.md):");
+    o.raw("# Where the numbers come from (docs/semantics.md in the eagain repository; each");
+    o.raw("# \"eagain semantics: ID\" is one of its sections):");
     write_pool_sources(o, c);
     match c.service {
         Service::Imap => write_imap_sources(o, c),
@@ -131,7 +132,8 @@ fn write_header(o: &mut Out, c: &Writing) {
     }
 }
 
-/// `process_limit 1024 (line 7), client_limit 1 (imap's default, C8), ...`
+/// `process_limit 1024 (line 7), client_limit 1 (imap's default, eagain semantics:
+/// dovecot-defaults), ...`
 fn pool_settings(p: &Pool, service_count_key: &str) -> String {
     format!(
         "process_limit {} ({}), client_limit {} ({}), {service_count_key} {} ({}), \
@@ -165,9 +167,14 @@ fn write_pool_sources(o: &mut Out, c: &Writing) {
              simulates one of them."
         }
     };
+    let capacity = match c.service {
+        Service::Imap => "unix-capacity",
+        Service::ImapLogin => "tcp-capacity",
+    };
     o.bullet(&format!(
-        "listen backlog = {} (C1); the kernel cuts it to somaxconn (A4) and holds one \
-         connection more (A1).{listeners}",
+        "listen backlog = {} (eagain semantics: dovecot-backlog, dovecot-backlog-cap); the \
+         kernel cuts it to somaxconn (eagain semantics: somaxconn-cap) and holds one \
+         connection more (eagain semantics: {capacity}).{listeners}",
         c.backlog.why
     ));
     o.bullet(&c.forking.why);
@@ -178,15 +185,15 @@ fn write_pool_sources(o: &mut Out, c: &Writing) {
 fn write_imap_sources(o: &mut Out, c: &Writing) {
     let sc_key = service_count_key(c.version);
     let high_performance = if c.other.service_count == 0 {
-        format!("; {sc_key} 0 is high-performance mode (C9)")
+        format!("; {sc_key} 0 is high-performance mode (eagain semantics: dovecot-login-modes)")
     } else {
         String::new()
     };
     o.bullet(&format!(
         "the clients are imap-login processes with {}{high_performance}. Their connect is \
          non-blocking and retries EAGAIN for {} ms with pauses of 10 to 100 ms, which block \
-         the whole login process and every client it holds (C10): on_refused = \"retry\", \
-         retry_for = {}.",
+         the whole login process and every client it holds (eagain semantics: \
+         dovecot-login-retry): on_refused = \"retry\", retry_for = {}.",
         pool_settings(c.other, sc_key),
         LOGIN_RETRY_S * 1000.0,
         float(LOGIN_RETRY_S),
@@ -205,18 +212,19 @@ fn write_imap_sources(o: &mut Out, c: &Writing) {
     ));
 }
 
-/// imap-login's mode (C9), where it hands over, and what to measure.
+/// imap-login's mode (semantics: dovecot-login-modes), where it hands over, and what to
+/// measure.
 fn write_login_sources(o: &mut Out, c: &Writing) {
     let sc_key = service_count_key(c.version);
     match c.pool.service_count {
         0 => o.bullet(&format!(
-            "{sc_key} 0: high-performance mode (C9): a login process never exits and \
-             multiplexes up to client_limit connections."
+            "{sc_key} 0: high-performance mode (eagain semantics: dovecot-login-modes): a login \
+             process never exits and multiplexes up to client_limit connections."
         )),
         1 => o.bullet(&format!(
-            "{sc_key} 1: high-security mode (C9), one process per connection. With TLS \
-             (imaps or STARTTLS) the login process stays for the whole session as its TLS \
-             proxy: raise work.hold to your session length."
+            "{sc_key} 1: high-security mode (eagain semantics: dovecot-login-modes), one process \
+             per connection. With TLS (imaps or STARTTLS) the login process stays for the \
+             whole session as its TLS proxy: raise work.hold to your session length."
         )),
         _ => {}
     }
@@ -289,7 +297,8 @@ fn write_name(o: &mut Out, c: &Writing) {
     o.raw(&format!("description = {}", toml_string(&description)));
 }
 
-/// [load]: the shipped models' load; for imap, imap-login's retries (C10).
+/// [load]: the shipped models' load; for imap, imap-login's retries (semantics:
+/// dovecot-login-retry).
 fn write_load(o: &mut Out, c: &Writing) {
     o.raw("[load]");
     o.field(
@@ -305,15 +314,15 @@ fn write_load(o: &mut Out, c: &Writing) {
             o.field("duration = 1800.0", &format!("a 30-minute peak; {MEASURE}"));
             o.field(
                 "on_refused = \"retry\"",
-                "imap-login: net_connect_unix_with_retries() (C10)",
+                "imap-login: net_connect_unix_with_retries() (eagain semantics: dovecot-login-retry)",
             );
             o.field(
                 &format!("retry_for = {}", float(LOGIN_RETRY_S)),
-                "SOCKET_CONNECT_RETRY_MSECS (C10)",
+                "SOCKET_CONNECT_RETRY_MSECS (eagain semantics: dovecot-login-retry)",
             );
             o.field(
                 "retry_pause = { dist = \"uniform\", low = 0.01, high = 0.1 }",
-                "i_rand_minmax(1,10) * 10 ms (C10)",
+                "i_rand_minmax(1,10) * 10 ms (eagain semantics: dovecot-login-retry)",
             );
         }
         Service::ImapLogin => {
@@ -337,12 +346,18 @@ fn write_listener(o: &mut Out, c: &Writing) {
     o.field(&format!("backlog = {}", c.backlog.value), &c.backlog.why);
     o.field(
         "somaxconn = 4096",
-        &format!("net.core.somaxconn: 4096 since Linux 5.4, 128 before (A5); {MEASURE}"),
+        &format!(
+            "net.core.somaxconn: 4096 since Linux 5.4, 128 before (eagain semantics: \
+             somaxconn-default); {MEASURE}"
+        ),
     );
     if c.service == Service::ImapLogin {
         o.field(
             "syn_schedule = \"linux-6.5\"",
-            &format!("SYN retransmissions of Linux >= 6.5 (B4); {MEASURE}"),
+            &format!(
+                "SYN retransmissions of Linux >= 6.5 (eagain semantics: tcp-syn-retries); \
+                 {MEASURE}"
+            ),
         );
     }
 }
@@ -398,7 +413,8 @@ fn write_master(o: &mut Out, c: &Writing) {
     );
     o.field(
         &format!("dovecot_version = \"{}\"", c.version.numbers()),
-        "doveconf's first line: the backlog cap (C1), the fork mode (C3)",
+        "doveconf's first line: the backlog cap (eagain semantics: dovecot-backlog-cap), the \
+         fork mode (eagain semantics: dovecot-fork)",
     );
     // Only imap's start-up is the slow fork of models/dovecot-2.2-slow-fork.toml.
     if c.version.slow_host_lookup_at_startup() && c.service == Service::Imap {
@@ -420,9 +436,10 @@ fn write_master(o: &mut Out, c: &Writing) {
     }
     match c.drop.timeout {
         Some(d) => o.field(&format!("drop_timeout = {}", float(d)), &c.drop.comment),
-        None => {
-            o.raw("# no drop_timeout: Dovecot 2.0 keeps a login service's connections queued (C5)")
-        }
+        None => o.raw(
+            "# no drop_timeout: Dovecot 2.0 keeps a login service's connections queued \
+                 (eagain semantics: dovecot-drop-timer)",
+        ),
     }
 }
 
