@@ -12,6 +12,9 @@
 
 mod axis;
 mod capacity;
+mod chain;
+#[cfg(test)]
+mod checks;
 mod curve;
 mod data;
 mod frame;
@@ -19,6 +22,7 @@ mod heatmap;
 mod latency;
 mod style;
 mod text;
+mod timeline;
 mod validation;
 
 use std::fs;
@@ -28,9 +32,19 @@ use anyhow::Context;
 use plotters::prelude::*;
 
 pub use capacity::capacity_curve;
+#[expect(
+    unused_imports,
+    reason = "the command line does not draw this chart yet"
+)]
+pub use chain::where_refused;
 pub use data::default_axes;
 pub use heatmap::heatmap;
 pub use latency::latency_chart;
+#[expect(
+    unused_imports,
+    reason = "the command line does not draw this chart yet"
+)]
+pub use timeline::timeline_chart;
 pub use validation::validation_overlay;
 
 /// The words above a chart: the model's name, and the parameters held fixed

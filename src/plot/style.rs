@@ -61,6 +61,31 @@ pub const PALETTE: [RGBColor; 7] = [
     RGBColor(60, 60, 60),
 ];
 
+/// Timeline series: arrivals, refusals in the warning colour, time-outs, the
+/// listen queue and the processes.
+pub const ARRIVALS: RGBColor = PALETTE[0];
+pub const REFUSALS: RGBColor = PALETTE[1];
+pub const TIMED_OUT: RGBColor = PALETTE[3];
+pub const QUEUE: RGBColor = PALETTE[2];
+pub const PROCESSES: RGBColor = PALETTE[6];
+/// The total drawn over stacked shares (the refusal probability over where it happened).
+pub const TOTAL: RGBColor = RGBColor(0, 0, 0);
+/// Opacity of stacked areas and bars: grid lines show faintly through them.
+pub const STACK_OPACITY: f64 = 0.85;
+/// Share of a category's width a bar takes.
+pub const BAR_SHARE: f64 = 0.6;
+/// Half the width, in pixels, of the cap at each end of an interval's whisker.
+pub const WHISKER_CAP: i32 = 6;
+/// Width of whiskers and of the dashed lines that mark a moment on a time axis.
+pub const THIN_LINE: u32 = 2;
+/// Dash and gap lengths, in pixels, of a line marking a moment.
+pub const MARK_DASH: (u32, u32) = (10, 6);
+/// Where the legend starts below the top of its panel.
+pub const LEGEND_TOP: i32 = 20;
+/// Heading above each panel of a chart split by a varied path, and its height.
+pub const PANEL_HEADING_SIZE: f64 = 18.0;
+pub const PANEL_HEADING_HEIGHT: u32 = 28;
+
 /// Sequential scale for many series (viridis, stopped before its pale yellow end).
 const SEQUENTIAL: [RGBColor; 5] = [
     RGBColor(68, 1, 84),
