@@ -322,11 +322,11 @@ pub fn rep_stats(model: &Model, load: &LoadResult, forks: u64, max_processes: u6
     for &l in &load.latencies {
         s.served(l);
     }
-    s.forks = forks;
+    s.front().forks = forks;
     let from = model.sim.warmup;
     s.start_window(from);
-    s.processes.set(from, max_processes);
-    s.processes.set(from, 0);
+    s.front().processes.set(from, max_processes);
+    s.front().processes.set(from, 0);
     // As the simulator: the window ends at load.duration, or at the last outcome of
     // a run of load.connections.
     let end = model.load.duration.unwrap_or(load.end_s);

@@ -3,10 +3,14 @@
 //! file into a model the simulator can trust. Loading, `--set` overrides and error
 //! locations live in `source.rs`; the list of addressable paths in `paths.rs`.
 
+mod chain;
+mod check;
 mod paths;
 pub mod profile;
 mod source;
 pub mod trace;
+
+pub use chain::{Connect, Handoff, Service};
 
 pub use paths::{check_path, PATHS};
 pub use source::{gives, load, load_str, parse_assignment, parse_value, LoadedModel, Override};
@@ -15,20 +19,22 @@ use crate::dist::DistSpec;
 use crate::dovecot::Version;
 use serde::{Deserialize, Serialize};
 
-/// A whole model file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A whole model: one service (the top-level `listener`, `pool`, `master` and `work`
+/// tables), or a chain of them (`services`). It is read and written as the file
+/// writes it (`chain.rs`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     pub name: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     pub load: Load,
+    /// The tables of the service the clients connect to: a single-service model's own,
+    /// or a chain's first service's.
     pub listener: Listener,
     pub pool: Pool,
-    #[serde(default)]
     pub master: Master,
     pub work: Work,
-    #[serde(default)]
+    /// A chain's services, first service first; empty for a single service.
+    pub services: Vec<Service>,
     pub sim: SimSettings,
 }
 
@@ -99,12 +105,12 @@ fn rate_not_given() -> f64 {
     f64::NAN
 }
 
-fn default_retry_for() -> f64 {
+pub(crate) fn default_retry_for() -> f64 {
     // Dovecot SOCKET_CONNECT_RETRY_MSECS = 500 (semantics: dovecot-login-retry).
     0.5
 }
 
-fn default_retry_pause() -> DistSpec {
+pub(crate) fn default_retry_pause() -> DistSpec {
     // Dovecot: usleep(i_rand_minmax(1, 10) * 10000), 10 to 100 ms
     // (semantics: dovecot-login-retry).
     DistSpec::Uniform {
@@ -237,6 +243,10 @@ pub struct Master {
     /// "2.4.2"): it caps the backlog as that version did and checks the fork mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dovecot_version: Option<String>,
+    /// Services whose masters have the same label share one master process, which
+    /// forks for all of them one fork at a time (Dovecot's one master).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
 }
 
 impl Default for Master {
@@ -248,6 +258,7 @@ impl Default for Master {
             respawn_delay: zero(),
             drop_timeout: None,
             dovecot_version: None,
+            process: None,
         }
     }
 }
@@ -341,6 +352,32 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// A Dovecot master's backlog left out of the file: process_limit x client_limit, at
+/// least 4 (service_get_backlog(); semantics: dovecot-backlog).
+fn derive_backlog(listener: &mut Listener, pool: &Pool, master: &Master) {
+    if listener.backlog == BACKLOG_NOT_GIVEN && master.dovecot_version.is_some() {
+        listener.backlog = crate::dovecot::backlog(pool.process_limit, pool.client_limit);
+    }
+}
+
+/// What listen() is given: `listener.backlog`, cut by the Dovecot version's cap
+/// (semantics: dovecot-backlog-cap).
+fn listen_backlog(listener: &Listener, master: &Master) -> u32 {
+    let cap = master
+        .dovecot_version
+        .as_deref()
+        .and_then(Version::parse)
+        .and_then(|v| v.backlog_cap());
+    cap.map_or(listener.backlog, |c| listener.backlog.min(c))
+}
+
+/// Pending connections the kernel holds: min(backlog, somaxconn) + 1, because both
+/// unix_recvq_full() and sk_acceptq_is_full() test `>` (semantics: unix-capacity,
+/// tcp-capacity, somaxconn-cap).
+fn queue_capacity(listener: &Listener, master: &Master) -> u64 {
+    u64::from(listen_backlog(listener, master).min(listener.somaxconn)) + 1
+}
+
 fn bad(path: &str, message: impl Into<String>) -> FieldError {
     FieldError {
         path: path.to_string(),
@@ -373,292 +410,43 @@ impl Model {
                 }
             }
         }
-        if self.listener.backlog == BACKLOG_NOT_GIVEN && self.master.dovecot_version.is_some() {
-            self.listener.backlog =
-                crate::dovecot::backlog(self.pool.process_limit, self.pool.client_limit);
+        derive_backlog(&mut self.listener, &self.pool, &self.master);
+        for s in &mut self.services {
+            derive_backlog(&mut s.listener, &s.pool, &s.master);
+        }
+        if let Some(front) = self.services.first() {
+            self.listener = front.listener.clone();
         }
     }
 
-    /// Every rule a parsed model must meet before it is simulated.
-    pub fn check(&self) -> Result<(), FieldError> {
-        let l = &self.load;
-        if l.rate.is_nan() {
-            return Err(bad(
-                "load.rate",
-                "is required: connections per second (only a trace may leave it out, to \
-                 replay at its own rate)",
-            ));
+    /// The services: a chain's, or the single service as a chain of one (named "").
+    pub fn service_list(&self) -> std::borrow::Cow<'_, [Service]> {
+        if self.services.is_empty() {
+            std::borrow::Cow::Owned(vec![Service::single(
+                "",
+                &self.listener,
+                &self.pool,
+                &self.master,
+                &self.work,
+            )])
+        } else {
+            std::borrow::Cow::Borrowed(&self.services)
         }
-        positive("load.rate", l.rate, "connections per second")?;
-        match (l.arrival, &l.trace, &l.profile) {
-            (Arrival::Trace, None, _) => {
-                return Err(bad(
-                    "load.trace",
-                    "is required with arrival = \"trace\": the CSV of arrival times \
-                     (a column `t`, optionally `blocking`)",
-                ))
-            }
-            (Arrival::Trace, Some(_), Some(_)) => {
-                return Err(bad(
-                    "load.profile",
-                    "a trace carries its own timing: give a profile or a trace, not both",
-                ))
-            }
-            (Arrival::Constant | Arrival::Poisson, Some(_), _) => {
-                return Err(bad("load.trace", "is read only with arrival = \"trace\""))
-            }
-            _ => {}
-        }
-        if let Some(p) = &l.profile {
-            p.check().map_err(|m| bad("load.profile", m))?;
-        }
-        if let Some(tr) = &l.trace_data {
-            if tr.t.len() > 1 && tr.span() == 0.0 {
-                return Err(bad(
-                    "load.trace",
-                    "every arrival has the same t: a trace needs times that advance",
-                ));
-            }
-        }
-        match (l.duration, l.connections) {
-            (Some(_), Some(_)) => {
-                return Err(bad(
-                    "load.duration",
-                    "give `load.duration` or `load.connections`, not both",
-                ))
-            }
-            (None, None) => return Err(bad(
-                "load.duration",
-                "give `load.duration` (seconds) or `load.connections` (a count): one is required",
-            )),
-            (Some(d), None) => positive("load.duration", d, "seconds")?,
-            (None, Some(0)) => return Err(bad("load.connections", "must be at least 1")),
-            (None, Some(_)) => {}
-        }
-        if let Some(t) = l.timeout {
-            positive("load.timeout", t, "seconds")?;
-            at_most_max_seconds("load.timeout", t)?;
-        }
-        if let Some(t) = l.connect_timeout {
-            positive("load.connect_timeout", t, "seconds")?;
-            at_most_max_seconds("load.connect_timeout", t)?;
-        }
-        non_negative("load.retry_for", l.retry_for)?;
-        at_most_max_seconds("load.retry_for", l.retry_for)?;
-        dist("load.retry_pause", &l.retry_pause)?;
-        if l.on_refused == OnRefused::Retry {
-            if self.listener.kind == ListenerKind::Tcp {
-                return Err(bad(
-                    "load.on_refused",
-                    "\"retry\" is for unix listeners (EAGAIN); a tcp client retransmits its SYN \
-                     on `listener.syn_schedule` instead: use \"fail\" with listener.kind = \"tcp\"",
-                ));
-            }
-            if l.retry_pause.mean().is_nan() || l.retry_pause.mean() < MIN_RETRY_PAUSE {
-                return Err(bad(
-                    "load.retry_pause",
-                    format!(
-                        "with on_refused = \"retry\" the pause must have a mean of at least \
-                         {MIN_RETRY_PAUSE:e} s (1 µs), got {:e}",
-                        l.retry_pause.mean()
-                    ),
-                ));
-            }
-        }
-        if self.listener.backlog == BACKLOG_NOT_GIVEN {
-            return Err(bad(
-                "listener.backlog",
-                "is required: the backlog the server passes to listen() (only a Dovecot \
-                 model, with master.dovecot_version, may leave it out)",
-            ));
-        }
-        if self.listener.backlog > i32::MAX as u32 {
-            return Err(bad(
-                "listener.backlog",
-                format!(
-                    "{} is more than listen() takes (an int, at most {})",
-                    self.listener.backlog,
-                    i32::MAX
-                ),
-            ));
-        }
-        if self.listener.somaxconn == 0 {
-            // The kernel accepts 0, but then listen() gives one pending slot whatever the
-            // server asks; nobody runs that on purpose.
-            return Err(bad("listener.somaxconn", "must be at least 1"));
-        }
-        let p = &self.pool;
-        if p.process_limit == 0 {
-            return Err(bad("pool.process_limit", "must be at least 1 process"));
-        }
-        if p.process_limit > MAX_PROCESSES {
-            return Err(bad(
-                "pool.process_limit",
-                format!(
-                    "{} processes is more than the {MAX_PROCESSES} a simulated pool may have",
-                    p.process_limit
-                ),
-            ));
-        }
-        if p.client_limit == 0 {
-            return Err(bad("pool.client_limit", "must be at least 1 connection"));
-        }
-        if p.process_min_avail > p.process_limit {
-            return Err(bad(
-                "pool.process_min_avail",
-                format!(
-                    "{} idle processes cannot be kept with process_limit = {}: use at most {}",
-                    p.process_min_avail, p.process_limit, p.process_limit
-                ),
-            ));
-        }
-        non_negative("pool.idle_kill", p.idle_kill)?;
-        at_most_max_seconds("pool.idle_kill", p.idle_kill)?;
-        let m = &self.master;
-        dist("master.startup", &m.startup)?;
-        dist("master.fork_time", &m.fork_time)?;
-        dist("master.respawn_delay", &m.respawn_delay)?;
-        if let Some(t) = m.drop_timeout {
-            non_negative("master.drop_timeout", t)?;
-            at_most_max_seconds("master.drop_timeout", t)?;
-        }
-        if m.mode == MasterMode::PerConnection && p.client_limit != 1 {
-            return Err(bad(
-                "master.mode",
-                format!(
-                    "\"per-connection\" forking needs pool.client_limit = 1 (Dovecot 2.4.2 accepts \
-                     in the master only then), got client_limit = {}: use \"on-demand\"",
-                    p.client_limit
-                ),
-            ));
-        }
-        if let Some(raw) = &m.dovecot_version {
-            let v = Version::parse(raw).ok_or_else(|| {
-                bad(
-                    "master.dovecot_version",
-                    format!(
-                        "`{raw}` is not a version: write it as doveconf prints it, e.g. \"2.3.21\""
-                    ),
-                )
-            })?;
-            let per_connection = v.forks_per_connection(p.client_limit);
-            match (m.mode, per_connection) {
-                (MasterMode::OnDemand, true) => {
-                    return Err(bad(
-                        "master.mode",
-                        format!(
-                            "Dovecot {raw} with client_limit = 1 accepts in the master and forks per \
-                             connection: use \"per-connection\""
-                        ),
-                    ))
-                }
-                (MasterMode::PerConnection, false) => {
-                    return Err(bad(
-                        "master.mode",
-                        format!(
-                            "Dovecot {raw} forks on demand here (per-connection forking came in 2.4.2, \
-                             for client_limit = 1): use \"on-demand\""
-                        ),
-                    ))
-                }
-                (MasterMode::Prefork, _) => {
-                    return Err(bad(
-                        "master.mode",
-                        format!("a Dovecot master ({raw}) does not keep a fixed pool: use \"on-demand\" or \"per-connection\""),
-                    ))
-                }
-                _ => {}
-            }
-        }
-        dist("work.blocking", &self.work.blocking)?;
-        dist("work.hold", &self.work.hold)?;
-        let s = &self.sim;
-        if s.replications == 0 {
-            return Err(bad("sim.replications", "must be at least 1"));
-        }
-        if s.replications > MAX_REPLICATIONS {
-            return Err(bad(
-                "sim.replications",
-                format!("must be at most {MAX_REPLICATIONS}, got {}", s.replications),
-            ));
-        }
-        if s.max_connections == 0 || s.max_connections > u64::MAX / EVENTS_PER_CONNECTION {
-            return Err(bad(
-                "sim.max_connections",
-                format!(
-                    "must be a whole number from 1 to {}, got {}",
-                    u64::MAX / EVENTS_PER_CONNECTION,
-                    s.max_connections
-                ),
-            ));
-        }
-        if let Some(b) = s.bin {
-            positive("sim.bin", b, "seconds per row of the timeline")?;
-            let rows = (self.arrival_window() / b).ceil();
-            if rows > MAX_TIMELINE_BINS {
-                return Err(bad(
-                    "sim.bin",
-                    format!(
-                        "{b} s bins make about {rows:.0} rows over the arrival window: at most \
-                         {MAX_TIMELINE_BINS:.0}; give a larger bin"
-                    ),
-                ));
-            }
-        }
-        let expected = self.expected_connections();
-        if expected > s.max_connections as f64 {
-            let (field, what) = match l.connections {
-                Some(_) => ("load.connections", "load.connections".to_string()),
-                None => (
-                    "load.duration",
-                    format!(
-                        "load.rate x load.duration = {} x {}",
-                        l.rate,
-                        l.duration.unwrap_or(0.0)
-                    ),
-                ),
-            };
-            return Err(bad(
-                field,
-                format!(
-                    "about {expected:.3e} connections per replication ({what}) is more than \
-                     the budget sim.max_connections = {}: shorten the run, or raise the budget \
-                     with --set sim.max_connections=N (about 10^7 connections take a second)",
-                    s.max_connections
-                ),
-            ));
-        }
-        non_negative("sim.warmup", s.warmup)?;
-        if let Some(d) = l.duration {
-            if s.warmup >= d {
-                return Err(bad(
-                    "sim.warmup",
-                    format!(
-                        "the warm-up ({}) must be shorter than load.duration ({d})",
-                        s.warmup
-                    ),
-                ));
-            }
-        }
-        Ok(())
     }
 
-    /// What listen() is given: `listener.backlog`, cut by the Dovecot version's cap.
+    /// Whether this is a chain of services rather than one.
+    pub fn is_chain(&self) -> bool {
+        !self.services.is_empty()
+    }
+
+    /// What the first service's listen() is given.
     pub fn listen_backlog(&self) -> u32 {
-        let cap = self
-            .master
-            .dovecot_version
-            .as_deref()
-            .and_then(Version::parse)
-            .and_then(|v| v.backlog_cap());
-        cap.map_or(self.listener.backlog, |c| self.listener.backlog.min(c))
+        listen_backlog(&self.listener, &self.master)
     }
 
-    /// Pending connections the kernel holds: min(backlog, somaxconn) + 1, because both
-    /// unix_recvq_full() and sk_acceptq_is_full() test `>` (semantics: unix-capacity,
-    /// tcp-capacity, somaxconn-cap).
+    /// The first service's queue capacity.
     pub fn queue_capacity(&self) -> u64 {
-        u64::from(self.listen_backlog().min(self.listener.somaxconn)) + 1
+        queue_capacity(&self.listener, &self.master)
     }
 
     /// Connections one replication sends: `load.connections`, or about rate x duration
@@ -727,43 +515,6 @@ impl Model {
     pub fn offered_load(&self) -> f64 {
         self.load.rate * self.work.blocking.mean()
     }
-}
-
-fn positive(path: &str, x: f64, unit: &str) -> Result<(), FieldError> {
-    if x.is_finite() && x > 0.0 {
-        Ok(())
-    } else {
-        Err(bad(
-            path,
-            format!("must be a number above 0 ({unit}), got {x}"),
-        ))
-    }
-}
-
-fn non_negative(path: &str, x: f64) -> Result<(), FieldError> {
-    if x.is_finite() && x >= 0.0 {
-        Ok(())
-    } else {
-        Err(bad(path, format!("must be a number >= 0, got {x}")))
-    }
-}
-
-fn at_most_max_seconds(path: &str, x: f64) -> Result<(), FieldError> {
-    if x <= crate::dist::MAX_SECONDS {
-        Ok(())
-    } else {
-        Err(bad(
-            path,
-            format!(
-                "{x:e} s is more than {:e} s (about 31 years), the longest time a model may give",
-                crate::dist::MAX_SECONDS
-            ),
-        ))
-    }
-}
-
-fn dist(path: &str, d: &DistSpec) -> Result<(), FieldError> {
-    d.check().map_err(|m| bad(path, m))
 }
 
 #[cfg(test)]

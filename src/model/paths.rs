@@ -111,6 +111,11 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
         "seconds at process_limit before accept-and-close",
     ),
     (
+        "master.process",
+        PathKind::Value,
+        "a label: services with the same one share one master process",
+    ),
+    (
         "master.dovecot_version",
         PathKind::Value,
         "Dovecot version: its backlog cap and fork mode",
@@ -143,18 +148,98 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
 /// Accepts a known path, or a key inside a distribution path; otherwise says which
 /// paths exist (the nearest ones first when the path shares its table).
 pub fn check_path(path: &str) -> Result<(), String> {
-    for (p, kind, _) in PATHS {
+    if let Some(rest) = path.strip_prefix("services.") {
+        return check_service_path(path, rest);
+    }
+    known(PATHS, path)
+        .then_some(())
+        .ok_or_else(|| unknown(path))
+}
+
+/// The paths of one service of a chain, after `services.NAME.`: its tables' paths
+/// (those of a single-service model), its hop, and its name.
+pub const SERVICE_PATHS: &[(&str, PathKind, &str)] = &[
+    ("name", PathKind::Value, "the service's name"),
+    (
+        "next",
+        PathKind::Value,
+        "the service its processes connect to next",
+    ),
+    ("handoff", PathKind::Value, "\"pass\" or \"proxy\""),
+    (
+        "connect.on_refused",
+        PathKind::Value,
+        "\"fail\" or \"retry\"",
+    ),
+    (
+        "connect.retry_for",
+        PathKind::Value,
+        "unix retry window, seconds",
+    ),
+    (
+        "connect.retry_pause",
+        PathKind::Distribution,
+        "pause between unix retries",
+    ),
+    (
+        "connect.connect_timeout",
+        PathKind::Value,
+        "tcp: give up connecting, seconds",
+    ),
+    (
+        "connect.timeout",
+        PathKind::Value,
+        "give up waiting for the reply, seconds",
+    ),
+];
+
+/// `services.NAME.REST`: REST a service's path. Whether NAME is a service of the
+/// model is checked when the model loads.
+fn check_service_path(path: &str, rest: &str) -> Result<(), String> {
+    let Some((name, field)) = rest.split_once('.') else {
+        return Err(format!(
+            "`{}` is not a model path: write services.NAME.PATH, for example \
+             services.imap.pool.process_limit",
+            crate::error::quoted(path)
+        ));
+    };
+    let table_path = ["listener.", "pool.", "master.", "work."]
+        .iter()
+        .any(|t| field.starts_with(t))
+        && known(PATHS, field);
+    if !name.is_empty() && (table_path || known(SERVICE_PATHS, field)) {
+        return Ok(());
+    }
+    Err(format!(
+        "`{}` is not a model path; after services.NAME. come the paths of a service's \
+         tables (listener, pool, master, work: e.g. pool.process_limit) or {}",
+        crate::error::quoted(path),
+        SERVICE_PATHS
+            .iter()
+            .map(|(p, _, _)| *p)
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// `path` is one of `paths`, or a key inside one of its distributions.
+fn known(paths: &[(&str, PathKind, &str)], path: &str) -> bool {
+    for (p, kind, _) in paths {
         if *p == path {
-            return Ok(());
+            return true;
         }
         if *kind == PathKind::Distribution {
             if let Some(rest) = path.strip_prefix(p).and_then(|r| r.strip_prefix('.')) {
                 if !rest.is_empty() && !rest.contains('.') {
-                    return Ok(());
+                    return true;
                 }
             }
         }
     }
+    false
+}
+
+fn unknown(path: &str) -> String {
     let table = path.split('.').next().unwrap_or("");
     let same_table: Vec<&str> = PATHS
         .iter()
@@ -170,7 +255,7 @@ pub fn check_path(path: &str) -> Result<(), String> {
     } else {
         same_table.join(", ")
     };
-    Err(format!(
+    format!(
         "`{}` is not a model path; the paths{} are: {listed}",
         crate::error::quoted(path),
         if same_table.is_empty() {
@@ -178,7 +263,7 @@ pub fn check_path(path: &str) -> Result<(), String> {
         } else {
             format!(" in [{table}]")
         }
-    ))
+    )
 }
 
 #[cfg(test)]

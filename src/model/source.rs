@@ -105,39 +105,46 @@ pub fn load_str(
             None => at_line(text, key_offset(text, path)),
         }
     };
-    let mut model: Model = toml::Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| {
-            let (message, path) = split_serde_message(&e.to_string());
-            let path = match unknown_field(&message) {
-                Some(field) if !path.is_empty() => format!("{path}.{field}"),
-                Some(field) => field,
-                None => path,
-            };
-            let allowed = explain_type(&message);
-            // serde quotes the bad value whole: keep the message short (long enough for
-            // the list of allowed values it gives).
-            let message = crate::error::shortened(&message, 600);
-            BadInput(format!(
-                "{name}{}: {}{message}{allowed}",
-                locate(&path),
-                if path.is_empty() {
-                    String::new()
-                } else {
-                    format!("`{path}`: ")
-                },
-            ))
-        })?;
-    for (path, d) in [
-        ("load.retry_pause", &mut model.load.retry_pause),
-        ("master.startup", &mut model.master.startup),
-        ("master.fork_time", &mut model.master.fork_time),
-        ("master.respawn_delay", &mut model.master.respawn_delay),
-        ("work.blocking", &mut model.work.blocking),
-        ("work.hold", &mut model.work.hold),
-    ] {
+    let raw: super::chain::RawModel =
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                let (message, path) = split_serde_message(&e.to_string());
+                let path = match unknown_field(&message) {
+                    Some(field) if !path.is_empty() => format!("{path}.{field}"),
+                    Some(field) => field,
+                    None => path,
+                };
+                let allowed = explain_type(&message);
+                // serde quotes the bad value whole: keep the message short (long enough for
+                // the list of allowed values it gives).
+                let message = crate::error::shortened(&message, 600);
+                BadInput(format!(
+                    "{name}{}: {}{message}{allowed}",
+                    locate(&path),
+                    if path.is_empty() {
+                        String::new()
+                    } else {
+                        format!("`{path}`: ")
+                    },
+                ))
+            })?;
+    let field_error = |e: super::FieldError| {
+        BadInput(format!(
+            "{name}{}: `{}`: {}",
+            locate(&e.path),
+            e.path,
+            e.message
+        ))
+    };
+    let mut model = raw.into_model().map_err(field_error)?;
+    for (path, d) in distributions(&mut model) {
         d.load_files(base)
-            .map_err(|m| BadInput(format!("{name}{}: `{path}`: {m}", locate(path))))?;
+            .map_err(|m| BadInput(format!("{name}{}: `{path}`: {m}", locate(&path))))?;
+    }
+    if let Some(front) = model.services.first() {
+        model.master = front.master.clone();
+        model.work = front.work.clone();
     }
     if let Some(file) = &model.load.trace {
         let trace = super::trace::Trace::read(&base.join(file))
@@ -145,20 +152,56 @@ pub fn load_str(
         model.load.trace_data = Some(std::sync::Arc::new(trace));
     }
     model.derive();
-    model.check().map_err(|e| {
-        BadInput(format!(
-            "{name}{}: `{}`: {}",
-            locate(&e.path),
-            e.path,
-            e.message
-        ))
-    })?;
+    model.check().map_err(field_error)?;
     Ok(model)
+}
+
+/// Every distribution of a model with its path, to read their files.
+fn distributions(m: &mut Model) -> Vec<(String, &mut crate::dist::DistSpec)> {
+    let mut out = vec![("load.retry_pause".to_string(), &mut m.load.retry_pause)];
+    fn tables<'a>(
+        p: &str,
+        master: &'a mut super::Master,
+        work: &'a mut super::Work,
+    ) -> Vec<(String, &'a mut crate::dist::DistSpec)> {
+        vec![
+            (format!("{p}master.startup"), &mut master.startup),
+            (format!("{p}master.fork_time"), &mut master.fork_time),
+            (
+                format!("{p}master.respawn_delay"),
+                &mut master.respawn_delay,
+            ),
+            (format!("{p}work.blocking"), &mut work.blocking),
+            (format!("{p}work.hold"), &mut work.hold),
+        ]
+    }
+    if m.services.is_empty() {
+        out.extend(tables("", &mut m.master, &mut m.work));
+    }
+    for s in &mut m.services {
+        let p = format!("services.{}.", s.name);
+        out.push((
+            format!("{p}connect.retry_pause"),
+            &mut s.connect.retry_pause,
+        ));
+        out.extend(tables(&p, &mut s.master, &mut s.work));
+    }
+    out
 }
 
 /// Whether the model file's text, or one of the `--set PATH=VALUE`s, gives `path`
 /// itself, rather than leaving it to a default or a derived value.
 pub fn gives(text: &str, set: &[String], path: &str) -> bool {
+    if path.starts_with("services.") {
+        return set
+            .iter()
+            .any(|s| s.split_once('=').is_some_and(|(p, _)| p.trim() == path))
+            || key_offset(text, path).is_some_and(|o| {
+                // The path's own key, not only its service, is in the file.
+                let last = path.rsplit('.').next().unwrap_or("");
+                text[o..].starts_with(last)
+            });
+    }
     if set
         .iter()
         .any(|s| s.split_once('=').is_some_and(|(p, _)| p.trim() == path))
@@ -182,6 +225,30 @@ pub fn gives(text: &str, set: &[String], path: &str) -> bool {
 
 /// Writes `value` at a dotted path, creating tables on the way.
 fn set(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
+    if let Some(rest) = path.strip_prefix("services.") {
+        let (name, field) = rest.split_once('.').unwrap_or((rest, ""));
+        let Some(toml::Value::Array(services)) = table.get_mut("services") else {
+            return Err(format!(
+                "the model is a single service, not a chain of [[services]], so `{path}` names \
+                 nothing: use `{field}`"
+            ));
+        };
+        let names: Vec<String> = services
+            .iter()
+            .filter_map(|s| s.get("name")?.as_str().map(String::from))
+            .collect();
+        let Some(toml::Value::Table(service)) = services
+            .iter_mut()
+            .find(|s| s.get("name").and_then(|n| n.as_str()) == Some(name))
+        else {
+            return Err(format!(
+                "no service is named `{}`; the services are: {}",
+                crate::error::quoted(name),
+                names.join(", ")
+            ));
+        };
+        return set(service, field, value);
+    }
     let mut keys = path.split('.').peekable();
     let mut here = table;
     while let Some(key) = keys.next() {
@@ -251,7 +318,23 @@ fn key_offset(text: &str, path: &str) -> Option<usize> {
     let doc = toml_edit::ImDocument::parse(text.to_string()).ok()?;
     let mut here: &dyn toml_edit::TableLike = doc.as_table();
     let mut found = None;
-    for key in path.split('.') {
+    let mut keys = path.split('.');
+    while let Some(key) = keys.next() {
+        // A chain's service is found by its name in the array of [[services]].
+        if key == "services" {
+            let name = keys.next()?;
+            let services = here.get("services")?.as_array_of_tables()?;
+            let service = services
+                .iter()
+                .find(|t| t.get("name").and_then(|n| n.as_str()) == Some(name))?;
+            found = service
+                .get_key_value("name")
+                .and_then(|(k, _)| k.span())
+                .map(|s| s.start)
+                .or(found);
+            here = service;
+            continue;
+        }
         // A key that is absent (a required field left out, such as both
         // `load.duration` and `load.connections`) points at the deepest table that
         // exists, as documented above, rather than at no line at all (SPEC 3: an

@@ -1,7 +1,7 @@
 //! Charts of a sweep's `results.csv` and of `eagain validate`'s CSV, drawn as PNG
 //! with the DejaVu Sans font shipped in this directory, so they render the same on
 //! a machine without system fonts. One file per chart kind (`capacity`,
-//! `latency`, `heatmap`, `validation`); `data` reads the CSV, `axis` owns scales
+//! `latency`, `heatmap`, `validation`, `timeline`, `chain`); `data` reads the CSV, `axis` owns scales
 //! and the zero row of log axes, `curve` the lines and bands two charts share,
 //! `frame` the title, legend and caption, `style` every size, colour and font.
 //!
@@ -40,10 +40,6 @@ pub use chain::where_refused;
 pub use data::default_axes;
 pub use heatmap::heatmap;
 pub use latency::latency_chart;
-#[expect(
-    unused_imports,
-    reason = "the command line does not draw this chart yet"
-)]
 pub use timeline::timeline_chart;
 pub use validation::validation_overlay;
 
@@ -237,13 +233,4 @@ mod tests {
         .context("while plotting");
         assert!(err.downcast_ref::<ChartError>().is_some());
     }
-}
-
-/// Placeholder until the timeline chart lands: draws nothing and says so.
-pub fn timeline_chart(
-    _table: &crate::output::Table,
-    _out: &Path,
-    _text: &ChartText,
-) -> anyhow::Result<()> {
-    anyhow::bail!("the timeline chart is not drawn by this build")
 }

@@ -34,10 +34,6 @@ const SHARED_AXIS_RATIO: f64 = 20.0;
 /// Draws the timeline `table` (columns `t`, then `offered`, `refused`, `dropped`,
 /// optionally `timed_out`, each with `_ci_low` and `_ci_high`, then
 /// `queue_length_mean` and `processes_mean`) into `out`.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "the command line does not draw this chart yet")
-)]
 pub fn timeline_chart(table: &Table, out: &Path, text: &ChartText) -> anyhow::Result<()> {
     let table = Data::new(table)?;
     let bins = Bins::read(&table)?;

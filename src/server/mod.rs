@@ -1,72 +1,176 @@
-//! The listening service, simulated: clients that connect open-loop, the kernel
-//! listen queue, the worker processes and the master that forks them. One `Sim` runs
-//! one replication of one model, single-threaded; the concepts live in their own files
-//! as `impl Sim` blocks: `client.rs` (arrivals, connect, retries, outcomes), `pool.rs`
-//! (processes: accept, work, exit, idle kill) and `master.rs` (forking by mode,
-//! process_min_avail, the drop timer). The rules and where they come from are in
-//! docs/semantics.md; each is cited where it is made, as `(semantics: ID)`.
+//! The listening service(s), simulated: clients that connect open-loop, the kernel
+//! listen queue of each service, its worker processes and the master that forks them,
+//! and, for a chain (SPEC section 8), each hop from one service to the next. One `Sim`
+//! runs one replication of one model, single-threaded; the concepts live in their own
+//! files as `impl Sim` blocks: `client.rs` (arrivals, connect, retries, outcomes),
+//! `pool.rs` (processes: accept, work, exit, idle kill), `master.rs` (forking by mode,
+//! process_min_avail, the drop timer) and `hop.rs` (a chain's hops: the connection
+//! handed on or proxied, a process blocked by its retries). The rules and where they
+//! come from are in docs/semantics.md; each is cited where it is made, as
+//! `(semantics: ID)`.
 
 mod client;
+mod hop;
 mod master;
 mod pool;
 
 use crate::dist::Dist;
 use crate::engine::{stream, EventId, EventQueue, Rng64};
 use crate::error::BadInput;
-use crate::model::{ListenerKind, MasterMode, Model, OnRefused};
+use crate::model::{Handoff, ListenerKind, MasterMode, Model, OnRefused};
 use crate::stats::RepStats;
 use crate::workload::{self, Workload};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// The random stream of the master's draws (startup, fork time, respawn delay).
 pub const MASTER_STREAM: u64 = 3;
+/// The streams of the work drawn at a chain's later services: this plus the index.
+const SERVICE_WORK_STREAM: u64 = 16;
 
-/// A model turned into samplers and constants, shared by every replication.
+/// How a client connects: the clients' rules (`load`) for the first service, a hop's
+/// (`connect`) for the next.
 #[derive(Debug, Clone)]
-pub struct Compiled {
-    pub model: Model,
-    workload: Workload,
-    startup: Dist,
-    fork_time: Dist,
-    respawn_delay: Dist,
+struct Rules {
+    on_refused: OnRefused,
+    retry_for: f64,
     retry_pause: Dist,
+    /// TCP: give up connecting after this long (infinity: the kernel's own limit).
+    connect_timeout: f64,
+    /// Give up waiting for the reply after this long.
+    timeout: f64,
+}
+
+/// One service compiled: its listener, pool and master as constants and samplers.
+#[derive(Debug, Clone)]
+struct Svc {
+    name: String,
+    kind: ListenerKind,
     capacity: usize,
     syn_times: &'static [f64],
     syn_give_up: f64,
-    // Read on every connection: kept here rather than behind `model`.
     client_limit: u32,
     service_count: u64,
-    timeout: f64,
-    event_budget: u64,
-    timeline_bin: Option<f64>,
+    process_limit: u32,
+    min_avail: u32,
+    idle_kill: f64,
+    mode: MasterMode,
+    drop_timeout: Option<f64>,
+    startup: Dist,
+    fork_time: Dist,
+    respawn_delay: Dist,
     /// Dovecot's masters keep process_min_avail > 0 processes free
     /// (semantics: dovecot-min-avail).
     tops_up: bool,
     /// Dovecot's masters end processes idle for idle_kill > 0 seconds
     /// (semantics: dovecot-idle-kill).
     idle_kills: bool,
+    /// The master process that forks for this service.
+    master: usize,
+    /// The work of a connection handed on to this service (the first service's comes
+    /// with the client's connection, from the workload).
+    blocking: Dist,
+    hold: Dist,
+    /// The service its processes connect to when their work is done, and how.
+    next: Option<usize>,
+    handoff: Handoff,
+    hop: Rules,
+}
+
+/// A model turned into samplers and constants, shared by every replication.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub model: Model,
+    workload: Workload,
+    client: Rules,
+    svcs: Vec<Svc>,
+    /// The masters' labels (a service's own name when it shares none).
+    masters: Vec<String>,
+    event_budget: u64,
+    timeline_bin: Option<f64>,
+}
+
+fn rules(
+    on_refused: OnRefused,
+    retry_for: f64,
+    retry_pause: &crate::dist::DistSpec,
+    connect_timeout: Option<f64>,
+    timeout: Option<f64>,
+) -> Rules {
+    Rules {
+        on_refused,
+        retry_for,
+        retry_pause: retry_pause.sampler(),
+        connect_timeout: connect_timeout.unwrap_or(f64::INFINITY),
+        timeout: timeout.unwrap_or(f64::INFINITY),
+    }
 }
 
 impl Compiled {
     /// Call with a model that passed `Model::check`.
     pub fn new(model: &Model) -> Compiled {
-        let (syn_times, syn_give_up) = model.listener.syn_schedule.times();
+        let list = model.service_list();
+        let mut masters: Vec<String> = Vec::new();
+        let index = |name: &str| list.iter().position(|s| s.name == name);
+        let svcs = list
+            .iter()
+            .map(|s| {
+                let label = s.master.process.clone().unwrap_or_else(|| s.name.clone());
+                let master = match masters.iter().position(|m| *m == label) {
+                    Some(m) => m,
+                    None => {
+                        masters.push(label);
+                        masters.len() - 1
+                    }
+                };
+                let (syn_times, syn_give_up) = s.listener.syn_schedule.times();
+                let c = &s.connect;
+                Svc {
+                    name: s.name.clone(),
+                    kind: s.listener.kind,
+                    capacity: usize::try_from(s.queue_capacity()).unwrap_or(usize::MAX),
+                    syn_times,
+                    syn_give_up,
+                    client_limit: s.pool.client_limit,
+                    service_count: s.pool.service_count,
+                    process_limit: s.pool.process_limit,
+                    min_avail: s.pool.process_min_avail,
+                    idle_kill: s.pool.idle_kill,
+                    mode: s.master.mode,
+                    drop_timeout: s.master.drop_timeout,
+                    startup: s.master.startup.sampler(),
+                    fork_time: s.master.fork_time.sampler(),
+                    respawn_delay: s.master.respawn_delay.sampler(),
+                    tops_up: s.master.mode != MasterMode::Prefork && s.pool.process_min_avail > 0,
+                    idle_kills: s.master.mode != MasterMode::Prefork && s.pool.idle_kill > 0.0,
+                    master,
+                    blocking: s.work.blocking.sampler(),
+                    hold: s.work.hold.sampler(),
+                    next: s.next.as_deref().and_then(index),
+                    handoff: s.handoff.unwrap_or_default(),
+                    hop: rules(
+                        c.on_refused,
+                        c.retry_for,
+                        &c.retry_pause,
+                        c.connect_timeout,
+                        c.timeout,
+                    ),
+                }
+            })
+            .collect();
+        let l = &model.load;
         Compiled {
             workload: Workload::new(model),
-            startup: model.master.startup.sampler(),
-            fork_time: model.master.fork_time.sampler(),
-            respawn_delay: model.master.respawn_delay.sampler(),
-            retry_pause: model.load.retry_pause.sampler(),
-            capacity: usize::try_from(model.queue_capacity()).unwrap_or(usize::MAX),
-            syn_times,
-            syn_give_up,
-            client_limit: model.pool.client_limit,
-            service_count: model.pool.service_count,
-            timeout: model.load.timeout.unwrap_or(f64::INFINITY),
+            client: rules(
+                l.on_refused,
+                l.retry_for,
+                &l.retry_pause,
+                l.connect_timeout,
+                l.timeout,
+            ),
+            svcs,
+            masters,
             event_budget: model.event_budget(),
             timeline_bin: None,
-            tops_up: model.master.mode != MasterMode::Prefork && model.pool.process_min_avail > 0,
-            idle_kills: model.master.mode != MasterMode::Prefork && model.pool.idle_kill > 0.0,
             model: model.clone(),
         }
     }
@@ -74,6 +178,19 @@ impl Compiled {
     /// Keeps a timeline of every replication in bins of `width` seconds.
     pub fn keep_timeline(&mut self, width: f64) {
         self.timeline_bin = Some(width);
+    }
+
+    /// For a chain: the services' names and queue capacities, and the masters'
+    /// labels, as a summary reports them (empty for a single service).
+    pub fn names(&self) -> (Vec<String>, Vec<u64>, Vec<String>) {
+        if !self.model.is_chain() {
+            return (Vec::new(), Vec::new(), Vec::new());
+        }
+        (
+            self.svcs.iter().map(|s| s.name.clone()).collect(),
+            self.svcs.iter().map(|s| s.capacity as u64).collect(),
+            self.masters.clone(),
+        )
     }
 
     /// Runs replication number `replication` (0-based) with the model's streams for
@@ -94,22 +211,25 @@ enum Ev {
     Retry(u32),
     /// A tcp client retransmits its SYN.
     Syn(u32),
-    /// A connection's blocking work is finished: the reply goes out.
+    /// A connection's blocking work is finished: the reply goes out, or the process
+    /// connects to the next service.
     WorkDone(u32),
     /// A connection's hold is over: it closes and frees its slot.
     Close(u32),
     /// A process has started and can accept.
     Ready(u32),
-    /// The master has finished a fork and can accept again (per-connection mode).
-    MasterFree,
-    /// Prefork: replace a process that exited.
-    Respawn,
+    /// A master has finished a fork and can accept again (per-connection mode).
+    MasterFree(u16),
+    /// Prefork: replace a process of this service that exited.
+    Respawn(u16),
     /// An idle process's idle_kill time is up.
     IdleKill(u32),
     /// drop_timeout seconds at process_limit: accept and close what is queued.
-    DropTimeout,
+    DropTimeout(u16),
     /// process_min_avail: one run of the master's 0-ms prefork timer.
-    PreforkRun,
+    PreforkRun(u16),
+    /// A proxying process gives up waiting for the next service's reply.
+    HopTimeout(u32),
     /// load.duration has passed: the observed window ends.
     WindowEnd,
     /// A bin of the timeline ends.
@@ -126,12 +246,15 @@ fn budget_text(n: u64) -> String {
     format!("{n:.3e}", n = n as f64)
 }
 
-/// One client connection.
+/// One connection: a client's to the first service, or, in a chain, a process's to the
+/// next service on the client's behalf.
 #[derive(Debug, Clone, Copy)]
 struct Conn {
-    /// When it was meant to be sent: latency is measured from here.
+    /// When the client meant to send it: latency is measured from here.
+    origin: f64,
+    /// When this connection was first tried (its retries and SYNs count from here).
     sent: f64,
-    /// The client gives up at this time (infinity without load.timeout).
+    /// It gives up at this time (infinity without a timeout).
     deadline: f64,
     blocking: f64,
     hold: f64,
@@ -139,19 +262,31 @@ struct Conn {
     queued_at: f64,
     /// SYN retransmissions so far.
     syns: u8,
-    /// Arrived after the warm-up: counts in the statistics.
+    /// The client's connection arrived after the warm-up: counts in the statistics.
     counted: bool,
+    /// The client's connection is in the system (was queued somewhere).
+    entered: bool,
+    /// The client's outcome is still open (a proxy's hop timeout can decide it early).
+    live: bool,
+    /// The service it is at.
+    svc: u16,
     /// The process that holds it, once accepted.
     owner: u32,
+    /// The connection of the process that made this one and still holds a slot for it
+    /// (a proxy, or a pass hop while it connects), or NONE.
+    parent: u32,
 }
 
 /// One worker process.
 #[derive(Debug, Clone, Copy)]
 struct Proc {
+    svc: u16,
     alive: bool,
     ready: bool,
     /// Watches the listener; false once service_count connections were accepted.
     listening: bool,
+    /// Blocked in a hop's connect retries: it accepts nothing meanwhile.
+    blocked: bool,
     clients: u32,
     accepted: u64,
     /// Blocking work is served in order; the process is busy until this time.
@@ -165,19 +300,11 @@ struct Proc {
     in_free: bool,
 }
 
-struct Sim<'a> {
-    c: &'a Compiled,
-    q: EventQueue<Ev>,
-    clients: workload::Source<'a>,
-    master_rng: Rng64,
-    retry_rng: Rng64,
-    warmup: f64,
-    conns: Vec<Conn>,
-    free_conns: Vec<u32>,
-    procs: Vec<Proc>,
-    free_procs: Vec<u32>,
-    /// The kernel listen queue: one FIFO shared by every process
-    /// (semantics: unix-shared-fifo).
+/// One service's state in a run.
+#[derive(Debug, Default)]
+struct Line {
+    /// The kernel listen queue: one FIFO shared by every process (semantics:
+    /// unix-shared-fifo).
     queue: VecDeque<u32>,
     /// Ready processes with a free slot, most recently freed on top (lazily cleaned).
     free: Vec<u32>,
@@ -185,13 +312,37 @@ struct Sim<'a> {
     alive: u32,
     /// Processes alive, listening and with a free slot: Dovecot's process_avail.
     avail: u32,
-    master_free_at: f64,
-    master_wakeup: bool,
-    fork_counter: u64,
     prefork_counter: u64,
     prefork_pending: bool,
     drop_timer: Option<EventId>,
     dropping: bool,
+}
+
+/// One master process's state in a run.
+#[derive(Debug, Default, Clone)]
+struct MasterState {
+    free_at: f64,
+    wakeup: bool,
+    fork_counter: u64,
+}
+
+struct Sim<'a> {
+    c: &'a Compiled,
+    q: EventQueue<Ev>,
+    clients: workload::Source<'a>,
+    master_rng: Rng64,
+    retry_rng: Rng64,
+    /// The work drawn at a chain's later services, one stream each.
+    work_rngs: Vec<Rng64>,
+    warmup: f64,
+    conns: Vec<Conn>,
+    free_conns: Vec<u32>,
+    procs: Vec<Proc>,
+    free_procs: Vec<u32>,
+    lines: Vec<Line>,
+    masters: Vec<MasterState>,
+    /// A proxy's hop timeouts, by connection.
+    hop_timers: HashMap<u32, EventId>,
     arrivals_done: bool,
     /// Connections not yet resolved (or still open).
     open: u64,
@@ -200,37 +351,39 @@ struct Sim<'a> {
 
 impl<'a> Sim<'a> {
     fn new(c: &'a Compiled, seed: u64, replication: u64) -> Self {
+        let n = c.svcs.len();
+        let mut stats = RepStats::with(c.model.sim.warmup, n, c.masters.len());
+        if let Some(width) = c.timeline_bin {
+            stats.keep_timeline(width);
+        }
+        let processes: u32 = c.svcs.iter().map(|s| s.process_limit).sum();
         Sim {
             c,
             q: EventQueue::new(),
             clients: c.workload.source(seed, replication),
             master_rng: stream(seed, replication, MASTER_STREAM),
             retry_rng: stream(seed, replication, workload::RETRY),
+            work_rngs: (1..n)
+                .map(|s| stream(seed, replication, SERVICE_WORK_STREAM + s as u64))
+                .collect(),
             warmup: c.model.sim.warmup,
             conns: Vec::with_capacity(256),
             free_conns: Vec::new(),
-            procs: Vec::with_capacity(c.model.pool.process_limit.min(4096) as usize),
+            procs: Vec::with_capacity(processes.min(4096) as usize),
             free_procs: Vec::new(),
-            queue: VecDeque::with_capacity(c.capacity.min(1 << 16)),
-            free: Vec::new(),
-            alive: 0,
-            avail: 0,
-            master_free_at: 0.0,
-            master_wakeup: false,
-            fork_counter: 0,
-            prefork_counter: 0,
-            prefork_pending: false,
-            drop_timer: None,
-            dropping: false,
+            lines: c
+                .svcs
+                .iter()
+                .map(|s| Line {
+                    queue: VecDeque::with_capacity(s.capacity.min(1 << 16)),
+                    ..Line::default()
+                })
+                .collect(),
+            masters: vec![MasterState::default(); c.masters.len()],
+            hop_timers: HashMap::new(),
             arrivals_done: false,
             open: 0,
-            stats: {
-                let mut s = RepStats::new(c.model.sim.warmup);
-                if let Some(width) = c.timeline_bin {
-                    s.keep_timeline(width);
-                }
-                s
-            },
+            stats,
         }
     }
 
@@ -241,17 +394,19 @@ impl<'a> Sim<'a> {
             self.stats.start_window(0.0);
             window_opens = f64::INFINITY;
         }
-        self.start_pool();
+        for s in 0..self.c.svcs.len() {
+            self.start_pool(s);
+        }
         if let Some(d) = self.c.model.load.duration {
             self.q.schedule(d, Ev::WindowEnd);
         }
-        self.schedule_next_arrival();
         let budget = self.c.event_budget;
         // Timeline bins end on events of their own, which the event count leaves out.
         let mut bins = 0u64;
         if let Some(w) = self.c.timeline_bin {
             self.q.schedule(w, Ev::BinEdge);
         }
+        self.schedule_next_arrival();
         while let Some((now, ev)) = self.q.pop() {
             if now >= window_opens {
                 self.stats.start_window(window_opens);
@@ -270,16 +425,14 @@ impl<'a> Sim<'a> {
                 Ev::WorkDone(id) => self.work_done(id, now),
                 Ev::Close(id) => self.close(id, now),
                 Ev::Ready(p) => self.ready(p, now),
-                Ev::MasterFree => {
-                    self.master_wakeup = false;
-                    self.dispatch(now);
-                }
-                Ev::Respawn => {
-                    self.fork(now);
+                Ev::MasterFree(m) => self.master_free(m as usize, now),
+                Ev::Respawn(s) => {
+                    self.fork(s as usize, now);
                 }
                 Ev::IdleKill(p) => self.idle_kill(p, now),
-                Ev::DropTimeout => self.drop_timeout(now),
-                Ev::PreforkRun => self.prefork_run(now),
+                Ev::DropTimeout(s) => self.drop_timeout(s as usize, now),
+                Ev::PreforkRun(s) => self.prefork_run(s as usize, now),
+                Ev::HopTimeout(id) => self.hop_timeout(id, now),
                 Ev::WindowEnd => self.stats.close_window(now),
                 Ev::BinEdge => {
                     self.stats.bin_edge(now);
@@ -329,33 +482,27 @@ impl<'a> Sim<'a> {
         ))
     }
 
-    /// Gives every queued connection it can to a process, in FIFO order.
-    fn dispatch(&mut self, now: f64) {
-        while let Some(&id) = self.queue.front() {
-            if let Some(p) = self.free_process() {
-                self.queue.pop_front();
-                self.stats.queue.set(now, self.queue.len() as u64);
+    /// Gives every connection queued at service `s` it can to a process, in FIFO order.
+    fn dispatch(&mut self, s: usize, now: f64) {
+        while let Some(&id) = self.lines[s].queue.front() {
+            if let Some(p) = self.free_process(s) {
+                self.dequeue(s, now);
                 self.accept(p, id, now);
-            } else if self.master_can_accept(now) {
-                self.queue.pop_front();
-                self.stats.queue.set(now, self.queue.len() as u64);
-                self.master_accept(id, now);
+            } else if self.master_can_accept(s, now) {
+                self.dequeue(s, now);
+                self.master_accept(s, id, now);
             } else {
                 break;
             }
         }
-        self.master_check(now);
+        self.master_check(s, now);
     }
 
-    fn kind(&self) -> ListenerKind {
-        self.c.model.listener.kind
-    }
-
-    fn on_refused(&self) -> OnRefused {
-        self.c.model.load.on_refused
-    }
-
-    fn mode(&self) -> MasterMode {
-        self.c.model.master.mode
+    #[inline]
+    fn dequeue(&mut self, s: usize, now: f64) {
+        let line = &mut self.lines[s];
+        line.queue.pop_front();
+        let len = line.queue.len() as u64;
+        self.stats.services[s].queue.set(now, len);
     }
 }

@@ -1,58 +1,66 @@
 //! The worker processes: start, accept, serve blocking work one connection after
 //! another, close, exit after service_count connections, and end when idle too long.
+//! Each belongs to one service (`Proc::svc`).
 
 use super::{Ev, Proc, Sim, NONE};
 
 impl Sim<'_> {
-    /// A process that could take a connection now: alive, listening, with a free slot.
+    /// A process that could take a connection now: alive, listening, not blocked in a
+    /// hop's retries, with a free slot.
     #[inline]
-    fn has_slot(&self, p: u32) -> bool {
+    pub(super) fn has_slot(&self, p: u32) -> bool {
         let p = &self.procs[p as usize];
-        p.alive && p.listening && p.clients < self.c.client_limit
+        p.alive && p.listening && !p.blocked && p.clients < self.c.svcs[p.svc as usize].client_limit
     }
 
-    /// Runs `f` on process `p` and keeps `avail` (Dovecot's process_avail) in step.
+    /// Runs `f` on process `p` and keeps its service's `avail` (Dovecot's
+    /// process_avail) in step.
     #[inline]
-    fn update(&mut self, p: u32, f: impl FnOnce(&mut Proc)) {
+    pub(super) fn update(&mut self, p: u32, f: impl FnOnce(&mut Proc)) {
         let before = self.has_slot(p);
         f(&mut self.procs[p as usize]);
         let after = self.has_slot(p);
+        let line = &mut self.lines[self.procs[p as usize].svc as usize];
         match (before, after) {
-            (false, true) => self.avail += 1,
-            (true, false) => self.avail -= 1,
+            (false, true) => line.avail += 1,
+            (true, false) => line.avail -= 1,
             _ => {}
         }
     }
 
-    /// The ready process with a free slot that accepts next, if any.
+    /// The ready process of service `s` with a free slot that accepts next, if any.
     #[inline]
-    pub(super) fn free_process(&mut self) -> Option<u32> {
-        while let Some(&p) = self.free.last() {
+    pub(super) fn free_process(&mut self, s: usize) -> Option<u32> {
+        while let Some(&p) = self.lines[s].free.last() {
             if self.procs[p as usize].ready && self.has_slot(p) {
                 return Some(p);
             }
-            self.free.pop();
+            self.lines[s].free.pop();
             self.procs[p as usize].in_free = false;
         }
         None
     }
 
     #[inline]
-    fn offer_slot(&mut self, p: u32) {
+    pub(super) fn offer_slot(&mut self, p: u32) {
         let proc = &mut self.procs[p as usize];
         if !proc.in_free {
             proc.in_free = true;
-            self.free.push(p);
+            let s = proc.svc as usize;
+            self.lines[s].free.push(p);
         }
     }
 
-    /// A new process, counted as available at once (Dovecot's service_process_create:
-    /// `process_avail++` before the child has started; semantics: dovecot-on-demand-fork).
-    pub(super) fn new_process(&mut self, now: f64, ready: bool) -> u32 {
+    /// A new process of service `s`, counted as available at once (Dovecot's
+    /// service_process_create: `process_avail++` before the child has started;
+    /// semantics: dovecot-on-demand-fork).
+    pub(super) fn new_process(&mut self, s: usize, now: f64, ready: bool) -> u32 {
         let proc = Proc {
+            svc: s as u16,
             alive: true,
             ready,
             listening: true,
+            blocked: false,
             clients: 0,
             accepted: 0,
             busy_until: 0.0,
@@ -72,9 +80,11 @@ impl Sim<'_> {
                 (self.procs.len() - 1) as u32
             }
         };
-        self.alive += 1;
-        self.avail += 1;
-        self.stats.processes.set(now, u64::from(self.alive));
+        let line = &mut self.lines[s];
+        line.alive += 1;
+        line.avail += 1;
+        let alive = u64::from(line.alive);
+        self.stats.services[s].processes.set(now, alive);
         if ready {
             self.offer_slot(p);
         }
@@ -84,7 +94,8 @@ impl Sim<'_> {
     /// Takes a connection into process `p`'s slot.
     #[inline(always)]
     pub(super) fn take(&mut self, p: u32, id: u32, now: f64) {
-        let service_count = self.c.service_count;
+        let s = self.procs[p as usize].svc as usize;
+        let service_count = self.c.svcs[s].service_count;
         self.update(p, |proc| {
             proc.clients += 1;
             proc.accepted += 1;
@@ -100,7 +111,7 @@ impl Sim<'_> {
         let c = &self.conns[id as usize];
         if c.counted {
             let wait = now - c.queued_at;
-            self.stats.queue_wait(wait);
+            self.stats.services[s].queue_wait(wait);
         }
     }
 
@@ -109,11 +120,12 @@ impl Sim<'_> {
     pub(super) fn accept(&mut self, p: u32, id: u32, now: f64) {
         self.take(p, id, now);
         if !self.has_slot(p) {
-            self.free.pop();
+            let s = self.procs[p as usize].svc as usize;
+            self.lines[s].free.pop();
             self.procs[p as usize].in_free = false;
         }
         self.start_work(p, id, now);
-        self.extra_avail(now);
+        self.extra_avail(self.procs[p as usize].svc as usize, now);
     }
 
     /// Blocking work is served in order inside a process: with client_limit > 1 a
@@ -128,8 +140,10 @@ impl Sim<'_> {
         // very instant the previous one's work ends, before that WorkDone event is
         // handled, and the time test then counted the process busy twice for good.
         if proc.working == 0 {
-            self.stats.busy.add(now, 1);
+            let s = proc.svc as usize;
+            self.stats.services[s].busy.add(now, 1);
         }
+        let proc = &mut self.procs[p as usize];
         proc.working += 1;
         let start = proc.busy_until.max(now);
         proc.busy_until = start + blocking;
@@ -143,7 +157,14 @@ impl Sim<'_> {
         let proc = &mut self.procs[p as usize];
         proc.working -= 1;
         if proc.working == 0 {
-            self.stats.busy.add(now, -1);
+            let s = proc.svc as usize;
+            self.stats.services[s].busy.add(now, -1);
+        }
+        let s = self.conns[id as usize].svc as usize;
+        if self.c.svcs[s].next.is_some() {
+            // In a chain the process now connects to the next service (`hop.rs`).
+            self.hop(id, now);
+            return;
         }
         self.reply(id, now);
         let hold = self.conns[id as usize].hold;
@@ -158,6 +179,11 @@ impl Sim<'_> {
     pub(super) fn close(&mut self, id: u32, now: f64) {
         let p = self.conns[id as usize].owner;
         self.release(id);
+        self.free_slot(p, now);
+    }
+
+    /// A connection of process `p` is gone: its slot frees, or the process exits.
+    pub(super) fn free_slot(&mut self, p: u32, now: f64) {
         self.update(p, |proc| proc.clients -= 1);
         let proc = self.procs[p as usize];
         if !proc.listening && proc.clients == 0 {
@@ -165,13 +191,13 @@ impl Sim<'_> {
         } else {
             if self.has_slot(p) {
                 self.offer_slot(p);
-                self.slot_freed();
+                self.slot_freed(proc.svc as usize);
             }
             if proc.clients == 0 {
                 self.start_idle_timer(p, now);
             }
         }
-        self.dispatch(now);
+        self.dispatch(proc.svc as usize, now);
     }
 
     /// The process has started: it accepts (or serves the connection the master gave it).
@@ -184,7 +210,7 @@ impl Sim<'_> {
             self.offer_slot(p);
             self.start_idle_timer(p, now);
         }
-        self.dispatch(now);
+        self.dispatch(self.procs[p as usize].svc as usize, now);
     }
 
     pub(super) fn exit(&mut self, p: u32, now: f64) {
@@ -193,21 +219,25 @@ impl Sim<'_> {
             self.q.cancel(t);
         }
         self.free_procs.push(p);
-        self.alive -= 1;
-        self.stats.processes.set(now, u64::from(self.alive));
-        self.process_exited(now);
+        let s = self.procs[p as usize].svc as usize;
+        self.lines[s].alive -= 1;
+        let alive = u64::from(self.lines[s].alive);
+        self.stats.services[s].processes.set(now, alive);
+        self.process_exited(s, now);
     }
 
     /// idle_kill applies to Dovecot's masters; gunicorn keeps its fixed pool.
     #[inline]
     fn start_idle_timer(&mut self, p: u32, now: f64) {
-        if self.c.idle_kills {
+        let s = self.procs[p as usize].svc as usize;
+        if self.c.svcs[s].idle_kills {
             self.restart_idle_timer(p, now);
         }
     }
 
     fn restart_idle_timer(&mut self, p: u32, now: f64) {
-        let idle_kill = self.c.model.pool.idle_kill;
+        let s = self.procs[p as usize].svc as usize;
+        let idle_kill = self.c.svcs[s].idle_kill;
         if let Some(t) = self.procs[p as usize].idle_timer.take() {
             self.q.cancel(t);
         }
@@ -224,14 +254,15 @@ impl Sim<'_> {
         if !(proc.alive && proc.ready && proc.listening && proc.clients == 0) {
             return;
         }
+        let s = proc.svc;
         let idle = self
             .procs
             .iter()
-            .filter(|q| q.alive && q.ready && q.listening && q.clients == 0)
+            .filter(|q| q.svc == s && q.alive && q.ready && q.listening && q.clients == 0)
             .count();
-        if idle > self.c.model.pool.process_min_avail as usize {
+        if idle > self.c.svcs[s as usize].min_avail as usize {
             self.exit(p, now);
-            self.dispatch(now);
+            self.dispatch(s as usize, now);
         } else {
             self.start_idle_timer(p, now);
         }

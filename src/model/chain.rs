@@ -1,0 +1,307 @@
+//! Several services in a chain (SPEC section 8): `[[services]]` in place of the
+//! top-level `listener`, `pool`, `master` and `work` tables, each with a `name`, its
+//! own tables, a `next` service its processes connect to when their work is done, how
+//! the connection is handed on (`handoff`), and that hop's client rules (`connect`).
+//! Also how a model file is read and written: one service at the top level, as
+//! before, or the chain.
+
+use super::{
+    default_retry_for, default_retry_pause, FieldError, Listener, Load, Master, Model, Pool,
+    SimSettings, Work,
+};
+use crate::dist::DistSpec;
+use serde::{Deserialize, Serialize};
+
+/// How a service hands a connection to its `next`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Handoff {
+    /// The connection moves on and frees this process's slot (imap-login passes the
+    /// client's descriptor to imap).
+    #[default]
+    Pass,
+    /// This process keeps the slot until the reply comes back through it (nginx; an
+    /// imap-login proxying TLS).
+    Proxy,
+}
+
+/// A hop's client rules: how a service's process connects to its `next`, as `load`
+/// says how the clients connect to the first service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Connect {
+    #[serde(default)]
+    pub on_refused: super::OnRefused,
+    /// Unix retry window in seconds, counted from the first try; the process is
+    /// blocked while it retries (imap-login: semantics: dovecot-login-retry).
+    #[serde(default = "default_retry_for")]
+    pub retry_for: f64,
+    #[serde(default = "default_retry_pause")]
+    pub retry_pause: DistSpec,
+    /// TCP: give up connecting after this many seconds (nginx proxy_connect_timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<f64>,
+    /// Give up waiting for the reply after this many seconds (nginx
+    /// proxy_read_timeout: a 504).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+}
+
+impl Default for Connect {
+    fn default() -> Self {
+        Connect {
+            on_refused: super::OnRefused::Fail,
+            retry_for: default_retry_for(),
+            retry_pause: default_retry_pause(),
+            connect_timeout: None,
+            timeout: None,
+        }
+    }
+}
+
+/// One service of a chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    pub listener: Listener,
+    pub pool: Pool,
+    #[serde(default)]
+    pub master: Master,
+    pub work: Work,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<Handoff>,
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "connect")]
+    connect_table: Option<Connect>,
+    /// The hop's rules (defaults when the file gives no `connect` table).
+    #[serde(skip)]
+    pub connect: Connect,
+    /// Whether the file gave a `connect` table.
+    #[serde(skip)]
+    pub connect_given: bool,
+}
+
+impl Service {
+    /// A single-service model's tables as the one service of a chain of one.
+    pub fn single(
+        name: &str,
+        listener: &Listener,
+        pool: &Pool,
+        master: &Master,
+        work: &Work,
+    ) -> Self {
+        Service {
+            name: name.to_string(),
+            listener: listener.clone(),
+            pool: pool.clone(),
+            master: master.clone(),
+            work: work.clone(),
+            next: None,
+            handoff: None,
+            connect_table: None,
+            connect: Connect::default(),
+            connect_given: false,
+        }
+    }
+
+    fn settle(&mut self) {
+        self.connect_given = self.connect_table.is_some();
+        self.connect = self.connect_table.clone().unwrap_or_default();
+    }
+
+    /// What listen() is given: `listener.backlog`, cut by the Dovecot version's cap.
+    pub fn listen_backlog(&self) -> u32 {
+        super::listen_backlog(&self.listener, &self.master)
+    }
+
+    /// Pending connections the kernel holds: min(backlog, somaxconn) + 1.
+    pub fn queue_capacity(&self) -> u64 {
+        super::queue_capacity(&self.listener, &self.master)
+    }
+}
+
+/// A model file as written: one service at the top level, or `[[services]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawModel {
+    name: String,
+    #[serde(default)]
+    description: String,
+    load: Load,
+    listener: Option<Listener>,
+    pool: Option<Pool>,
+    master: Option<Master>,
+    work: Option<Work>,
+    services: Option<Vec<Service>>,
+    #[serde(default)]
+    sim: SimSettings,
+}
+
+impl RawModel {
+    /// The model, its shape checked: a single service needs its tables, a chain gives
+    /// them per service only.
+    pub(super) fn into_model(self) -> Result<Model, FieldError> {
+        let missing = |table: &str, what: &str| {
+            super::bad(
+                table,
+                format!(
+                    "is required: {what} (or give a chain of [[services]], each with its own \
+                     tables)"
+                ),
+            )
+        };
+        match self.services {
+            Some(mut services) => {
+                if services.is_empty() {
+                    return Err(super::bad(
+                        "services",
+                        "is empty: give at least one [[services]] table",
+                    ));
+                }
+                for (table, given) in [
+                    ("listener", self.listener.is_some()),
+                    ("pool", self.pool.is_some()),
+                    ("master", self.master.is_some()),
+                    ("work", self.work.is_some()),
+                ] {
+                    if given {
+                        return Err(super::bad(
+                            table,
+                            format!(
+                                "a chain gives its tables per service: move [{table}] into \
+                                 a [[services]] entry (paths: services.NAME.{table}....)"
+                            ),
+                        ));
+                    }
+                }
+                for s in &mut services {
+                    s.settle();
+                }
+                let f = &services[0];
+                Ok(Model {
+                    listener: f.listener.clone(),
+                    pool: f.pool.clone(),
+                    master: f.master.clone(),
+                    work: f.work.clone(),
+                    name: self.name,
+                    description: self.description,
+                    load: self.load,
+                    services,
+                    sim: self.sim,
+                })
+            }
+            None => Ok(Model {
+                listener: self
+                    .listener
+                    .ok_or_else(|| missing("listener", "the listening socket's table"))?,
+                pool: self
+                    .pool
+                    .ok_or_else(|| missing("pool", "the worker processes' table"))?,
+                master: self.master.unwrap_or_default(),
+                work: self
+                    .work
+                    .ok_or_else(|| missing("work", "the work of a connection"))?,
+                name: self.name,
+                description: self.description,
+                load: self.load,
+                services: Vec::new(),
+                sim: self.sim,
+            }),
+        }
+    }
+}
+
+fn is_empty(s: &&str) -> bool {
+    s.is_empty()
+}
+
+/// A single-service model as it has always been written.
+#[derive(Serialize)]
+struct SingleView<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    description: &'a str,
+    load: &'a Load,
+    listener: &'a Listener,
+    pool: &'a Pool,
+    master: &'a Master,
+    work: &'a Work,
+    sim: &'a SimSettings,
+}
+
+/// A chain.
+#[derive(Serialize)]
+struct ChainView<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    description: &'a str,
+    load: &'a Load,
+    services: Vec<ServiceView<'a>>,
+    sim: &'a SimSettings,
+}
+
+/// A service as written, with its `connect` table when it has a next.
+#[derive(Serialize)]
+struct ServiceView<'a> {
+    name: &'a str,
+    listener: &'a Listener,
+    pool: &'a Pool,
+    master: &'a Master,
+    work: &'a Work,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    handoff: Option<Handoff>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connect: Option<&'a Connect>,
+}
+
+impl Serialize for Model {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.services.is_empty() {
+            SingleView {
+                name: &self.name,
+                description: &self.description,
+                load: &self.load,
+                listener: &self.listener,
+                pool: &self.pool,
+                master: &self.master,
+                work: &self.work,
+                sim: &self.sim,
+            }
+            .serialize(s)
+        } else {
+            ChainView {
+                name: &self.name,
+                description: &self.description,
+                load: &self.load,
+                services: self
+                    .services
+                    .iter()
+                    .map(|v| ServiceView {
+                        name: &v.name,
+                        listener: &v.listener,
+                        pool: &v.pool,
+                        master: &v.master,
+                        work: &v.work,
+                        next: v.next.as_deref(),
+                        handoff: v.handoff,
+                        connect: v.next.as_ref().map(|_| &v.connect),
+                    })
+                    .collect(),
+                sim: &self.sim,
+            }
+            .serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Model {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawModel::deserialize(d)?
+            .into_model()
+            .map_err(|e| serde::de::Error::custom(format!("`{}`: {}", e.path, e.message)))
+    }
+}

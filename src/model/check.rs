@@ -1,0 +1,487 @@
+//! The rules a parsed model must meet before it is simulated: the load, each service's
+//! tables (a single-service file's top-level ones, or every `[[services]]` entry, with
+//! its `services.NAME.` path), the chain's structure, and the run's budget. Every
+//! failure names the field's dotted path and says what is allowed.
+
+use super::{
+    bad, Arrival, FieldError, Listener, ListenerKind, Master, MasterMode, Model, OnRefused, Pool,
+    Work, BACKLOG_NOT_GIVEN, EVENTS_PER_CONNECTION, MAX_PROCESSES, MAX_REPLICATIONS,
+    MAX_TIMELINE_BINS, MIN_RETRY_PAUSE,
+};
+use crate::dist::DistSpec;
+use crate::dovecot::Version;
+
+impl Model {
+    /// Every rule a parsed model must meet before it is simulated.
+    pub fn check(&self) -> Result<(), FieldError> {
+        self.check_load()?;
+        if self.services.is_empty() {
+            check_tables("", &self.listener, &self.pool, &self.master, &self.work)?;
+        } else {
+            self.check_chain()?;
+        }
+        let front = self.front_listener_kind();
+        let l = &self.load;
+        check_client(
+            "load",
+            l.on_refused,
+            l.retry_for,
+            &l.retry_pause,
+            l.timeout,
+            l.connect_timeout,
+            front,
+        )?;
+        self.check_sim()
+    }
+
+    fn front_listener_kind(&self) -> ListenerKind {
+        self.services
+            .first()
+            .map_or(self.listener.kind, |s| s.listener.kind)
+    }
+
+    fn check_load(&self) -> Result<(), FieldError> {
+        let l = &self.load;
+        if l.rate.is_nan() {
+            return Err(bad(
+                "load.rate",
+                "is required: connections per second (only a trace may leave it out, to \
+                 replay at its own rate)",
+            ));
+        }
+        positive("load.rate", l.rate, "connections per second")?;
+        match (l.arrival, &l.trace, &l.profile) {
+            (Arrival::Trace, None, _) => {
+                return Err(bad(
+                    "load.trace",
+                    "is required with arrival = \"trace\": the CSV of arrival times \
+                     (a column `t`, optionally `blocking`)",
+                ))
+            }
+            (Arrival::Trace, Some(_), Some(_)) => {
+                return Err(bad(
+                    "load.profile",
+                    "a trace carries its own timing: give a profile or a trace, not both",
+                ))
+            }
+            (Arrival::Constant | Arrival::Poisson, Some(_), _) => {
+                return Err(bad("load.trace", "is read only with arrival = \"trace\""))
+            }
+            _ => {}
+        }
+        if let Some(p) = &l.profile {
+            p.check().map_err(|m| bad("load.profile", m))?;
+        }
+        if let Some(tr) = &l.trace_data {
+            if tr.t.len() > 1 && tr.span() == 0.0 {
+                return Err(bad(
+                    "load.trace",
+                    "every arrival has the same t: a trace needs times that advance",
+                ));
+            }
+        }
+        match (l.duration, l.connections) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "load.duration",
+                    "give `load.duration` or `load.connections`, not both",
+                ))
+            }
+            (None, None) => return Err(bad(
+                "load.duration",
+                "give `load.duration` (seconds) or `load.connections` (a count): one is required",
+            )),
+            (Some(d), None) => positive("load.duration", d, "seconds")?,
+            (None, Some(0)) => return Err(bad("load.connections", "must be at least 1")),
+            (None, Some(_)) => {}
+        }
+        Ok(())
+    }
+
+    /// A chain: names unique and non-empty, `next` naming a service, no cycle, a
+    /// `connect` table and a `handoff` only where there is a `next`, and each service's
+    /// tables and hop.
+    fn check_chain(&self) -> Result<(), FieldError> {
+        let names: Vec<&str> = self.services.iter().map(|s| s.name.as_str()).collect();
+        for (i, s) in self.services.iter().enumerate() {
+            let at = |field: &str| format!("services.{}.{field}", s.name);
+            if s.name.is_empty()
+                || !s
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+            {
+                return Err(bad(
+                    &format!("services[{i}].name"),
+                    format!(
+                        "`{}` is not a service name: give letters, digits, `-` or `_` \
+                         (it is used in paths such as services.NAME.pool.process_limit)",
+                        crate::error::quoted(&s.name)
+                    ),
+                ));
+            }
+            if names[..i].contains(&s.name.as_str()) {
+                return Err(bad(
+                    &at("name"),
+                    format!(
+                        "two services are named `{}`: give each its own name",
+                        s.name
+                    ),
+                ));
+            }
+            check_tables(
+                &format!("services.{}.", s.name),
+                &s.listener,
+                &s.pool,
+                &s.master,
+                &s.work,
+            )?;
+            match &s.next {
+                Some(next) => {
+                    let Some(j) = names.iter().position(|n| n == next) else {
+                        return Err(bad(
+                            &at("next"),
+                            format!(
+                                "`{}` names no service; the services are: {}",
+                                crate::error::quoted(next),
+                                names.join(", ")
+                            ),
+                        ));
+                    };
+                    let c = &s.connect;
+                    check_client(
+                        &at("connect"),
+                        c.on_refused,
+                        c.retry_for,
+                        &c.retry_pause,
+                        c.timeout,
+                        c.connect_timeout,
+                        self.services[j].listener.kind,
+                    )?;
+                }
+                None => {
+                    if s.handoff.is_some() {
+                        return Err(bad(
+                            &at("handoff"),
+                            "is how a service hands a connection to its `next`: this service \
+                             has no next (it is the last of the chain); remove the handoff",
+                        ));
+                    }
+                    if s.connect_given {
+                        return Err(bad(
+                            &at("connect"),
+                            "is how a service connects to its `next`: this service has no \
+                             next (it is the last of the chain); remove the connect table",
+                        ));
+                    }
+                }
+            }
+        }
+        // Following `next` from the first service must end, and reach every service.
+        let mut seen = vec![false; names.len()];
+        let mut i = 0;
+        loop {
+            if std::mem::replace(&mut seen[i], true) {
+                return Err(bad(
+                    &format!("services.{}.next", self.services[i].name),
+                    "makes a cycle: a chain goes from the first service to the last, each \
+                     service once",
+                ));
+            }
+            match self.services[i].next.as_deref() {
+                Some(n) => i = names.iter().position(|x| *x == n).expect("checked"),
+                None => break,
+            }
+        }
+        if let Some(k) = seen.iter().position(|s| !s) {
+            return Err(bad(
+                &format!("services.{}", self.services[k].name),
+                "is not reached from the first service by `next`: list the services of one \
+                 chain, the one clients connect to first",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_sim(&self) -> Result<(), FieldError> {
+        let s = &self.sim;
+        let l = &self.load;
+        if s.replications == 0 {
+            return Err(bad("sim.replications", "must be at least 1"));
+        }
+        if s.replications > MAX_REPLICATIONS {
+            return Err(bad(
+                "sim.replications",
+                format!("must be at most {MAX_REPLICATIONS}, got {}", s.replications),
+            ));
+        }
+        if s.max_connections == 0 || s.max_connections > u64::MAX / EVENTS_PER_CONNECTION {
+            return Err(bad(
+                "sim.max_connections",
+                format!(
+                    "must be a whole number from 1 to {}, got {}",
+                    u64::MAX / EVENTS_PER_CONNECTION,
+                    s.max_connections
+                ),
+            ));
+        }
+        if let Some(b) = s.bin {
+            positive("sim.bin", b, "seconds per row of the timeline")?;
+            let rows = (self.arrival_window() / b).ceil();
+            if rows > MAX_TIMELINE_BINS {
+                return Err(bad(
+                    "sim.bin",
+                    format!(
+                        "{b} s bins make about {rows:.0} rows over the arrival window: at most \
+                         {MAX_TIMELINE_BINS:.0}; give a larger bin"
+                    ),
+                ));
+            }
+        }
+        let expected = self.expected_connections();
+        if expected > s.max_connections as f64 {
+            let (field, what) = match l.connections {
+                Some(_) => ("load.connections", "load.connections".to_string()),
+                None => (
+                    "load.duration",
+                    format!(
+                        "load.rate x load.duration = {} x {}",
+                        l.rate,
+                        l.duration.unwrap_or(0.0)
+                    ),
+                ),
+            };
+            return Err(bad(
+                field,
+                format!(
+                    "about {expected:.3e} connections per replication ({what}) is more than \
+                     the budget sim.max_connections = {}: shorten the run, or raise the budget \
+                     with --set sim.max_connections=N (about 10^7 connections take a second)",
+                    s.max_connections
+                ),
+            ));
+        }
+        non_negative("sim.warmup", s.warmup)?;
+        if let Some(d) = l.duration {
+            if s.warmup >= d {
+                return Err(bad(
+                    "sim.warmup",
+                    format!(
+                        "the warm-up ({}) must be shorter than load.duration ({d})",
+                        s.warmup
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A client's connect rules (the load's, or a hop's `connect` table) against the
+/// listener it connects to; `at` is the table's path.
+fn check_client(
+    at: &str,
+    on_refused: OnRefused,
+    retry_for: f64,
+    retry_pause: &DistSpec,
+    timeout: Option<f64>,
+    connect_timeout: Option<f64>,
+    kind: ListenerKind,
+) -> Result<(), FieldError> {
+    let field = |f: &str| format!("{at}.{f}");
+    if let Some(t) = timeout {
+        positive(&field("timeout"), t, "seconds")?;
+        at_most_max_seconds(&field("timeout"), t)?;
+    }
+    if let Some(t) = connect_timeout {
+        positive(&field("connect_timeout"), t, "seconds")?;
+        at_most_max_seconds(&field("connect_timeout"), t)?;
+    }
+    non_negative(&field("retry_for"), retry_for)?;
+    at_most_max_seconds(&field("retry_for"), retry_for)?;
+    dist(&field("retry_pause"), retry_pause)?;
+    if on_refused == OnRefused::Retry {
+        if kind == ListenerKind::Tcp {
+            return Err(bad(
+                &field("on_refused"),
+                "\"retry\" is for unix listeners (EAGAIN); a tcp client retransmits its SYN \
+                 on `listener.syn_schedule` instead: use \"fail\" with listener.kind = \"tcp\"",
+            ));
+        }
+        let mean = retry_pause.mean();
+        if mean.is_nan() || mean < MIN_RETRY_PAUSE {
+            return Err(bad(
+                &field("retry_pause"),
+                format!(
+                    "with on_refused = \"retry\" the pause must have a mean of at least \
+                     {MIN_RETRY_PAUSE:e} s (1 µs), got {mean:e}"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One service's tables; `p` is the path prefix ("" or "services.NAME.").
+pub(super) fn check_tables(
+    p: &str,
+    listener: &Listener,
+    pool: &Pool,
+    master: &Master,
+    work: &Work,
+) -> Result<(), FieldError> {
+    let f = |field: &str| format!("{p}{field}");
+    if listener.backlog == BACKLOG_NOT_GIVEN {
+        return Err(bad(
+            &f("listener.backlog"),
+            "is required: the backlog the server passes to listen() (only a Dovecot \
+             model, with master.dovecot_version, may leave it out)",
+        ));
+    }
+    if listener.backlog > i32::MAX as u32 {
+        return Err(bad(
+            &f("listener.backlog"),
+            format!(
+                "{} is more than listen() takes (an int, at most {})",
+                listener.backlog,
+                i32::MAX
+            ),
+        ));
+    }
+    if listener.somaxconn == 0 {
+        // The kernel accepts 0, but then listen() gives one pending slot whatever the
+        // server asks; nobody runs that on purpose.
+        return Err(bad(&f("listener.somaxconn"), "must be at least 1"));
+    }
+    if pool.process_limit == 0 {
+        return Err(bad(&f("pool.process_limit"), "must be at least 1 process"));
+    }
+    if pool.process_limit > MAX_PROCESSES {
+        return Err(bad(
+            &f("pool.process_limit"),
+            format!(
+                "{} processes is more than the {MAX_PROCESSES} a simulated pool may have",
+                pool.process_limit
+            ),
+        ));
+    }
+    if pool.client_limit == 0 {
+        return Err(bad(
+            &f("pool.client_limit"),
+            "must be at least 1 connection",
+        ));
+    }
+    if pool.process_min_avail > pool.process_limit {
+        return Err(bad(
+            &f("pool.process_min_avail"),
+            format!(
+                "{} idle processes cannot be kept with process_limit = {}: use at most {}",
+                pool.process_min_avail, pool.process_limit, pool.process_limit
+            ),
+        ));
+    }
+    non_negative(&f("pool.idle_kill"), pool.idle_kill)?;
+    at_most_max_seconds(&f("pool.idle_kill"), pool.idle_kill)?;
+    dist(&f("master.startup"), &master.startup)?;
+    dist(&f("master.fork_time"), &master.fork_time)?;
+    dist(&f("master.respawn_delay"), &master.respawn_delay)?;
+    if let Some(t) = master.drop_timeout {
+        non_negative(&f("master.drop_timeout"), t)?;
+        at_most_max_seconds(&f("master.drop_timeout"), t)?;
+    }
+    if master.mode == MasterMode::PerConnection && pool.client_limit != 1 {
+        return Err(bad(
+            &f("master.mode"),
+            format!(
+                "\"per-connection\" forking needs pool.client_limit = 1 (Dovecot 2.4.2 accepts \
+                 in the master only then), got client_limit = {}: use \"on-demand\"",
+                pool.client_limit
+            ),
+        ));
+    }
+    if let Some(raw) = &master.dovecot_version {
+        check_dovecot(p, raw, master.mode, pool.client_limit)?;
+    }
+    dist(&f("work.blocking"), &work.blocking)?;
+    dist(&f("work.hold"), &work.hold)
+}
+
+/// A Dovecot master's version fixes its fork mode (semantics: dovecot-fork).
+fn check_dovecot(
+    p: &str,
+    raw: &str,
+    mode: MasterMode,
+    client_limit: u32,
+) -> Result<(), FieldError> {
+    let mode_field = format!("{p}master.mode");
+    let v = Version::parse(raw).ok_or_else(|| {
+        bad(
+            &format!("{p}master.dovecot_version"),
+            format!(
+                "`{}` is not a version: write it as doveconf prints it, e.g. \"2.3.21\"",
+                crate::error::quoted(raw)
+            ),
+        )
+    })?;
+    match (mode, v.forks_per_connection(client_limit)) {
+        (MasterMode::OnDemand, true) => Err(bad(
+            &mode_field,
+            format!(
+                "Dovecot {raw} with client_limit = 1 accepts in the master and forks per \
+                 connection: use \"per-connection\""
+            ),
+        )),
+        (MasterMode::PerConnection, false) => Err(bad(
+            &mode_field,
+            format!(
+                "Dovecot {raw} forks on demand here (per-connection forking came in 2.4.2, \
+                 for client_limit = 1): use \"on-demand\""
+            ),
+        )),
+        (MasterMode::Prefork, _) => Err(bad(
+            &mode_field,
+            format!(
+                "a Dovecot master ({raw}) does not keep a fixed pool: use \"on-demand\" or \
+                 \"per-connection\""
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn positive(path: &str, x: f64, unit: &str) -> Result<(), FieldError> {
+    if x.is_finite() && x > 0.0 {
+        Ok(())
+    } else {
+        Err(bad(
+            path,
+            format!("must be a number above 0 ({unit}), got {x}"),
+        ))
+    }
+}
+
+fn non_negative(path: &str, x: f64) -> Result<(), FieldError> {
+    if x.is_finite() && x >= 0.0 {
+        Ok(())
+    } else {
+        Err(bad(path, format!("must be a number >= 0, got {x}")))
+    }
+}
+
+fn at_most_max_seconds(path: &str, x: f64) -> Result<(), FieldError> {
+    if x <= crate::dist::MAX_SECONDS {
+        Ok(())
+    } else {
+        Err(bad(
+            path,
+            format!(
+                "{x:e} s is more than {:e} s (about 31 years), the longest time a model may give",
+                crate::dist::MAX_SECONDS
+            ),
+        ))
+    }
+}
+
+fn dist(path: &str, d: &DistSpec) -> Result<(), FieldError> {
+    d.check().map_err(|m| bad(path, m))
+}

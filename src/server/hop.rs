@@ -1,0 +1,142 @@
+//! A chain's hops (SPEC section 8): when a process of a service with a `next` has done
+//! its work, it connects to the next service on the client's behalf, with its hop's
+//! rules. With `pass` it lets the connection go once it is in the next service's queue
+//! (imap-login passing the client's descriptor to imap); with `proxy` it keeps its slot
+//! until the reply comes back through it, or until its hop timeout (nginx's
+//! proxy_read_timeout, a 504). A process retrying a unix connect is blocked meanwhile
+//! (imap-login sleeps in net_connect_unix_with_retries; semantics:
+//! dovecot-login-retry): it accepts nothing until the connect succeeds or gives up.
+//!
+//! Simplifications: the hold of a process that hands a connection on is not modelled;
+//! a blocked process's work already under way is not delayed (only the work it takes
+//! after), and the time it spends blocked does not count as busy.
+
+use super::{Conn, Ev, Sim, NONE};
+use crate::model::Handoff;
+
+impl Sim<'_> {
+    /// Connection `id` has had its work done at a service with a next: its process
+    /// connects to the next service on the client's behalf.
+    pub(super) fn hop(&mut self, id: u32, now: f64) {
+        let c = self.conns[id as usize];
+        let svc = &self.c.svcs[c.svc as usize];
+        let n = svc.next.expect("a hop has a next service");
+        let (handoff, timeout) = (svc.handoff, svc.hop.timeout);
+        let next = &self.c.svcs[n];
+        let rng = &mut self.work_rngs[n - 1];
+        let blocking = next.blocking.sample(rng);
+        let hold = if next.hold.is_zero() {
+            0.0
+        } else {
+            next.hold.sample(rng)
+        };
+        let child = Conn {
+            sent: now,
+            deadline: c.deadline.min(now + timeout),
+            blocking,
+            hold,
+            queued_at: now,
+            syns: 0,
+            svc: n as u16,
+            owner: NONE,
+            parent: id,
+            ..c
+        };
+        let Some(cid) = self.add_conn(child) else {
+            return;
+        };
+        if c.counted {
+            self.stats.services[n].offered += 1;
+        }
+        if handoff == Handoff::Proxy && timeout.is_finite() && timeout < c.deadline - now {
+            let t = self.q.schedule(now + timeout, Ev::HopTimeout(cid));
+            self.hop_timers.insert(cid, t);
+        }
+        self.connect(cid, now);
+    }
+
+    /// Connection `id` got into its service's queue: the process that connected on
+    /// its behalf is no longer blocked, and with `pass` lets it go.
+    pub(super) fn handed_on(&mut self, id: u32, now: f64) {
+        let parent = self.conns[id as usize].parent;
+        self.block(parent, false, now);
+        let p = self.conns[parent as usize];
+        if self.c.svcs[p.svc as usize].handoff == Handoff::Pass {
+            self.conns[id as usize].parent = p.parent;
+            let owner = p.owner;
+            self.release(parent);
+            self.free_slot(owner, now);
+        }
+    }
+
+    /// The connection made by `parent`'s process failed (refused, dropped or timed
+    /// out): that process, and every proxy behind it, lets its connection go.
+    pub(super) fn abandon(&mut self, parent: u32, now: f64) {
+        let mut up = parent;
+        while up != NONE {
+            self.block(up, false, now);
+            let p = self.conns[up as usize];
+            self.release(up);
+            self.free_slot(p.owner, now);
+            up = p.parent;
+        }
+    }
+
+    /// The reply comes back through the proxies behind it: each lets its connection go.
+    pub(super) fn reply_through(&mut self, parent: u32, now: f64) {
+        self.abandon(parent, now);
+    }
+
+    /// The process holding connection `id` is blocked in (or out of) a hop's retries.
+    pub(super) fn block(&mut self, id: u32, on: bool, now: f64) {
+        let p = self.conns[id as usize].owner;
+        if self.procs[p as usize].blocked == on {
+            return;
+        }
+        self.update(p, |proc| proc.blocked = on);
+        if !on {
+            // The work it takes next starts after the time it was blocked.
+            let proc = &mut self.procs[p as usize];
+            proc.busy_until = proc.busy_until.max(now);
+            let s = proc.svc as usize;
+            if self.has_slot(p) {
+                self.offer_slot(p);
+                self.dispatch(s, now);
+            }
+        }
+    }
+
+    /// A proxy's hop timeout: it gives up on connection `id` (a 504 for the client),
+    /// which goes on in the next service with nobody waiting for it.
+    pub(super) fn hop_timeout(&mut self, id: u32, now: f64) {
+        self.hop_timers.remove(&id);
+        let c = self.conns[id as usize];
+        if !c.live {
+            return;
+        }
+        if c.counted {
+            self.stats.timed_out += 1;
+            self.stats.services[c.svc as usize].timed_out += 1;
+            self.stats.mark(c.origin, crate::stats::TIMED_OUT);
+        }
+        if c.entered {
+            self.stats.in_system.add(now, -1);
+        }
+        let conn = &mut self.conns[id as usize];
+        conn.live = false;
+        conn.parent = NONE;
+        if c.parent != NONE {
+            self.abandon(c.parent, now);
+        }
+    }
+
+    /// A connection with a pending hop timeout is gone: the timeout is cancelled.
+    #[inline]
+    pub(super) fn forget_timer(&mut self, id: u32) {
+        if !self.hop_timers.is_empty() {
+            if let Some(t) = self.hop_timers.remove(&id) {
+                self.q.cancel(t);
+            }
+        }
+    }
+}

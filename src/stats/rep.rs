@@ -1,0 +1,272 @@
+//! What one replication measures: the client connections' outcomes and latencies end
+//! to end, each service's queue, processes and outcomes (a single-service model has
+//! one), each master's forks, and the timeline when one is kept.
+
+use super::timeline::{Recording, Timeline};
+use super::{histogram, ratio, record, Level};
+use hdrhistogram::Histogram;
+
+/// Indices of the outcomes in a timeline's counts.
+pub const OFFERED: usize = 0;
+pub const SERVED: usize = 1;
+pub const REFUSED: usize = 2;
+pub const DROPPED: usize = 3;
+pub const TIMED_OUT: usize = 4;
+
+/// One service's share of a replication.
+#[derive(Debug, Clone)]
+pub struct ServiceStats {
+    /// Connections that reached its listener (counted ones: after the warm-up).
+    pub offered: u64,
+    /// Client connections refused, dropped or timed out here.
+    pub refused: u64,
+    pub dropped: u64,
+    pub timed_out: u64,
+    pub(crate) queue_wait: Histogram<u64>,
+    /// Waits of exactly zero, counted here and added to the histogram at the end:
+    /// most connections at moderate load wait for nothing.
+    pub(crate) queue_wait_zero: u64,
+    pub(crate) queue_wait_sum: f64,
+    pub(crate) queue_wait_n: u64,
+    pub queue: Level,
+    pub processes: Level,
+    pub busy: Level,
+    pub forks: u64,
+}
+
+impl Default for ServiceStats {
+    fn default() -> Self {
+        ServiceStats {
+            offered: 0,
+            refused: 0,
+            dropped: 0,
+            timed_out: 0,
+            queue_wait: histogram(),
+            queue_wait_zero: 0,
+            queue_wait_sum: 0.0,
+            queue_wait_n: 0,
+            queue: Level::default(),
+            processes: Level::default(),
+            busy: Level::default(),
+            forks: 0,
+        }
+    }
+}
+
+impl ServiceStats {
+    #[inline]
+    pub fn queue_wait(&mut self, wait: f64) {
+        self.queue_wait_sum += wait;
+        self.queue_wait_n += 1;
+        if wait == 0.0 {
+            self.queue_wait_zero += 1;
+        } else {
+            record(&mut self.queue_wait, wait);
+        }
+    }
+}
+
+/// One master process's share of a replication: the forks it made in the window, the
+/// time it spent on them, and how long each fork request waited for it.
+#[derive(Debug, Clone)]
+pub struct MasterStats {
+    pub forks: u64,
+    pub busy_s: f64,
+    pub(crate) fork_wait: Histogram<u64>,
+    pub(crate) fork_wait_sum: f64,
+}
+
+impl Default for MasterStats {
+    fn default() -> Self {
+        MasterStats {
+            forks: 0,
+            busy_s: 0.0,
+            fork_wait: histogram(),
+            fork_wait_sum: 0.0,
+        }
+    }
+}
+
+impl MasterStats {
+    /// A fork in the window that waited `wait` for the master and took it `took`.
+    pub fn fork(&mut self, wait: f64, took: f64) {
+        self.forks += 1;
+        self.busy_s += took;
+        self.fork_wait_sum += wait;
+        record(&mut self.fork_wait, wait);
+    }
+}
+
+/// Everything one replication measures.
+#[derive(Debug, Clone)]
+pub struct RepStats {
+    pub offered: u64,
+    pub served: u64,
+    pub refused: u64,
+    pub dropped: u64,
+    pub timed_out: u64,
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) latency_sum: f64,
+    pub(crate) latency_max: f64,
+    pub(crate) latency_min: f64,
+    /// Per service, the first (the one clients connect to) first.
+    pub services: Vec<ServiceStats>,
+    /// Per master process.
+    pub masters: Vec<MasterStats>,
+    pub in_system: Level,
+    pub wasted_s: f64,
+    pub events: u64,
+    /// Statistics are collected from here on (the warm-up's end).
+    warmup: f64,
+    /// Length of the observed window, set by `close_window`.
+    pub window: f64,
+    /// The timeline being kept, when one is.
+    recording: Option<Box<Recording>>,
+    /// The finished timeline, at the end of the run.
+    pub timeline: Option<Box<Timeline>>,
+    started: bool,
+    closed: bool,
+}
+
+impl RepStats {
+    /// Statistics of one service and one master.
+    pub fn new(warmup: f64) -> Self {
+        Self::with(warmup, 1, 1)
+    }
+
+    /// Statistics of `services` services and `masters` masters.
+    pub fn with(warmup: f64, services: usize, masters: usize) -> Self {
+        RepStats {
+            offered: 0,
+            served: 0,
+            refused: 0,
+            dropped: 0,
+            timed_out: 0,
+            latency: histogram(),
+            latency_sum: 0.0,
+            latency_max: 0.0,
+            latency_min: f64::INFINITY,
+            services: vec![ServiceStats::default(); services.max(1)],
+            masters: vec![MasterStats::default(); masters.max(1)],
+            in_system: Level::default(),
+            recording: None,
+            timeline: None,
+            started: false,
+            closed: false,
+            wasted_s: 0.0,
+            events: 0,
+            warmup,
+            window: 0.0,
+        }
+    }
+
+    /// The first service's statistics (the only one's, for a single service).
+    pub fn front(&mut self) -> &mut ServiceStats {
+        &mut self.services[0]
+    }
+
+    /// Opens the observed window at `at`, the warm-up's end: the owner calls it once,
+    /// before the first change at or after the warm-up (the simulator does so when its
+    /// clock first reaches the warm-up, or at t = 0 without one). Levels integrate from
+    /// here; a value held across `at` counts towards their peaks. Later calls change
+    /// nothing.
+    pub fn start_window(&mut self, at: f64) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        for l in self.levels() {
+            l.restart(at);
+        }
+    }
+
+    /// Ends the observed window at `end`. A run with `load.duration` is observed from
+    /// the warm-up's end to the duration, so that the time averages and peaks describe
+    /// the load and not the drain after it (which, with long sessions, would dilute
+    /// them); a run of `load.connections` (a burst) until its last connection is
+    /// resolved. A window that never started (the run ended before the warm-up did)
+    /// is empty. Later calls change nothing.
+    pub fn close_window(&mut self, end: f64) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        if end < self.warmup {
+            // Empty: max and the integrals stay 0.
+            self.window = 0.0;
+            return;
+        }
+        self.start_window(self.warmup);
+        for l in self.levels() {
+            l.fix(end.max(l.since));
+        }
+        self.window = (end - self.warmup).max(0.0);
+    }
+
+    fn levels(&mut self) -> Vec<&mut Level> {
+        let mut v = vec![&mut self.in_system];
+        for s in &mut self.services {
+            v.push(&mut s.queue);
+            v.push(&mut s.processes);
+            v.push(&mut s.busy);
+        }
+        v
+    }
+
+    /// Keeps a timeline in bins of `width` seconds: the owner calls `bin_edge` at
+    /// every multiple of `width`, and `finish_timeline` at the end.
+    pub fn keep_timeline(&mut self, width: f64) {
+        self.recording = Some(Box::new(Recording::new(width)));
+    }
+
+    /// Counts an outcome (`SERVED`, `REFUSED`, ...) in the bin of the connection's
+    /// arrival, when a timeline is kept; each counted connection ends in one, so the
+    /// offered count of a bin is their sum.
+    #[inline]
+    pub fn mark(&mut self, sent: f64, outcome: usize) {
+        if let Some(r) = self.recording.as_deref_mut() {
+            r.mark(sent, outcome);
+        }
+    }
+
+    /// A bin ends at `now`: the first service's levels' integrals over it are recorded.
+    pub fn bin_edge(&mut self, now: f64) {
+        if let Some(r) = self.recording.as_deref_mut() {
+            let s = &mut self.services[0];
+            r.edge(s.queue.integral(now), s.processes.integral(now));
+        }
+    }
+
+    /// Ends the timeline at `end`, the run's last event (its last bin partly filled).
+    pub fn finish_timeline(&mut self, end: f64) {
+        self.bin_edge(end);
+        if let Some(r) = self.recording.take() {
+            self.timeline = Some(Box::new(r.finish(end, self.services[0].processes.value)));
+        }
+    }
+
+    #[inline]
+    pub fn served(&mut self, latency: f64) {
+        self.served += 1;
+        self.latency_sum += latency;
+        self.latency_max = self.latency_max.max(latency);
+        self.latency_min = self.latency_min.min(latency);
+        record(&mut self.latency, latency);
+    }
+
+    pub fn refusal_probability(&self) -> f64 {
+        ratio(self.refused + self.dropped, self.offered)
+    }
+
+    pub fn failure_probability(&self) -> f64 {
+        ratio(self.offered - self.served, self.offered)
+    }
+
+    pub(crate) fn time_mean(&self, l: &Level) -> f64 {
+        if self.window > 0.0 {
+            l.window_area / self.window
+        } else {
+            0.0
+        }
+    }
+}
