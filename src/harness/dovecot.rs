@@ -182,12 +182,7 @@ pub fn check_expressible(m: &Model) -> Result<(), String> {
 /// The mail user: `nobody`, else `dovecot` (an existing unprivileged user).
 pub fn mail_user() -> Result<(String, u32, u32), BadInput> {
     for name in ["nobody", "dovecot"] {
-        let c = std::ffi::CString::new(name).expect("no NUL");
-        // SAFETY: getpwnam with a valid C string; the fields are copied at once.
-        let pw = unsafe { libc::getpwnam(c.as_ptr()) };
-        if !pw.is_null() {
-            // SAFETY: pw is non-null and points to libc's static passwd entry.
-            let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+        if let Some((uid, gid)) = super::sys::user_ids(name) {
             if uid != 0 {
                 return Ok((name.to_string(), uid, gid));
             }

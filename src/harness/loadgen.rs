@@ -22,7 +22,7 @@
 //! after its 0.5 s of retries, reference C10, or the master dropped it, C5).
 
 use super::dovecot::{PASSWORD, USERS};
-use super::server::request_line;
+use super::prefork::request_line;
 use super::spec::{Endpoint, LoadResult, RunSpec};
 use super::sys;
 use crate::engine::stream;
@@ -125,8 +125,8 @@ struct Gen<'a> {
     spec: &'a RunSpec,
     endpoint: &'a Endpoint,
     t0: f64,
-    epoll: i32,
-    timerfd: i32,
+    epoll: &'a sys::Epoll,
+    timer: &'a sys::TimerFd,
     conns: Vec<Conn>,
     heap: BinaryHeap<Due>,
     seq: u64,
@@ -146,23 +146,11 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
     sys::prefer_cpu();
     let plan = schedule(spec);
     let m = &spec.model;
-    // SAFETY: plain descriptor-creating syscalls.
-    let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    let timerfd = unsafe {
-        libc::timerfd_create(
-            libc::CLOCK_MONOTONIC,
-            libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
-        )
-    };
-    if epoll < 0 || timerfd < 0 {
-        return Err(std::io::Error::last_os_error()).context("epoll/timerfd");
-    }
-    let mut ev = libc::epoll_event {
-        events: libc::EPOLLIN as u32,
-        u64: TIMER_TOKEN,
-    };
-    // SAFETY: valid descriptors and event.
-    unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, timerfd, &mut ev) };
+    let epoll = sys::Epoll::new().context("epoll_create1")?;
+    let timer = sys::TimerFd::new().context("timerfd_create")?;
+    epoll
+        .watch(timer.raw(), libc::EPOLLIN as u32, TIMER_TOKEN)
+        .context("epoll_ctl")?;
     let tcp_like = matches!(endpoint, Endpoint::Tcp(_) | Endpoint::Imap(_));
     let connect_limit = if tcp_like {
         let (_, give_up) = m.listener.syn_schedule.times();
@@ -175,8 +163,8 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
         spec,
         endpoint,
         t0: sys::mono(),
-        epoll,
-        timerfd,
+        epoll: &epoll,
+        timer: &timer,
         conns: plan
             .iter()
             .map(|&(t, w)| Conn {
@@ -203,7 +191,7 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
     };
     g.result.offered = g.conns.iter().filter(|c| c.counted).count() as u64;
     let mut next = 0usize;
-    let mut events: Vec<libc::epoll_event> = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
+    let mut ready: Vec<(u32, u64)> = Vec::new();
     loop {
         let now = g.now();
         // Sends that are due, each at its own time whatever the server does.
@@ -247,28 +235,16 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
         .min_by(f64::total_cmp)
         .expect("the run limit is always there");
         g.arm(wake);
-        // SAFETY: events is a valid buffer of its length.
-        let n = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), events.len() as i32, 1000) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(e).context("epoll_wait");
-        }
-        for ev in &events[..n as usize] {
-            let token = ev.u64;
+        epoll.wait(&mut ready, 1000).context("epoll_wait")?;
+        for &(events, token) in &ready {
             if token == TIMER_TOKEN {
-                let mut buf = [0u8; 8];
-                let _ = sys::read(timerfd, &mut buf);
+                timer.drain();
                 continue;
             }
-            g.ready(token as usize, ev.events);
+            g.ready(token as usize, events);
         }
     }
     g.result.end_s = g.now();
-    sys::close(timerfd);
-    sys::close(epoll);
     Ok(g.result)
 }
 
@@ -278,24 +254,7 @@ impl Gen<'_> {
     }
 
     fn arm(&self, at: f64) {
-        let abs = sys::timespec(self.t0 + at.max(0.0));
-        let spec = libc::itimerspec {
-            it_interval: sys::timespec(0.0),
-            it_value: if abs.tv_sec == 0 && abs.tv_nsec == 0 {
-                sys::timespec(1e-9)
-            } else {
-                abs
-            },
-        };
-        // SAFETY: a valid timerfd and itimerspec.
-        unsafe {
-            libc::timerfd_settime(
-                self.timerfd,
-                libc::TFD_TIMER_ABSTIME,
-                &spec,
-                std::ptr::null_mut(),
-            )
-        };
+        self.timer.arm_at(self.t0 + at.max(0.0));
     }
 
     fn push(&mut self, at: f64, conn: usize, what: Timer) {
@@ -385,16 +344,9 @@ impl Gen<'_> {
     }
 
     fn register(&self, sock: &Socket, i: usize, events: u32) {
-        let mut ev = libc::epoll_event {
-            events,
-            u64: i as u64,
-        };
-        // SAFETY: valid descriptors and event.
-        unsafe {
-            if libc::epoll_ctl(self.epoll, libc::EPOLL_CTL_ADD, sock.as_raw_fd(), &mut ev) < 0 {
-                libc::epoll_ctl(self.epoll, libc::EPOLL_CTL_MOD, sock.as_raw_fd(), &mut ev);
-            }
-        }
+        // A socket the kernel will not watch shows up as a connection with no outcome
+        // at the run's time limit.
+        let _ = self.epoll.watch(sock.as_raw_fd(), events, i as u64);
     }
 
     /// Connected: send the request and wait for the reply.

@@ -6,7 +6,7 @@
 //! The processes, each in its own file:
 //! - `run.rs`, in the `eagain` process: one supervisor per run, signals, clean-up.
 //! - `supervisor.rs` (`__internal supervise`): namespaces, the server, the load, the stop.
-//! - `server.rs` (`__internal serve`): the builtin pre-forking server.
+//! - `prefork.rs` (`__internal serve`): the builtin pre-forking server.
 //! - `nginx.rs`: the nginx + gunicorn configuration.
 //! - `dovecot.rs`: the Dovecot configuration, what of a model it can run, its log lines.
 //! - `loadgen.rs` (`__internal loadgen`): the open-loop load generator.
@@ -15,14 +15,14 @@
 mod dovecot;
 mod loadgen;
 mod nginx;
+mod prefork;
 mod run;
-mod server;
 mod spec;
 mod supervisor;
 mod sys;
 
 pub use loadgen::schedule;
-pub use server::{parse_request, request_line};
+pub use prefork::{parse_request, request_line};
 pub use spec::{LoadResult, RunSpec, Target};
 
 use crate::error::BadInput;
@@ -622,7 +622,7 @@ pub fn internal(args: Vec<String>) -> Result<()> {
     let spec_path = Path::new(args.get(1).ok_or_else(usage)?);
     match what.as_str() {
         "supervise" => supervisor::supervise(spec_path),
-        "serve" => server::serve(&RunSpec::read(spec_path)?),
+        "serve" => prefork::serve(&RunSpec::read(spec_path)?),
         "loadgen" => supervisor::loadgen(spec_path),
         _ => Err(usage().into()),
     }

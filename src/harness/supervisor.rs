@@ -9,7 +9,7 @@
 
 use super::dovecot;
 use super::nginx;
-use super::server::{self, ERROR_FILE, EXIT_BAD_INPUT, STATS_FILE};
+use super::prefork::{self, ERROR_FILE, EXIT_BAD_INPUT, STATS_FILE};
 use super::spec::{Endpoint, LoadResult, RunOutcome, RunSpec, Target};
 use super::sys;
 use crate::error::BadInput;
@@ -221,7 +221,7 @@ fn start_builtin(spec: &RunSpec, spec_path: &Path, procs: &mut Procs) -> Result<
         procs,
         15.0,
         "the builtin server",
-        || server::ready_address(&dir),
+        || prefork::ready_address(&dir),
         |status| {
             let message = std::fs::read_to_string(dir.join(ERROR_FILE)).unwrap_or_default();
             if status.code() == Some(EXIT_BAD_INPUT) {
@@ -558,9 +558,7 @@ pub fn loadgen(spec_path: &Path) -> Result<()> {
 /// dies with the supervisor; its death ends the namespace.
 pub fn init() -> Result<()> {
     loop {
-        // SAFETY: waiting for any child; a plain syscall.
-        let r = unsafe { libc::waitpid(-1, std::ptr::null_mut(), 0) };
-        if r < 0 {
+        if !sys::wait_any() {
             // No children right now: sleep until one appears (or a signal ends us).
             std::thread::sleep(Duration::from_millis(100));
         }

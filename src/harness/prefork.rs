@@ -26,13 +26,14 @@ use super::sys;
 use crate::dist::Dist;
 use crate::engine::stream;
 use crate::engine::Rng64;
+use crate::error::BadInput;
 use crate::model::{ListenerKind, MasterMode, Model};
 use anyhow::{Context, Result};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 /// File the master writes once its initial workers have started: the address.
@@ -41,7 +42,8 @@ pub const READY_FILE: &str = "server.ready";
 pub const STATS_FILE: &str = "server.stats";
 /// File the master writes when it cannot start (a port or path in use).
 pub const ERROR_FILE: &str = "server.error";
-/// Exit code of a master that could not start for a reason the user can fix.
+/// Exit code of a master that could not start for a reason the user can fix (the
+/// exit code of a `BadInput`).
 pub const EXIT_BAD_INPUT: i32 = 2;
 
 /// The listening socket, created with the model's backlog (the kernel caps it by the
@@ -89,20 +91,21 @@ fn listen(spec: &RunSpec) -> Result<(Socket, String), String> {
     Ok((sock, addr))
 }
 
-struct Worker {
+struct WorkerState {
     /// Counted in `avail`: alive, listening, with a free slot.
     free: bool,
     started: bool,
     initial: bool,
 }
 
-struct Master<'a> {
+struct PreforkMaster<'a> {
     spec: &'a RunSpec,
     model: &'a Model,
     listener: Socket,
-    status_r: i32,
-    status_w: i32,
-    workers: HashMap<i32, Worker>,
+    /// The status pipe: workers write, the master reads (a forked worker drops it).
+    status_r: Option<OwnedFd>,
+    status_w: OwnedFd,
+    workers: HashMap<i32, WorkerState>,
     avail: u32,
     rng: Rng64,
     startup: Dist,
@@ -117,27 +120,30 @@ struct Master<'a> {
     pid: i32,
 }
 
-/// Runs the master until SIGTERM; exits the process.
+/// Runs the master until SIGTERM, then exits the process. An error is also written to
+/// [`ERROR_FILE`], where the supervisor reads why the server ended.
 pub fn serve(spec: &RunSpec) -> Result<()> {
+    let ended = run_master(spec);
+    if let Err(e) = &ended {
+        let _ = std::fs::write(spec.dir.join(ERROR_FILE), format!("{e:#}"));
+    }
+    ended
+}
+
+fn run_master(spec: &RunSpec) -> Result<()> {
     sys::catch_signals(true);
     let wait_mask = sys::block_signals();
     // The workers inherit both: timing noise stays small next to the work they sleep.
     sys::prefer_cpu();
-    let (listener, addr) = match listen(spec) {
-        Ok(x) => x,
-        Err(message) => {
-            let _ = std::fs::write(spec.dir.join(ERROR_FILE), &message);
-            eprintln!("eagain serve: {message}");
-            std::process::exit(EXIT_BAD_INPUT);
-        }
-    };
+    // A reason the user can fix: the `__internal serve` process exits with code 2.
+    let (listener, addr) = listen(spec).map_err(BadInput)?;
     let (status_r, status_w) = sys::pipe().context("cannot make the status pipe")?;
     let m = &spec.model;
-    let mut master = Master {
+    let mut master = PreforkMaster {
         spec,
         model: m,
         listener,
-        status_r,
+        status_r: Some(status_r),
         status_w,
         workers: HashMap::new(),
         avail: 0,
@@ -167,7 +173,7 @@ pub fn serve(spec: &RunSpec) -> Result<()> {
             master.shutdown();
         }
         master.reap();
-        master.read_status();
+        master.read_status()?;
         if !announced && master.initial_waiting == 0 {
             // Written under another name and renamed: the supervisor never reads half.
             let ready = spec.dir.join(READY_FILE);
@@ -181,7 +187,7 @@ pub fn serve(spec: &RunSpec) -> Result<()> {
         master.timers(now)?;
         let watch = master.wants_listener();
         let mut fds = vec![libc::pollfd {
-            fd: master.status_r,
+            fd: master.status_r.as_ref().map_or(-1, |r| r.as_raw_fd()),
             events: libc::POLLIN,
             revents: 0,
         }];
@@ -200,7 +206,7 @@ pub fn serve(spec: &RunSpec) -> Result<()> {
     }
 }
 
-impl Master<'_> {
+impl PreforkMaster<'_> {
     fn alive(&self) -> u32 {
         self.workers.len() as u32
     }
@@ -310,22 +316,26 @@ impl Master<'_> {
         if pid == 0 {
             sys::default_signals();
             sys::die_with_parent(libc::SIGKILL, self.pid);
-            sys::close(self.status_r);
+            drop(self.status_r.take());
             let code = match worker(self, first, ft + st) {
                 Ok(()) => 0,
                 Err(e) => {
-                    eprintln!("eagain serve: worker {}: {e:#}", sys::getpid());
+                    // The worker's last words, for the supervisor's message.
+                    let _ = std::fs::write(
+                        self.spec.dir.join(ERROR_FILE),
+                        format!("worker {}: {e:#}", sys::getpid()),
+                    );
                     1
                 }
             };
-            // SAFETY: leave the forked copy without running the master's destructors.
-            unsafe { libc::_exit(code) };
+            // Leave the forked copy without running the master's destructors.
+            sys::exit_now(code);
         }
         let free = first.is_none();
         drop(first);
         self.workers.insert(
             pid,
-            Worker {
+            WorkerState {
                 free,
                 started: false,
                 initial,
@@ -373,12 +383,15 @@ impl Master<'_> {
         }
     }
 
-    fn read_status(&mut self) {
+    fn read_status(&mut self) -> Result<()> {
         let mut buf = [0u8; 5 * 64];
         loop {
-            let n = match sys::read(self.status_r, &mut buf) {
+            let Some(status_r) = self.status_r.as_ref() else {
+                return Ok(());
+            };
+            let n = match sys::read(status_r.as_fd(), &mut buf) {
                 Ok(n) if n > 0 => n,
-                _ => return,
+                _ => return Ok(()),
             };
             for msg in buf[..n].chunks_exact(5) {
                 let pid = i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]);
@@ -401,7 +414,7 @@ impl Master<'_> {
                             w.free = false;
                             self.avail -= 1;
                         }
-                        self.extra_avail();
+                        self.extra_avail()?;
                     }
                     b'F' => {
                         if !w.free {
@@ -417,19 +430,19 @@ impl Master<'_> {
     }
 
     /// process_min_avail (reference C4): keep that many processes with a free slot,
-    /// up to 10 forks at a time.
-    fn extra_avail(&mut self) {
+    /// up to 10 forks at a time. A fork that fails ends the run: the server would no
+    /// longer be the model's.
+    fn extra_avail(&mut self) -> Result<()> {
         let min = self.model.pool.process_min_avail;
         if self.model.master.mode == MasterMode::Prefork || self.avail >= min {
-            return;
+            return Ok(());
         }
         let room = self.limit().saturating_sub(self.alive());
         let n = (min - self.avail).min(10).min(room);
         for _ in 0..n {
-            if let Err(e) = self.spawn(None, false) {
-                eprintln!("eagain serve: {e:#}");
-            }
+            self.spawn(None, false)?;
         }
+        Ok(())
     }
 
     fn shutdown(&mut self) -> ! {
@@ -446,8 +459,8 @@ impl Master<'_> {
         std::process::exit(0);
     }
 
-    fn status(&self) -> i32 {
-        self.status_w
+    fn status(&self) -> BorrowedFd<'_> {
+        self.status_w.as_fd()
     }
 }
 
@@ -468,24 +481,17 @@ enum HeldState {
     Holding(f64),
 }
 
-fn report(fd: i32, kind: u8) {
+fn report(fd: BorrowedFd<'_>, kind: u8) {
     let pid = sys::getpid().to_le_bytes();
     let _ = sys::write_all(fd, &[kind, pid[0], pid[1], pid[2], pid[3]]);
 }
 
 /// A worker process: waits `delay`, then accepts and serves until service_count.
-fn worker(master: &Master<'_>, first: Option<Socket>, delay: f64) -> Result<()> {
+fn worker(master: &PreforkMaster<'_>, first: Option<Socket>, delay: f64) -> Result<()> {
     let pool = &master.model.pool;
     let status = master.status();
     let listener = &master.listener;
-    let none: libc::sigset_t = {
-        // SAFETY: an empty signal set.
-        unsafe {
-            let mut s: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut s);
-            s
-        }
-    };
+    let none = sys::no_signals();
     if delay > 0.0 {
         sys::sleep(delay);
     }
