@@ -220,7 +220,7 @@ pub struct HarnessArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// The real server to measure.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::harness::TARGET_NAMES))]
+    #[arg(long, value_parser = target_names())]
     pub target: String,
     /// An axis of the grid, as for sweep.
     #[arg(long = "vary", value_name = "PATH=VALUES")]
@@ -246,6 +246,13 @@ pub struct HarnessArgs {
     /// must not cap the backlog below what the machine's somaxconn does).
     #[arg(long)]
     pub no_namespace: bool,
+}
+
+/// `--target`'s values: the harness's registry of targets, test-only ones hidden.
+fn target_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(crate::harness::TARGET_NAMES.iter().map(|name| {
+        clap::builder::PossibleValue::new(*name).hide(crate::harness::is_hidden_target(name))
+    }))
 }
 
 #[derive(Debug, Subcommand)]

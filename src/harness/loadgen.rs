@@ -21,7 +21,6 @@
 //! closed without a tagged reply to LOGIN (imap-login's connect to login/imap failed
 //! after its 0.5 s of retries, reference C10, or the master dropped it, C5).
 
-use super::dovecot::{PASSWORD, USERS};
 use super::prefork::request_line;
 use super::spec::{Endpoint, LoadResult, RunSpec};
 use super::sys;
@@ -151,7 +150,7 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
     epoll
         .watch(timer.raw(), libc::EPOLLIN as u32, TIMER_TOKEN)
         .context("epoll_ctl")?;
-    let tcp_like = matches!(endpoint, Endpoint::Tcp(_) | Endpoint::Imap(_));
+    let tcp_like = matches!(endpoint, Endpoint::Tcp(_) | Endpoint::Imap { .. });
     let connect_limit = if tcp_like {
         let (_, give_up) = m.listener.syn_schedule.times();
         Some(m.load.connect_timeout.map_or(give_up, |t| t.min(give_up)))
@@ -248,7 +247,7 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
     Ok(g.result)
 }
 
-impl Gen<'_> {
+impl<'a> Gen<'a> {
     fn now(&self) -> f64 {
         sys::mono() - self.t0
     }
@@ -279,7 +278,7 @@ impl Gen<'_> {
             )
             .into_bytes(),
             // imap-login speaks first: LOGIN is sent after its greeting.
-            Endpoint::Imap(_) => Vec::new(),
+            Endpoint::Imap { .. } => Vec::new(),
             _ => request_line(c.blocking, c.hold).into_bytes(),
         };
         let intended = c.intended;
@@ -295,9 +294,10 @@ impl Gen<'_> {
     fn connect(&mut self, i: usize) {
         let (domain, addr) = match self.endpoint {
             Endpoint::Unix(p) => (Domain::UNIX, SockAddr::unix(p)),
-            Endpoint::Tcp(a) | Endpoint::Http(a) | Endpoint::Imap(a) => {
+            Endpoint::Tcp(a) | Endpoint::Http(a) | Endpoint::Imap { addr: a, .. } => {
                 (Domain::IPV4, Ok(SockAddr::from(*a)))
             }
+            Endpoint::Simulated => return self.unexpected(i, "no server to connect to"),
         };
         let sock = match Socket::new(domain, Type::STREAM, None)
             .and_then(|s| s.set_nonblocking(true).map(|_| s))
@@ -416,7 +416,7 @@ impl Gen<'_> {
             };
             match (&*sock).read(&mut buf) {
                 Ok(0) => {
-                    if matches!(self.endpoint, Endpoint::Imap(_)) {
+                    if matches!(self.endpoint, Endpoint::Imap { .. }) {
                         let outcome = self.imap_closed(i);
                         return self.finish(i, outcome);
                     }
@@ -430,7 +430,7 @@ impl Gen<'_> {
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(_) if matches!(self.endpoint, Endpoint::Imap(_)) => {
+                Err(_) if matches!(self.endpoint, Endpoint::Imap { .. }) => {
                     let outcome = self.imap_closed(i);
                     return self.finish(i, outcome);
                 }
@@ -463,7 +463,7 @@ impl Gen<'_> {
     }
 
     /// IMAP: consumes the complete lines received; an outcome once there is one.
-    fn imap_progress(&mut self, i: usize) -> Option<Outcome> {
+    fn imap_progress(&mut self, i: usize, users: usize, password: &str) -> Option<Outcome> {
         loop {
             let c = &mut self.conns[i];
             let end = c.reply.iter().position(|&b| b == b'\n')?;
@@ -475,9 +475,10 @@ impl Gen<'_> {
             let short: String = line.chars().take(60).collect();
             match phase {
                 Imap::Greeting if line.starts_with("* OK") => {
+                    let login = format!("a LOGIN u{} {password}\r\n", i % users.max(1));
                     let c = &mut self.conns[i];
                     c.phase = Imap::Login;
-                    c.request = format!("a LOGIN u{} {}\r\n", i % USERS, PASSWORD).into_bytes();
+                    c.request = login.into_bytes();
                     c.written = 0;
                     self.send(i);
                 }
@@ -501,8 +502,12 @@ impl Gen<'_> {
 
     /// The outcome once the reply's first line is complete.
     fn classify(&mut self, i: usize) -> Option<Outcome> {
-        if matches!(self.endpoint, Endpoint::Imap(_)) {
-            return self.imap_progress(i);
+        let endpoint: &'a Endpoint = self.endpoint;
+        if let Endpoint::Imap {
+            users, password, ..
+        } = endpoint
+        {
+            return self.imap_progress(i, *users, password);
         }
         let reply = &self.conns[i].reply;
         let end = reply.iter().position(|&b| b == b'\n')?;
@@ -622,4 +627,28 @@ pub fn unexpected_text(m: &BTreeMap<String, u64>) -> String {
         .map(|(k, v)| format!("{v} x {k}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::testing::{model, spec};
+    use crate::server::Compiled;
+
+    #[test]
+    fn the_load_generator_sends_the_simulators_arrivals() {
+        for arrival in ["poisson", "constant"] {
+            let m = model(&[&format!("load.arrival={arrival}")]);
+            for r in 0..3 {
+                let plan = schedule(&spec(m.clone(), r));
+                let simulated = Compiled::new(&m).run(7, r);
+                assert_eq!(plan.len() as u64, simulated.offered, "{arrival} rep {r}");
+            }
+        }
+        // Constant: the n-th at n / rate, rate x duration of them (SPEC 1.1).
+        let plan = schedule(&spec(model(&["load.arrival=constant"]), 0));
+        assert_eq!(plan.len(), 200);
+        assert_eq!(plan[0].0, 1.0 / 40.0);
+        assert_eq!(plan[199].0, 5.0);
+    }
 }

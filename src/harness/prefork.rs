@@ -640,3 +640,17 @@ pub fn request_line(blocking: f64, hold: f64) -> String {
 pub fn ready_address(dir: &Path) -> Option<String> {
     std::fs::read_to_string(dir.join(READY_FILE)).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_request_line_carries_the_work_draws() {
+        assert_eq!(
+            parse_request(request_line(0.0734, 0.5).as_bytes()),
+            Some((0.0734, 0.5))
+        );
+        assert_eq!(parse_request(b"W 0.1"), None, "an unfinished line waits");
+    }
+}

@@ -11,13 +11,162 @@
 //!   (so EAGAIN is an immediate 502, reference E3), proxy_connect_timeout =
 //!   load.connect_timeout and proxy_read_timeout = load.timeout where set.
 
-use super::spec::RunSpec;
+use super::{find_program, in_use, tail, Target};
 use crate::error::BadInput;
+use crate::harness::spec::{Endpoint, RunSpec};
+use crate::harness::supervisor::{Run, Servers};
+use crate::harness::sys;
 use crate::model::{ListenerKind, MasterMode, Model};
-use std::path::{Path, PathBuf};
+use anyhow::{anyhow, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub struct NginxGunicorn;
+
+/// The programs a run starts, found by `check_machine`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Programs {
+    nginx: PathBuf,
+    gunicorn: PathBuf,
+}
+
+impl Target for NginxGunicorn {
+    fn name(&self) -> &'static str {
+        "nginx-gunicorn"
+    }
+
+    fn title(&self) -> &'static str {
+        "nginx + gunicorn"
+    }
+
+    fn check_model(&self, m: &Model, _run_limit_s: f64) -> Result<(), String> {
+        check_expressible(m).map_err(|e| format!("the nginx-gunicorn target cannot run {e}"))
+    }
+
+    fn check_machine(&self) -> Result<serde_json::Value, BadInput> {
+        Ok(serde_json::to_value(programs()?).expect("paths serialise"))
+    }
+
+    /// The WSGI app and nginx.conf, with the ports of this run.
+    fn prepare(&self, run: &Run) -> Result<()> {
+        let dir = run.dir();
+        std::fs::write(dir.join(format!("{APP_MODULE}.py")), APP)
+            .context("cannot write the WSGI app")?;
+        let (_, upstream) = upstream(run.spec, gunicorn_port(run)?);
+        let conf = dir.join(NGINX_CONF);
+        std::fs::write(
+            &conf,
+            nginx_conf(run.spec, run.port()?, &upstream, sys::is_root()),
+        )
+        .with_context(|| format!("cannot write {}", conf.display()))
+    }
+
+    /// gunicorn, once its workers have all started, then nginx, once it answers.
+    fn start(&self, run: &Run, servers: &mut Servers) -> Result<Endpoint> {
+        let programs: Programs = super::state(run)?;
+        let dir = run.dir();
+        let (bind, _) = upstream(run.spec, gunicorn_port(run)?);
+        let mut g = run.command(&programs.gunicorn);
+        g.args(gunicorn_args(run.spec, &bind))
+            .current_dir(dir)
+            .env("EAGAIN_READY_DIR", dir)
+            .env("PYTHONDONTWRITEBYTECODE", "1");
+        // SIGQUIT: gunicorn's quick shutdown.
+        servers.spawn(
+            &mut g,
+            libc::SIGQUIT,
+            &programs.gunicorn.display().to_string(),
+        )?;
+        let workers = run.model().pool.process_limit as usize;
+        let log = dir.join("gunicorn.log");
+        servers.wait_until(
+            60.0,
+            "gunicorn",
+            || (ready_workers(dir) >= workers).then_some(()),
+            |status| {
+                let t = tail(&log, 10);
+                if in_use(&t) {
+                    BadInput(format!("gunicorn cannot bind {bind}: it is in use:\n{t}")).into()
+                } else {
+                    anyhow!("gunicorn exited before its workers started ({status}):\n{t}")
+                }
+            },
+        )?;
+        let err_log = dir.join("nginx-error.log");
+        let mut n = run.command(&programs.nginx);
+        n.arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(dir.join(NGINX_CONF))
+            .arg("-e")
+            .arg(&err_log);
+        servers.spawn(&mut n, libc::SIGTERM, &programs.nginx.display().to_string())?;
+        let port = run.port()?;
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        servers.wait_until(
+            15.0,
+            "nginx",
+            || probe(addr).then_some(()),
+            |status| {
+                let t = tail(&err_log, 10);
+                if in_use(&t) {
+                    BadInput(format!(
+                        "nginx cannot listen on 127.0.0.1:{port}: the port is in use; give another --port\n{t}"
+                    ))
+                    .into()
+                } else {
+                    anyhow!("nginx exited before it was ready ({status}):\n{t}")
+                }
+            },
+        )?;
+        Ok(Endpoint::Http(addr))
+    }
+}
+
+/// nginx.conf's name in the run's folder.
+const NGINX_CONF: &str = "nginx.conf";
+
+/// gunicorn's port on loopback for listener.kind = "tcp" (0 for a unix socket).
+fn gunicorn_port(run: &Run) -> Result<u16> {
+    match run.model().listener.kind {
+        ListenerKind::Tcp => run.backend_port(),
+        ListenerKind::Unix => Ok(0),
+    }
+}
+
+/// How many gunicorn workers have imported the app (each leaves a file).
+fn ready_workers(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with(READY_PREFIX))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// One GET through nginx; true on a 200.
+fn probe(addr: SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /?b=0 HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).unwrap_or(0);
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.split_whitespace().nth(1) == Some("200")
+}
 
 /// The WSGI app: marks its worker ready when imported (after fork), sleeps `b`.
-pub const APP: &str = r#"# Generated by eagain harness: sleeps the blocking time the request names.
+const APP: &str = r#"# Generated by eagain harness: sleeps the blocking time the request names.
 import os
 import time
 from urllib.parse import parse_qs
@@ -37,25 +186,11 @@ def app(environ, start_response):
     return [body]
 "#;
 
-pub const APP_MODULE: &str = "eagain_app";
-pub const READY_PREFIX: &str = "worker-ready.";
-
-/// Finds a program on PATH or in the usual Debian places.
-pub fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
+const APP_MODULE: &str = "eagain_app";
+const READY_PREFIX: &str = "worker-ready.";
 
 /// nginx and gunicorn, or a message naming the Debian package to install.
-pub fn programs() -> Result<(PathBuf, PathBuf), BadInput> {
+fn programs() -> Result<Programs, BadInput> {
     let nginx = find_program("nginx");
     let gunicorn = find_program("gunicorn");
     let missing: Vec<&str> = [("nginx", &nginx), ("gunicorn", &gunicorn)]
@@ -64,7 +199,7 @@ pub fn programs() -> Result<(PathBuf, PathBuf), BadInput> {
         .map(|(n, _)| *n)
         .collect();
     match (nginx, gunicorn) {
-        (Some(n), Some(g)) => Ok((n, g)),
+        (Some(nginx), Some(gunicorn)) => Ok(Programs { nginx, gunicorn }),
         _ => Err(BadInput(format!(
             "the nginx-gunicorn target needs {} installed: apt-get install -y {}",
             missing.join(" and "),
@@ -74,7 +209,7 @@ pub fn programs() -> Result<(PathBuf, PathBuf), BadInput> {
 }
 
 /// What gunicorn's sync workers and a single-server nginx upstream cannot do.
-pub fn check_expressible(m: &Model) -> Result<(), String> {
+fn check_expressible(m: &Model) -> Result<(), String> {
     if m.master.mode != MasterMode::Prefork {
         let mode = serde_json::to_value(m.master.mode).unwrap_or_default();
         return Err(format!(
@@ -114,7 +249,7 @@ pub fn check_expressible(m: &Model) -> Result<(), String> {
 }
 
 /// gunicorn's command line.
-pub fn gunicorn_args(spec: &RunSpec, bind: &str) -> Vec<String> {
+fn gunicorn_args(spec: &RunSpec, bind: &str) -> Vec<String> {
     let m = &spec.model;
     let d = |p: &str| spec.dir.join(p).display().to_string();
     let mut a: Vec<String> = vec![
@@ -153,7 +288,7 @@ fn ms(seconds: f64) -> String {
 }
 
 /// nginx.conf for one run.
-pub fn nginx_conf(spec: &RunSpec, port: u16, upstream: &str, root: bool) -> String {
+fn nginx_conf(spec: &RunSpec, port: u16, upstream: &str, root: bool) -> String {
     let m = &spec.model;
     let d = |p: &str| spec.dir.join(p).display().to_string();
     let connect = m.load.connect_timeout.map_or("60s".to_string(), ms);
@@ -197,7 +332,7 @@ pub fn nginx_conf(spec: &RunSpec, port: u16, upstream: &str, root: bool) -> Stri
 }
 
 /// gunicorn's bind address and nginx's proxy_pass for the model's listener kind.
-pub fn upstream(spec: &RunSpec, gunicorn_port: u16) -> (String, String) {
+fn upstream(spec: &RunSpec, gunicorn_port: u16) -> (String, String) {
     match spec.model.listener.kind {
         ListenerKind::Unix => (
             format!("unix:{}", spec.socket.display()),
@@ -208,11 +343,4 @@ pub fn upstream(spec: &RunSpec, gunicorn_port: u16) -> (String, String) {
             format!("http://127.0.0.1:{gunicorn_port}"),
         ),
     }
-}
-
-/// The last lines of a log, for a message.
-pub fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
