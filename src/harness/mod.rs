@@ -32,7 +32,10 @@ mod sys;
 mod tables;
 mod targets;
 
-pub use job::{run_length, MAX_CONNECTIONS, MAX_RUN_S, MAX_WINDOW_S};
+pub use job::{
+    run_length, DEFAULT_MAX_PROCESSES, DEFAULT_MAX_TOTAL_S, MAX_CONNECTIONS, MAX_RUNS, MAX_RUN_S,
+    MAX_WINDOW_S,
+};
 pub use loadgen::schedule;
 pub use prefork::{parse_request, request_line};
 pub use spec::{LoadResult, RunSpec};
@@ -73,6 +76,10 @@ pub struct Request {
     pub socket: Option<PathBuf>,
     /// Run in this machine's network namespace even as root.
     pub no_namespace: bool,
+    /// The most real processes one point may fork (at most what this machine holds).
+    pub max_processes: u32,
+    /// The longest the whole measurement may take: points x runs x each run's limit.
+    pub max_total_s: f64,
 }
 
 /// Where the harness says what it is doing while it runs (the caller shows it).

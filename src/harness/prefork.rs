@@ -1,7 +1,8 @@
 //! The `builtin` target: a real pre-forking server, run as `eagain __internal serve`.
 //!
-//! A single-threaded master creates the listening socket (unix or TCP on loopback)
-//! with the model's backlog and forks real worker processes by `master.mode`:
+//! A single-threaded master listens with the model's backlog, on a unix socket the
+//! supervisor bound and passed down (the run owns its path) or on a TCP port of
+//! loopback it binds itself, and forks real worker processes by `master.mode`:
 //! - `prefork`: process_limit workers at the start; one that exits is replaced after
 //!   `master.respawn_delay`, and the new one waits `master.startup` before it accepts.
 //! - `on-demand` (Dovecot up to 2.4.1): the master watches the listener only while no
@@ -29,7 +30,7 @@ use crate::engine::Rng64;
 use crate::error::BadInput;
 use crate::model::{ListenerKind, MasterMode, Model};
 use anyhow::{Context, Result};
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, Socket, Type};
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
@@ -40,11 +41,36 @@ use std::path::Path;
 pub const READY_FILE: &str = "server.ready";
 /// File the master writes when it stops: `forks max_processes`.
 pub const STATS_FILE: &str = "server.stats";
-/// File the master writes when it cannot start (a port or path in use).
+/// File the master writes when it cannot start (a port in use), or a worker when it
+/// fails.
 pub const ERROR_FILE: &str = "server.error";
+/// The environment variable that names the descriptor of the unix listening socket the
+/// supervisor bound for the master.
+pub const LISTEN_FD_ENV: &str = "EAGAIN_LISTEN_FD";
 /// Exit code of a master that could not start for a reason the user can fix (the
 /// exit code of a `BadInput`).
 pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// The unix socket the supervisor bound at the run's socket path and passed down
+/// (`LISTEN_FD_ENV` names its descriptor): the supervisor owns the path.
+fn inherited_listener(spec: &RunSpec) -> Result<Socket, String> {
+    let fd: i32 = std::env::var(LISTEN_FD_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("no listening socket passed in {LISTEN_FD_ENV}"))?;
+    let sock = Socket::from(sys::inherited_fd(fd).map_err(|e| format!("descriptor {fd}: {e}"))?);
+    let bound = sock
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(|p| p.to_path_buf()));
+    if bound.as_deref() != Some(spec.socket.as_path()) {
+        return Err(format!(
+            "descriptor {fd} is not a unix socket bound at {}",
+            spec.socket.display()
+        ));
+    }
+    Ok(sock)
+}
 
 /// The listening socket, created with the model's backlog (the kernel caps it by the
 /// namespace's somaxconn at listen() time, reference A4).
@@ -52,19 +78,7 @@ fn listen(spec: &RunSpec) -> Result<(Socket, String), String> {
     let m = &spec.model;
     let backlog = i32::try_from(m.listener.backlog).unwrap_or(i32::MAX);
     let (sock, addr) = match m.listener.kind {
-        ListenerKind::Unix => {
-            if spec.socket.exists() {
-                return Err(format!(
-                    "the socket path {} is in use (a file is there): remove it or give another --socket",
-                    spec.socket.display()
-                ));
-            }
-            let s = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(|e| e.to_string())?;
-            let a = SockAddr::unix(&spec.socket).map_err(|e| e.to_string())?;
-            s.bind(&a)
-                .map_err(|e| format!("cannot bind {}: {e}", spec.socket.display()))?;
-            (s, spec.socket.display().to_string())
-        }
+        ListenerKind::Unix => (inherited_listener(spec)?, spec.socket.display().to_string()),
         ListenerKind::Tcp => {
             let s = Socket::new(Domain::IPV4, Type::STREAM, None).map_err(|e| e.to_string())?;
             let want: SocketAddr = ([127, 0, 0, 1], spec.port).into();
@@ -448,9 +462,6 @@ impl PreforkMaster<'_> {
     fn shutdown(&mut self) -> ! {
         for pid in self.workers.keys() {
             sys::kill(*pid, libc::SIGKILL);
-        }
-        if self.model.listener.kind == ListenerKind::Unix {
-            let _ = std::fs::remove_file(&self.spec.socket);
         }
         let _ = std::fs::write(
             self.spec.dir.join(STATS_FILE),

@@ -8,7 +8,9 @@
 //! logs, removes the run's folder and writes a `RunOutcome`.
 //!
 //! What a target uses here: `Run` (the run's spec, folder, ports and commands) and
-//! `Servers` (the processes it started, each with the signal that stops it).
+//! `Servers` (the processes it started, each with the signal that stops it, and the
+//! unix socket paths the run created: bound only where nothing is, removed only if
+//! they are still the run's own).
 
 use super::spec::{Endpoint, LoadResult, RunOutcome, RunSpec};
 use super::sys;
@@ -16,9 +18,11 @@ use super::targets::{self, Target};
 use crate::error::BadInput;
 use crate::model::Model;
 use anyhow::{bail, Context, Result};
+use socket2::{Domain, SockAddr, Socket, Type};
 use std::cell::Cell;
 use std::net::TcpListener;
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -111,13 +115,69 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-/// The server processes of one run, each with the signal that stops it cleanly.
+/// The server processes of one run, each with the signal that stops it cleanly, and
+/// the socket paths the run created.
 #[derive(Default)]
 pub(crate) struct Servers {
     running: Vec<(Child, i32)>,
+    paths: Vec<OwnedPath>,
+}
+
+/// A socket file this run created, known by its device, inode and change time (an
+/// inode number is reused as soon as a file is removed): what is at the path at
+/// clean-up is removed only if it is still that socket.
+struct OwnedPath {
+    path: PathBuf,
+    id: FileId,
+}
+
+type FileId = (u64, u64, i64, i64);
+
+fn file_id(m: &std::fs::Metadata) -> FileId {
+    (m.dev(), m.ino(), m.ctime(), m.ctime_nsec())
+}
+
+impl OwnedPath {
+    fn remove(&self) {
+        use std::os::unix::fs::FileTypeExt;
+        let ours = std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|m| m.file_type().is_socket() && file_id(&m) == self.id);
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl Servers {
+    /// A unix socket bound at `path`, for a server to listen on (with the model's
+    /// backlog) after inheriting it (`sys::keep_fd`). The path is created
+    /// exclusively: when anything is there already, bind fails and the run is
+    /// refused, and nothing is removed. After the servers stop, the path is removed
+    /// if it is still this socket.
+    pub fn bind_unix(&mut self, path: &Path) -> Result<Socket> {
+        let sock = Socket::new(Domain::UNIX, Type::STREAM, None).context("socket()")?;
+        let addr =
+            SockAddr::unix(path).with_context(|| format!("the socket path {}", path.display()))?;
+        if let Err(e) = sock.bind(&addr) {
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                return Err(BadInput(format!(
+                    "the socket path {} is in use (a file is there): remove it or give another \
+                     --socket",
+                    path.display()
+                ))
+                .into());
+            }
+            return Err(e).with_context(|| format!("cannot bind {}", path.display()));
+        }
+        let m = std::fs::symlink_metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        self.paths.push(OwnedPath {
+            path: path.to_path_buf(),
+            id: file_id(&m),
+        });
+        Ok(sock)
+    }
+
     /// Starts `cmd` as a server of the run, stopped later with `stop_signal`.
     pub fn spawn(&mut self, cmd: &mut Command, stop_signal: i32, what: &str) -> Result<()> {
         let child = cmd
@@ -163,7 +223,8 @@ impl Servers {
     }
 
     /// Stops every server with its signal, the last started first (nginx before
-    /// gunicorn), and kills one that has not exited 3 s later.
+    /// gunicorn), kills one that has not exited 3 s later, then removes the run's
+    /// socket paths that are still its own.
     pub fn stop(&mut self) {
         while let Some((mut c, sig)) = self.running.pop() {
             sys::kill(c.id() as i32, sig);
@@ -171,6 +232,9 @@ impl Servers {
                 let _ = c.kill();
                 let _ = c.wait();
             }
+        }
+        for p in self.paths.drain(..) {
+            p.remove();
         }
     }
 }
@@ -191,7 +255,7 @@ impl Procs {
             let _ = c.wait();
         }
         target.stop(run, &mut self.servers);
-        // Whatever the target left running.
+        // Whatever the target left running, and the run's socket paths.
         self.servers.stop();
         if let Some(mut c) = self.init.take() {
             let _ = c.kill();
@@ -239,7 +303,6 @@ pub fn supervise(spec_path: &Path) -> Result<()> {
             None => RunOutcome::Failed(format!("{e:#}")),
         },
     };
-    let _ = std::fs::remove_file(&spec.socket);
     let _ = std::fs::remove_dir_all(&spec.dir);
     if sys::stop_signal().is_some() {
         // The harness is gone or was interrupted: leave nothing of it behind.
@@ -326,5 +389,52 @@ pub fn init() -> Result<()> {
             // No children right now: sleep until one appears (or a signal ends us).
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_path_where_a_file_is_is_refused_and_the_file_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("taken.sock");
+        std::fs::write(&path, "someone else's").unwrap();
+        let mut servers = Servers::default();
+        let e = servers.bind_unix(&path).unwrap_err();
+        let message = e.downcast_ref::<BadInput>().expect("bad input").0.clone();
+        assert!(
+            message.contains(&path.display().to_string()) && message.contains("in use"),
+            "{message}"
+        );
+        servers.stop();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "someone else's");
+    }
+
+    #[test]
+    fn clean_up_removes_the_runs_own_socket_and_nothing_put_in_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.sock");
+        let mut servers = Servers::default();
+        drop(servers.bind_unix(&path).unwrap());
+        assert!(path.exists());
+        servers.stop();
+        assert!(!path.exists(), "the run's own socket stays");
+        // Someone replaced the run's socket (perhaps on the same inode number): theirs
+        // stays, a file or a socket.
+        drop(servers.bind_unix(&path).unwrap());
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, "someone else's").unwrap();
+        servers.stop();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "someone else's");
+        std::fs::remove_file(&path).unwrap();
+        drop(servers.bind_unix(&path).unwrap());
+        std::fs::remove_file(&path).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        let theirs = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        servers.stop();
+        assert!(path.exists(), "another's socket was removed");
+        drop(theirs);
     }
 }

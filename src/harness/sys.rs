@@ -479,6 +479,56 @@ pub fn user_ids(name: &str) -> Option<(u32, u32)> {
     }
 }
 
+/// Lets `cmd`'s program inherit descriptor `fd` (which must stay open until the
+/// spawn) under the same number: close-on-exec is cleared in the child only. The
+/// number is not moved, so that it cannot land on a descriptor the spawn itself uses.
+pub fn keep_fd(cmd: &mut Command, fd: RawFd) {
+    // SAFETY: the closure calls only async-signal-safe syscalls (fcntl).
+    unsafe {
+        cmd.pre_exec(move || {
+            let flags = check(libc::fcntl(fd, libc::F_GETFD))?;
+            check(libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC))?;
+            Ok(())
+        });
+    }
+}
+
+/// Takes ownership of descriptor `fd` that this process inherited from its parent
+/// (`keep_fd`), after checking that it is open.
+pub fn inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_GETFD only asks whether fd is open.
+    check(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    // SAFETY: fd is open, and the parent passed it to this process alone to own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The soft RLIMIT_NPROC of this user (None: unlimited).
+pub fn process_rlimit() -> Option<u64> {
+    // SAFETY: getrlimit fills a local struct.
+    unsafe {
+        let mut r: libc::rlimit = std::mem::zeroed();
+        (libc::getrlimit(libc::RLIMIT_NPROC, &mut r) == 0 && r.rlim_cur != libc::RLIM_INFINITY)
+            .then_some(r.rlim_cur)
+    }
+}
+
+/// MemAvailable from /proc/meminfo, in MiB.
+pub fn available_memory_mib() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+/// kernel.pid_max: how many process ids the machine has.
+pub fn pid_max() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// The machine's net.core.somaxconn in this network namespace.
 pub fn somaxconn() -> io::Result<u32> {
     let t = std::fs::read_to_string("/proc/sys/net/core/somaxconn")?;

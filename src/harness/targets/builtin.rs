@@ -6,11 +6,13 @@
 
 use super::Target;
 use crate::error::BadInput;
-use crate::harness::prefork::{self, ERROR_FILE, EXIT_BAD_INPUT, STATS_FILE};
+use crate::harness::prefork::{self, ERROR_FILE, EXIT_BAD_INPUT, LISTEN_FD_ENV, STATS_FILE};
 use crate::harness::spec::{Endpoint, ServerLog};
 use crate::harness::supervisor::{Run, Servers};
+use crate::harness::sys;
 use crate::model::{ListenerKind, MasterMode, Model};
 use anyhow::{anyhow, Context, Result};
+use std::os::fd::AsRawFd;
 
 pub struct Builtin;
 
@@ -37,8 +39,22 @@ impl Target for Builtin {
         Ok(())
     }
 
+    /// The master, given its unix socket bound here (so that the run owns its path),
+    /// or binding its TCP port itself.
     fn start(&self, run: &Run, servers: &mut Servers) -> Result<Endpoint> {
-        servers.spawn(&mut run.internal("serve"), libc::SIGTERM, "the server")?;
+        let mut serve = run.internal("serve");
+        let unix = match run.model().listener.kind {
+            ListenerKind::Unix => {
+                let sock = servers.bind_unix(&run.spec.socket)?;
+                sys::keep_fd(&mut serve, sock.as_raw_fd());
+                serve.env(LISTEN_FD_ENV, sock.as_raw_fd().to_string());
+                Some(sock)
+            }
+            ListenerKind::Tcp => None,
+        };
+        servers.spawn(&mut serve, libc::SIGTERM, "the server")?;
+        // The master has its own copy now.
+        drop(unix);
         let dir = run.dir();
         let addr = servers.wait_until(
             15.0,

@@ -34,6 +34,11 @@ impl Target for Mock {
         false
     }
 
+    /// It forks nothing.
+    fn processes(&self, _m: &Model) -> u64 {
+        0
+    }
+
     fn check_model(&self, _m: &Model, _run_limit_s: f64) -> Result<(), String> {
         Ok(())
     }

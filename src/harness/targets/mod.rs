@@ -47,6 +47,13 @@ pub(crate) trait Target: Sync {
         true
     }
 
+    /// The most real processes one run of `m` forks, which pool.process_limit sets
+    /// (a real server's workers); checked against `--max-processes` before anything
+    /// runs.
+    fn processes(&self, m: &Model) -> u64 {
+        u64::from(m.pool.process_limit)
+    }
+
     /// Why the server cannot run `m` as the model says, in one paragraph naming the
     /// field; `run_limit_s` is the longest a run of `m` may last.
     fn check_model(&self, m: &Model, run_limit_s: f64) -> Result<(), String>;

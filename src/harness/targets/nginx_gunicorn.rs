@@ -3,8 +3,10 @@
 //! the socket) generated into the run's folder.
 //!
 //! - gunicorn: `--workers` = pool.process_limit, sync workers, `--backlog` =
-//!   listener.backlog, `--max-requests` = pool.service_count, bound to the run's unix
-//!   socket (or to 127.0.0.1 for listener.kind = "tcp").
+//!   listener.backlog, `--max-requests` = pool.service_count, listening on the run's
+//!   unix socket, which the supervisor binds (only where nothing is) and passes as
+//!   `--bind fd://N`, so that gunicorn never removes a file at the path; or bound to
+//!   127.0.0.1 for listener.kind = "tcp".
 //! - The app sleeps the blocking time the request names (`/?b=0.0734`), so the load
 //!   generator, and through it the simulator's random stream, decides every draw.
 //! - nginx: `daemon off`, one worker, listening on 127.0.0.1, one upstream server
@@ -20,6 +22,7 @@ use crate::model::{ListenerKind, MasterMode, Model};
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -54,7 +57,7 @@ impl Target for NginxGunicorn {
         let dir = run.dir();
         std::fs::write(dir.join(format!("{APP_MODULE}.py")), APP)
             .context("cannot write the WSGI app")?;
-        let (_, upstream) = upstream(run.spec, gunicorn_port(run)?);
+        let upstream = upstream(run.spec, gunicorn_port(run)?);
         let conf = dir.join(NGINX_CONF);
         std::fs::write(
             &conf,
@@ -67,8 +70,15 @@ impl Target for NginxGunicorn {
     fn start(&self, run: &Run, servers: &mut Servers) -> Result<Endpoint> {
         let programs: Programs = super::state(run)?;
         let dir = run.dir();
-        let (bind, _) = upstream(run.spec, gunicorn_port(run)?);
         let mut g = run.command(&programs.gunicorn);
+        let (bind, unix) = match run.model().listener.kind {
+            ListenerKind::Unix => {
+                let sock = servers.bind_unix(&run.spec.socket)?;
+                sys::keep_fd(&mut g, sock.as_raw_fd());
+                (format!("fd://{}", sock.as_raw_fd()), Some(sock))
+            }
+            ListenerKind::Tcp => (format!("127.0.0.1:{}", run.backend_port()?), None),
+        };
         g.args(gunicorn_args(run.spec, &bind))
             .current_dir(dir)
             .env("EAGAIN_READY_DIR", dir)
@@ -79,6 +89,8 @@ impl Target for NginxGunicorn {
             libc::SIGQUIT,
             &programs.gunicorn.display().to_string(),
         )?;
+        // gunicorn has its own copy now.
+        drop(unix);
         let workers = run.model().pool.process_limit as usize;
         let log = dir.join("gunicorn.log");
         servers.wait_until(
@@ -331,16 +343,10 @@ fn nginx_conf(spec: &RunSpec, port: u16, upstream: &str, root: bool) -> String {
     )
 }
 
-/// gunicorn's bind address and nginx's proxy_pass for the model's listener kind.
-fn upstream(spec: &RunSpec, gunicorn_port: u16) -> (String, String) {
+/// nginx's proxy_pass to gunicorn for the model's listener kind.
+fn upstream(spec: &RunSpec, gunicorn_port: u16) -> String {
     match spec.model.listener.kind {
-        ListenerKind::Unix => (
-            format!("unix:{}", spec.socket.display()),
-            format!("http://unix:{}:", spec.socket.display()),
-        ),
-        ListenerKind::Tcp => (
-            format!("127.0.0.1:{gunicorn_port}"),
-            format!("http://127.0.0.1:{gunicorn_port}"),
-        ),
+        ListenerKind::Unix => format!("http://unix:{}:", spec.socket.display()),
+        ListenerKind::Tcp => format!("http://127.0.0.1:{gunicorn_port}"),
     }
 }
