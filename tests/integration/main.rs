@@ -7,12 +7,15 @@
 //! - `sweep`: sweeps, shards, resume, charts and plan through the command line.
 //! - `import`: models written from `doveconf -n` outputs.
 //! - `harness`: real servers measured on this machine beside the prediction.
+//! - `harness_mock`: the harness's whole pipeline on the mock target (no servers, no
+//!   timing), and the limits it refuses before anything runs.
 
 mod cli_errors;
 mod common;
 mod determinism;
 mod deterministic;
 mod harness;
+mod harness_mock;
 mod import;
 mod oracles;
 mod sweep;
