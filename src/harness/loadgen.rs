@@ -52,7 +52,9 @@ enum State {
     Done,
 }
 
-struct Conn {
+/// One connection the load generator sends, from its intended send time to its
+/// outcome.
+struct Outgoing {
     intended: f64,
     counted: bool,
     blocking: f64,
@@ -126,7 +128,7 @@ struct Gen<'a> {
     t0: f64,
     epoll: &'a sys::Epoll,
     timer: &'a sys::TimerFd,
-    conns: Vec<Conn>,
+    conns: Vec<Outgoing>,
     heap: BinaryHeap<Due>,
     seq: u64,
     open: usize,
@@ -166,7 +168,7 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
         timer: &timer,
         conns: plan
             .iter()
-            .map(|&(t, w)| Conn {
+            .map(|&(t, w)| Outgoing {
                 intended: t,
                 counted: t >= warmup,
                 blocking: w.blocking,
