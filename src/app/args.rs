@@ -224,7 +224,7 @@ pub struct HarnessArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// The real server to measure.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::harness::TARGET_NAMES))]
+    #[arg(long, value_parser = target_names())]
     pub target: String,
     /// An axis of the grid, as for sweep.
     #[arg(long = "vary", value_name = "PATH=VALUES")]
@@ -232,7 +232,8 @@ pub struct HarnessArgs {
     /// Output folder.
     #[arg(long, default_value = "output/harness")]
     pub out: PathBuf,
-    /// Real runs per grid point (default: the model's sim.replications, at most 3).
+    /// Real runs per grid point (default: the model's sim.replications, at most 3;
+    /// at most 1000).
     #[arg(long)]
     pub runs: Option<u32>,
     /// A run whose load generator fell more than this many milliseconds behind its
@@ -250,6 +251,22 @@ pub struct HarnessArgs {
     /// must not cap the backlog below what the machine's somaxconn does).
     #[arg(long)]
     pub no_namespace: bool,
+    /// The most real processes one grid point may fork (pool.process_limit workers);
+    /// at most what this machine holds (from RLIMIT_NPROC, kernel.pid_max and the
+    /// available memory).
+    #[arg(long, value_name = "N", default_value_t = crate::harness::DEFAULT_MAX_PROCESSES)]
+    pub max_processes: u32,
+    /// The longest the whole measurement may take, in seconds: points x runs x each
+    /// run's time limit (arrivals, then the drain).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::harness::DEFAULT_MAX_TOTAL_S)]
+    pub max_total_s: f64,
+}
+
+/// `--target`'s values: the harness's registry of targets, test-only ones hidden.
+fn target_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(crate::harness::TARGET_NAMES.iter().map(|name| {
+        clap::builder::PossibleValue::new(*name).hide(crate::harness::is_hidden_target(name))
+    }))
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,8 @@ fn request(args: HarnessArgs) -> Result<Request> {
         port: args.port,
         socket: args.socket,
         no_namespace: args.no_namespace,
+        max_processes: args.max_processes,
+        max_total_s: args.max_total_s,
     })
 }
 

@@ -21,8 +21,7 @@
 //! closed without a tagged reply to LOGIN (imap-login's connect to login/imap failed
 //! after its 0.5 s of retries, reference C10, or the master dropped it, C5).
 
-use super::dovecot::{PASSWORD, USERS};
-use super::server::request_line;
+use super::prefork::request_line;
 use super::spec::{Endpoint, LoadResult, RunSpec};
 use super::sys;
 use crate::engine::stream;
@@ -53,7 +52,9 @@ enum State {
     Done,
 }
 
-struct Conn {
+/// One connection the load generator sends, from its intended send time to its
+/// outcome.
+struct Outgoing {
     intended: f64,
     counted: bool,
     blocking: f64,
@@ -125,9 +126,9 @@ struct Gen<'a> {
     spec: &'a RunSpec,
     endpoint: &'a Endpoint,
     t0: f64,
-    epoll: i32,
-    timerfd: i32,
-    conns: Vec<Conn>,
+    epoll: &'a sys::Epoll,
+    timer: &'a sys::TimerFd,
+    conns: Vec<Outgoing>,
     heap: BinaryHeap<Due>,
     seq: u64,
     open: usize,
@@ -146,24 +147,12 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
     sys::prefer_cpu();
     let plan = schedule(spec);
     let m = &spec.model;
-    // SAFETY: plain descriptor-creating syscalls.
-    let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    let timerfd = unsafe {
-        libc::timerfd_create(
-            libc::CLOCK_MONOTONIC,
-            libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
-        )
-    };
-    if epoll < 0 || timerfd < 0 {
-        return Err(std::io::Error::last_os_error()).context("epoll/timerfd");
-    }
-    let mut ev = libc::epoll_event {
-        events: libc::EPOLLIN as u32,
-        u64: TIMER_TOKEN,
-    };
-    // SAFETY: valid descriptors and event.
-    unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, timerfd, &mut ev) };
-    let tcp_like = matches!(endpoint, Endpoint::Tcp(_) | Endpoint::Imap(_));
+    let epoll = sys::Epoll::new().context("epoll_create1")?;
+    let timer = sys::TimerFd::new().context("timerfd_create")?;
+    epoll
+        .watch(timer.raw(), libc::EPOLLIN as u32, TIMER_TOKEN)
+        .context("epoll_ctl")?;
+    let tcp_like = matches!(endpoint, Endpoint::Tcp(_) | Endpoint::Imap { .. });
     let connect_limit = if tcp_like {
         let (_, give_up) = m.listener.syn_schedule.times();
         Some(m.load.connect_timeout.map_or(give_up, |t| t.min(give_up)))
@@ -175,11 +164,11 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
         spec,
         endpoint,
         t0: sys::mono(),
-        epoll,
-        timerfd,
+        epoll: &epoll,
+        timer: &timer,
         conns: plan
             .iter()
-            .map(|&(t, w)| Conn {
+            .map(|&(t, w)| Outgoing {
                 intended: t,
                 counted: t >= warmup,
                 blocking: w.blocking,
@@ -203,7 +192,7 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
     };
     g.result.offered = g.conns.iter().filter(|c| c.counted).count() as u64;
     let mut next = 0usize;
-    let mut events: Vec<libc::epoll_event> = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
+    let mut ready: Vec<(u32, u64)> = Vec::new();
     loop {
         let now = g.now();
         // Sends that are due, each at its own time whatever the server does.
@@ -247,55 +236,26 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
         .min_by(f64::total_cmp)
         .expect("the run limit is always there");
         g.arm(wake);
-        // SAFETY: events is a valid buffer of its length.
-        let n = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), events.len() as i32, 1000) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(e).context("epoll_wait");
-        }
-        for ev in &events[..n as usize] {
-            let token = ev.u64;
+        epoll.wait(&mut ready, 1000).context("epoll_wait")?;
+        for &(events, token) in &ready {
             if token == TIMER_TOKEN {
-                let mut buf = [0u8; 8];
-                let _ = sys::read(timerfd, &mut buf);
+                timer.drain();
                 continue;
             }
-            g.ready(token as usize, ev.events);
+            g.ready(token as usize, events);
         }
     }
     g.result.end_s = g.now();
-    sys::close(timerfd);
-    sys::close(epoll);
     Ok(g.result)
 }
 
-impl Gen<'_> {
+impl<'a> Gen<'a> {
     fn now(&self) -> f64 {
         sys::mono() - self.t0
     }
 
     fn arm(&self, at: f64) {
-        let abs = sys::timespec(self.t0 + at.max(0.0));
-        let spec = libc::itimerspec {
-            it_interval: sys::timespec(0.0),
-            it_value: if abs.tv_sec == 0 && abs.tv_nsec == 0 {
-                sys::timespec(1e-9)
-            } else {
-                abs
-            },
-        };
-        // SAFETY: a valid timerfd and itimerspec.
-        unsafe {
-            libc::timerfd_settime(
-                self.timerfd,
-                libc::TFD_TIMER_ABSTIME,
-                &spec,
-                std::ptr::null_mut(),
-            )
-        };
+        self.timer.arm_at(self.t0 + at.max(0.0));
     }
 
     fn push(&mut self, at: f64, conn: usize, what: Timer) {
@@ -320,7 +280,7 @@ impl Gen<'_> {
             )
             .into_bytes(),
             // imap-login speaks first: LOGIN is sent after its greeting.
-            Endpoint::Imap(_) => Vec::new(),
+            Endpoint::Imap { .. } => Vec::new(),
             _ => request_line(c.blocking, c.hold).into_bytes(),
         };
         let intended = c.intended;
@@ -336,9 +296,10 @@ impl Gen<'_> {
     fn connect(&mut self, i: usize) {
         let (domain, addr) = match self.endpoint {
             Endpoint::Unix(p) => (Domain::UNIX, SockAddr::unix(p)),
-            Endpoint::Tcp(a) | Endpoint::Http(a) | Endpoint::Imap(a) => {
+            Endpoint::Tcp(a) | Endpoint::Http(a) | Endpoint::Imap { addr: a, .. } => {
                 (Domain::IPV4, Ok(SockAddr::from(*a)))
             }
+            Endpoint::Simulated => return self.unexpected(i, "no server to connect to"),
         };
         let sock = match Socket::new(domain, Type::STREAM, None)
             .and_then(|s| s.set_nonblocking(true).map(|_| s))
@@ -385,16 +346,9 @@ impl Gen<'_> {
     }
 
     fn register(&self, sock: &Socket, i: usize, events: u32) {
-        let mut ev = libc::epoll_event {
-            events,
-            u64: i as u64,
-        };
-        // SAFETY: valid descriptors and event.
-        unsafe {
-            if libc::epoll_ctl(self.epoll, libc::EPOLL_CTL_ADD, sock.as_raw_fd(), &mut ev) < 0 {
-                libc::epoll_ctl(self.epoll, libc::EPOLL_CTL_MOD, sock.as_raw_fd(), &mut ev);
-            }
-        }
+        // A socket the kernel will not watch shows up as a connection with no outcome
+        // at the run's time limit.
+        let _ = self.epoll.watch(sock.as_raw_fd(), events, i as u64);
     }
 
     /// Connected: send the request and wait for the reply.
@@ -464,7 +418,7 @@ impl Gen<'_> {
             };
             match (&*sock).read(&mut buf) {
                 Ok(0) => {
-                    if matches!(self.endpoint, Endpoint::Imap(_)) {
+                    if matches!(self.endpoint, Endpoint::Imap { .. }) {
                         let outcome = self.imap_closed(i);
                         return self.finish(i, outcome);
                     }
@@ -478,7 +432,7 @@ impl Gen<'_> {
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(_) if matches!(self.endpoint, Endpoint::Imap(_)) => {
+                Err(_) if matches!(self.endpoint, Endpoint::Imap { .. }) => {
                     let outcome = self.imap_closed(i);
                     return self.finish(i, outcome);
                 }
@@ -511,7 +465,7 @@ impl Gen<'_> {
     }
 
     /// IMAP: consumes the complete lines received; an outcome once there is one.
-    fn imap_progress(&mut self, i: usize) -> Option<Outcome> {
+    fn imap_progress(&mut self, i: usize, users: usize, password: &str) -> Option<Outcome> {
         loop {
             let c = &mut self.conns[i];
             let end = c.reply.iter().position(|&b| b == b'\n')?;
@@ -523,9 +477,10 @@ impl Gen<'_> {
             let short: String = line.chars().take(60).collect();
             match phase {
                 Imap::Greeting if line.starts_with("* OK") => {
+                    let login = format!("a LOGIN u{} {password}\r\n", i % users.max(1));
                     let c = &mut self.conns[i];
                     c.phase = Imap::Login;
-                    c.request = format!("a LOGIN u{} {}\r\n", i % USERS, PASSWORD).into_bytes();
+                    c.request = login.into_bytes();
                     c.written = 0;
                     self.send(i);
                 }
@@ -549,8 +504,12 @@ impl Gen<'_> {
 
     /// The outcome once the reply's first line is complete.
     fn classify(&mut self, i: usize) -> Option<Outcome> {
-        if matches!(self.endpoint, Endpoint::Imap(_)) {
-            return self.imap_progress(i);
+        let endpoint: &'a Endpoint = self.endpoint;
+        if let Endpoint::Imap {
+            users, password, ..
+        } = endpoint
+        {
+            return self.imap_progress(i, *users, password);
         }
         let reply = &self.conns[i].reply;
         let end = reply.iter().position(|&b| b == b'\n')?;
@@ -670,4 +629,32 @@ pub fn unexpected_text(m: &BTreeMap<String, u64>) -> String {
         .map(|(k, v)| format!("{v} x {k}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::testing::{model, spec};
+    use crate::server::Compiled;
+
+    #[test]
+    fn the_load_generator_sends_the_simulators_arrivals() {
+        for arrival in ["poisson", "constant"] {
+            let m = model(&[&format!("load.arrival={arrival}")]);
+            for r in 0..3 {
+                let plan = schedule(&spec(m.clone(), r));
+                let simulated = Compiled::new(&m).run(7, r);
+                assert_eq!(
+                    plan.len() as u64,
+                    simulated.unwrap().offered,
+                    "{arrival} rep {r}"
+                );
+            }
+        }
+        // Constant: the n-th at n / rate, rate x duration of them (SPEC 1.1).
+        let plan = schedule(&spec(model(&["load.arrival=constant"]), 0));
+        assert_eq!(plan.len(), 200);
+        assert_eq!(plan[0].0, 1.0 / 40.0);
+        assert_eq!(plan[199].0, 5.0);
+    }
 }

@@ -4,7 +4,7 @@
 //! stopped and the folder removed), runs repeated when the load generator fell behind
 //! its schedule, and the measured counts turned into the simulator's `RepStats`.
 
-use super::spec::{LoadResult, RunOutcome, RunSpec, Target};
+use super::spec::{LoadResult, RunOutcome, RunSpec};
 use super::sys;
 use crate::error::BadInput;
 use crate::model::Model;
@@ -28,18 +28,23 @@ pub struct Measured {
 /// How many times a run is tried when its load generator fell behind its schedule.
 const ATTEMPTS: u32 = 3;
 
-/// Runs the supervisor for each run of each point.
-pub struct Runner {
-    pub target: Target,
+/// How the runs of a measurement are made: what every `RunSpec` says besides the
+/// point's model and the run's number.
+pub struct Settings {
+    /// The target's name, and what its `check_machine` found.
+    pub target: String,
+    pub target_state: serde_json::Value,
     pub namespace: bool,
     pub runs: u32,
     pub seed: u64,
     pub max_lag_s: f64,
     pub port: u16,
     pub socket: Option<PathBuf>,
-    pub nginx: Option<PathBuf>,
-    pub gunicorn: Option<PathBuf>,
-    pub dovecot: Option<PathBuf>,
+}
+
+/// Runs the supervisor for each run of each point.
+pub struct Runner {
+    pub settings: Settings,
     base: PathBuf,
     exe: PathBuf,
 }
@@ -52,18 +57,7 @@ fn make_dir(path: &Path) -> Result<()> {
 }
 
 impl Runner {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        target: Target,
-        namespace: bool,
-        runs: u32,
-        seed: u64,
-        max_lag_s: f64,
-        port: u16,
-        socket: Option<PathBuf>,
-        programs: Option<(PathBuf, PathBuf)>,
-        dovecot: Option<PathBuf>,
-    ) -> Result<Runner> {
+    pub fn new(settings: Settings) -> Result<Runner> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -79,18 +73,8 @@ impl Runner {
             ))
             .into());
         }
-        let (nginx, gunicorn) = programs.map_or((None, None), |(n, g)| (Some(n), Some(g)));
         Ok(Runner {
-            target,
-            namespace,
-            runs,
-            seed,
-            max_lag_s,
-            port,
-            socket,
-            nginx,
-            gunicorn,
-            dovecot,
+            settings,
             base,
             exe: std::env::current_exe().context("cannot find the eagain executable")?,
         })
@@ -112,19 +96,15 @@ impl Runner {
         let mut reps = Vec::new();
         let mut server_log: BTreeMap<String, u64> = BTreeMap::new();
         let mut login_latencies = Vec::new();
-        for r in 0..self.runs {
+        let runs = self.settings.runs;
+        for r in 0..runs {
             let mut attempt = 1;
             let started = std::time::Instant::now();
-            let (load, forks, max_processes, log) = loop {
+            let (load, server) = loop {
                 let spec = self.spec(index, r, attempt, model, run_limit_s)?;
                 let outcome = self.run(&spec)?;
-                let (load, forks, max_processes, log) = match outcome {
-                    RunOutcome::Measured {
-                        load,
-                        forks,
-                        max_processes,
-                        server_log,
-                    } => (load, forks, max_processes, server_log),
+                let (load, server) = match outcome {
+                    RunOutcome::Measured { load, server } => (load, server),
                     RunOutcome::BadInput(m) => return Err(BadInput(m).into()),
                     RunOutcome::Failed(m) => bail!("{label}, run {}: {m}", r + 1),
                 };
@@ -144,15 +124,15 @@ impl Runner {
                         run_limit_s
                     );
                 }
-                if load.max_lag_s <= self.max_lag_s {
-                    break (load, forks, max_processes, log);
+                if load.max_lag_s <= self.settings.max_lag_s {
+                    break (load, server);
                 }
                 let lag = format!(
                     "the load generator fell {:.1} ms behind its schedule (connection {}), \
                      more than --max-lag-ms {}",
                     load.max_lag_s * 1e3,
                     load.lag_connection,
-                    self.max_lag_s * 1e3
+                    self.settings.max_lag_s * 1e3
                 );
                 if attempt >= ATTEMPTS {
                     bail!(
@@ -169,7 +149,7 @@ impl Runner {
                 "{label}, run {}/{}: offered {}, served {}, refused {}, dropped {}, timed out {} \
                  ({:.1} s, lag at most {:.2} ms)",
                 r + 1,
-                self.runs,
+                runs,
                 load.offered,
                 load.served,
                 load.refused,
@@ -178,22 +158,23 @@ impl Runner {
                 started.elapsed().as_secs_f64(),
                 load.max_lag_s * 1e3
             ));
-            if !log.is_empty() {
+            if !server.lines.is_empty() {
                 notes(&format!(
-                    "{label}, run {}/{}: server log: {}",
+                    "{label}, run {}/{runs}: server log: {}",
                     r + 1,
-                    self.runs,
-                    log.iter()
+                    server
+                        .lines
+                        .iter()
                         .map(|(k, v)| format!("{k} {v}"))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ));
             }
-            for (k, v) in log {
-                *server_log.entry(k).or_default() += v;
+            for (k, v) in &server.lines {
+                *server_log.entry(k.clone()).or_default() += v;
             }
             login_latencies.extend(load.login_latencies.iter().copied());
-            reps.push(rep_stats(model, &load, forks, max_processes));
+            reps.push(rep_stats(model, &load, server.forks, server.max_processes));
         }
         Ok(Measured {
             reps,
@@ -212,27 +193,23 @@ impl Runner {
     ) -> Result<RunSpec> {
         let dir = self.base.join(format!("p{index}-r{r}-a{attempt}"));
         make_dir(&dir)?;
+        let s = &self.settings;
         Ok(RunSpec {
             model: model.clone(),
-            target: self.target,
-            seed: self.seed,
+            target: s.target.clone(),
+            target_state: s.target_state.clone(),
+            seed: s.seed,
             replication: u64::from(r),
-            socket: self
-                .socket
-                .clone()
-                .unwrap_or_else(|| dir.join("server.sock")),
+            socket: s.socket.clone().unwrap_or_else(|| dir.join("server.sock")),
             result: self
                 .base
                 .join(format!("result-p{index}-r{r}-a{attempt}.json")),
             dir,
             base: self.base.clone(),
-            namespace: self.namespace,
-            port: self.port,
-            max_lag_s: self.max_lag_s,
+            namespace: s.namespace,
+            port: s.port,
+            max_lag_s: s.max_lag_s,
             run_limit_s,
-            nginx: self.nginx.clone(),
-            gunicorn: self.gunicorn.clone(),
-            dovecot: self.dovecot.clone(),
         })
     }
 
@@ -253,11 +230,12 @@ impl Runner {
             .process_group(0);
         // If the harness dies, the supervisor gets SIGTERM and cleans up.
         sys::die_with_me(&mut cmd, libc::SIGTERM);
-        if self.namespace {
+        let namespace = self.settings.namespace;
+        if namespace {
             sys::new_namespaces(&mut cmd);
         }
         let mut child = cmd.spawn().map_err(|e| -> anyhow::Error {
-            if self.namespace && e.raw_os_error() == Some(libc::EPERM) {
+            if namespace && e.raw_os_error() == Some(libc::EPERM) {
                 BadInput(format!(
                     "no permission to create a network namespace ({e}): the harness runs each \
                      measurement in one of its own to apply listener.somaxconn; run it as root, \
@@ -332,4 +310,33 @@ pub fn rep_stats(model: &Model, load: &LoadResult, forks: u64, max_processes: u6
     let end = model.load.duration.unwrap_or(load.end_s);
     s.close_window(end.max(from));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::testing::model;
+    use crate::replicate::CONFIDENCE;
+    use crate::stats::Summary;
+
+    #[test]
+    fn measured_counts_become_the_columns_of_a_sweep() {
+        let m = model(&[]);
+        let load = LoadResult {
+            offered: 10,
+            served: 3,
+            refused: 5,
+            dropped: 1,
+            timed_out: 1,
+            latencies: vec![0.1, 0.2, 0.3],
+            end_s: 5.0,
+            ..LoadResult::default()
+        };
+        let s = Summary::combine(&[rep_stats(&m, &load, 4, 2)], CONFIDENCE);
+        assert_eq!((s.offered, s.served, s.refused, s.dropped), (10, 3, 5, 1));
+        assert_eq!(s.refusal_probability.mean, 0.6);
+        assert!((s.latency_s.p50 - 0.2).abs() < 1e-3, "{}", s.latency_s.p50);
+        assert_eq!((s.processes.forks, s.processes.max), (4, 2));
+        assert_eq!(s.queue_length.mean, 0.0);
+    }
 }

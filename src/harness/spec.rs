@@ -1,5 +1,6 @@
 //! What the harness tells the processes it starts (`RunSpec`, written as JSON into the
-//! run's folder), and what they report back (`LoadResult` from the load generator,
+//! run's folder), and what they report back (`Endpoint` from the target's start,
+//! `LoadResult` from the load generator, `ServerLog` from the target's logs,
 //! `RunOutcome` from the supervisor).
 
 use crate::model::Model;
@@ -9,20 +10,15 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// The real server a run measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Target {
-    Builtin,
-    NginxGunicorn,
-    Dovecot,
-}
-
 /// One run (one replication of one grid point).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSpec {
     pub model: Model,
-    pub target: Target,
+    /// The target's name, as `--target` takes it: the supervisor finds the target by it.
+    pub target: String,
+    /// What the target's `check_machine` found (its programs' paths), for its runs.
+    #[serde(default)]
+    pub target_state: serde_json::Value,
     pub seed: u64,
     /// The replication number: the load generator draws the simulator's streams for it.
     pub replication: u64,
@@ -42,17 +38,21 @@ pub struct RunSpec {
     pub max_lag_s: f64,
     /// Seconds after the load starts by which every connection must have ended.
     pub run_limit_s: f64,
-    pub nginx: Option<PathBuf>,
-    pub gunicorn: Option<PathBuf>,
-    #[serde(default)]
-    pub dovecot: Option<PathBuf>,
 }
 
 impl RunSpec {
     pub fn read(path: &Path) -> Result<RunSpec> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{} is not a run spec", path.display()))
+        let mut spec: RunSpec = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a run spec", path.display()))?;
+        // The trace's times are not in the spec: they are read again from its file.
+        if let Some(file) = &spec.model.load.trace {
+            let trace = crate::model::trace::Trace::read(Path::new(file))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            spec.model.load.trace_data = Some(std::sync::Arc::new(trace));
+        }
+        Ok(spec)
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
@@ -70,9 +70,16 @@ pub enum Endpoint {
     Tcp(SocketAddr),
     /// nginx: `GET /?b=blocking`; 200 is served, 502 and 504 are refused.
     Http(SocketAddr),
-    /// Dovecot's imap-login: greeting, `a LOGIN uN password`, the session held open
-    /// for the connection's blocking time, `b LOGOUT`.
-    Imap(SocketAddr),
+    /// Dovecot's imap-login: greeting, `a LOGIN uN password` (the n-th connection as
+    /// user n modulo `users`), the session held open for the connection's blocking
+    /// time, `b LOGOUT`.
+    Imap {
+        addr: SocketAddr,
+        users: usize,
+        password: String,
+    },
+    /// No server: the mock target's runs are the simulator's own replications.
+    Simulated,
 }
 
 /// What the load generator measured in one run.
@@ -99,17 +106,23 @@ pub struct LoadResult {
     pub unexpected: BTreeMap<String, u64>,
 }
 
+/// What a target's own records say about one run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ServerLog {
+    /// Forks of the master after its initial pool (0 where the target cannot tell).
+    pub forks: u64,
+    /// The most processes the master had at once (0 where the target cannot tell).
+    pub max_processes: u64,
+    /// Lines counted in the server's own logs (Dovecot's), by column name.
+    pub lines: BTreeMap<String, u64>,
+}
+
 /// What the supervisor reports for one run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum RunOutcome {
     Measured {
         load: LoadResult,
-        /// Forks of the builtin master after its initial pool (0 for other targets).
-        forks: u64,
-        max_processes: u64,
-        /// Lines counted in the server's own logs (Dovecot), by column name.
-        #[serde(default)]
-        server_log: BTreeMap<String, u64>,
+        server: ServerLog,
     },
     /// The user can fix it (a port in use, no permission): exit code 2.
     BadInput(String),

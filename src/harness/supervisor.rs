@@ -3,48 +3,260 @@
 //! PR_SET_PDEATHSIG = SIGTERM (so it cleans up if the harness dies), and, as root, in
 //! new network and PID namespaces. There it brings the loopback up, sets the model's
 //! somaxconn, starts a PID-1 placeholder (when it dies, the kernel kills every process
-//! left in the namespace), the server (builtin, or gunicorn and nginx), waits until
-//! the server is ready, runs the load generator, stops everything, removes the run's
-//! folder and writes a `RunOutcome` (for Dovecot, with the counts of its log lines).
+//! left in the namespace), has the run's target prepare its folder and start its
+//! servers, runs the load generator, has the target stop its servers and read its
+//! logs, removes the run's folder and writes a `RunOutcome`.
+//!
+//! What a target uses here: `Run` (the run's spec, folder, ports and commands) and
+//! `Servers` (the processes it started, each with the signal that stops it, and the
+//! unix socket paths the run created: bound only where nothing is, removed only if
+//! they are still the run's own).
 
-use super::dovecot;
-use super::nginx;
-use super::server::{self, ERROR_FILE, EXIT_BAD_INPUT, STATS_FILE};
-use super::spec::{Endpoint, LoadResult, RunOutcome, RunSpec, Target};
+use super::spec::{Endpoint, LoadResult, RunOutcome, RunSpec};
 use super::sys;
+use super::targets::{self, Target};
 use crate::error::BadInput;
-use anyhow::{anyhow, bail, Context, Result};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use crate::model::Model;
+use anyhow::{bail, Context, Result};
+use socket2::{Domain, SockAddr, Socket, Type};
+use std::cell::Cell;
+use std::net::TcpListener;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 const LOAD_FILE: &str = "load.json";
 const ENDPOINT_FILE: &str = "endpoint.json";
 
-/// The processes of one run, stopped in order by `stop`.
-#[derive(Default)]
-struct Procs {
-    init: Option<Child>,
-    /// Each server process with the signal that stops it cleanly.
-    servers: Vec<(Child, i32)>,
-    loadgen: Option<Child>,
+/// One run as a target sees it in the supervisor.
+pub(crate) struct Run<'a> {
+    pub spec: &'a RunSpec,
+    spec_path: &'a Path,
+    port: Cell<Option<u16>>,
+    backend_port: Cell<Option<u16>>,
 }
 
-impl Procs {
-    fn stop(&mut self) {
-        if let Some(mut c) = self.loadgen.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+impl<'a> Run<'a> {
+    fn new(spec: &'a RunSpec, spec_path: &'a Path) -> Run<'a> {
+        Run {
+            spec,
+            spec_path,
+            port: Cell::new(None),
+            backend_port: Cell::new(None),
         }
-        // Servers in reverse order of start (nginx before gunicorn).
-        while let Some((mut c, sig)) = self.servers.pop() {
+    }
+
+    /// The run's own folder (configuration, logs, sockets); removed after the run.
+    pub fn dir(&self) -> &'a Path {
+        &self.spec.dir
+    }
+
+    pub fn model(&self) -> &'a Model {
+        &self.spec.model
+    }
+
+    /// The loopback port the load generator connects to: `--port`, or a free one,
+    /// chosen once a run.
+    pub fn port(&self) -> Result<u16> {
+        if let Some(p) = self.port.get() {
+            return Ok(p);
+        }
+        let p = if self.spec.port != 0 {
+            self.spec.port
+        } else {
+            free_port()?
+        };
+        self.port.set(Some(p));
+        Ok(p)
+    }
+
+    /// A second free loopback port, other than `port`, for a server behind the first
+    /// (gunicorn behind nginx); chosen once a run.
+    pub fn backend_port(&self) -> Result<u16> {
+        if let Some(p) = self.backend_port.get() {
+            return Ok(p);
+        }
+        let front = self.port()?;
+        let mut p = free_port()?;
+        while p == front {
+            p = free_port()?;
+        }
+        self.backend_port.set(Some(p));
+        Ok(p)
+    }
+
+    /// `eagain __internal WHAT SPEC`, which dies with the supervisor; its stderr is
+    /// the supervisor's.
+    pub fn internal(&self, what: &str) -> Command {
+        let exe = std::env::current_exe().unwrap_or_else(|_| "eagain".into());
+        let mut cmd = Command::new(exe);
+        cmd.arg("__internal").arg(what).arg(self.spec_path);
+        cmd.stdin(Stdio::null()).stdout(Stdio::null());
+        sys::die_with_me(&mut cmd, libc::SIGKILL);
+        cmd
+    }
+
+    /// A server program with no terminal input or output, which dies with the
+    /// supervisor.
+    pub fn command(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        sys::die_with_me(&mut cmd, libc::SIGKILL);
+        cmd
+    }
+}
+
+/// A free loopback port in this namespace (a new namespace has them all free).
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// The server processes of one run, each with the signal that stops it cleanly, and
+/// the socket paths the run created.
+#[derive(Default)]
+pub(crate) struct Servers {
+    running: Vec<(Child, i32)>,
+    paths: Vec<OwnedPath>,
+}
+
+/// A socket file this run created, known by its device, inode and change time (an
+/// inode number is reused as soon as a file is removed): what is at the path at
+/// clean-up is removed only if it is still that socket.
+struct OwnedPath {
+    path: PathBuf,
+    id: FileId,
+}
+
+type FileId = (u64, u64, i64, i64);
+
+fn file_id(m: &std::fs::Metadata) -> FileId {
+    (m.dev(), m.ino(), m.ctime(), m.ctime_nsec())
+}
+
+impl OwnedPath {
+    fn remove(&self) {
+        use std::os::unix::fs::FileTypeExt;
+        let ours = std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|m| m.file_type().is_socket() && file_id(&m) == self.id);
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Servers {
+    /// A unix socket bound at `path`, for a server to listen on (with the model's
+    /// backlog) after inheriting it (`sys::keep_fd`). The path is created
+    /// exclusively: when anything is there already, bind fails and the run is
+    /// refused, and nothing is removed. After the servers stop, the path is removed
+    /// if it is still this socket.
+    pub fn bind_unix(&mut self, path: &Path) -> Result<Socket> {
+        let sock = Socket::new(Domain::UNIX, Type::STREAM, None).context("socket()")?;
+        let addr =
+            SockAddr::unix(path).with_context(|| format!("the socket path {}", path.display()))?;
+        if let Err(e) = sock.bind(&addr) {
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                return Err(BadInput(format!(
+                    "the socket path {} is in use (a file is there): remove it or give another \
+                     --socket",
+                    path.display()
+                ))
+                .into());
+            }
+            return Err(e).with_context(|| format!("cannot bind {}", path.display()));
+        }
+        let m = std::fs::symlink_metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        self.paths.push(OwnedPath {
+            path: path.to_path_buf(),
+            id: file_id(&m),
+        });
+        Ok(sock)
+    }
+
+    /// Starts `cmd` as a server of the run, stopped later with `stop_signal`.
+    pub fn spawn(&mut self, cmd: &mut Command, stop_signal: i32, what: &str) -> Result<()> {
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {what}"))?;
+        self.running.push((child, stop_signal));
+        Ok(())
+    }
+
+    /// The exit status of a server that has ended, if one has.
+    fn ended(&mut self) -> Result<Option<ExitStatus>> {
+        for (c, _) in self.running.iter_mut() {
+            if let Some(status) = c.try_wait()? {
+                return Ok(Some(status));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Waits up to `seconds` for `ready` to give an answer while every server stays
+    /// alive; `died` says what a server's early exit means.
+    pub fn wait_until<T>(
+        &mut self,
+        seconds: f64,
+        what: &str,
+        mut ready: impl FnMut() -> Option<T>,
+        died: impl FnOnce(ExitStatus) -> anyhow::Error,
+    ) -> Result<T> {
+        let end = sys::mono() + seconds;
+        loop {
+            interrupted()?;
+            if let Some(t) = ready() {
+                return Ok(t);
+            }
+            if let Some(status) = self.ended()? {
+                return Err(died(status));
+            }
+            if sys::mono() > end {
+                bail!("{what} was not ready within {seconds:.0} s");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Stops every server with its signal, the last started first (nginx before
+    /// gunicorn), kills one that has not exited 3 s later, then removes the run's
+    /// socket paths that are still its own.
+    pub fn stop(&mut self) {
+        while let Some((mut c, sig)) = self.running.pop() {
             sys::kill(c.id() as i32, sig);
             if !wait_exit(&mut c, 3.0) {
                 let _ = c.kill();
                 let _ = c.wait();
             }
         }
+        for p in self.paths.drain(..) {
+            p.remove();
+        }
+    }
+}
+
+/// The processes of one run.
+#[derive(Default)]
+struct Procs {
+    init: Option<Child>,
+    servers: Servers,
+    loadgen: Option<Child>,
+}
+
+impl Procs {
+    /// The load generator, then the target's servers, then the namespace's PID 1.
+    fn stop(&mut self, target: &dyn Target, run: &Run) {
+        if let Some(mut c) = self.loadgen.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        target.stop(run, &mut self.servers);
+        // Whatever the target left running, and the run's socket paths.
+        self.servers.stop();
         if let Some(mut c) = self.init.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -66,15 +278,6 @@ fn wait_exit(c: &mut Child, seconds: f64) -> bool {
     }
 }
 
-fn internal(spec_path: &Path, what: &str) -> Command {
-    let exe = std::env::current_exe().unwrap_or_else(|_| "eagain".into());
-    let mut cmd = Command::new(exe);
-    cmd.arg("__internal").arg(what).arg(spec_path);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null());
-    sys::die_with_me(&mut cmd, libc::SIGKILL);
-    cmd
-}
-
 fn interrupted() -> Result<()> {
     match sys::stop_signal() {
         Some(sig) => bail!("stopped by signal {sig}"),
@@ -85,36 +288,21 @@ fn interrupted() -> Result<()> {
 pub fn supervise(spec_path: &Path) -> Result<()> {
     let spec = RunSpec::read(spec_path)?;
     sys::catch_signals(false);
+    let target = targets::find(&spec.target)?;
+    let run = Run::new(&spec, spec_path);
     let mut procs = Procs::default();
-    let measured = measure(&spec, spec_path, &mut procs);
-    procs.stop();
+    let measured = measure(target, &run, &mut procs);
+    procs.stop(target, &run);
     let outcome = match measured {
-        Ok(load) => {
-            let (forks, max_processes) = std::fs::read_to_string(spec.dir.join(STATS_FILE))
-                .ok()
-                .and_then(|t| {
-                    let mut w = t.split_whitespace().map(|x| x.parse::<u64>().ok());
-                    Some((w.next()??, w.next()??))
-                })
-                .unwrap_or((0, 0));
-            let server_log = if spec.target == Target::Dovecot {
-                dovecot::count_log_lines(&spec.dir)
-            } else {
-                Default::default()
-            };
-            RunOutcome::Measured {
-                load,
-                forks,
-                max_processes,
-                server_log,
-            }
-        }
+        Ok(load) => RunOutcome::Measured {
+            load,
+            server: target.read_logs(&run),
+        },
         Err(e) => match e.downcast_ref::<BadInput>() {
             Some(b) => RunOutcome::BadInput(b.0.clone()),
             None => RunOutcome::Failed(format!("{e:#}")),
         },
     };
-    let _ = std::fs::remove_file(&spec.socket);
     let _ = std::fs::remove_dir_all(&spec.dir);
     if sys::stop_signal().is_some() {
         // The harness is gone or was interrupted: leave nothing of it behind.
@@ -126,7 +314,8 @@ pub fn supervise(spec_path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn measure(spec: &RunSpec, spec_path: &Path, procs: &mut Procs) -> Result<LoadResult> {
+fn measure(target: &dyn Target, run: &Run, procs: &mut Procs) -> Result<LoadResult> {
+    let spec = run.spec;
     if spec.namespace {
         sys::loopback_up().context("cannot bring up the loopback interface in the namespace")?;
         sys::set_somaxconn(spec.model.listener.somaxconn).map_err(|e| {
@@ -138,21 +327,18 @@ fn measure(spec: &RunSpec, spec_path: &Path, procs: &mut Procs) -> Result<LoadRe
         // PID 1 of the new PID namespace: when it exits, every process left in the
         // namespace is killed by the kernel, whatever happened to the others.
         procs.init = Some(
-            internal(spec_path, "init")
+            run.internal("init")
                 .spawn()
                 .context("cannot start the namespace's first process")?,
         );
     }
-    let endpoint = match spec.target {
-        Target::Builtin => start_builtin(spec, spec_path, procs)?,
-        Target::NginxGunicorn => start_nginx_gunicorn(spec, procs)?,
-        Target::Dovecot => start_dovecot(spec, procs)?,
-    };
+    target.prepare(run)?;
+    let endpoint = target.start(run, &mut procs.servers)?;
     interrupted()?;
     let endpoint_path = spec.dir.join(ENDPOINT_FILE);
     std::fs::write(&endpoint_path, serde_json::to_string(&endpoint)?)
         .with_context(|| format!("cannot write {}", endpoint_path.display()))?;
-    let mut cmd = internal(spec_path, "loadgen");
+    let mut cmd = run.internal("loadgen");
     procs.loadgen = Some(cmd.spawn().context("cannot start the load generator")?);
     let limit = sys::mono() + spec.run_limit_s + 30.0;
     loop {
@@ -164,10 +350,8 @@ fn measure(spec: &RunSpec, spec_path: &Path, procs: &mut Procs) -> Result<LoadRe
             }
             break;
         }
-        for (c, _) in procs.servers.iter_mut() {
-            if let Some(status) = c.try_wait()? {
-                bail!("the server exited during the run ({status})");
-            }
+        if let Some(status) = procs.servers.ended()? {
+            bail!("the server exited during the run ({status})");
         }
         if sys::mono() > limit {
             bail!(
@@ -184,372 +368,15 @@ fn measure(spec: &RunSpec, spec_path: &Path, procs: &mut Procs) -> Result<LoadRe
     Ok(serde_json::from_str(&text)?)
 }
 
-/// Waits for `ready` to give an answer while `procs`' servers stay alive.
-fn wait_until<T>(
-    procs: &mut Procs,
-    seconds: f64,
-    what: &str,
-    mut ready: impl FnMut() -> Option<T>,
-    mut died: impl FnMut(std::process::ExitStatus) -> anyhow::Error,
-) -> Result<T> {
-    let end = sys::mono() + seconds;
-    loop {
-        interrupted()?;
-        if let Some(t) = ready() {
-            return Ok(t);
-        }
-        for (c, _) in procs.servers.iter_mut() {
-            if let Some(status) = c.try_wait()? {
-                return Err(died(status));
-            }
-        }
-        if sys::mono() > end {
-            bail!("{what} was not ready within {seconds:.0} s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn start_builtin(spec: &RunSpec, spec_path: &Path, procs: &mut Procs) -> Result<Endpoint> {
-    let mut cmd = internal(spec_path, "serve");
-    procs.servers.push((
-        cmd.spawn().context("cannot start the server")?,
-        libc::SIGTERM,
-    ));
-    let dir = spec.dir.clone();
-    let addr = wait_until(
-        procs,
-        15.0,
-        "the builtin server",
-        || server::ready_address(&dir),
-        |status| {
-            let message = std::fs::read_to_string(dir.join(ERROR_FILE)).unwrap_or_default();
-            if status.code() == Some(EXIT_BAD_INPUT) {
-                BadInput(message).into()
-            } else {
-                anyhow!("the builtin server exited before it was ready ({status}): {message}")
-            }
-        },
-    )?;
-    Ok(match spec.model.listener.kind {
-        crate::model::ListenerKind::Unix => Endpoint::Unix(spec.socket.clone()),
-        crate::model::ListenerKind::Tcp => Endpoint::Tcp(
-            addr.trim()
-                .parse()
-                .with_context(|| format!("the server's address `{addr}`"))?,
-        ),
-    })
-}
-
-/// A free loopback port in this namespace (a new namespace has them all free).
-fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
-    Ok(l.local_addr()?.port())
-}
-
-/// One GET through nginx; true on a 200.
-fn probe(addr: SocketAddr) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(b"GET /?b=0 HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut buf = [0u8; 64];
-    let n = s.read(&mut buf).unwrap_or(0);
-    let head = String::from_utf8_lossy(&buf[..n]);
-    head.split_whitespace().nth(1) == Some("200")
-}
-
-fn in_use(log: &str) -> bool {
-    log.contains("in use") || log.contains("Address already in use")
-}
-
-fn start_nginx_gunicorn(spec: &RunSpec, procs: &mut Procs) -> Result<Endpoint> {
-    let (Some(nginx_bin), Some(gunicorn_bin)) = (&spec.nginx, &spec.gunicorn) else {
-        return Err(nginx::programs()
-            .err()
-            .unwrap_or(BadInput(
-                "the nginx-gunicorn target needs nginx and gunicorn".into(),
-            ))
-            .into());
-    };
-    let dir = &spec.dir;
-    std::fs::write(dir.join(format!("{}.py", nginx::APP_MODULE)), nginx::APP)
-        .context("cannot write the WSGI app")?;
-    let port = if spec.port != 0 {
-        spec.port
-    } else {
-        free_port()?
-    };
-    let gport = if spec.model.listener.kind == crate::model::ListenerKind::Tcp {
-        let mut p = free_port()?;
-        while p == port {
-            p = free_port()?;
-        }
-        p
-    } else {
-        0
-    };
-    let (bind, upstream) = nginx::upstream(spec, gport);
-    let log = dir.join("gunicorn.log");
-    let mut g = Command::new(gunicorn_bin);
-    g.args(nginx::gunicorn_args(spec, &bind))
-        .current_dir(dir)
-        .env("EAGAIN_READY_DIR", dir)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    sys::die_with_me(&mut g, libc::SIGKILL);
-    // SIGQUIT: gunicorn's quick shutdown.
-    procs.servers.push((
-        g.spawn()
-            .with_context(|| format!("cannot start {}", gunicorn_bin.display()))?,
-        libc::SIGQUIT,
-    ));
-    let workers = spec.model.pool.process_limit as usize;
-    let logp = log.clone();
-    wait_until(
-        procs,
-        60.0,
-        "gunicorn",
-        || {
-            let n = std::fs::read_dir(dir)
-                .map(|d| {
-                    d.filter_map(|e| e.ok())
-                        .filter(|e| {
-                            e.file_name()
-                                .to_string_lossy()
-                                .starts_with(nginx::READY_PREFIX)
-                        })
-                        .count()
-                })
-                .unwrap_or(0);
-            (n >= workers).then_some(())
-        },
-        |status| {
-            let t = nginx::tail(&logp, 10);
-            if in_use(&t) {
-                BadInput(format!("gunicorn cannot bind {bind}: it is in use:\n{t}")).into()
-            } else {
-                anyhow!("gunicorn exited before its workers started ({status}):\n{t}")
-            }
-        },
-    )?;
-    let conf = dir.join("nginx.conf");
-    std::fs::write(
-        &conf,
-        nginx::nginx_conf(spec, port, &upstream, sys::is_root()),
-    )
-    .with_context(|| format!("cannot write {}", conf.display()))?;
-    let err_log = dir.join("nginx-error.log");
-    let mut n = Command::new(nginx_bin);
-    n.arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(&conf)
-        .arg("-e")
-        .arg(&err_log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    sys::die_with_me(&mut n, libc::SIGKILL);
-    procs.servers.push((
-        n.spawn()
-            .with_context(|| format!("cannot start {}", nginx_bin.display()))?,
-        libc::SIGTERM,
-    ));
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    wait_until(
-        procs,
-        15.0,
-        "nginx",
-        || probe(addr).then_some(()),
-        |status| {
-            let t = nginx::tail(&err_log, 10);
-            if in_use(&t) {
-                BadInput(format!(
-                    "nginx cannot listen on 127.0.0.1:{port}: the port is in use; give another --port\n{t}"
-                ))
-                .into()
-            } else {
-                anyhow!("nginx exited before it was ready ({status}):\n{t}")
-            }
-        },
-    )?;
-    Ok(Endpoint::Http(addr))
-}
-
-/// One IMAP login and logout through imap-login: `Ok(true)` when it worked,
-/// `Ok(false)` when nothing listens yet, `Err` with the server's answer otherwise.
-fn probe_imap(addr: SocketAddr) -> Result<bool, String> {
-    use std::io::{BufRead, BufReader, Write};
-    let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
-        return Ok(false);
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut w = &s;
-    let mut r = BufReader::new(&s);
-    let mut line = String::new();
-    let mut next = |r: &mut BufReader<&TcpStream>, tag: &str| -> Result<String, String> {
-        loop {
-            line.clear();
-            match r.read_line(&mut line) {
-                Ok(0) => return Err(format!("closed while waiting for `{tag}`")),
-                Ok(_) if tag.is_empty() || line.starts_with(tag) => {
-                    return Ok(line.trim_end().to_string())
-                }
-                Ok(_) => {}
-                Err(e) => return Err(format!("{e} while waiting for `{tag}`")),
-            }
-        }
-    };
-    let greeting = next(&mut r, "")?;
-    if !greeting.starts_with("* OK") {
-        return Err(format!("greeting `{greeting}`"));
-    }
-    let login = format!("a LOGIN u0 {}\r\n", dovecot::PASSWORD);
-    w.write_all(login.as_bytes()).map_err(|e| e.to_string())?;
-    let reply = next(&mut r, "a ")?;
-    if !reply.starts_with("a OK") || reply.contains("initialization failed") {
-        return Err(format!("LOGIN answered `{reply}`"));
-    }
-    w.write_all(b"b LOGOUT\r\n").map_err(|e| e.to_string())?;
-    let bye = next(&mut r, "b ")?;
-    if !bye.starts_with("b OK") {
-        return Err(format!("LOGOUT answered `{bye}`"));
-    }
-    Ok(true)
-}
-
-fn start_dovecot(spec: &RunSpec, procs: &mut Procs) -> Result<Endpoint> {
-    use std::os::unix::fs::PermissionsExt;
-    let bin = match &spec.dovecot {
-        Some(b) => b.clone(),
-        None => dovecot::program()?,
-    };
-    if !sys::is_root() {
-        return Err(BadInput(
-            "the dovecot target needs root: Dovecot's master runs its login, auth and imap              processes as other users"
-                .into(),
-        )
-        .into());
-    }
-    let dir = &spec.dir;
-    if let Some(closed) = dovecot::closed_ancestor(dir) {
-        return Err(BadInput(format!(
-            "the dovecot target needs its temporary folder {} reachable by Dovecot's              unprivileged users, but {} is closed to others: set TMPDIR to a folder such as              /tmp, or chmod o+x {}",
-            dir.display(),
-            closed.display(),
-            closed.display()
-        ))
-        .into());
-    }
-    let (_, uid, gid) = dovecot::mail_user()?;
-    let mail = dir.join("mail");
-    for i in 0..dovecot::USERS {
-        for sub in ["cur", "new", "tmp"] {
-            let d = mail.join(format!("u{i}")).join(sub);
-            std::fs::create_dir_all(&d)
-                .with_context(|| format!("cannot create {}", d.display()))?;
-        }
-    }
-    // The maildirs belong to the mail user; the rest of the folder stays root's.
-    for entry in walk_dirs(&mail) {
-        std::os::unix::fs::chown(&entry, Some(uid), Some(gid))
-            .with_context(|| format!("cannot chown {}", entry.display()))?;
-        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o700))?;
-    }
-    std::fs::set_permissions(&mail, std::fs::Permissions::from_mode(0o755))?;
-    std::fs::write(dir.join("users"), dovecot::users_file(dir, uid, gid))
-        .context("cannot write the passwd-file")?;
-    let port = if spec.port != 0 {
-        spec.port
-    } else {
-        free_port()?
-    };
-    let conf = dir.join(dovecot::CONF);
-    std::fs::write(&conf, dovecot::conf(spec, port, uid))
-        .with_context(|| format!("cannot write {}", conf.display()))?;
-    let stderr_path = dir.join("dovecot-stderr.log");
-    let stderr = std::fs::File::create(&stderr_path)?;
-    let mut d = Command::new(&bin);
-    d.arg("-F")
-        .arg("-c")
-        .arg(&conf)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr);
-    sys::die_with_me(&mut d, libc::SIGKILL);
-    // SIGTERM: the master stops its services and exits.
-    procs.servers.push((
-        d.spawn()
-            .with_context(|| format!("cannot start {}", bin.display()))?,
-        libc::SIGTERM,
-    ));
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let logs = || {
-        format!(
-            "{}\n{}",
-            nginx::tail(&stderr_path, 10),
-            nginx::tail(&dir.join(dovecot::LOG), 10)
-        )
-    };
-    let probed = wait_until(
-        procs,
-        30.0,
-        "dovecot",
-        || match probe_imap(addr) {
-            Ok(false) => None,
-            other => Some(other),
-        },
-        |status| {
-            let t = logs();
-            if in_use(&t) {
-                BadInput(format!(
-                    "dovecot cannot listen on 127.0.0.1:{port}: the port is in use; give another --port\n{t}"
-                ))
-                .into()
-            } else {
-                anyhow!("dovecot exited before it was ready ({status}):\n{t}")
-            }
-        },
-    )?;
-    if let Err(e) = probed {
-        bail!("a test login to dovecot failed: {e}\n{}", logs());
-    }
-    // The probe's imap process (service_count 1) exits after its LOGOUT; let the master
-    // see it, so that the run starts with the model's processes only.
-    std::thread::sleep(Duration::from_millis(300));
-    dovecot::mark_log_start(dir);
-    Ok(Endpoint::Imap(addr))
-}
-
-/// A folder and every folder under it.
-fn walk_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![dir.to_path_buf()];
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.filter_map(|e| e.ok()) {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                out.extend(walk_dirs(&e.path()));
-            }
-        }
-    }
-    out
-}
-
 /// `eagain __internal loadgen SPEC`: runs the load and writes what it measured.
 pub fn loadgen(spec_path: &Path) -> Result<()> {
     let spec = RunSpec::read(spec_path)?;
     let text = std::fs::read_to_string(spec.dir.join(ENDPOINT_FILE))?;
     let endpoint: Endpoint = serde_json::from_str(&text)?;
-    let result = super::loadgen::run(&spec, &endpoint)?;
+    let result = match endpoint {
+        Endpoint::Simulated => targets::mock::measure(&spec)?,
+        _ => super::loadgen::run(&spec, &endpoint)?,
+    };
     std::fs::write(spec.dir.join(LOAD_FILE), serde_json::to_string(&result)?)?;
     Ok(())
 }
@@ -558,11 +385,56 @@ pub fn loadgen(spec_path: &Path) -> Result<()> {
 /// dies with the supervisor; its death ends the namespace.
 pub fn init() -> Result<()> {
     loop {
-        // SAFETY: waiting for any child; a plain syscall.
-        let r = unsafe { libc::waitpid(-1, std::ptr::null_mut(), 0) };
-        if r < 0 {
+        if !sys::wait_any() {
             // No children right now: sleep until one appears (or a signal ends us).
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_path_where_a_file_is_is_refused_and_the_file_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("taken.sock");
+        std::fs::write(&path, "someone else's").unwrap();
+        let mut servers = Servers::default();
+        let e = servers.bind_unix(&path).unwrap_err();
+        let message = e.downcast_ref::<BadInput>().expect("bad input").0.clone();
+        assert!(
+            message.contains(&path.display().to_string()) && message.contains("in use"),
+            "{message}"
+        );
+        servers.stop();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "someone else's");
+    }
+
+    #[test]
+    fn clean_up_removes_the_runs_own_socket_and_nothing_put_in_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.sock");
+        let mut servers = Servers::default();
+        drop(servers.bind_unix(&path).unwrap());
+        assert!(path.exists());
+        servers.stop();
+        assert!(!path.exists(), "the run's own socket stays");
+        // Someone replaced the run's socket (perhaps on the same inode number): theirs
+        // stays, a file or a socket.
+        drop(servers.bind_unix(&path).unwrap());
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, "someone else's").unwrap();
+        servers.stop();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "someone else's");
+        std::fs::remove_file(&path).unwrap();
+        drop(servers.bind_unix(&path).unwrap());
+        std::fs::remove_file(&path).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        let theirs = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        servers.stop();
+        assert!(path.exists(), "another's socket was removed");
+        drop(theirs);
     }
 }

@@ -1,9 +1,13 @@
 //! The operating-system calls the harness needs and the standard library does not
 //! offer: signal flags, the parent-death signal, process groups, namespaces, the
-//! loopback interface, a monotonic clock in seconds, and `ppoll` with a signal mask.
-//! Every function here is a thin, checked wrapper around one `libc` call.
+//! loopback interface, a monotonic clock in seconds, `ppoll` with a signal mask, pipes,
+//! epoll and timerfd, descriptors passed to a child, user ids, and the machine's
+//! limits on processes. This is the one file of the harness that calls `libc` and the
+//! one with `unsafe`; every function is a thin, checked wrapper, and a descriptor it
+//! makes is returned as an `OwnedFd` (closed when dropped).
 
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
@@ -216,26 +220,25 @@ pub fn reap_any() -> Option<(i32, i32)> {
 /// Brings the loopback interface of the current network namespace up (a new
 /// namespace starts with it down), as `ip link set lo up` does.
 pub fn loopback_up() -> io::Result<()> {
-    // SAFETY: an ioctl on a socket we own, with a zeroed ifreq naming "lo".
-    unsafe {
-        let fd = check(libc::socket(
+    // SAFETY: socket() has no preconditions; a descriptor it returns is ours to own.
+    let sock = unsafe {
+        OwnedFd::from_raw_fd(check(libc::socket(
             libc::AF_INET,
             libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
             0,
-        ))?;
+        ))?)
+    };
+    // SAFETY: ioctls on the socket above, with a zeroed ifreq naming "lo".
+    unsafe {
         let mut req: libc::ifreq = std::mem::zeroed();
         for (i, b) in b"lo\0".iter().enumerate() {
             req.ifr_name[i] = *b as libc::c_char;
         }
-        let r = (|| {
-            check(libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req))?;
-            req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
-            check(libc::ioctl(fd, libc::SIOCSIFFLAGS, &req))?;
-            Ok(())
-        })();
-        libc::close(fd);
-        r
+        check(libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req))?;
+        req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+        check(libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req))?;
     }
+    Ok(())
 }
 
 /// Raises the soft limit on open files to the hard limit (a load generator holds a
@@ -274,32 +277,42 @@ pub fn fork() -> io::Result<i32> {
     check(unsafe { libc::fork() })
 }
 
-/// A pipe whose ends are close-on-exec; the read end is non-blocking.
-pub fn pipe() -> io::Result<(i32, i32)> {
+/// A pipe whose ends are close-on-exec: (read end, non-blocking; write end).
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     // SAFETY: fds is a valid array of two ints.
     check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe {
-        let fl = libc::fcntl(fds[0], libc::F_GETFL);
-        libc::fcntl(fds[0], libc::F_SETFL, fl | libc::O_NONBLOCK);
-    }
-    Ok((fds[0], fds[1]))
+    // SAFETY: pipe2 succeeded, so both are open descriptors that nothing else owns.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    set_nonblocking(r.as_fd())?;
+    Ok((r, w))
 }
 
-pub fn close(fd: i32) {
-    if fd >= 0 {
-        // SAFETY: closing a descriptor we own.
-        unsafe { libc::close(fd) };
+fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: fcntl on an open descriptor (borrowed for the call).
+    unsafe {
+        let fl = check(libc::fcntl(fd.as_raw_fd(), libc::F_GETFL))?;
+        check(libc::fcntl(
+            fd.as_raw_fd(),
+            libc::F_SETFL,
+            fl | libc::O_NONBLOCK,
+        ))?;
     }
+    Ok(())
 }
 
 /// write(2) of a whole small buffer (<= PIPE_BUF, so atomic on a pipe).
-pub fn write_all(fd: i32, buf: &[u8]) -> io::Result<()> {
+pub fn write_all(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
-        // SAFETY: the pointer and length describe the rest of buf.
-        let r = unsafe { libc::write(fd, buf[done..].as_ptr().cast(), buf.len() - done) };
+        // SAFETY: the pointer and length describe the rest of buf; fd is open.
+        let r = unsafe {
+            libc::write(
+                fd.as_raw_fd(),
+                buf[done..].as_ptr().cast(),
+                buf.len() - done,
+            )
+        };
         if r < 0 {
             let e = io::Error::last_os_error();
             if e.raw_os_error() == Some(libc::EINTR) {
@@ -313,14 +326,207 @@ pub fn write_all(fd: i32, buf: &[u8]) -> io::Result<()> {
 }
 
 /// read(2) into `buf`: Ok(0) at end of file, WouldBlock when nothing is there.
-pub fn read(fd: i32, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: the pointer and length describe buf.
-    let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: the pointer and length describe buf; fd is open.
+    let r = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {
         Ok(r as usize)
     }
+}
+
+/// An epoll instance; every descriptor it watches carries a `u64` token.
+pub struct Epoll(OwnedFd);
+
+/// The most ready descriptors one `Epoll::wait` reports.
+const EPOLL_BATCH: usize = 256;
+
+impl Epoll {
+    pub fn new() -> io::Result<Epoll> {
+        // SAFETY: epoll_create1 has no preconditions; the descriptor is ours.
+        let fd = check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        // SAFETY: fd was just opened and nothing else owns it.
+        Ok(Epoll(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Watches `fd` for `events` (EPOLLIN, ...), or changes what it is watched for.
+    pub fn watch(&self, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
+        let mut ev = libc::epoll_event { events, u64: token };
+        // SAFETY: a valid epoll descriptor and event; the kernel checks fd.
+        unsafe {
+            if libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) < 0 {
+                check(libc::epoll_ctl(
+                    self.0.as_raw_fd(),
+                    libc::EPOLL_CTL_MOD,
+                    fd,
+                    &mut ev,
+                ))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits at most `timeout_ms` and puts the (events, token) pairs that are ready
+    /// into `ready` (none after EINTR); `ready`'s buffer is reused, nothing allocated.
+    pub fn wait(&self, ready: &mut Vec<(u32, u64)>, timeout_ms: i32) -> io::Result<()> {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; EPOLL_BATCH];
+        // SAFETY: events is a valid buffer of its length.
+        let n = unsafe {
+            libc::epoll_wait(
+                self.0.as_raw_fd(),
+                events.as_mut_ptr(),
+                EPOLL_BATCH as i32,
+                timeout_ms,
+            )
+        };
+        ready.clear();
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.raw_os_error() == Some(libc::EINTR) {
+                Ok(())
+            } else {
+                Err(e)
+            };
+        }
+        ready.extend(events[..n as usize].iter().map(|e| (e.events, e.u64)));
+        Ok(())
+    }
+}
+
+/// A non-blocking timerfd on CLOCK_MONOTONIC, armed at absolute times.
+pub struct TimerFd(OwnedFd);
+
+impl TimerFd {
+    pub fn new() -> io::Result<TimerFd> {
+        // SAFETY: timerfd_create has no preconditions; the descriptor is ours.
+        let fd = check(unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        })?;
+        // SAFETY: fd was just opened and nothing else owns it.
+        Ok(TimerFd(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    pub fn raw(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+
+    /// Fires once at `at` seconds on CLOCK_MONOTONIC (at once if that is past).
+    pub fn arm_at(&self, at: f64) {
+        let abs = timespec(at);
+        let spec = libc::itimerspec {
+            it_interval: timespec(0.0),
+            // An all-zero it_value would disarm the timer.
+            it_value: if abs.tv_sec == 0 && abs.tv_nsec == 0 {
+                timespec(1e-9)
+            } else {
+                abs
+            },
+        };
+        // SAFETY: a valid timerfd and itimerspec.
+        unsafe {
+            libc::timerfd_settime(
+                self.0.as_raw_fd(),
+                libc::TFD_TIMER_ABSTIME,
+                &spec,
+                std::ptr::null_mut(),
+            )
+        };
+    }
+
+    /// Reads the expiry count, so that the descriptor is not readable until it fires
+    /// again.
+    pub fn drain(&self) {
+        let mut buf = [0u8; 8];
+        let _ = read(self.0.as_fd(), &mut buf);
+    }
+}
+
+/// An empty signal set (a mask that blocks nothing).
+pub fn no_signals() -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the local set.
+    unsafe {
+        let mut s: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut s);
+        s
+    }
+}
+
+/// Ends this process at once with `code`, running no destructors and flushing no
+/// buffers (a forked child must not run its parent's clean-up).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and is async-signal-safe.
+    unsafe { libc::_exit(code) }
+}
+
+/// Waits for any child to exit; false when there is none.
+pub fn wait_any() -> bool {
+    // SAFETY: waitpid with a null status pointer is a plain syscall.
+    unsafe { libc::waitpid(-1, std::ptr::null_mut(), 0) >= 0 }
+}
+
+/// The user and group ids of the user `name`, if there is one.
+pub fn user_ids(name: &str) -> Option<(u32, u32)> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: getpwnam with a valid C string; the single-threaded callers copy the
+    // fields at once, before another call could overwrite libc's static entry.
+    unsafe {
+        let pw = libc::getpwnam(c.as_ptr());
+        (!pw.is_null()).then(|| ((*pw).pw_uid, (*pw).pw_gid))
+    }
+}
+
+/// Lets `cmd`'s program inherit descriptor `fd` (which must stay open until the
+/// spawn) under the same number: close-on-exec is cleared in the child only. The
+/// number is not moved, so that it cannot land on a descriptor the spawn itself uses.
+pub fn keep_fd(cmd: &mut Command, fd: RawFd) {
+    // SAFETY: the closure calls only async-signal-safe syscalls (fcntl).
+    unsafe {
+        cmd.pre_exec(move || {
+            let flags = check(libc::fcntl(fd, libc::F_GETFD))?;
+            check(libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC))?;
+            Ok(())
+        });
+    }
+}
+
+/// Takes ownership of descriptor `fd` that this process inherited from its parent
+/// (`keep_fd`), after checking that it is open.
+pub fn inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_GETFD only asks whether fd is open.
+    check(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    // SAFETY: fd is open, and the parent passed it to this process alone to own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The soft RLIMIT_NPROC of this user (None: unlimited).
+pub fn process_rlimit() -> Option<u64> {
+    // SAFETY: getrlimit fills a local struct.
+    unsafe {
+        let mut r: libc::rlimit = std::mem::zeroed();
+        (libc::getrlimit(libc::RLIMIT_NPROC, &mut r) == 0 && r.rlim_cur != libc::RLIM_INFINITY)
+            .then_some(r.rlim_cur)
+    }
+}
+
+/// MemAvailable from /proc/meminfo, in MiB.
+pub fn available_memory_mib() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+/// kernel.pid_max: how many process ids the machine has.
+pub fn pid_max() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The machine's net.core.somaxconn in this network namespace.

@@ -254,6 +254,17 @@ impl RepStats {
         record(&mut self.latency, latency);
     }
 
+    /// Every served connection's latency, in seconds, as the histogram holds it (to
+    /// its 0.1 %): a replication replayed as a measurement (the harness's mock target).
+    pub fn latencies(&self) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.served as usize);
+        for v in self.latency.iter_recorded() {
+            let seconds = v.value_iterated_to() as f64 / super::NS;
+            out.extend(std::iter::repeat_n(seconds, v.count_at_value() as usize));
+        }
+        out
+    }
+
     pub fn refusal_probability(&self) -> f64 {
         ratio(self.refused + self.dropped, self.offered)
     }

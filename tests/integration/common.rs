@@ -1,6 +1,7 @@
 //! Helpers shared by the test modules, written once: the binary, files in the
 //! repository and in temporary folders, models from TOML text, replications run in
-//! parallel, and the 99.9 % Student-t interval the statistical tests assert with.
+//! parallel, the 99.9 % Student-t interval the statistical tests assert with, files
+//! compared byte for byte, and the size of a PNG.
 
 use eagain::model::{load_str, Model};
 use eagain::server::Compiled;
@@ -143,4 +144,39 @@ pub fn assert_close(what: &str, got: f64, want: f64, tol: f64) {
         (got - want).abs() <= tol,
         "{what}: got {got}, want {want} (tolerance {tol})"
     );
+}
+
+/// The bytes of a file, naming it when it cannot be read.
+pub fn bytes(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Asserts two files have the same bytes, naming the first line that differs.
+pub fn assert_same_file(a: &Path, b: &Path) {
+    let (x, y) = (bytes(a), bytes(b));
+    if x == y {
+        return;
+    }
+    let (x, y) = (String::from_utf8_lossy(&x), String::from_utf8_lossy(&y));
+    let line = x
+        .lines()
+        .zip(y.lines())
+        .position(|(p, q)| p != q)
+        .unwrap_or(x.lines().count().min(y.lines().count()));
+    panic!(
+        "{} and {} differ at line {}:\n{}\n{}",
+        a.display(),
+        b.display(),
+        line + 1,
+        x.lines().nth(line).unwrap_or("(end)"),
+        y.lines().nth(line).unwrap_or("(end)")
+    );
+}
+
+/// The width and height of a PNG file.
+pub fn png_size(p: &Path) -> (u32, u32) {
+    let decoder = png::Decoder::new(std::fs::File::open(p).unwrap());
+    let reader = decoder.read_info().unwrap();
+    let info = reader.info();
+    (info.width, info.height)
 }

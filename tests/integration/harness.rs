@@ -223,7 +223,8 @@ fn nothing_left(tmp: &Path) -> Result<(), String> {
     }
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
+/// Every file and folder under `dir`.
+pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.filter_map(|e| e.ok()) {
@@ -334,7 +335,7 @@ fn kill_mid_run_of(target: &str, model_text: &str, signal: i32, settle: Duration
 
 /// A fixed pool of 2 or 3 processes, constant arrivals (the n-th at n/rate) and
 /// 73 ms of constant blocking: 27.4 or 41 connections per second at most.
-const PREFORK: &str = r#"
+pub(crate) const PREFORK: &str = r#"
 name = "harness prefork"
 [load]
 arrival = "constant"
@@ -538,10 +539,12 @@ fn killing_the_harness_stops_nginx_and_gunicorn() {
     kill_mid_run("nginx-gunicorn", libc::SIGKILL);
 }
 
-/// Runs a command that must be refused with exit code 2 and a message naming `words`.
-fn refused(tmp: &Path, args: &[&str], words: &[&str]) {
+/// Runs a command that must be refused with exit code 2, a message naming `words`, and
+/// nothing on stdout.
+pub(crate) fn refused(tmp: &Path, args: &[&str], words: &[&str]) {
     let o = run_in(tmp, args);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(o.stdout.is_empty(), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     for w in words {
         assert!(err.contains(w), "`{w}` not in: {err}");

@@ -7,6 +7,8 @@
 //! - `sweep`: sweeps, shards, resume, charts and plan through the command line.
 //! - `import`: models written from `doveconf -n` outputs.
 //! - `harness`: real servers measured on this machine beside the prediction.
+//! - `harness_mock`: the harness's whole pipeline on the mock target (no servers, no
+//!   timing), and the limits it refuses before anything runs.
 //! - `load_over_time`: profiles, traces and timelines (SPEC section 9).
 //! - `reliability`: inputs that once panicked, hung or mixed results, each refused.
 //! - `fuzz`: mutated model files and command lines, bounded in time.
@@ -17,6 +19,7 @@ mod determinism;
 mod deterministic;
 mod fuzz;
 mod harness;
+mod harness_mock;
 mod import;
 mod load_over_time;
 mod oracles;

@@ -3,7 +3,7 @@
 //! give the same bytes; charts are PNGs of the promised size; plan finds the exact
 //! smallest process_limit of M/M/c/K.
 
-use crate::common::{eagain, root};
+use crate::common::{assert_same_file, bytes, eagain, png_size, root};
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -33,32 +33,6 @@ fn sweep(out: &Path, extra: &[&str]) {
         .arg(out)
         .assert()
         .success();
-}
-
-fn bytes(p: &Path) -> Vec<u8> {
-    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// Asserts two files have the same bytes, naming the first line that differs.
-fn assert_same_file(a: &Path, b: &Path) {
-    let (x, y) = (bytes(a), bytes(b));
-    if x == y {
-        return;
-    }
-    let (x, y) = (String::from_utf8_lossy(&x), String::from_utf8_lossy(&y));
-    let line = x
-        .lines()
-        .zip(y.lines())
-        .position(|(p, q)| p != q)
-        .unwrap_or(x.lines().count().min(y.lines().count()));
-    panic!(
-        "{} and {} differ at line {}:\n{}\n{}",
-        a.display(),
-        b.display(),
-        line + 1,
-        x.lines().nth(line).unwrap_or("(end)"),
-        y.lines().nth(line).unwrap_or("(end)")
-    );
 }
 
 #[test]
@@ -245,13 +219,6 @@ fn resuming_with_other_arguments_is_refused() {
         .stdout("")
         .stderr(predicate::str::contains("is not this sweep"))
         .stderr(predicate::str::contains("never mixed"));
-}
-
-fn png_size(p: &Path) -> (u32, u32) {
-    let decoder = png::Decoder::new(std::fs::File::open(p).unwrap());
-    let reader = decoder.read_info().unwrap();
-    let info = reader.info();
-    (info.width, info.height)
 }
 
 #[test]

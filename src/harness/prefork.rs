@@ -1,7 +1,8 @@
 //! The `builtin` target: a real pre-forking server, run as `eagain __internal serve`.
 //!
-//! A single-threaded master creates the listening socket (unix or TCP on loopback)
-//! with the model's backlog and forks real worker processes by `master.mode`:
+//! A single-threaded master listens with the model's backlog, on a unix socket the
+//! supervisor bound and passed down (the run owns its path) or on a TCP port of
+//! loopback it binds itself, and forks real worker processes by `master.mode`:
 //! - `prefork`: process_limit workers at the start; one that exits is replaced after
 //!   `master.respawn_delay`, and the new one waits `master.startup` before it accepts.
 //! - `on-demand` (Dovecot up to 2.4.1): the master watches the listener only while no
@@ -26,23 +27,50 @@ use super::sys;
 use crate::dist::Dist;
 use crate::engine::stream;
 use crate::engine::Rng64;
+use crate::error::BadInput;
 use crate::model::{ListenerKind, MasterMode, Model};
 use anyhow::{Context, Result};
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, Socket, Type};
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 /// File the master writes once its initial workers have started: the address.
 pub const READY_FILE: &str = "server.ready";
 /// File the master writes when it stops: `forks max_processes`.
 pub const STATS_FILE: &str = "server.stats";
-/// File the master writes when it cannot start (a port or path in use).
+/// File the master writes when it cannot start (a port in use), or a worker when it
+/// fails.
 pub const ERROR_FILE: &str = "server.error";
-/// Exit code of a master that could not start for a reason the user can fix.
+/// The environment variable that names the descriptor of the unix listening socket the
+/// supervisor bound for the master.
+pub const LISTEN_FD_ENV: &str = "EAGAIN_LISTEN_FD";
+/// Exit code of a master that could not start for a reason the user can fix (the
+/// exit code of a `BadInput`).
 pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// The unix socket the supervisor bound at the run's socket path and passed down
+/// (`LISTEN_FD_ENV` names its descriptor): the supervisor owns the path.
+fn inherited_listener(spec: &RunSpec) -> Result<Socket, String> {
+    let fd: i32 = std::env::var(LISTEN_FD_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("no listening socket passed in {LISTEN_FD_ENV}"))?;
+    let sock = Socket::from(sys::inherited_fd(fd).map_err(|e| format!("descriptor {fd}: {e}"))?);
+    let bound = sock
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(|p| p.to_path_buf()));
+    if bound.as_deref() != Some(spec.socket.as_path()) {
+        return Err(format!(
+            "descriptor {fd} is not a unix socket bound at {}",
+            spec.socket.display()
+        ));
+    }
+    Ok(sock)
+}
 
 /// The listening socket, created with the model's backlog (the kernel caps it by the
 /// namespace's somaxconn at listen() time, reference A4).
@@ -50,19 +78,7 @@ fn listen(spec: &RunSpec) -> Result<(Socket, String), String> {
     let m = &spec.model;
     let backlog = i32::try_from(m.listener.backlog).unwrap_or(i32::MAX);
     let (sock, addr) = match m.listener.kind {
-        ListenerKind::Unix => {
-            if spec.socket.exists() {
-                return Err(format!(
-                    "the socket path {} is in use (a file is there): remove it or give another --socket",
-                    spec.socket.display()
-                ));
-            }
-            let s = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(|e| e.to_string())?;
-            let a = SockAddr::unix(&spec.socket).map_err(|e| e.to_string())?;
-            s.bind(&a)
-                .map_err(|e| format!("cannot bind {}: {e}", spec.socket.display()))?;
-            (s, spec.socket.display().to_string())
-        }
+        ListenerKind::Unix => (inherited_listener(spec)?, spec.socket.display().to_string()),
         ListenerKind::Tcp => {
             let s = Socket::new(Domain::IPV4, Type::STREAM, None).map_err(|e| e.to_string())?;
             let want: SocketAddr = ([127, 0, 0, 1], spec.port).into();
@@ -89,20 +105,21 @@ fn listen(spec: &RunSpec) -> Result<(Socket, String), String> {
     Ok((sock, addr))
 }
 
-struct Worker {
+struct WorkerState {
     /// Counted in `avail`: alive, listening, with a free slot.
     free: bool,
     started: bool,
     initial: bool,
 }
 
-struct Master<'a> {
+struct PreforkMaster<'a> {
     spec: &'a RunSpec,
     model: &'a Model,
     listener: Socket,
-    status_r: i32,
-    status_w: i32,
-    workers: HashMap<i32, Worker>,
+    /// The status pipe: workers write, the master reads (a forked worker drops it).
+    status_r: Option<OwnedFd>,
+    status_w: OwnedFd,
+    workers: HashMap<i32, WorkerState>,
     avail: u32,
     rng: Rng64,
     startup: Dist,
@@ -117,27 +134,30 @@ struct Master<'a> {
     pid: i32,
 }
 
-/// Runs the master until SIGTERM; exits the process.
+/// Runs the master until SIGTERM, then exits the process. An error is also written to
+/// [`ERROR_FILE`], where the supervisor reads why the server ended.
 pub fn serve(spec: &RunSpec) -> Result<()> {
+    let ended = run_master(spec);
+    if let Err(e) = &ended {
+        let _ = std::fs::write(spec.dir.join(ERROR_FILE), format!("{e:#}"));
+    }
+    ended
+}
+
+fn run_master(spec: &RunSpec) -> Result<()> {
     sys::catch_signals(true);
     let wait_mask = sys::block_signals();
     // The workers inherit both: timing noise stays small next to the work they sleep.
     sys::prefer_cpu();
-    let (listener, addr) = match listen(spec) {
-        Ok(x) => x,
-        Err(message) => {
-            let _ = std::fs::write(spec.dir.join(ERROR_FILE), &message);
-            eprintln!("eagain serve: {message}");
-            std::process::exit(EXIT_BAD_INPUT);
-        }
-    };
+    // A reason the user can fix: the `__internal serve` process exits with code 2.
+    let (listener, addr) = listen(spec).map_err(BadInput)?;
     let (status_r, status_w) = sys::pipe().context("cannot make the status pipe")?;
     let m = &spec.model;
-    let mut master = Master {
+    let mut master = PreforkMaster {
         spec,
         model: m,
         listener,
-        status_r,
+        status_r: Some(status_r),
         status_w,
         workers: HashMap::new(),
         avail: 0,
@@ -167,7 +187,7 @@ pub fn serve(spec: &RunSpec) -> Result<()> {
             master.shutdown();
         }
         master.reap();
-        master.read_status();
+        master.read_status()?;
         if !announced && master.initial_waiting == 0 {
             // Written under another name and renamed: the supervisor never reads half.
             let ready = spec.dir.join(READY_FILE);
@@ -181,7 +201,7 @@ pub fn serve(spec: &RunSpec) -> Result<()> {
         master.timers(now)?;
         let watch = master.wants_listener();
         let mut fds = vec![libc::pollfd {
-            fd: master.status_r,
+            fd: master.status_r.as_ref().map_or(-1, |r| r.as_raw_fd()),
             events: libc::POLLIN,
             revents: 0,
         }];
@@ -200,7 +220,7 @@ pub fn serve(spec: &RunSpec) -> Result<()> {
     }
 }
 
-impl Master<'_> {
+impl PreforkMaster<'_> {
     fn alive(&self) -> u32 {
         self.workers.len() as u32
     }
@@ -310,22 +330,26 @@ impl Master<'_> {
         if pid == 0 {
             sys::default_signals();
             sys::die_with_parent(libc::SIGKILL, self.pid);
-            sys::close(self.status_r);
+            drop(self.status_r.take());
             let code = match worker(self, first, ft + st) {
                 Ok(()) => 0,
                 Err(e) => {
-                    eprintln!("eagain serve: worker {}: {e:#}", sys::getpid());
+                    // The worker's last words, for the supervisor's message.
+                    let _ = std::fs::write(
+                        self.spec.dir.join(ERROR_FILE),
+                        format!("worker {}: {e:#}", sys::getpid()),
+                    );
                     1
                 }
             };
-            // SAFETY: leave the forked copy without running the master's destructors.
-            unsafe { libc::_exit(code) };
+            // Leave the forked copy without running the master's destructors.
+            sys::exit_now(code);
         }
         let free = first.is_none();
         drop(first);
         self.workers.insert(
             pid,
-            Worker {
+            WorkerState {
                 free,
                 started: false,
                 initial,
@@ -373,12 +397,15 @@ impl Master<'_> {
         }
     }
 
-    fn read_status(&mut self) {
+    fn read_status(&mut self) -> Result<()> {
         let mut buf = [0u8; 5 * 64];
         loop {
-            let n = match sys::read(self.status_r, &mut buf) {
+            let Some(status_r) = self.status_r.as_ref() else {
+                return Ok(());
+            };
+            let n = match sys::read(status_r.as_fd(), &mut buf) {
                 Ok(n) if n > 0 => n,
-                _ => return,
+                _ => return Ok(()),
             };
             for msg in buf[..n].chunks_exact(5) {
                 let pid = i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]);
@@ -401,7 +428,7 @@ impl Master<'_> {
                             w.free = false;
                             self.avail -= 1;
                         }
-                        self.extra_avail();
+                        self.extra_avail()?;
                     }
                     b'F' => {
                         if !w.free {
@@ -417,27 +444,24 @@ impl Master<'_> {
     }
 
     /// process_min_avail (reference C4): keep that many processes with a free slot,
-    /// up to 10 forks at a time.
-    fn extra_avail(&mut self) {
+    /// up to 10 forks at a time. A fork that fails ends the run: the server would no
+    /// longer be the model's.
+    fn extra_avail(&mut self) -> Result<()> {
         let min = self.model.pool.process_min_avail;
         if self.model.master.mode == MasterMode::Prefork || self.avail >= min {
-            return;
+            return Ok(());
         }
         let room = self.limit().saturating_sub(self.alive());
         let n = (min - self.avail).min(10).min(room);
         for _ in 0..n {
-            if let Err(e) = self.spawn(None, false) {
-                eprintln!("eagain serve: {e:#}");
-            }
+            self.spawn(None, false)?;
         }
+        Ok(())
     }
 
     fn shutdown(&mut self) -> ! {
         for pid in self.workers.keys() {
             sys::kill(*pid, libc::SIGKILL);
-        }
-        if self.model.listener.kind == ListenerKind::Unix {
-            let _ = std::fs::remove_file(&self.spec.socket);
         }
         let _ = std::fs::write(
             self.spec.dir.join(STATS_FILE),
@@ -446,8 +470,8 @@ impl Master<'_> {
         std::process::exit(0);
     }
 
-    fn status(&self) -> i32 {
-        self.status_w
+    fn status(&self) -> BorrowedFd<'_> {
+        self.status_w.as_fd()
     }
 }
 
@@ -468,24 +492,17 @@ enum HeldState {
     Holding(f64),
 }
 
-fn report(fd: i32, kind: u8) {
+fn report(fd: BorrowedFd<'_>, kind: u8) {
     let pid = sys::getpid().to_le_bytes();
     let _ = sys::write_all(fd, &[kind, pid[0], pid[1], pid[2], pid[3]]);
 }
 
 /// A worker process: waits `delay`, then accepts and serves until service_count.
-fn worker(master: &Master<'_>, first: Option<Socket>, delay: f64) -> Result<()> {
+fn worker(master: &PreforkMaster<'_>, first: Option<Socket>, delay: f64) -> Result<()> {
     let pool = &master.model.pool;
     let status = master.status();
     let listener = &master.listener;
-    let none: libc::sigset_t = {
-        // SAFETY: an empty signal set.
-        unsafe {
-            let mut s: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut s);
-            s
-        }
-    };
+    let none = sys::no_signals();
     if delay > 0.0 {
         sys::sleep(delay);
     }
@@ -633,4 +650,18 @@ pub fn request_line(blocking: f64, hold: f64) -> String {
 /// True when `path` holds the builtin server's address file.
 pub fn ready_address(dir: &Path) -> Option<String> {
     std::fs::read_to_string(dir.join(READY_FILE)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_request_line_carries_the_work_draws() {
+        assert_eq!(
+            parse_request(request_line(0.0734, 0.5).as_bytes()),
+            Some((0.0734, 0.5))
+        );
+        assert_eq!(parse_request(b"W 0.1"), None, "an unfinished line waits");
+    }
 }

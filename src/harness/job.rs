@@ -1,0 +1,404 @@
+//! A measurement asked for, checked before anything runs: the target by its name, the
+//! grid, every point's size and time against what a real run may take, the processes
+//! a point forks against `--max-processes` (itself capped by what this machine can
+//! hold), the whole measurement's time against `--max-total-s`, what the target can
+//! express and needs of this machine, and whether the runs need network namespaces of
+//! their own. The result, `Job`, is what the measurement loop and the tables trust.
+
+use super::run::{Runner, Settings};
+use super::sys;
+use super::targets::{self, Target};
+use super::{Notes, Request};
+use crate::error::BadInput;
+use crate::model::{ListenerKind, Model};
+use crate::replicate::Scenario;
+use crate::sweep::{self, value_text, Axis, Point};
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+/// The most connections one run may send.
+pub const MAX_CONNECTIONS: f64 = 20_000.0;
+/// The longest arrival window of one run, in seconds.
+pub const MAX_WINDOW_S: f64 = 120.0;
+/// The longest a run may last, arrivals and drain, in seconds.
+pub const MAX_RUN_S: f64 = 300.0;
+/// The most runs of one point (`--runs`).
+pub const MAX_RUNS: u32 = 1000;
+/// `--max-processes` unless given: the most real processes one point may fork.
+pub const DEFAULT_MAX_PROCESSES: u32 = 256;
+/// `--max-total-s` unless given: the longest a whole measurement may take (half an hour).
+pub const DEFAULT_MAX_TOTAL_S: f64 = 1800.0;
+/// Memory set aside for each process when this machine's limit on `--max-processes` is
+/// derived: a gunicorn worker, the largest of the targets' processes, takes about that.
+const MIB_PER_PROCESS: u64 = 16;
+
+/// A checked measurement: the model, the grid, the target and how to run it.
+pub(crate) struct Job {
+    pub scenario: Scenario,
+    pub axes: Vec<Axis>,
+    pub points: Vec<Point>,
+    /// The longest each point's run may last, in seconds.
+    pub limits: Vec<f64>,
+    pub target: &'static dyn Target,
+    pub runner: Runner,
+    pub out: PathBuf,
+}
+
+impl Job {
+    pub fn new(args: Request, notes: Notes<'_>) -> Result<Job> {
+        let target = targets::find(&args.target)?;
+        let scenario = args.scenario;
+        let axes = args
+            .vary
+            .iter()
+            .map(|v| sweep::parse_axis(v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut points = sweep::expand(
+            &scenario.loaded.text,
+            &scenario.loaded.file,
+            &scenario.overrides,
+            &axes,
+        )?;
+        // The runs' processes read the model from their spec: a trace is named by
+        // its absolute path, so that they find it from any folder.
+        let base = scenario.loaded.file.parent().unwrap_or(Path::new("."));
+        for p in &mut points {
+            if let Some(trace) = &p.model.load.trace {
+                let path = base.join(trace);
+                p.model.load.trace =
+                    Some(path.canonicalize().unwrap_or(path).display().to_string());
+            }
+        }
+        if args.runs == Some(0) {
+            crate::bad_input!("--runs 0: run each point at least once");
+        }
+        if let Some(n) = args.runs.filter(|&n| n > MAX_RUNS) {
+            crate::bad_input!("--runs {n}: run each point at most {MAX_RUNS} times");
+        }
+        if !(args.max_total_s.is_finite() && args.max_total_s > 0.0) {
+            crate::bad_input!(
+                "--max-total-s {}: give the longest the whole measurement may take, in \
+                 seconds above 0 (default {DEFAULT_MAX_TOTAL_S})",
+                args.max_total_s
+            );
+        }
+        check_process_cap(args.max_processes)?;
+        if !(args.max_lag_ms.is_finite() && args.max_lag_ms > 0.0) {
+            crate::bad_input!(
+                "--max-lag-ms {}: give a number of milliseconds above 0",
+                args.max_lag_ms
+            );
+        }
+        if let Some(s) = &args.socket {
+            if s.exists() {
+                crate::bad_input!(
+                    "--socket {}: the path is in use (a file is there): remove it or give another path",
+                    s.display()
+                );
+            }
+        }
+        let mut limits = Vec::new();
+        for p in &points {
+            let (_, limit) = run_length(&p.model);
+            let what = label(&axes, p);
+            check_point(&p.model, &what, target, limit, args.max_processes)?;
+            limits.push(limit);
+        }
+        let runs = args
+            .runs
+            .unwrap_or_else(|| scenario.options.replications.min(3));
+        let total: f64 = limits.iter().sum::<f64>() * f64::from(runs);
+        if total > args.max_total_s {
+            crate::bad_input!(
+                "{} point(s) x {runs} run(s) could take {total:.0} s (each run up to its time \
+                 limit: the arrivals, then the drain), more than --max-total-s {}{}: vary \
+                 fewer points, give fewer --runs or a shorter load.duration, or raise \
+                 --max-total-s",
+                points.len(),
+                args.max_total_s,
+                if args.max_total_s == DEFAULT_MAX_TOTAL_S {
+                    " (the default)"
+                } else {
+                    ""
+                }
+            );
+        }
+        let target_state = target.check_machine()?;
+        let namespace = namespace(args.no_namespace, target, &axes, &points)?;
+        let runner = Runner::new(Settings {
+            target: target.name().to_string(),
+            target_state,
+            namespace,
+            runs,
+            seed: scenario.options.seed,
+            max_lag_s: args.max_lag_ms / 1e3,
+            port: args.port,
+            socket: args.socket.clone(),
+        })?;
+        notes(&format!(
+            "measuring {} point(s) x {runs} run(s) on {}: at most {:.0} s of runs{}",
+            points.len(),
+            target.title(),
+            total,
+            if namespace {
+                " (each in its own network namespace)"
+            } else {
+                ""
+            }
+        ));
+        Ok(Job {
+            scenario,
+            axes,
+            points,
+            limits,
+            target,
+            runner,
+            out: args.out,
+        })
+    }
+
+    /// `path=value, ...` of point `i`, for messages.
+    pub fn label(&self, i: usize) -> String {
+        label(&self.axes, &self.points[i])
+    }
+
+    /// The varied paths: the first columns of every table.
+    pub fn header(&self) -> Vec<String> {
+        self.axes.iter().map(|a| a.path.clone()).collect()
+    }
+
+    /// Point `i`'s values of the varied paths.
+    pub fn values(&self, i: usize) -> Vec<String> {
+        self.points[i].values.iter().map(value_text).collect()
+    }
+}
+
+/// `path=value, ...` of a point, for messages.
+fn label(axes: &[Axis], p: &Point) -> String {
+    if axes.is_empty() {
+        return "the model".to_string();
+    }
+    axes.iter()
+        .zip(&p.values)
+        .map(|(a, v)| format!("{}={}", a.path, value_text(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether the runs need network namespaces of their own: as root, for a target whose
+/// listen queue is the kernel's, unless `--no-namespace`. A point whose
+/// listener.somaxconn caps the queue below what this machine's does needs one.
+fn namespace(
+    no_namespace: bool,
+    target: &dyn Target,
+    axes: &[Axis],
+    points: &[Point],
+) -> Result<bool, BadInput> {
+    if !target.kernel_queue() {
+        return Ok(false);
+    }
+    if !no_namespace && sys::is_root() {
+        return Ok(true);
+    }
+    let host = sys::somaxconn().unwrap_or(4096);
+    let capped = points.iter().find(|p| {
+        let l = &p.model.listener;
+        l.backlog.min(l.somaxconn) != l.backlog.min(host)
+    });
+    if let Some(p) = capped {
+        let l = &p.model.listener;
+        return Err(BadInput(format!(
+            "{}: listener.somaxconn = {} gives a queue of {} where this machine's somaxconn \
+             ({host}) gives {}; the harness applies it in a network namespace of its own, \
+             which needs root{}",
+            label(axes, p),
+            l.somaxconn,
+            l.backlog.min(l.somaxconn) + 1,
+            l.backlog.min(host) + 1,
+            if no_namespace {
+                ": drop --no-namespace"
+            } else {
+                ": run it as root"
+            }
+        )));
+    }
+    Ok(false)
+}
+
+/// The arrival window, and the longest a run may last: the window plus the client's
+/// timeout, or plus a generous drain of the queue and the pool when there is none.
+pub fn run_length(m: &Model) -> (f64, f64) {
+    let load = &m.load;
+    let window = load
+        .duration
+        .unwrap_or_else(|| load.connections.unwrap_or(0) as f64 / load.rate);
+    let pool = &m.pool;
+    let in_system =
+        (m.queue_capacity() + u64::from(pool.process_limit) * u64::from(pool.client_limit)) as f64;
+    let mut drain = in_system * m.work.blocking.mean() * 2.0 / f64::from(pool.process_limit)
+        + m.master.startup.mean()
+        + m.master.respawn_delay.mean()
+        + 5.0;
+    if m.listener.kind == ListenerKind::Tcp {
+        let (_, give_up) = m.listener.syn_schedule.times();
+        drain += load.connect_timeout.map_or(give_up, |t| t.min(give_up));
+    }
+    let tail = match load.timeout {
+        Some(t) => (t + 2.0).min(drain),
+        None => drain,
+    };
+    (window, window + tail)
+}
+
+/// The most processes this machine can hold for one run: the least of half of
+/// RLIMIT_NPROC, a quarter of kernel.pid_max, and the available memory at
+/// [`MIB_PER_PROCESS`] a process; and those numbers, for a message.
+fn machine_process_limit() -> (u64, String) {
+    let mut limit = u64::MAX;
+    let mut parts = Vec::new();
+    match sys::process_rlimit() {
+        Some(n) => {
+            limit = limit.min(n / 2);
+            parts.push(format!("half of RLIMIT_NPROC = {n}"));
+        }
+        None => parts.push("RLIMIT_NPROC (unlimited)".to_string()),
+    }
+    if let Some(n) = sys::pid_max() {
+        limit = limit.min(n / 4);
+        parts.push(format!("a quarter of kernel.pid_max = {n}"));
+    }
+    if let Some(mib) = sys::available_memory_mib() {
+        limit = limit.min(mib / MIB_PER_PROCESS);
+        parts.push(format!(
+            "{mib} MiB of available memory at {MIB_PER_PROCESS} MiB a process"
+        ));
+    }
+    let why = match parts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => parts.join(""),
+    };
+    (limit, why)
+}
+
+/// Refuses a `--max-processes` of 0, or above what this machine can hold.
+fn check_process_cap(cap: u32) -> Result<(), BadInput> {
+    if cap == 0 {
+        return Err(BadInput(
+            "--max-processes 0: a real server needs at least 1 process".into(),
+        ));
+    }
+    let (machine, why) = machine_process_limit();
+    if u64::from(cap) > machine {
+        return Err(BadInput(format!(
+            "--max-processes {cap}: this machine can safely hold at most {machine} processes \
+             for one run (the least of {why}): give at most {machine}"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a point that is too large for a real run, that forks more processes than
+/// `max_processes`, or that the target cannot express.
+fn check_point(
+    m: &Model,
+    what: &str,
+    target: &dyn Target,
+    run_limit: f64,
+    max_processes: u32,
+) -> Result<(), BadInput> {
+    let load = &m.load;
+    let (window, _) = run_length(m);
+    let connections = match load.connections {
+        Some(n) => n as f64,
+        None => (load.rate * window).floor(),
+    };
+    if connections > MAX_CONNECTIONS {
+        return Err(BadInput(format!(
+            "{what}: about {connections:.0} connections (load.rate x load.duration) is more than \
+             the {MAX_CONNECTIONS:.0} a real run may send: --set a shorter load.duration \
+             (for example --set load.duration={:.0})",
+            (MAX_CONNECTIONS / load.rate).floor().max(1.0)
+        )));
+    }
+    if window > MAX_WINDOW_S {
+        return Err(BadInput(format!(
+            "{what}: {window:.0} s of arrivals is longer than the {MAX_WINDOW_S:.0} s a real run \
+             may last: --set a shorter load.duration (for example --set load.duration=10)"
+        )));
+    }
+    if !run_limit.is_finite() || run_limit > MAX_RUN_S {
+        return Err(BadInput(format!(
+            "{what}: a real run could last {run_limit:.0} s (arrivals, then the queue draining \
+             at {:.3} s of work.blocking per connection), more than {MAX_RUN_S:.0} s: --set a \
+             shorter load.duration, a load.timeout, or a shorter work.blocking",
+            m.work.blocking.mean()
+        )));
+    }
+    let processes = target.processes(m);
+    if processes > u64::from(max_processes) {
+        return Err(BadInput(format!(
+            "{what}: pool.process_limit = {} would have {} fork {processes} real processes, \
+             more than --max-processes {max_processes}{}: lower pool.process_limit, or raise \
+             the cap with --max-processes N (this machine holds at most {})",
+            m.pool.process_limit,
+            target.title(),
+            if max_processes == DEFAULT_MAX_PROCESSES {
+                " (the default)"
+            } else {
+                ""
+            },
+            machine_process_limit().0
+        )));
+    }
+    target
+        .check_model(m, run_limit)
+        .map_err(|e| BadInput(format!("{what}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::testing::model;
+
+    #[test]
+    fn a_run_too_long_for_a_real_server_names_load_duration() {
+        let builtin = targets::find("builtin").unwrap();
+        let m = model(&["load.duration=600"]);
+        let (_, limit) = run_length(&m);
+        let e = check_point(&m, "p", builtin, limit, 256).unwrap_err().0;
+        assert!(e.contains("--set a shorter load.duration"), "{e}");
+        let m = model(&["load.rate=5000"]);
+        let e = check_point(&m, "p", builtin, 10.0, 256).unwrap_err().0;
+        assert!(e.contains("25000 connections"), "{e}");
+    }
+
+    #[test]
+    fn a_point_forking_more_than_the_cap_names_the_field_and_the_flag() {
+        let m = model(&["pool.process_limit=257"]);
+        let (_, limit) = run_length(&m);
+        for name in ["builtin", "nginx-gunicorn", "dovecot"] {
+            let target = targets::find(name).unwrap();
+            let e = check_point(&m, "p", target, limit, 256).unwrap_err().0;
+            assert!(
+                e.starts_with("p: pool.process_limit = 257 would have")
+                    && e.contains("more than --max-processes 256 (the default)"),
+                "{e}"
+            );
+            assert!(check_point(&m, "p", target, limit, 257)
+                .map_or_else(|e| !e.0.contains("--max-processes"), |()| true));
+        }
+        // The mock forks nothing.
+        let mock = targets::find("mock").unwrap();
+        assert_eq!(check_point(&m, "p", mock, limit, 1), Ok(()));
+    }
+
+    #[test]
+    fn the_machine_holds_a_positive_number_of_processes_but_not_billions() {
+        let (limit, why) = machine_process_limit();
+        assert!(limit > 0 && limit < 4_000_000_000, "{limit}: {why}");
+        assert!(why.contains("RLIMIT_NPROC"), "{why}");
+        assert!(check_process_cap(1).is_ok());
+        let e = check_process_cap(u32::MAX).unwrap_err().0;
+        assert!(e.contains(&format!("give at most {limit}")), "{e}");
+    }
+}
