@@ -101,7 +101,8 @@ pub fn run_point(compiled: &Compiled, opts: &RunOptions) -> Result<PointResult, 
     let mut combined = Combiner::default();
     run_to(&mut combined, target)?;
     loop {
-        let summary = combined.summary(CONFIDENCE);
+        let (names, capacities, masters) = compiled.names();
+        let summary = combined.summary_of(CONFIDENCE, &names, &capacities, &masters);
         let done = match opts.precision {
             None => true,
             Some(p) => precise_enough(&summary, p) || target >= opts.max_replications,

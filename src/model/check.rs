@@ -104,7 +104,6 @@ impl Model {
     fn check_chain(&self) -> Result<(), FieldError> {
         let names: Vec<&str> = self.services.iter().map(|s| s.name.as_str()).collect();
         for (i, s) in self.services.iter().enumerate() {
-            let at = |field: &str| format!("services.{}.{field}", s.name);
             if s.name.is_empty()
                 || !s
                     .name
@@ -122,13 +121,16 @@ impl Model {
             }
             if names[..i].contains(&s.name.as_str()) {
                 return Err(bad(
-                    &at("name"),
+                    &format!("services.{}.name", s.name),
                     format!(
                         "two services are named `{}`: give each its own name",
                         s.name
                     ),
                 ));
             }
+        }
+        for s in &self.services {
+            let at = |field: &str| format!("services.{}.{field}", s.name);
             check_tables(
                 &format!("services.{}.", s.name),
                 &s.listener,

@@ -144,6 +144,45 @@ impl Report {
             "events",
             format!("{} in {:.3} s of wall time", s.events, self.wall_s),
         );
+        for (name, v) in &s.services {
+            let share = |n: u64| {
+                if s.offered == 0 {
+                    0.0
+                } else {
+                    100.0 * n as f64 / s.offered as f64
+                }
+            };
+            line(
+                &format!("service {name}"),
+                format!(
+                    "offered {}  refused {} ({:.3} %)  dropped {} ({:.3} %)  timed out {}  \
+                     queue {} places, mean {:.3} max {}  wait p99 {:.4} s  processes mean {:.2} \
+                     max {} forks {}",
+                    v.offered,
+                    v.refused,
+                    share(v.refused),
+                    v.dropped,
+                    share(v.dropped),
+                    v.timed_out,
+                    v.effective.queue_capacity,
+                    v.queue_length.mean,
+                    v.queue_length.max,
+                    v.queue_wait_s.p99,
+                    v.processes.mean,
+                    v.processes.max,
+                    v.processes.forks
+                ),
+            );
+        }
+        for (label, m) in &s.masters {
+            line(
+                &format!("master {label}"),
+                format!(
+                    "forks {}  busy {:.3} of the time  a fork waited mean {:.4} s, p99 {:.4} s",
+                    m.forks, m.busy_fraction, m.fork_wait_s.mean, m.fork_wait_s.p99
+                ),
+            );
+        }
         t
     }
 }
@@ -155,10 +194,13 @@ pub fn flatten(summary: &Summary) -> Vec<(String, serde_json::Value)> {
         match v {
             serde_json::Value::Object(m) => {
                 for (k, v) in m {
-                    let key = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}_{k}")
+                    let key = match prefix {
+                        "" => k.clone(),
+                        // A chain's services and masters by name (SPEC section 8):
+                        // services.NAME.FIELD, the field flattened with `_`.
+                        "services" | "masters" => format!("{prefix}.{k}."),
+                        p if p.ends_with('.') => format!("{p}{k}"),
+                        p => format!("{p}_{k}"),
                     };
                     walk(&key, v, out);
                 }

@@ -58,25 +58,48 @@ impl Sim<'_> {
         {
             return false;
         }
+        // The master forks for its services in the order they asked: a service waits
+        // its turn behind those that asked before it.
         let m = svc.master;
-        let free_at = self.masters[m].free_at;
-        if free_at > now {
-            if !self.masters[m].wakeup {
-                self.masters[m].wakeup = true;
-                self.q.schedule(free_at, Ev::MasterFree(m as u16));
+        let master = &mut self.masters[m];
+        let turn = master.waiting.front().is_none_or(|&w| w == s);
+        if master.free_at <= now && turn {
+            if master.waiting.front() == Some(&s) {
+                master.waiting.pop_front();
             }
-            return false;
+            return true;
         }
-        true
+        if !master.waiting.contains(&s) {
+            master.waiting.push_back(s);
+        }
+        if !master.wakeup {
+            master.wakeup = true;
+            let at = master.free_at.max(now);
+            self.q.schedule(at, Ev::MasterFree(m as u16));
+        }
+        false
     }
 
-    /// Master `m` has finished its forks: the services it accepts for go on.
+    /// Master `m` has finished its forks: the services waiting for it go on, the one
+    /// that asked first first; one that no longer needs it leaves the line.
     pub(super) fn master_free(&mut self, m: usize, now: f64) {
         self.masters[m].wakeup = false;
-        for s in 0..self.c.svcs.len() {
-            if self.c.svcs[s].master == m {
-                self.dispatch(s, now);
+        while let Some(&s) = self.masters[m].waiting.front() {
+            if self.masters[m].free_at > now {
+                break;
             }
+            let forks = self.masters[m].fork_counter;
+            self.dispatch(s, now);
+            if self.masters[m].fork_counter == forks && self.masters[m].waiting.front() == Some(&s)
+            {
+                // It took nothing: its queue emptied or a process freed a slot.
+                self.masters[m].waiting.pop_front();
+            }
+        }
+        if !self.masters[m].waiting.is_empty() && !self.masters[m].wakeup {
+            self.masters[m].wakeup = true;
+            let at = self.masters[m].free_at.max(now);
+            self.q.schedule(at, Ev::MasterFree(m as u16));
         }
     }
 

@@ -324,6 +324,9 @@ struct MasterState {
     free_at: f64,
     wakeup: bool,
     fork_counter: u64,
+    /// Services waiting for it to accept and fork (per-connection mode), in the order
+    /// they asked.
+    waiting: VecDeque<usize>,
 }
 
 struct Sim<'a> {

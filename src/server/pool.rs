@@ -32,11 +32,17 @@ impl Sim<'_> {
     #[inline]
     pub(super) fn free_process(&mut self, s: usize) -> Option<u32> {
         while let Some(&p) = self.lines[s].free.last() {
-            if self.procs[p as usize].ready && self.has_slot(p) {
+            // The list is cleaned lazily: a slot may since belong to a process of
+            // another service.
+            let proc = &self.procs[p as usize];
+            let mine = proc.svc as usize == s;
+            if mine && proc.ready && self.has_slot(p) {
                 return Some(p);
             }
             self.lines[s].free.pop();
-            self.procs[p as usize].in_free = false;
+            if mine {
+                self.procs[p as usize].in_free = false;
+            }
         }
         None
     }
@@ -71,7 +77,10 @@ impl Sim<'_> {
         };
         let p = match self.free_procs.pop() {
             Some(p) => {
-                let in_free = self.procs[p as usize].in_free;
+                // A slot still in its old service's free list stays there (cleaned
+                // lazily); in another service's, it is not in this one's.
+                let old = self.procs[p as usize];
+                let in_free = old.in_free && old.svc as usize == s;
                 self.procs[p as usize] = Proc { in_free, ..proc };
                 p
             }

@@ -1,4 +1,5 @@
 //! The integration tests: one binary, a module per area.
+//! - `chain`: chains of services and shared masters, exact and by hand (SPEC 8).
 //! - `common`: the helpers every module uses (the binary, files, models, intervals).
 //! - `oracles`: the simulator against exact queueing results, inside 99.9 % intervals.
 //! - `deterministic`: constant arrivals and blocking, answers computed by hand.
@@ -13,6 +14,7 @@
 //! - `reliability`: inputs that once panicked, hung or mixed results, each refused.
 //! - `fuzz`: mutated model files and command lines, bounded in time.
 
+mod chain;
 mod cli_errors;
 mod common;
 mod determinism;
