@@ -6,6 +6,7 @@
 //! - `cli_errors`: the command line's exit codes, messages and JSON.
 //! - `sweep`: sweeps, shards, resume, charts and plan through the command line.
 //! - `import`: models written from `doveconf -n` outputs.
+//! - `nginx_log`: traces and models from access logs (SPEC section 10).
 //! - `harness`: real servers measured on this machine beside the prediction.
 //! - `load_over_time`: profiles, traces and timelines (SPEC section 9).
 //! - `reliability`: inputs that once panicked, hung or mixed results, each refused.
@@ -19,6 +20,7 @@ mod fuzz;
 mod harness;
 mod import;
 mod load_over_time;
+mod nginx_log;
 mod oracles;
 mod reliability;
 mod sweep;
