@@ -1,10 +1,10 @@
 //! `eagain import nginx-log` (SPEC section 10): a log written from a FIFO run the test
 //! computes itself gives back every work time to the log's millisecond, the exact status
 //! counts, the queue's capacity, and a model whose simulation refuses the log's share; a
-//! gunicorn log gives its own work times; bad input exits 2 naming the file, the line or
-//! the flag.
+//! gunicorn log gives its own work times; the shipped example imports with the format
+//! its script documents; bad input exits 2 naming the file, the line or the flag.
 
-use crate::common::{eagain, write};
+use crate::common::{eagain, root, write};
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 
@@ -378,4 +378,32 @@ fn lines_that_do_not_match_are_counted_and_the_first_is_named() {
         (Some(2), Some(3))
     );
     assert_eq!(observed["status"]["502"], 1);
+}
+
+#[test]
+fn the_shipped_example_log_imports_with_the_format_its_script_documents() {
+    // The script's docstring gives the command; its --log-format is the one to use.
+    let script = std::fs::read_to_string(root("models/examples/make-access-log.py")).unwrap();
+    let format = script
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("--log-format '"))
+        .and_then(|f| f.strip_suffix('\''))
+        .expect("the script documents its --log-format");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("peak");
+    let log = root("models/examples/peak-access.log");
+    let args = ["--workers", "4", "--out", out.to_str().unwrap()];
+    let (code, stdout, stderr) = import(&log, format, &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("do not match"), "{stderr}");
+    let observed = json(&out.join("observed.json"));
+    let share = observed["refusal_probability"].as_f64().unwrap();
+    assert!(share > 0.03, "the example's peak has 502s: {stdout}");
+    // The script's pool: 4 workers, backlog 16.
+    assert_eq!(observed["queue_at_refusals"], 17);
+    let predicted = predicted_refusal(&out.join("model.toml"), "listener.backlog=16");
+    assert!(
+        (predicted - share).abs() <= 0.02,
+        "predicted {predicted}, observed {share}"
+    );
 }
