@@ -64,6 +64,8 @@ pub(super) fn read_log(path: &Path, format: &Format, shown_format: &str) -> anyh
     if parsed.requests.is_empty() {
         return Err(nothing_matches(path, first_line.as_deref(), shown_format).into());
     }
+    // Up to half of what doubling reserved, given back before the rows are built.
+    parsed.requests.shrink_to_fit();
     Ok(parsed)
 }
 
