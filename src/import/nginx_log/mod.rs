@@ -295,6 +295,15 @@ fn secs(x: f64) -> String {
     }
 }
 
+/// `1 request`, `2 requests`.
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// `200 × 4890, 502 × 344`.
 fn status_text(status: &BTreeMap<u16, u64>) -> String {
     status
@@ -309,10 +318,10 @@ fn summary(o: &Observed, written: &[PathBuf]) -> Vec<String> {
     let kind = o.syntax.name();
     let mut lines = vec![
         format!(
-            "{}: {} requests ({} lines; an {kind} log, times from {} to {})",
+            "{}: {} ({}; an {kind} log, times from {} to {})",
             o.file,
-            o.requests,
-            o.lines,
+            plural(o.requests, "request"),
+            plural(o.lines, "line"),
             o.time_name,
             if o.resolution < 1.0 { "1 ms" } else { "1 s" }
         ),
@@ -323,9 +332,9 @@ fn summary(o: &Observed, written: &[PathBuf]) -> Vec<String> {
             secs(o.span())
         ),
         format!(
-            "busiest second: {}, {} requests",
+            "busiest second: {}, {}",
             time::utc_text(o.peak.0),
-            o.peak.1
+            plural(o.peak.1, "request")
         ),
         format!("status: {}", status_text(&o.status)),
     ];
@@ -433,11 +442,15 @@ fn format_notes(o: &Observed, format: &Format) -> Vec<String> {
     };
     notes.extend(lacks.map(String::from));
     if o.work.is_none() {
-        notes.push(
-            "no work time is known (the format has no duration): work.blocking in the \
-             model is a placeholder marked NOT KNOWN"
-                .into(),
-        );
+        let why = if format.has_request_time || format.has_upstream || format.work.is_some() {
+            "no request reached a worker"
+        } else {
+            "the format has no duration"
+        };
+        notes.push(format!(
+            "no work time is known ({why}): work.blocking in the model is a placeholder \
+             marked NOT KNOWN"
+        ));
     }
     notes
 }

@@ -198,7 +198,7 @@ fn model_text(o: &Observed, work_spec: Option<&str>) -> String {
         Some(spec) => out.field(&format!("blocking = {spec}"), "the served requests' work"),
         None => out.field(
             "blocking = { dist = \"constant\", value = 0.1 }",
-            &format!("{MEASURE} (the log has no duration)"),
+            &format!("{MEASURE} (the log has no work time)"),
         ),
     }
     out.raw("");
