@@ -36,7 +36,7 @@ pub enum Command {
     Harness(HarnessArgs),
     /// Measure and simulate the same grid; write validation.csv and an overlay chart.
     Validate(HarnessArgs),
-    /// Write a model from a server's configuration.
+    /// Write a model from a server's configuration or its access log.
     #[command(subcommand)]
     Import(ImportArgs),
     /// Processes the harness starts (a server, a load generator); not for direct use.
@@ -269,6 +269,15 @@ fn target_names() -> clap::builder::PossibleValuesParser {
     }))
 }
 
+/// The upstream's listening socket, for `import nginx-log --listener`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListenerArg {
+    /// proxy_pass http://unix:/run/gunicorn.sock: a full queue is an immediate 502.
+    Unix,
+    /// proxy_pass http://127.0.0.1:8000.
+    Tcp,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImportArgs {
     /// Write a model from the output of `doveconf -n` (Dovecot 2.0 to 2.4).
@@ -282,6 +291,46 @@ pub enum ImportArgs {
         /// hits) or imap-login (the one IMAP clients connect to).
         #[arg(long, default_value = "imap", value_parser = ["imap", "imap-login"])]
         service: String,
+    },
+    /// Write a trace and a model of the upstream pool from an nginx (or gunicorn) access log.
+    ///
+    /// Writes DIR/trace.csv (each request's arrival at the upstream and its work),
+    /// DIR/model.toml (the pool replaying it; values the log cannot know are marked) and
+    /// DIR/observed.json (status counts, the observed shares of 502s), so that
+    /// `eagain simulate DIR/model.toml` can be compared with what happened, and --set
+    /// and --vary ask what other limits would have done. gunicorn's own log works too
+    /// when it has %(L)s or %(D)s, but it has no refused connections.
+    #[command(
+        after_help = "Example (docs/semantics.md, log-nginx-format, has the recommended log_format):\n  \
+            eagain import nginx-log /var/log/nginx/access.log --workers 4 --out yesterday \\\n    \
+            --log-format 'msec=$msec rt=$request_time \"$request\" $status urt=\"$upstream_response_time\"'\n  \
+            eagain simulate yesterday/model.toml"
+    )]
+    NginxLog {
+        /// The access log (uncompressed; read line by line).
+        access_log: PathBuf,
+        /// The log_format string the log was written with (nginx: $msec or $time_local,
+        /// $status, $request_time, $upstream_response_time; also the whole `log_format
+        /// NAME '...';` directive), or gunicorn's --access-logformat (%(t)s, %(s)s, %(L)s).
+        #[arg(long, value_name = "FORMAT")]
+        log_format: String,
+        /// The upstream's worker processes (the replay and pool.process_limit; default 1,
+        /// marked as not known).
+        #[arg(long, value_name = "N")]
+        workers: Option<u32>,
+        /// The upstream's socket.
+        #[arg(long, value_enum, default_value_t = ListenerArg::Unix)]
+        listener: ListenerArg,
+        /// The upstream's listen() backlog (default: estimated from the 502s, else
+        /// gunicorn's 2048; marked as not known).
+        #[arg(long, value_name = "N")]
+        backlog: Option<u32>,
+        /// net.core.somaxconn where the upstream runs (default 4096, marked as not known).
+        #[arg(long, value_name = "N")]
+        somaxconn: Option<u32>,
+        /// The folder to write trace.csv, model.toml, observed.json (and work.txt) into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 

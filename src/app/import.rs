@@ -1,9 +1,12 @@
-//! `eagain import SOURCE FILE [--out MODEL.toml]`: a model written from a server's
-//! configuration, to stdout or a file, and on stderr what the import found and left out.
+//! `eagain import SOURCE FILE`: `doveconf` writes a model from a server's configuration,
+//! to stdout or `--out`, and on stderr what the import found and left out; `nginx-log`
+//! writes a trace, a model and the observed outcomes into `--out DIR`, a summary on
+//! stdout and its notes on stderr.
 
-use super::args::ImportArgs;
+use super::args::{ImportArgs, ListenerArg};
 use super::{note, print};
 use crate::error::BadInput;
+use crate::model::ListenerKind;
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -21,6 +24,38 @@ fn refuse_overwriting(input: &Path, out: Option<&Path>) -> Result<(), BadInput> 
 
 pub fn run(args: ImportArgs) -> Result<()> {
     match args {
+        ImportArgs::NginxLog {
+            access_log,
+            log_format,
+            workers,
+            listener,
+            backlog,
+            somaxconn,
+            out,
+        } => {
+            let settings = crate::import::nginx_log::Settings {
+                log: access_log,
+                format: log_format,
+                workers,
+                listener: match listener {
+                    ListenerArg::Unix => ListenerKind::Unix,
+                    ListenerArg::Tcp => ListenerKind::Tcp,
+                },
+                backlog,
+                somaxconn,
+                out,
+            };
+            let imported = crate::import::nginx_log::import(&settings)?;
+            for line in &imported.notes {
+                note(&format!("eagain: import nginx-log: note: {line}"));
+            }
+            let mut text = imported.summary.join("\n");
+            text.push_str(&format!(
+                "\npredict: eagain simulate {}\n",
+                settings.out.join("model.toml").display()
+            ));
+            print(&text)
+        }
         ImportArgs::Doveconf { file, out, service } => {
             refuse_overwriting(&file, out.as_deref())?;
             let imported = crate::import::doveconf::import_file(&file, &service)?;

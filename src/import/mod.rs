@@ -1,8 +1,11 @@
-//! Models written from a server's own configuration, so that a user starts from what
-//! their server really runs: `doveconf` reads the output of Dovecot's `doveconf -n`.
-//! Each importer returns the model's text and what it left out; the caller writes them.
+//! Models written from what a server shows of itself, so that a user starts from what
+//! their server really runs: `doveconf` reads the output of Dovecot's `doveconf -n` and
+//! returns the model's text and what it left out, for the caller to write; `nginx_log`
+//! reads an access log and writes a trace, a model that replays it and the observed
+//! outcomes into a folder.
 
 pub mod doveconf;
+pub mod nginx_log;
 
 use crate::error::BadInput;
 use std::path::Path;

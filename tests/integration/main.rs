@@ -7,6 +7,7 @@
 //! - `cli_errors`: the command line's exit codes, messages and JSON.
 //! - `sweep`: sweeps, shards, resume, charts and plan through the command line.
 //! - `import`: models written from `doveconf -n` outputs.
+//! - `nginx_log`: traces and models from access logs (SPEC section 10).
 //! - `harness`: real servers measured on this machine beside the prediction.
 //! - `harness_mock`: the harness's whole pipeline on the mock target (no servers, no
 //!   timing), and the limits it refuses before anything runs.
@@ -24,6 +25,7 @@ mod harness;
 mod harness_mock;
 mod import;
 mod load_over_time;
+mod nginx_log;
 mod oracles;
 mod reliability;
 mod sweep;

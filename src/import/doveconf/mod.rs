@@ -16,7 +16,7 @@
 
 mod parse;
 mod settings;
-mod text;
+pub(super) mod text;
 mod write;
 
 pub use crate::dovecot::Version;

@@ -1,4 +1,4 @@
-//! Text as the importer shows it: values from the file made safe for one line of a
+//! Text as the importers show it (`nginx_log` writes its model with these too): values from the file made safe for one line of a
 //! message or a comment (`clean`, `snippet`), and the model's lines (`Out`): comments
 //! wrapped at the width of the shipped models, fields with their comment in one column,
 //! TOML floats and strings.
@@ -10,14 +10,14 @@ const WIDTH: usize = 88;
 const COMMENT_COLUMN: usize = 28;
 
 /// One line of text: control characters (a tab, a stray carriage return) become spaces.
-pub(super) fn clean(s: &str) -> String {
+pub(in crate::import) fn clean(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
 
 /// One line of text for messages and comments: no control characters, at most 60 characters.
-pub(super) fn snippet(s: &str) -> String {
+pub(in crate::import) fn snippet(s: &str) -> String {
     let c = clean(s);
     if c.chars().count() > 60 {
         let cut: String = c.chars().take(57).collect();
@@ -29,16 +29,16 @@ pub(super) fn snippet(s: &str) -> String {
 
 /// The model's text, line by line.
 #[derive(Default)]
-pub(super) struct Out(String);
+pub(in crate::import) struct Out(String);
 
 impl Out {
-    pub(super) fn raw(&mut self, line: &str) {
+    pub(in crate::import) fn raw(&mut self, line: &str) {
         self.0.push_str(line.trim_end());
         self.0.push('\n');
     }
 
     /// A comment paragraph wrapped at WIDTH, `first` before its first line, `rest` before the others.
-    pub(super) fn wrap(&mut self, first: &str, rest: &str, text: &str) {
+    pub(in crate::import) fn wrap(&mut self, first: &str, rest: &str, text: &str) {
         let mut line = first.to_string();
         let mut has_word = false;
         for word in text.split_whitespace() {
@@ -53,12 +53,12 @@ impl Out {
         self.raw(&line);
     }
 
-    pub(super) fn bullet(&mut self, text: &str) {
+    pub(in crate::import) fn bullet(&mut self, text: &str) {
         self.wrap("# -", "#  ", text);
     }
 
     /// `key = value` with its comment in the column the shipped models use.
-    pub(super) fn field(&mut self, kv: &str, comment: &str) {
+    pub(in crate::import) fn field(&mut self, kv: &str, comment: &str) {
         if comment.is_empty() {
             self.raw(kv);
         } else if kv.len() < COMMENT_COLUMN {
@@ -68,18 +68,18 @@ impl Out {
         }
     }
 
-    pub(super) fn into_text(self) -> String {
+    pub(in crate::import) fn into_text(self) -> String {
         self.0
     }
 }
 
 /// A TOML float (always with a point or an exponent).
-pub(super) fn float(x: f64) -> String {
+pub(in crate::import) fn float(x: f64) -> String {
     format!("{x:?}")
 }
 
 /// Seconds for prose: `60 s`, `0.5 s`, `0 (never)`.
-pub(super) fn secs_text(x: f64) -> String {
+pub(in crate::import) fn secs_text(x: f64) -> String {
     if x == 0.0 {
         "0 (never)".into()
     } else {
@@ -88,11 +88,11 @@ pub(super) fn secs_text(x: f64) -> String {
 }
 
 /// A TOML basic string, quoted and escaped, on one line.
-pub(super) fn toml_string(s: &str) -> String {
+pub(in crate::import) fn toml_string(s: &str) -> String {
     toml::Value::String(clean(s)).to_string()
 }
 
-pub(super) fn capitalise(s: &str) -> String {
+pub(in crate::import) fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(f) => f.to_uppercase().collect::<String>() + chars.as_str(),

@@ -1,0 +1,456 @@
+//! `eagain import nginx-log`: yesterday's traffic, from an access log, as a trace and a
+//! model of the upstream pool that replays it (SPEC section 10).
+//!
+//! Four steps, a file each: `format` compiles the user's `log_format` (or gunicorn's
+//! `--access-logformat`) into a line matcher; `parse` streams the log through it;
+//! `reconstruct` turns the lines into arrivals at the upstream's queue, refusals and
+//! work times (replaying nginx's served requests through N FIFO workers to take the
+//! queue wait out of `$upstream_response_time`); `write` writes `trace.csv`,
+//! `model.toml` (every value the log cannot know marked so), `observed.json` and, when
+//! there are many work times, `work.txt`. This file holds the settings, the observed
+//! figures the files and the summary share, and the summary.
+
+mod format;
+mod parse;
+mod reconstruct;
+mod time;
+mod write;
+
+use crate::error::{quoted, BadInput};
+use crate::model::{ListenerKind, MAX_PROCESSES};
+use format::{Format, Syntax};
+use reconstruct::Traffic;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The files an import writes into `--out`.
+pub const OUTPUTS: [&str; 4] = ["trace.csv", "work.txt", "model.toml", "observed.json"];
+
+/// The command line's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub log: PathBuf,
+    pub format: String,
+    pub workers: Option<u32>,
+    pub listener: ListenerKind,
+    pub backlog: Option<u32>,
+    pub somaxconn: Option<u32>,
+    pub out: PathBuf,
+}
+
+/// Where a value of the model comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A flag of the command line.
+    Flag,
+    /// Worked out from the log by the replay.
+    Estimated,
+    /// Not known: a default the user must check.
+    Default,
+}
+
+/// A value of the model and where it comes from.
+#[derive(Debug, Clone, Copy)]
+struct Choice {
+    pub value: u32,
+    pub origin: Origin,
+}
+
+impl Choice {
+    fn of(flag: Option<u32>, default: u32) -> Choice {
+        match flag {
+            Some(value) => Choice {
+                value,
+                origin: Origin::Flag,
+            },
+            None => Choice {
+                value: default,
+                origin: Origin::Default,
+            },
+        }
+    }
+}
+
+/// gunicorn's default backlog, the model's when the log and the flags say nothing
+/// (semantics: gunicorn-backlog).
+const DEFAULT_BACKLOG: u32 = 2048;
+/// Linux's default somaxconn since 5.4 (semantics: somaxconn-default).
+const DEFAULT_SOMAXCONN: u32 = 4096;
+
+/// The served requests' work times.
+#[derive(Debug, Clone, Copy)]
+struct WorkStats {
+    pub n: usize,
+    pub mean: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// What the log shows, as `observed.json`, the model's comments and the summary say it.
+#[derive(Debug, Clone)]
+struct Observed {
+    pub file: String,
+    pub syntax: Syntax,
+    /// The log time's variable and resolution (seconds).
+    pub time_name: &'static str,
+    pub resolution: f64,
+    pub lines: u64,
+    pub unmatched: u64,
+    pub first_unmatched: Option<u64>,
+    /// Matching lines.
+    pub requests: u64,
+    /// Rows of the trace: requests that reached the upstream or its queue's refusal.
+    pub to_upstream: u64,
+    /// The first and last arrival, seconds since the epoch.
+    pub first: f64,
+    pub last: f64,
+    pub peak: (f64, u64),
+    pub status: BTreeMap<u16, u64>,
+    pub refused: u64,
+    pub failed: u64,
+    pub work: Option<WorkStats>,
+    /// The replay's count of requests waiting at the refusals (the queue's capacity).
+    pub queue_at_refusals: Option<u64>,
+    pub workers: Choice,
+    pub backlog: Choice,
+    pub somaxconn: Choice,
+    pub listener: ListenerKind,
+}
+
+impl Observed {
+    pub fn span(&self) -> f64 {
+        self.last - self.first
+    }
+
+    /// The share of refusals; None for gunicorn, whose log has no refused connection
+    /// (semantics: log-gunicorn-defaults).
+    pub fn refusal_probability(&self) -> Option<f64> {
+        (self.syntax == Syntax::Nginx).then(|| self.refused as f64 / self.to_upstream as f64)
+    }
+
+    /// The share of 502s and 504s; None for gunicorn.
+    pub fn failure_probability(&self) -> Option<f64> {
+        (self.syntax == Syntax::Nginx).then(|| self.failed as f64 / self.to_upstream as f64)
+    }
+}
+
+/// What an import did: the summary for stdout and the notes for stderr.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub summary: Vec<String>,
+    pub notes: Vec<String>,
+    pub written: Vec<PathBuf>,
+}
+
+/// Reads the log, reconstructs the traffic and writes the files into `settings.out`.
+pub fn import(settings: &Settings) -> anyhow::Result<Imported> {
+    check_flags(settings)?;
+    let format = Format::compile(&settings.format)?;
+    refuse_overwriting(&settings.log, &settings.out)?;
+    let shown = quoted(&settings.format);
+    let parsed = parse::read_log(&settings.log, &format, &shown)?;
+    let workers = Choice::of(settings.workers, 1);
+    let (lines, unmatched, first_unmatched) =
+        (parsed.lines, parsed.unmatched, parsed.first_unmatched);
+    let requests = parsed.requests.len() as u64;
+    let status = parsed.status;
+    let traffic = reconstruct::reconstruct(parsed.requests, &format, workers.value);
+    if traffic.rows.is_empty() {
+        return Err(BadInput(format!(
+            "{}: none of its {requests} requests went to an upstream (every \
+             $upstream_response_time is `-` and none is a 502): there is no pool to model",
+            settings.log.display()
+        ))
+        .into());
+    }
+    let observed = observe(
+        settings,
+        &format,
+        &traffic,
+        workers,
+        status,
+        (lines, unmatched, first_unmatched, requests),
+    );
+    let written = write::write_all(&settings.out, &observed, &traffic)?;
+    let model = settings.out.join("model.toml");
+    crate::model::load(&model, &[]).map_err(|e| {
+        anyhow::anyhow!(
+            "the model written to {} does not load: {e}",
+            model.display()
+        )
+    })?;
+    Ok(Imported {
+        summary: summary(&observed, &written),
+        notes: notes(&observed, &traffic, &format),
+        written,
+    })
+}
+
+/// The flags' ranges, each error naming its flag.
+fn check_flags(s: &Settings) -> Result<(), BadInput> {
+    if let Some(w) = s.workers.filter(|&w| w == 0 || w > MAX_PROCESSES) {
+        return Err(BadInput(format!(
+            "--workers {w}: give the upstream's number of worker processes, 1 to {MAX_PROCESSES}"
+        )));
+    }
+    if let Some(b) = s.backlog.filter(|&b| b > i32::MAX as u32) {
+        return Err(BadInput(format!(
+            "--backlog {b}: listen() takes an int, at most {}",
+            i32::MAX
+        )));
+    }
+    if s.somaxconn == Some(0) {
+        return Err(BadInput(
+            "--somaxconn 0: give net.core.somaxconn of the upstream's host, at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `--out` may not hold the log under one of the names written there.
+fn refuse_overwriting(log: &Path, out: &Path) -> Result<(), BadInput> {
+    let Ok(input) = log.canonicalize() else {
+        return Ok(());
+    };
+    for name in OUTPUTS {
+        let target = out.join(name);
+        if target.canonicalize().is_ok_and(|t| t == input) {
+            return Err(BadInput(format!(
+                "--out {}: {} is the access log being imported, and the import writes \
+                 {name} there; give another folder",
+                out.display(),
+                target.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The observed figures, and the model's values with where they come from.
+fn observe(
+    s: &Settings,
+    format: &Format,
+    traffic: &Traffic,
+    workers: Choice,
+    status: BTreeMap<u16, u64>,
+    (lines, unmatched, first_unmatched, requests): (u64, u64, Option<u64>, u64),
+) -> Observed {
+    let backlog = match (s.backlog, traffic.queue_at_refusals) {
+        (None, Some(q)) if q >= 1 => Choice {
+            value: (q - 1).min(i32::MAX as u64) as u32,
+            origin: Origin::Estimated,
+        },
+        (flag, _) => Choice::of(flag, DEFAULT_BACKLOG),
+    };
+    let rows = &traffic.rows;
+    Observed {
+        file: s.log.display().to_string(),
+        syntax: format.syntax,
+        time_name: format.time_name(),
+        resolution: format.resolution(),
+        lines,
+        unmatched,
+        first_unmatched,
+        requests,
+        to_upstream: rows.len() as u64,
+        first: rows[0].t,
+        last: rows[rows.len() - 1].t,
+        peak: traffic.peak_second(),
+        status,
+        refused: traffic.refused() as u64,
+        failed: traffic.failed() as u64,
+        work: work_stats(traffic.works().collect()),
+        queue_at_refusals: traffic.queue_at_refusals,
+        workers,
+        backlog,
+        somaxconn: Choice::of(s.somaxconn, DEFAULT_SOMAXCONN),
+        listener: s.listener,
+    }
+}
+
+/// Mean, median, 99th percentile (nearest rank) and maximum; None without values.
+fn work_stats(mut works: Vec<f64>) -> Option<WorkStats> {
+    if works.is_empty() {
+        return None;
+    }
+    works.sort_by(f64::total_cmp);
+    let n = works.len();
+    let rank = |q: f64| works[((q * n as f64).ceil() as usize).clamp(1, n) - 1];
+    Some(WorkStats {
+        n,
+        mean: works.iter().sum::<f64>() / n as f64,
+        p50: rank(0.5),
+        p99: rank(0.99),
+        max: works[n - 1],
+    })
+}
+
+/// Seconds for people: `0.203 s`, `300.1 s`.
+fn secs(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.1} s")
+    } else {
+        format!("{} s", write::decimal(x, 3))
+    }
+}
+
+/// `1 request`, `2 requests`.
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// `200 × 4890, 502 × 344`.
+fn status_text(status: &BTreeMap<u16, u64>) -> String {
+    status
+        .iter()
+        .map(|(code, n)| format!("{code} × {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The summary printed on stdout.
+fn summary(o: &Observed, written: &[PathBuf]) -> Vec<String> {
+    let kind = o.syntax.name();
+    let mut lines = vec![
+        format!(
+            "{}: {} ({}; an {kind} log, times from {} to {})",
+            o.file,
+            plural(o.requests, "request"),
+            plural(o.lines, "line"),
+            o.time_name,
+            if o.resolution < 1.0 { "1 ms" } else { "1 s" }
+        ),
+        format!(
+            "arrivals from {} to {}: {}",
+            time::utc_text(o.first),
+            time::utc_text(o.last),
+            secs(o.span())
+        ),
+        format!(
+            "busiest second: {}, {}",
+            time::utc_text(o.peak.0),
+            plural(o.peak.1, "request")
+        ),
+        format!("status: {}", status_text(&o.status)),
+    ];
+    lines.push(match (o.refusal_probability(), o.failure_probability()) {
+        (Some(r), Some(f)) => format!(
+            "observed refusal share (502 that never reached a worker): {} ({} of {}); \
+             failure share (502 and 504): {}",
+            write::decimal(r, 4),
+            o.refused,
+            o.to_upstream,
+            write::decimal(f, 4)
+        ),
+        _ => "observed refusal share: not known from this log (gunicorn logs no refused \
+              connection: a refused connection never reached it; nginx's log has them)"
+            .to_string(),
+    });
+    if let Some(w) = &o.work {
+        let how = match o.syntax {
+            Syntax::Nginx => format!("replayed through {} FIFO workers", o.workers.value),
+            Syntax::Gunicorn => "as gunicorn logged it".to_string(),
+        };
+        lines.push(format!(
+            "work per request ({how}): {} requests, mean {}, p50 {}, p99 {}, max {}",
+            w.n,
+            secs(w.mean),
+            secs(w.p50),
+            secs(w.p99),
+            secs(w.max)
+        ));
+    }
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    lines.push(format!("wrote {}", names.join(", ")));
+    lines
+}
+
+/// The notes printed on stderr: lines left out, values not known, caveats.
+fn notes(o: &Observed, traffic: &Traffic, format: &Format) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(first) = o.first_unmatched {
+        notes.push(format!(
+            "{} of {} lines do not match the format (the first is line {first}); they \
+             are left out",
+            o.unmatched, o.lines
+        ));
+    }
+    if traffic.no_upstream > 0 {
+        notes.push(format!(
+            "{} requests had no upstream time and are not 502s: nginx answered them \
+             itself, so they are not in the trace",
+            traffic.no_upstream
+        ));
+    }
+    if traffic.answered_502 > 0 {
+        notes.push(format!(
+            "{} 502s have an upstream time above 0: they reached a worker (it failed or \
+             closed), so they count as served, not refused",
+            traffic.answered_502
+        ));
+    }
+    if traffic.clamped > 0 {
+        notes.push(format!(
+            "{} served requests ended before the replay through {} FIFO workers could \
+             start them (their work is set to 0): check --workers",
+            traffic.clamped, o.workers.value
+        ));
+    }
+    notes.extend(format_notes(o, format));
+    notes.extend(write::unknown_notes(o));
+    notes
+}
+
+/// What the format lacks for good work times and arrivals.
+fn format_notes(o: &Observed, format: &Format) -> Vec<String> {
+    let mut notes = Vec::new();
+    if o.resolution >= 1.0 {
+        notes.push(format!(
+            "the log's times ({}) are whole seconds, spread evenly within each second: \
+             arrivals and work times are rough{}",
+            o.time_name,
+            if o.syntax == Syntax::Nginx {
+                "; add $msec to the log_format"
+            } else {
+                ""
+            }
+        ));
+    }
+    let lacks = match (o.syntax, format.has_request_time, format.has_upstream) {
+        (Syntax::Nginx, true, true) => None,
+        (Syntax::Nginx, true, false) => Some(
+            "the format has no $upstream_response_time: $request_time (which adds reading \
+             the request and writing the reply) stands in for it",
+        ),
+        (Syntax::Nginx, false, true) => {
+            Some("the format has no $request_time: arrivals are the end minus the upstream time")
+        }
+        (Syntax::Nginx, false, false) => Some(
+            "the format has neither $request_time nor $upstream_response_time: arrivals \
+             are the requests' ends",
+        ),
+        (Syntax::Gunicorn, ..) => Some(
+            "gunicorn's log has no arrival times: the trace's times are when workers \
+             started, so a burst that waited in the queue looks spread out; nginx's log \
+             with $msec and $request_time gives the real arrivals",
+        ),
+    };
+    notes.extend(lacks.map(String::from));
+    if o.work.is_none() {
+        let why = if format.has_request_time || format.has_upstream || format.work.is_some() {
+            "no request reached a worker"
+        } else {
+            "the format has no duration"
+        };
+        notes.push(format!(
+            "no work time is known ({why}): work.blocking in the model is a placeholder \
+             marked NOT KNOWN"
+        ));
+    }
+    notes
+}

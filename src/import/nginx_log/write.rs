@@ -1,0 +1,406 @@
+//! The files of an import, in `--out`: `trace.csv` (the requests at the upstream: `t`
+//! from the first arrival, `blocking` the work, empty for a refusal), `work.txt` (the
+//! served requests' work, one a line, when there are more than `INLINE_MAX`), the
+//! commented `model.toml`, and `observed.json` (what the log shows, to compare with
+//! `eagain simulate`).
+
+use super::reconstruct::Traffic;
+use super::time::utc_text;
+use super::{secs, status_text, Choice, Observed, Origin, Syntax};
+use crate::import::doveconf::text::{toml_string, Out};
+use crate::model::ListenerKind;
+use anyhow::{Context, Result};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The mark on every model value the log cannot know.
+pub(super) const MEASURE: &str = "NOT KNOWN from the log: measure and --set";
+
+/// Up to this many work times are written into the model; more go to work.txt.
+const INLINE_MAX: usize = 20;
+
+/// Writes every file; returns their paths in the order written.
+pub(super) fn write_all(dir: &Path, o: &Observed, traffic: &Traffic) -> Result<Vec<PathBuf>> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(crate::error::BadInput(format!(
+            "--out {}: that is a file; give a folder (it is created if missing)",
+            dir.display()
+        ))
+        .into());
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+    let mut written = Vec::new();
+    let trace = dir.join("trace.csv");
+    write_trace(&trace, o, traffic)?;
+    written.push(trace);
+    let works: Vec<f64> = traffic.works().collect();
+    let work_spec = if works.is_empty() {
+        None
+    } else if works.len() <= INLINE_MAX {
+        let values: Vec<String> = works.iter().map(|&w| decimal(w, 6)).collect();
+        Some(format!(
+            "{{ dist = \"empirical\", values = [{}] }}",
+            values.join(", ")
+        ))
+    } else {
+        let path = dir.join("work.txt");
+        write_lines(&path, works.iter().map(|&w| decimal(w, 6)))?;
+        written.push(path);
+        Some("{ dist = \"empirical\", file = \"work.txt\" }".to_string())
+    };
+    let model = dir.join("model.toml");
+    std::fs::write(&model, model_text(o, work_spec.as_deref()))
+        .with_context(|| format!("cannot write {}", model.display()))?;
+    written.push(model);
+    let observed = dir.join("observed.json");
+    let json = serde_json::to_string_pretty(&observed_json(o))? + "\n";
+    std::fs::write(&observed, json)
+        .with_context(|| format!("cannot write {}", observed.display()))?;
+    written.push(observed);
+    Ok(written)
+}
+
+/// `x` with at most `places` decimals, trailing zeros dropped: `0.203`, `12`, `0.5`.
+pub(super) fn decimal(x: f64, places: usize) -> String {
+    let mut s = String::new();
+    push_decimal(&mut s, x, places);
+    s
+}
+
+fn push_decimal(out: &mut String, x: f64, places: usize) {
+    let start = out.len();
+    let _ = write!(out, "{x:.places$}");
+    if out[start..].contains('.') {
+        let kept = out.trim_end_matches('0').trim_end_matches('.').len();
+        out.truncate(kept);
+    }
+    if &out[start..] == "-0" {
+        out.truncate(start);
+        out.push('0');
+    }
+}
+
+/// The trace: a header, then one row per request in arrival order.
+fn write_trace(path: &Path, o: &Observed, traffic: &Traffic) -> Result<()> {
+    let rows = traffic.rows.iter().map(|r| {
+        let mut line = String::with_capacity(24);
+        push_decimal(&mut line, r.t - o.first, 6);
+        line.push(',');
+        if !r.work.is_nan() {
+            push_decimal(&mut line, r.work, 6);
+        }
+        line
+    });
+    write_lines(path, std::iter::once("t,blocking".to_string()).chain(rows))
+}
+
+fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<()> {
+    let context = || format!("cannot write {}", path.display());
+    let file = std::fs::File::create(path).with_context(context)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    for line in lines {
+        w.write_all(line.as_bytes()).with_context(context)?;
+        w.write_all(b"\n").with_context(context)?;
+    }
+    w.flush().with_context(context)
+}
+
+/// `observed.json`: what the log shows (SPEC section 10's fields first).
+fn observed_json(o: &Observed) -> serde_json::Value {
+    let status: serde_json::Map<String, serde_json::Value> = o
+        .status
+        .iter()
+        .map(|(code, n)| (code.to_string(), (*n).into()))
+        .collect();
+    serde_json::json!({
+        "requests": o.requests,
+        "span_s": micro(o.span()),
+        "peak_rate_per_s": o.peak.1,
+        "status": status,
+        "refusal_probability": o.refusal_probability(),
+        "failure_probability": o.failure_probability(),
+        "source": o.file,
+        "log": o.syntax.name(),
+        "time": o.time_name,
+        "time_resolution_s": o.resolution,
+        "lines": o.lines,
+        "unmatched_lines": o.unmatched,
+        "first_unmatched_line": o.first_unmatched,
+        "requests_to_upstream": o.to_upstream,
+        "refused": (o.syntax == Syntax::Nginx).then_some(o.refused),
+        "first_arrival": utc_text(o.first),
+        "last_arrival": utc_text(o.last),
+        "first_arrival_epoch_s": o.first,
+        "peak_second": utc_text(o.peak.0),
+        "workers": o.workers.value,
+        "queue_at_refusals": o.queue_at_refusals,
+        "work_s": o.work.map(|w| serde_json::json!({
+            "n": w.n, "mean": micro(w.mean), "p50": micro(w.p50), "p99": micro(w.p99),
+            "max": micro(w.max)
+        })),
+    })
+}
+
+/// Seconds rounded to the microsecond: the log's times are no finer, and the float
+/// noise of their differences (0.1770000457763672) is not worth printing.
+fn micro(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// The model's text: the header, then one part per table.
+fn model_text(o: &Observed, work_spec: Option<&str>) -> String {
+    let mut out = Out::default();
+    header(&mut out, o);
+    out.raw(&format!(
+        "name = {}",
+        toml_string(&format!("the pool behind {}", file_name(&o.file)))
+    ));
+    out.raw(&format!(
+        "description = {}",
+        toml_string(&format!(
+            "{} requests from {} to {}, replayed from trace.csv",
+            o.to_upstream,
+            utc_text(o.first),
+            utc_text(o.last)
+        ))
+    ));
+    out.raw("");
+    out.raw("[load]");
+    out.field(
+        "arrival = \"trace\"",
+        "the log's own times; no rate: at its own rate",
+    );
+    out.field(
+        "trace = \"trace.csv\"",
+        "t: arrival at the queue; blocking: work (empty: a 502)",
+    );
+    out.field(
+        "on_refused = \"fail\"",
+        "nginx answers 502 at once (semantics: nginx-connect)",
+    );
+    out.raw("");
+    listener(&mut out, o);
+    out.raw("");
+    out.raw("[pool]");
+    out.field(
+        &format!("process_limit = {}", o.workers.value),
+        &origin_comment(o.workers, "--workers"),
+    );
+    out.field("client_limit = 1", "a sync worker: one request at a time");
+    out.raw("");
+    out.raw("[master]");
+    out.field("mode = \"prefork\"", "a fixed pool of workers, kept full");
+    out.raw("");
+    out.raw("[work]");
+    match work_spec {
+        Some(spec) => out.field(&format!("blocking = {spec}"), "the served requests' work"),
+        None => out.field(
+            "blocking = { dist = \"constant\", value = 0.1 }",
+            &format!("{MEASURE} (the log has no work time)"),
+        ),
+    }
+    out.raw("");
+    out.raw("[sim]");
+    out.field("seed = 1", "");
+    out.field(
+        "replications = 10",
+        "the 502s' work is drawn; the rest replays as logged",
+    );
+    out.into_text()
+}
+
+/// The comment block: what the model is, what the log showed, where each number comes from.
+fn header(out: &mut Out, o: &Observed) {
+    out.wrap(
+        "#",
+        "#",
+        &format!(
+            "The worker pool behind the {} log {}, written by `eagain import nginx-log`.",
+            o.syntax.name(),
+            o.file
+        ),
+    );
+    out.raw("#");
+    out.wrap(
+        "#",
+        "#",
+        &format!(
+            "The log: {} requests to the upstream arriving from {} to {} ({}; t = 0 in trace.csv \
+         is the first), the busiest second {} with {}. Status: {}.",
+            o.to_upstream,
+            utc_text(o.first),
+            utc_text(o.last),
+            secs(o.span()),
+            utc_text(o.peak.0),
+            o.peak.1,
+            status_text(&o.status)
+        ),
+    );
+    match o.refusal_probability() {
+        Some(r) => out.wrap(
+            "#",
+            "#",
+            &format!(
+                "Observed (observed.json): refusal share {} (502s that never reached a worker), \
+             failure share {} (502 and 504). `eagain simulate` on this file predicts them; \
+             --set and --vary ask what other limits would have done with the same traffic.",
+                decimal(r, 4),
+                decimal(o.failure_probability().unwrap_or(r), 4)
+            ),
+        ),
+        None => out.wrap(
+            "#",
+            "#",
+            "Observed: gunicorn logs no refused connection, so the \
+             refusal share is not known from this log (semantics: log-gunicorn-defaults).",
+        ),
+    }
+    out.raw("#");
+    out.raw("# Where each number comes from:");
+    sources(out, o);
+}
+
+/// The bullets on where each number comes from.
+fn sources(out: &mut Out, o: &Observed) {
+    match o.syntax {
+        Syntax::Nginx => {
+            out.bullet(&format!(
+                "load: each request's arrival at the upstream's queue, {} - $request_time + \
+                 the earlier attempts' $upstream_response_time (semantics: \
+                 log-nginx-request-time, log-nginx-lists); a 502 whose last attempt took 0.000 \
+                 is a refusal by the full queue (semantics: log-nginx-eagain-502).",
+                o.time_name
+            ));
+            out.bullet(&format!(
+                "work: $upstream_response_time holds the queue wait too (semantics: \
+                 log-nginx-unix-queue-wait); it is taken out by replaying the served requests \
+                 through {} FIFO workers (semantics: log-reconstruct-nginx-only). This \
+                 assumes one FIFO queue, workers that accept only when free (gunicorn sync, \
+                 PHP-FPM) and all of the pool's traffic through this nginx.",
+                o.workers.value
+            ));
+        }
+        Syntax::Gunicorn => {
+            out.bullet(
+                "load: gunicorn logs no arrival (semantics: log-gunicorn-no-arrival): \
+                 t is when a worker started, the end (%(t)s, spread within its second) minus \
+                 the worker's own time, so a burst that waited in the queue looks spread out.",
+            );
+            out.bullet(
+                "work: the worker's own time (%(L)s, %(D)s or %(M)s), which has no \
+                 queue wait in it (semantics: log-gunicorn-request-time).",
+            );
+        }
+    }
+    if let Some(w) = &o.work {
+        out.bullet(&format!(
+            "work per served request: mean {}, p50 {}, p99 {}, max {} ({} requests).",
+            secs(w.mean),
+            secs(w.p50),
+            secs(w.p99),
+            secs(w.max),
+            w.n
+        ));
+    }
+    if let Some(q) = o.queue_at_refusals {
+        out.bullet(&format!(
+            "at the 502s the replay found {q} requests waiting most often: the queue's \
+             capacity, min(backlog, somaxconn) + 1 (semantics: unix-capacity)."
+        ));
+    }
+}
+
+/// The `[listener]` table.
+fn listener(out: &mut Out, o: &Observed) {
+    out.raw("[listener]");
+    let kind = match o.listener {
+        ListenerKind::Unix => "unix",
+        ListenerKind::Tcp => "tcp",
+    };
+    out.field(
+        &format!("kind = \"{kind}\""),
+        "--listener (proxy_pass http://unix:... is unix)",
+    );
+    let backlog = match o.backlog.origin {
+        Origin::Estimated => format!(
+            "ESTIMATED from the 502s (queue {} - 1), not known: measure (ss -xln, \
+             semantics: unix-ss-queue) and --set",
+            o.backlog.value + 1
+        ),
+        _ => origin_comment(o.backlog, "--backlog"),
+    };
+    out.field(&format!("backlog = {}", o.backlog.value), &backlog);
+    out.field(
+        &format!("somaxconn = {}", o.somaxconn.value),
+        &origin_comment(o.somaxconn, "--somaxconn"),
+    );
+}
+
+/// Where a value comes from, for its comment.
+fn origin_comment(c: Choice, flag: &str) -> String {
+    match c.origin {
+        Origin::Flag => flag.to_string(),
+        Origin::Estimated => "ESTIMATED from the log, not known: measure and --set".into(),
+        Origin::Default => MEASURE.to_string(),
+    }
+}
+
+/// The notes on stderr for the values the log could not give.
+pub(super) fn unknown_notes(o: &Observed) -> Vec<String> {
+    let mut notes = Vec::new();
+    if o.workers.origin == Origin::Default {
+        notes.push(format!(
+            "--workers not given: the replay and the model assume {} worker; give the \
+             upstream's count (gunicorn --workers, pm.max_children)",
+            o.workers.value
+        ));
+    }
+    match o.backlog.origin {
+        Origin::Default => notes.push(format!(
+            "listener.backlog is not known from the log: the model has {} (gunicorn's \
+             default); read it with `ss -xln` (Send-Q) and give --backlog",
+            o.backlog.value
+        )),
+        Origin::Estimated => notes.push(format!(
+            "listener.backlog is estimated from the 502s: {} requests were waiting when they \
+             came, so min(backlog, somaxconn) + 1 = {}; the model has backlog {} (check it \
+             with `ss -xln`, Send-Q, and give --backlog)",
+            o.backlog.value + 1,
+            o.backlog.value + 1,
+            o.backlog.value
+        )),
+        Origin::Flag => {}
+    }
+    if o.somaxconn.origin == Origin::Default {
+        notes.push(format!(
+            "listener.somaxconn is not known from the log: the model has {} (Linux 5.4 and \
+             later); read `sysctl net.core.somaxconn` in the upstream's namespace and give \
+             --somaxconn",
+            o.somaxconn.value
+        ));
+    }
+    notes
+}
+
+/// The last part of a path, for the model's name.
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_drop_trailing_zeros() {
+        assert_eq!(decimal(0.203, 6), "0.203");
+        assert_eq!(decimal(12.0, 6), "12");
+        assert_eq!(decimal(0.20099997520446777, 6), "0.201");
+        assert_eq!(decimal(-0.0000001, 6), "0");
+        assert_eq!(decimal(100.0, 3), "100");
+    }
+}
