@@ -132,7 +132,13 @@ pub fn merge(args: MergeArgs) -> Result<()> {
 }
 
 /// The charts a sweep draws.
-const CHARTS: [&str; 4] = ["capacity.png", "failure.png", "latency.png", "heatmap.png"];
+const CHARTS: [&str; 5] = [
+    "capacity.png",
+    "failure.png",
+    "latency.png",
+    "heatmap.png",
+    "where-refused.png",
+];
 
 /// Removes the charts of an earlier sweep in this folder, so that none is left that
 /// this sweep does not draw.
@@ -185,6 +191,12 @@ fn draw_charts(dir: &Path, results: &Results) -> Result<String> {
     if let Some(y) = series {
         attempt("heatmap.png", &|p| {
             plot::heatmap(t, p, &x, y, "refusal_probability", &text)
+        });
+    }
+    // A chain: at which service the connections were refused.
+    if results.model.is_chain() {
+        attempt("where-refused.png", &|p| {
+            plot::where_refused(t, p, &x, &text)
         });
     }
     Ok(out)

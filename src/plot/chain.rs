@@ -51,10 +51,6 @@ struct Panel {
 /// service of the chain (columns `offered`, `refusal_probability_mean` with its
 /// optional `_ci_low` and `_ci_high`, and `services.NAME.refused` and
 /// `services.NAME.dropped` for every service NAME) into `out`.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "the command line does not draw this chart yet")
-)]
 pub fn where_refused(table: &Table, out: &Path, x: &str, text: &ChartText) -> anyhow::Result<()> {
     let table = Data::new(table)?;
     let x_col = table.varied_column(x, "x")?;

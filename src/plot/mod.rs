@@ -32,10 +32,6 @@ use anyhow::Context;
 use plotters::prelude::*;
 
 pub use capacity::capacity_curve;
-#[expect(
-    unused_imports,
-    reason = "the command line does not draw this chart yet"
-)]
 pub use chain::where_refused;
 pub use data::default_axes;
 pub use heatmap::heatmap;
