@@ -173,9 +173,10 @@ fn run_master(spec: &RunSpec) -> Result<()> {
         initial_waiting: 0,
         pid: sys::getpid(),
     };
+    // The builtin target refuses the modes with a maintenance tick.
     let initial = match m.master.mode {
-        MasterMode::Prefork => m.pool.process_limit,
         MasterMode::OnDemand | MasterMode::PerConnection => m.pool.process_min_avail,
+        _ => m.pool.process_limit,
     };
     for _ in 0..initial {
         master.spawn(None, true)?;
@@ -387,13 +388,11 @@ impl PreforkMaster<'_> {
             self.initial_waiting = self.initial_waiting.saturating_sub(1);
         }
         self.slot_freed();
-        match self.model.master.mode {
-            // gunicorn replaces a worker that exited, after a random gap (reference D6).
-            MasterMode::Prefork => {
-                let delay = self.respawn_delay.sample(&mut self.rng);
-                self.respawns.push(sys::mono() + delay);
-            }
-            MasterMode::OnDemand | MasterMode::PerConnection => {}
+        // gunicorn replaces a worker that exited, after a random gap (semantics:
+        // gunicorn-respawn).
+        if self.model.master.mode == MasterMode::Prefork {
+            let delay = self.respawn_delay.sample(&mut self.rng);
+            self.respawns.push(sys::mono() + delay);
         }
     }
 

@@ -404,8 +404,113 @@ pub(super) fn check_tables(
     if let Some(raw) = &master.dovecot_version {
         check_dovecot(p, raw, master.mode, pool.client_limit)?;
     }
+    check_spares(p, pool, master)?;
     dist(&f("work.blocking"), &work.blocking)?;
     dist(&f("work.hold"), &work.hold)
+}
+
+/// Threads, and the spare-server settings of PHP-FPM's and Apache's masters
+/// (semantics: php-fpm-dynamic-config, apache-defaults).
+fn check_spares(p: &str, pool: &Pool, master: &Master) -> Result<(), FieldError> {
+    let f = |field: &str| format!("{p}{field}");
+    if pool.threads == 0 || pool.threads > pool.client_limit {
+        return Err(bad(
+            &f("pool.threads"),
+            format!(
+                "{} threads: give 1 to pool.client_limit ({}): a process's connections, at                  most, do their work at once",
+                pool.threads, pool.client_limit
+            ),
+        ));
+    }
+    let mode = master.mode;
+    let name = mode.name();
+    if !mode.has_spares() {
+        for (field, given) in [
+            ("pool.start_servers", pool.start_servers.is_some()),
+            ("pool.min_spare", pool.min_spare.is_some()),
+            ("pool.max_spare", pool.max_spare.is_some()),
+        ] {
+            if given {
+                return Err(bad(
+                    &f(field),
+                    format!(
+                        "master.mode \"{name}\" keeps no spare servers: the field is for \
+                         \"php-fpm-dynamic\" and \"apache-prefork\"; remove it"
+                    ),
+                ));
+            }
+        }
+    }
+    if mode.ticks() {
+        positive(
+            &f("master.tick"),
+            master.tick,
+            "seconds between maintenance ticks",
+        )?;
+        at_most_max_seconds(&f("master.tick"), master.tick)?;
+        if master.max_spawn_rate == 0 {
+            return Err(bad(
+                &f("master.max_spawn_rate"),
+                "must be at least 1 process a tick (pm.max_spawn_rate >= 1)",
+            ));
+        }
+    }
+    if mode.has_spares() {
+        let (min, max) = spares(pool, mode);
+        if min > max {
+            return Err(bad(
+                &f("pool.min_spare"),
+                format!("{min} is above pool.max_spare ({max}): give min_spare <= max_spare"),
+            ));
+        }
+        if max > pool.process_limit {
+            return Err(bad(
+                &f("pool.max_spare"),
+                format!(
+                    "{max} is above pool.process_limit ({}): no more processes can be idle                      than exist",
+                    pool.process_limit
+                ),
+            ));
+        }
+        let start = start_servers(pool, mode);
+        if mode == MasterMode::PhpFpmDynamic && !(min..=max).contains(&start) {
+            return Err(bad(
+                &f("pool.start_servers"),
+                format!(
+                    "{start} is outside [min_spare, max_spare] = [{min}, {max}], which PHP-FPM                      refuses to start with"
+                ),
+            ));
+        }
+        if start > pool.process_limit {
+            return Err(bad(
+                &f("pool.start_servers"),
+                format!(
+                    "{start} is above pool.process_limit ({})",
+                    pool.process_limit
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// min_spare and max_spare, with each server's defaults: PHP-FPM's must be given;
+/// Apache's are 5 and 10 (semantics: apache-defaults).
+pub fn spares(pool: &Pool, mode: MasterMode) -> (u32, u32) {
+    match mode {
+        MasterMode::ApachePrefork => (pool.min_spare.unwrap_or(5), pool.max_spare.unwrap_or(10)),
+        _ => (pool.min_spare.unwrap_or(1), pool.max_spare.unwrap_or(3)),
+    }
+}
+
+/// The processes at t = 0: pm.start_servers (default min + (max - min) / 2) or
+/// StartServers (default 5) (semantics: php-fpm-dynamic-config, apache-defaults).
+pub fn start_servers(pool: &Pool, mode: MasterMode) -> u32 {
+    let (min, max) = spares(pool, mode);
+    pool.start_servers.unwrap_or(match mode {
+        MasterMode::ApachePrefork => 5.min(pool.process_limit),
+        _ => min + (max - min) / 2,
+    })
 }
 
 /// A Dovecot master's version fixes its fork mode (semantics: dovecot-fork).

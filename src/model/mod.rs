@@ -12,6 +12,7 @@ pub mod trace;
 
 pub use chain::{Connect, Handoff, Service};
 
+pub use check::{spares, start_servers};
 pub use paths::{check_path, PATHS};
 pub use source::{gives, load, load_str, parse_assignment, parse_value, LoadedModel, Override};
 
@@ -195,9 +196,28 @@ pub struct Pool {
     pub service_count: u64,
     #[serde(default)]
     pub process_min_avail: u32,
-    /// Seconds before an idle process beyond process_min_avail is ended; 0 = never.
+    /// Seconds before an idle process beyond process_min_avail is ended; 0 = never
+    /// (PHP-FPM ondemand: pm.process_idle_timeout).
     #[serde(default = "default_idle_kill")]
     pub idle_kill: f64,
+    /// How many of a process's connections do their blocking work at the same time
+    /// (gunicorn --threads, Apache ThreadsPerChild, Puma and uWSGI threads).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub threads: u32,
+    /// Spare-server masters (PHP-FPM dynamic, Apache prefork): processes at t = 0
+    /// (pm.start_servers, StartServers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_servers: Option<u32>,
+    /// Fewest idle processes the master keeps (pm.min_spare_servers, MinSpareServers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_spare: Option<u32>,
+    /// Most idle processes it keeps (pm.max_spare_servers, MaxSpareServers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_spare: Option<u32>,
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 fn one() -> u32 {
@@ -219,6 +239,33 @@ pub enum MasterMode {
     OnDemand,
     /// Dovecot 2.4.2 and later (client_limit = 1), courier: the master accepts and forks.
     PerConnection,
+    /// PHP-FPM pm = dynamic: a maintenance tick keeps the idle children between
+    /// min_spare and max_spare, forking at a rate that doubles per tick.
+    PhpFpmDynamic,
+    /// PHP-FPM pm = ondemand: one fork per wake-up of its edge-triggered watch.
+    PhpFpmOndemand,
+    /// Apache httpd's prefork MPM: as dynamic, with its own rules.
+    ApachePrefork,
+}
+
+impl MasterMode {
+    /// As a model file writes it ("on-demand").
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    }
+
+    /// The modes with a maintenance tick and spare servers.
+    pub fn has_spares(self) -> bool {
+        matches!(self, MasterMode::PhpFpmDynamic | MasterMode::ApachePrefork)
+    }
+
+    /// The modes with a maintenance tick at all.
+    pub fn ticks(self) -> bool {
+        self.has_spares() || self == MasterMode::PhpFpmOndemand
+    }
 }
 
 /// The master process that forks the workers.
@@ -247,6 +294,35 @@ pub struct Master {
     /// forks for all of them one fork at a time (Dovecot's one master).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<String>,
+    /// Seconds between maintenance ticks (PHP-FPM, Apache: 1).
+    #[serde(default = "default_tick", skip_serializing_if = "is_default_tick")]
+    pub tick: f64,
+    /// The most processes one tick forks (pm.max_spawn_rate; Apache's MAX_SPAWN_RATE).
+    #[serde(
+        default = "default_max_spawn_rate",
+        skip_serializing_if = "is_default_max_spawn_rate"
+    )]
+    pub max_spawn_rate: u32,
+}
+
+fn default_tick() -> f64 {
+    // FPM_IDLE_SERVER_MAINTENANCE_HEARTBEAT 1000 ms; Apache's 1-s sleep
+    // (semantics: php-fpm-tick, apache-tick).
+    1.0
+}
+
+fn is_default_tick(t: &f64) -> bool {
+    *t == 1.0
+}
+
+fn default_max_spawn_rate() -> u32 {
+    // pm.max_spawn_rate 32; Apache MAX_SPAWN_RATE 32 (semantics: php-fpm-max-spawn-rate,
+    // apache-spawn).
+    32
+}
+
+fn is_default_max_spawn_rate(n: &u32) -> bool {
+    *n == 32
 }
 
 impl Default for Master {
@@ -259,6 +335,8 @@ impl Default for Master {
             drop_timeout: None,
             dovecot_version: None,
             process: None,
+            tick: default_tick(),
+            max_spawn_rate: default_max_spawn_rate(),
         }
     }
 }

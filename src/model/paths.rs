@@ -81,6 +81,36 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
         "idle processes kept ready",
     ),
     (
+        "pool.threads",
+        PathKind::Value,
+        "connections of a process working at once",
+    ),
+    (
+        "pool.start_servers",
+        PathKind::Value,
+        "spare-server masters: processes at t = 0",
+    ),
+    (
+        "pool.min_spare",
+        PathKind::Value,
+        "fewest idle processes kept",
+    ),
+    (
+        "pool.max_spare",
+        PathKind::Value,
+        "most idle processes kept",
+    ),
+    (
+        "master.tick",
+        PathKind::Value,
+        "seconds between maintenance ticks",
+    ),
+    (
+        "master.max_spawn_rate",
+        PathKind::Value,
+        "most processes one tick forks",
+    ),
+    (
         "pool.idle_kill",
         PathKind::Value,
         "seconds before an extra idle process ends (0 = never)",

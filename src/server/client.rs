@@ -112,6 +112,9 @@ impl<'a> Sim<'a> {
         // (semantics: unix-capacity, tcp-capacity).
         let svc = &self.c.svcs[s];
         if self.lines[s].queue.len() < svc.capacity {
+            if svc.mode == crate::model::MasterMode::PhpFpmOndemand {
+                self.edge(s, now);
+            }
             self.enqueue(id, now);
             self.dispatch(s, now);
             return;

@@ -18,6 +18,10 @@ impl Sim<'_> {
         let n = match svc.mode {
             MasterMode::Prefork => svc.process_limit,
             MasterMode::OnDemand | MasterMode::PerConnection => svc.min_avail,
+            // pm.start_servers / StartServers (semantics: php-fpm-dynamic-config,
+            // apache-defaults); ondemand starts with none (semantics: php-fpm-ondemand).
+            MasterMode::PhpFpmDynamic | MasterMode::ApachePrefork => svc.start_servers,
+            MasterMode::PhpFpmOndemand => 0,
         };
         for _ in 0..n {
             self.new_process(s, 0.0, true);
@@ -160,9 +164,29 @@ impl Sim<'_> {
         self.lines[s].dropping = false;
     }
 
-    pub(super) fn process_exited(&mut self, s: usize, now: f64) {
+    pub(super) fn process_exited(&mut self, s: usize, killed: bool, now: f64) {
         self.slot_freed(s);
         match self.c.svcs[s].mode {
+            // PHP-FPM replaces a child that exited by itself (pm.max_requests) at
+            // once, one for one; one its master killed is not replaced (semantics:
+            // php-fpm-respawn).
+            MasterMode::PhpFpmDynamic | MasterMode::PhpFpmOndemand => {
+                if !killed {
+                    self.fork(s, now);
+                }
+            }
+            // Apache replaces children only on its tick, and skips the maintenance of
+            // a tick that reaped one: the next comes a tick after this exit (semantics:
+            // apache-tick, apache-max-connections).
+            MasterMode::ApachePrefork => {
+                if let Some(t) = self.lines[s].tick.take() {
+                    self.q.cancel(t);
+                }
+                let t = self
+                    .q
+                    .schedule(now + self.c.svcs[s].tick, Ev::Tick(s as u16));
+                self.lines[s].tick = Some(t);
+            }
             // gunicorn replaces a worker that exited (max_requests): after a random
             // 0 to 100 ms gap in spawn_workers (semantics: gunicorn-respawn) plus its
             // boot.

@@ -13,6 +13,7 @@ mod client;
 mod hop;
 mod master;
 mod pool;
+mod spare;
 
 use crate::dist::Dist;
 use crate::engine::{stream, EventId, EventQueue, Rng64};
@@ -55,6 +56,15 @@ struct Svc {
     idle_kill: f64,
     mode: MasterMode,
     drop_timeout: Option<f64>,
+    /// Connections of a process doing their work at once.
+    threads: u32,
+    /// Spare-server masters: the tick, the spares kept, the processes at t = 0 and
+    /// the most forked in one tick.
+    tick: f64,
+    min_spare: u32,
+    max_spare: u32,
+    start_servers: u32,
+    max_spawn_rate: u32,
     startup: Dist,
     fork_time: Dist,
     respawn_delay: Dist,
@@ -124,6 +134,13 @@ impl Compiled {
                 };
                 let (syn_times, syn_give_up) = s.listener.syn_schedule.times();
                 let c = &s.connect;
+                let spares = crate::model::spares(&s.pool, s.master.mode);
+                // Dovecot's masters top up process_min_avail and end idle processes on
+                // timers of their own; PHP-FPM and Apache do it on their tick.
+                let dovecot = matches!(
+                    s.master.mode,
+                    MasterMode::OnDemand | MasterMode::PerConnection
+                );
                 Svc {
                     name: s.name.clone(),
                     kind: s.listener.kind,
@@ -137,11 +154,17 @@ impl Compiled {
                     idle_kill: s.pool.idle_kill,
                     mode: s.master.mode,
                     drop_timeout: s.master.drop_timeout,
+                    threads: s.pool.threads,
+                    tick: s.master.tick,
+                    min_spare: spares.0,
+                    max_spare: spares.1,
+                    start_servers: crate::model::start_servers(&s.pool, s.master.mode),
+                    max_spawn_rate: s.master.max_spawn_rate,
                     startup: s.master.startup.sampler(),
                     fork_time: s.master.fork_time.sampler(),
                     respawn_delay: s.master.respawn_delay.sampler(),
-                    tops_up: s.master.mode != MasterMode::Prefork && s.pool.process_min_avail > 0,
-                    idle_kills: s.master.mode != MasterMode::Prefork && s.pool.idle_kill > 0.0,
+                    tops_up: dovecot && s.pool.process_min_avail > 0,
+                    idle_kills: dovecot && s.pool.idle_kill > 0.0,
                     master,
                     blocking: s.work.blocking.sampler(),
                     hold: s.work.hold.sampler(),
@@ -230,6 +253,8 @@ enum Ev {
     PreforkRun(u16),
     /// A proxying process gives up waiting for the next service's reply.
     HopTimeout(u32),
+    /// A spare-server master's maintenance tick.
+    Tick(u16),
     /// load.duration has passed: the observed window ends.
     WindowEnd,
     /// A bin of the timeline ends.
@@ -298,6 +323,11 @@ struct Proc {
     first: u32,
     idle_timer: Option<EventId>,
     in_free: bool,
+    /// When it was forked, and since when it has had no connection.
+    born: f64,
+    idle_since: f64,
+    /// Ended by its master (spare servers): not replaced.
+    killed: bool,
 }
 
 /// One service's state in a run.
@@ -316,6 +346,12 @@ struct Line {
     prefork_pending: bool,
     drop_timer: Option<EventId>,
     dropping: bool,
+    /// A spare-server master: its next tick, and the processes its next fork
+    /// makes (1, doubling).
+    tick: Option<EventId>,
+    spawn_rate: u32,
+    /// PHP-FPM ondemand: the time of the last wake-up of its watch.
+    last_edge: f64,
 }
 
 /// One master process's state in a run.
@@ -346,6 +382,8 @@ struct Sim<'a> {
     masters: Vec<MasterState>,
     /// A proxy's hop timeouts, by connection.
     hop_timers: HashMap<u32, EventId>,
+    /// Work waiting for a thread of its process (services with threads > 1).
+    waiting_work: Vec<VecDeque<u32>>,
     arrivals_done: bool,
     /// Connections not yet resolved (or still open).
     open: u64,
@@ -379,11 +417,14 @@ impl<'a> Sim<'a> {
                 .iter()
                 .map(|s| Line {
                     queue: VecDeque::with_capacity(s.capacity.min(1 << 16)),
+                    spawn_rate: 1,
+                    last_edge: f64::NEG_INFINITY,
                     ..Line::default()
                 })
                 .collect(),
             masters: vec![MasterState::default(); c.masters.len()],
             hop_timers: HashMap::new(),
+            waiting_work: Vec::new(),
             arrivals_done: false,
             open: 0,
             stats,
@@ -399,6 +440,7 @@ impl<'a> Sim<'a> {
         }
         for s in 0..self.c.svcs.len() {
             self.start_pool(s);
+            self.start_ticks(s);
         }
         if let Some(d) = self.c.model.load.duration {
             self.q.schedule(d, Ev::WindowEnd);
@@ -436,6 +478,7 @@ impl<'a> Sim<'a> {
                 Ev::DropTimeout(s) => self.drop_timeout(s as usize, now),
                 Ev::PreforkRun(s) => self.prefork_run(s as usize, now),
                 Ev::HopTimeout(id) => self.hop_timeout(id, now),
+                Ev::Tick(s) => self.tick(s as usize, now),
                 Ev::WindowEnd => self.stats.close_window(now),
                 Ev::BinEdge => {
                     self.stats.bin_edge(now);

@@ -3,6 +3,7 @@
 //! Each belongs to one service (`Proc::svc`).
 
 use super::{Ev, Proc, Sim, NONE};
+use std::collections::VecDeque;
 
 impl Sim<'_> {
     /// A process that could take a connection now: alive, listening, not blocked in a
@@ -74,6 +75,9 @@ impl Sim<'_> {
             first: NONE,
             idle_timer: None,
             in_free: false,
+            born: now,
+            idle_since: now,
+            killed: false,
         };
         let p = match self.free_procs.pop() {
             Some(p) => {
@@ -141,6 +145,11 @@ impl Sim<'_> {
     /// connection's work waits for the work accepted before it (SPEC 1.5).
     #[inline(always)]
     pub(super) fn start_work(&mut self, p: u32, id: u32, now: f64) {
+        let s = self.procs[p as usize].svc as usize;
+        if self.c.svcs[s].threads > 1 {
+            self.start_threaded(p, id, now);
+            return;
+        }
         let blocking = self.conns[id as usize].blocking;
         let proc = &mut self.procs[p as usize];
         // Busy is counted per process, not per connection (Processes::busy_mean: the
@@ -161,10 +170,49 @@ impl Sim<'_> {
         self.conns[id as usize].owner = p;
     }
 
+    /// With threads > 1: up to `threads` connections of the process work at once; the
+    /// others wait for a thread, in order (gunicorn gthread's executor, Apache's
+    /// worker threads).
+    fn start_threaded(&mut self, p: u32, id: u32, now: f64) {
+        self.conns[id as usize].owner = p;
+        let s = self.procs[p as usize].svc as usize;
+        if self.procs[p as usize].working < self.c.svcs[s].threads {
+            self.run_thread(p, id, now);
+        } else {
+            if self.waiting_work.len() <= p as usize {
+                self.waiting_work.resize_with(p as usize + 1, VecDeque::new);
+            }
+            self.waiting_work[p as usize].push_back(id);
+        }
+    }
+
+    fn run_thread(&mut self, p: u32, id: u32, now: f64) {
+        let proc = &mut self.procs[p as usize];
+        if proc.working == 0 {
+            let s = proc.svc as usize;
+            self.stats.services[s].busy.add(now, 1);
+        }
+        let proc = &mut self.procs[p as usize];
+        proc.working += 1;
+        let done = now + self.conns[id as usize].blocking;
+        self.q.schedule(done, Ev::WorkDone(id));
+    }
+
     pub(super) fn work_done(&mut self, id: u32, now: f64) {
         let p = self.conns[id as usize].owner;
         let proc = &mut self.procs[p as usize];
         proc.working -= 1;
+        // A thread freed: the next connection waiting in this process takes it.
+        if let Some(next) = self
+            .waiting_work
+            .get_mut(p as usize)
+            .and_then(VecDeque::pop_front)
+        {
+            self.procs[p as usize].working += 1;
+            let done = now + self.conns[next as usize].blocking;
+            self.q.schedule(done, Ev::WorkDone(next));
+        }
+        let proc = &mut self.procs[p as usize];
         if proc.working == 0 {
             let s = proc.svc as usize;
             self.stats.services[s].busy.add(now, -1);
@@ -203,6 +251,7 @@ impl Sim<'_> {
                 self.slot_freed(proc.svc as usize);
             }
             if proc.clients == 0 {
+                self.procs[p as usize].idle_since = now;
                 self.start_idle_timer(p, now);
             }
         }
@@ -216,6 +265,7 @@ impl Sim<'_> {
         if first != NONE {
             self.start_work(p, first, now);
         } else if self.has_slot(p) {
+            self.procs[p as usize].idle_since = now;
             self.offer_slot(p);
             self.start_idle_timer(p, now);
         }
@@ -232,7 +282,8 @@ impl Sim<'_> {
         self.lines[s].alive -= 1;
         let alive = u64::from(self.lines[s].alive);
         self.stats.services[s].processes.set(now, alive);
-        self.process_exited(s, now);
+        let killed = self.procs[p as usize].killed;
+        self.process_exited(s, killed, now);
     }
 
     /// idle_kill applies to Dovecot's masters; gunicorn keeps its fixed pool.

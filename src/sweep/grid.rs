@@ -124,6 +124,11 @@ fn is_integer_path(path: &str) -> bool {
                 | "seed"
                 | "replications"
                 | "max_connections"
+                | "threads"
+                | "start_servers"
+                | "min_spare"
+                | "max_spare"
+                | "max_spawn_rate"
         )
     ) && !path.starts_with("work.")
         && !path.starts_with("master.startup")

@@ -12,6 +12,7 @@
 //! - `harness_mock`: the harness's whole pipeline on the mock target (no servers, no
 //!   timing), and the limits it refuses before anything runs.
 //! - `load_over_time`: profiles, traces and timelines (SPEC section 9).
+//! - `servers`: threads, and PHP-FPM's and Apache's masters (SPEC section 11).
 //! - `reliability`: inputs that once panicked, hung or mixed results, each refused.
 //! - `fuzz`: mutated model files and command lines, bounded in time.
 
@@ -28,4 +29,5 @@ mod load_over_time;
 mod nginx_log;
 mod oracles;
 mod reliability;
+mod servers;
 mod sweep;

@@ -169,12 +169,8 @@ fn ignored_line(n: usize) -> String {
 }
 
 /// `master.mode` as the model file writes it.
-fn mode_name(mode: MasterMode) -> &'static str {
-    match mode {
-        MasterMode::Prefork => "prefork",
-        MasterMode::OnDemand => "on-demand",
-        MasterMode::PerConnection => "per-connection",
-    }
+fn mode_name(mode: MasterMode) -> String {
+    mode.name()
 }
 
 /// Reads a saved `doveconf -n` from disk and writes the model of `service`.

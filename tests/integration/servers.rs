@@ -1,0 +1,164 @@
+//! More server families (SPEC section 11): threads against M/M/c/K, and the spawn
+//! sequences of PHP-FPM's and Apache's masters, tick by tick, against what the real
+//! servers did on this machine's Debian packages (docs/semantics.md:
+//! php-fpm-dynamic-spawn, apache-spawn, php-fpm-ondemand).
+
+use crate::common::{assert_covers, eagain, model, refusal, replications, write};
+use eagain::analytic::mmck;
+use eagain::server::Compiled;
+
+#[test]
+fn one_process_with_c_threads_and_c_slots_is_mm_c_k() {
+    // One process, 5 threads, 5 slots, a queue of 7: M/M/5/12 at 18/s, mu = 4.
+    let m = model(
+        r#"name = "threads"
+[load]
+arrival = "poisson"
+rate = 18.0
+duration = 4000.0
+[listener]
+backlog = 6
+[pool]
+process_limit = 1
+client_limit = 5
+threads = 5
+[work]
+blocking = { dist = "exponential", mean = 0.25 }
+"#,
+    );
+    let exact = mmck(18.0, 4.0, 5, 12).refusal_probability;
+    assert_covers("refusal", &refusal(&replications(&m, 9, 20)), exact, 0.05);
+}
+
+/// The number of processes in each 1-s bin of one run of `text`: requests that each
+/// hold a child for 1000 s, all sent in the first moment.
+fn processes_per_second(text: &str, seconds: usize) -> Vec<f64> {
+    let mut c = Compiled::new(&model(text));
+    c.keep_timeline(1.0);
+    let rep = c.run(1, 0).unwrap();
+    let t = rep.timeline.expect("a timeline was kept");
+    t.processes[..seconds].to_vec()
+}
+
+fn held(requests: u32, master: &str, pool: &str) -> String {
+    format!(
+        r#"name = "held"
+[load]
+arrival = "constant"
+rate = 100000.0
+connections = {requests}
+[listener]
+backlog = 4096
+[pool]
+{pool}
+[master]
+{master}
+[work]
+blocking = {{ dist = "constant", value = 1000.0 }}
+"#
+    )
+}
+
+#[test]
+fn php_fpm_dynamic_spawns_20_21_23_27_35_51_60_as_measured() {
+    // start = min_spare = 20, max_spare 30, max_children 60, 70 held requests: the
+    // rate doubles from 1 each tick, then max_children cuts it (8.2.36 on Debian 12).
+    let text = held(
+        70,
+        "mode = \"php-fpm-dynamic\"",
+        "process_limit = 60\nstart_servers = 20\nmin_spare = 20\nmax_spare = 30",
+    );
+    let seen = processes_per_second(&text, 8);
+    assert_eq!(seen, [20.0, 21.0, 23.0, 27.0, 35.0, 51.0, 60.0, 60.0]);
+}
+
+#[test]
+fn apache_prefork_spawns_5_6_8_12_20_36_68_100_132_150_as_measured() {
+    // Debian's mpm_prefork.conf (StartServers 5, MinSpare 5, MaxSpare 10,
+    // MaxRequestWorkers 150), 140 held connections: not capped by MinSpare - idle,
+    // the rate doubles to 32 (2.4.71 on Debian 12).
+    let text = held(140, "mode = \"apache-prefork\"", "process_limit = 150");
+    let seen = processes_per_second(&text, 11);
+    assert_eq!(
+        seen,
+        [5.0, 6.0, 8.0, 12.0, 20.0, 36.0, 68.0, 100.0, 132.0, 150.0, 150.0]
+    );
+}
+
+#[test]
+fn php_fpm_ondemand_leaves_a_burst_behind_one_child_and_forks_one_per_paced_arrival() {
+    let text = |rate: &str| {
+        format!(
+            r#"name = "ondemand"
+[load]
+arrival = "constant"
+rate = {rate}
+connections = 30
+[listener]
+backlog = 4096
+[pool]
+process_limit = 50
+[master]
+mode = "php-fpm-ondemand"
+fork_time = {{ dist = "constant", value = 0.001 }}
+[work]
+blocking = {{ dist = "constant", value = 60.0 }}
+"#
+        )
+    };
+    // 30 together: one wake-up of the edge-triggered watch, one child; 29 wait.
+    let burst = replications(&model(&text("1000000.0")), 1, 1);
+    assert_eq!(burst[0].services[0].forks, 1);
+    assert_eq!(burst[0].services[0].processes.max, 1);
+    // Paced at 10/s, each a wake-up that finds no idle child: a fork each.
+    let paced = replications(&model(&text("10.0")), 1, 1);
+    assert_eq!(paced[0].services[0].forks, 30);
+}
+
+#[test]
+fn bad_spare_server_settings_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = |master: &str, pool: &str, phrases: &[&str]| {
+        let p = write(dir.path(), "s.toml", &held(10, master, pool));
+        let out = eagain()
+            .args(["simulate", p.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        for ph in phrases {
+            assert!(err.contains(ph), "no `{ph}` in {err}");
+        }
+    };
+    let dynamic = "mode = \"php-fpm-dynamic\"";
+    case(
+        dynamic,
+        "process_limit = 10\nmin_spare = 5\nmax_spare = 3",
+        &["`pool.min_spare`", "max_spare"],
+    );
+    case(
+        dynamic,
+        "process_limit = 10\nmin_spare = 2\nmax_spare = 4\nstart_servers = 6",
+        &["`pool.start_servers`", "[min_spare, max_spare]"],
+    );
+    case(
+        "mode = \"apache-prefork\"\nmax_spawn_rate = 0",
+        "process_limit = 10",
+        &["`master.max_spawn_rate`"],
+    );
+    case(
+        "mode = \"prefork\"",
+        "process_limit = 2\nclient_limit = 4\nthreads = 0",
+        &["`pool.threads`"],
+    );
+    case(
+        "mode = \"prefork\"",
+        "process_limit = 2\nclient_limit = 4\nthreads = 5",
+        &["`pool.threads`", "pool.client_limit"],
+    );
+    case(
+        "mode = \"on-demand\"",
+        "process_limit = 2\nmin_spare = 1",
+        &["`pool.min_spare`", "keeps no spare servers"],
+    );
+}
