@@ -3,6 +3,7 @@
 //! chart of 1, 2 and 4 workers is never titled by a model named "1 sync worker"; and
 //! the parameters held fixed.
 
+use super::style::fmt_number;
 use super::ChartText;
 use crate::model::Model;
 
@@ -72,9 +73,12 @@ fn fixed_parameters(m: &Model, varied: &[String], backlog_derived: bool) -> Stri
         ),
         (
             "work.blocking",
-            format!("blocking mean {} s", m.work.blocking.mean()),
+            format!("blocking mean {} s", fmt_number(m.work.blocking.mean(), 4)),
         ),
-        ("load.rate", format!("rate={}/s", m.load.rate)),
+        (
+            "load.rate",
+            format!("rate={}/s", fmt_number(m.load.rate, 4)),
+        ),
     ];
     items
         .iter()

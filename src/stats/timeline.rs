@@ -41,6 +41,12 @@ impl Recording {
     }
 
     pub(crate) fn finish(self, end: f64, last_processes: u64) -> Timeline {
+        let mut processes = self.processes;
+        // The processes of the end stay for the rest of the last bin.
+        if let Some(last) = processes.last_mut() {
+            let bin_end = self.queue.len() as f64 * self.width;
+            *last += last_processes as f64 * (bin_end - end).max(0.0);
+        }
         let mut counts = self.counts;
         for c in &mut counts {
             c[OFFERED] = c[SERVED] + c[REFUSED] + c[DROPPED] + c[TIMED_OUT];
@@ -49,7 +55,7 @@ impl Recording {
             width: self.width,
             counts,
             queue: self.queue,
-            processes: self.processes,
+            processes,
             end,
             last_processes,
         }
