@@ -417,7 +417,8 @@ fn check_spares(p: &str, pool: &Pool, master: &Master) -> Result<(), FieldError>
         return Err(bad(
             &f("pool.threads"),
             format!(
-                "{} threads: give 1 to pool.client_limit ({}): a process's connections, at                  most, do their work at once",
+                "{} threads: give from 1 to pool.client_limit ({}); a process cannot work on \
+                 more connections at once than it holds",
                 pool.threads, pool.client_limit
             ),
         ));
@@ -467,7 +468,8 @@ fn check_spares(p: &str, pool: &Pool, master: &Master) -> Result<(), FieldError>
             return Err(bad(
                 &f("pool.max_spare"),
                 format!(
-                    "{max} is above pool.process_limit ({}): no more processes can be idle                      than exist",
+                    "{max} is above pool.process_limit ({}): no more processes can be idle \
+                     than exist",
                     pool.process_limit
                 ),
             ));
@@ -477,7 +479,8 @@ fn check_spares(p: &str, pool: &Pool, master: &Master) -> Result<(), FieldError>
             return Err(bad(
                 &f("pool.start_servers"),
                 format!(
-                    "{start} is outside [min_spare, max_spare] = [{min}, {max}], which PHP-FPM                      refuses to start with"
+                    "{start} is outside [min_spare, max_spare] = [{min}, {max}], which \
+                     PHP-FPM refuses to start with"
                 ),
             ));
         }

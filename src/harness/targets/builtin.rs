@@ -28,13 +28,18 @@ impl Target for Builtin {
     fn check_model(&self, m: &Model, run_limit_s: f64) -> Result<(), String> {
         if m.master.mode.ticks() {
             return Err(format!(
-                "`master.mode` = {}: the builtin server forks as gunicorn and Dovecot do                  (prefork, on-demand, per-connection); measure PHP-FPM and Apache with                  their own targets",
+                "`master.mode` = {}: the builtin server forks as gunicorn and Dovecot do \
+                 (prefork, on-demand, per-connection); measure PHP-FPM and Apache with \
+                 their own targets",
                 serde_json::to_value(m.master.mode).unwrap_or_default()
             ));
         }
         if m.pool.threads > 1 {
-            return Err("`pool.threads`: the builtin server's processes serve one connection's                         work at a time; use 1"
-                .into());
+            return Err(
+                "`pool.threads`: the builtin server's processes serve one connection's \
+                 work at a time; use 1"
+                    .into(),
+            );
         }
         if m.master.mode != MasterMode::Prefork
             && m.pool.idle_kill > 0.0
