@@ -64,6 +64,8 @@ impl Default for Connect {
 #[serde(deny_unknown_fields)]
 pub struct Service {
     pub name: String,
+    /// Optional in a chain: a Dovecot service derives its backlog.
+    #[serde(default)]
     pub listener: Listener,
     pub pool: Pool,
     #[serde(default)]
@@ -179,6 +181,7 @@ impl RawModel {
                 for s in &mut services {
                     s.settle();
                 }
+                share_dovecot_version(&mut services)?;
                 let f = &services[0];
                 Ok(Model {
                     listener: f.listener.clone(),
@@ -211,6 +214,42 @@ impl RawModel {
             }),
         }
     }
+}
+
+/// One master runs one Dovecot version: a version named by one service of a
+/// `master.process` applies its rules to every service that master forks for
+/// (semantics: dovecot-fork-serial), and two different versions under one master are
+/// refused.
+fn share_dovecot_version(services: &mut [Service]) -> Result<(), FieldError> {
+    let mut versions: Vec<(String, String, String)> = Vec::new();
+    for s in services.iter() {
+        if let (Some(label), Some(v)) = (&s.master.process, &s.master.dovecot_version) {
+            match versions.iter().find(|(l, _, _)| l == label) {
+                Some((_, first, by)) if first != v => {
+                    return Err(super::bad(
+                        &format!("services.{}.master.dovecot_version", s.name),
+                        format!(
+                            "\"{v}\", but services.{by} shares master.process \"{label}\" \
+                             and names \"{first}\": one master runs one version; give the same \
+                             version (or give it once)"
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => versions.push((label.clone(), v.clone(), s.name.clone())),
+            }
+        }
+    }
+    for s in services.iter_mut() {
+        if s.master.dovecot_version.is_none() {
+            if let Some(label) = &s.master.process {
+                if let Some((_, v, _)) = versions.iter().find(|(l, _, _)| l == label) {
+                    s.master.dovecot_version = Some(v.clone());
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn is_empty(s: &&str) -> bool {

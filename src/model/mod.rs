@@ -175,6 +175,18 @@ pub struct Listener {
 /// is this large (`check` refuses anything above i32::MAX).
 pub const BACKLOG_NOT_GIVEN: u32 = u32::MAX;
 
+impl Default for Listener {
+    /// A unix listener whose backlog the file did not give.
+    fn default() -> Self {
+        Listener {
+            kind: ListenerKind::default(),
+            backlog: BACKLOG_NOT_GIVEN,
+            somaxconn: default_somaxconn(),
+            syn_schedule: SynSchedule::default(),
+        }
+    }
+}
+
 fn backlog_not_given() -> u32 {
     BACKLOG_NOT_GIVEN
 }

@@ -211,3 +211,60 @@ fn bad_chains_are_refused_naming_the_field() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no service is named `imap`"));
 }
+
+#[test]
+fn a_dovecot_version_applies_to_every_service_of_its_master() {
+    // Only imap names the version; imap-login shares its master, so it too leaves
+    // its backlog out and gets 2.2.25's: 1000 × 1 cut to 511 (semantics:
+    // dovecot-backlog-cap), a queue of 512.
+    let text = |login_version: &str| {
+        format!(
+            "name = \"dovecot\"\n[load]\nrate = 1.0\nduration = 10.0\n\n\
+             [[services]]\nname = \"imap-login\"\nnext = \"imap\"\n\
+             master = {{ mode = \"on-demand\", process = \"dovecot\"{login_version} }}\n\
+             pool = {{ process_limit = 1000 }}\n\
+             work = {{ blocking = {{ dist = \"constant\", value = 0.01 }} }}\n\n\
+             [[services]]\nname = \"imap\"\n\
+             master = {{ mode = \"on-demand\", process = \"dovecot\", dovecot_version = \"2.2.25\" }}\n\
+             pool = {{ process_limit = 2 }}\n\
+             work = {{ blocking = {{ dist = \"constant\", value = 0.1 }} }}\n"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = crate::common::write(dir.path(), "d.toml", &text(""));
+    let out = eagain()
+        .args(["simulate", p.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cap = |s: &str| v["services"][s]["effective"]["queue_capacity"].as_u64();
+    assert_eq!(cap("imap-login"), Some(512));
+    assert_eq!(
+        cap("imap"),
+        Some(5),
+        "2 × 1 raised to Dovecot's least backlog, 4"
+    );
+
+    let p = crate::common::write(
+        dir.path(),
+        "d.toml",
+        &text(", dovecot_version = \"2.3.21\""),
+    );
+    let out = eagain()
+        .args(["simulate", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`services.imap.master.dovecot_version`"),
+        "{err}"
+    );
+    assert!(err.contains("one master runs one version"), "{err}");
+}
