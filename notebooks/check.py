@@ -117,7 +117,9 @@ def first_line_of_error(exc: Exception) -> str:
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
     text = f"{ename}: {evalue}".strip()
-    return " ".join(text.split())[:400]
+    text = " ".join(text.split())
+    # The command comes first and eagain's own message last: keep both ends.
+    return text if len(text) <= 900 else f"{text[:300]} ... {text[-600:]}"
 
 
 def run(names: list[str], timeout: int, keep: str | None) -> int:

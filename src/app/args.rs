@@ -237,7 +237,7 @@ pub struct HarnessArgs {
     #[arg(long)]
     pub runs: Option<u32>,
     /// A run whose load generator fell more than this many milliseconds behind its
-    /// schedule is run again (twice at most), then refused.
+    /// schedule is run again (four times at most), then refused.
     #[arg(long, default_value_t = 5.0, value_name = "MS")]
     pub max_lag_ms: f64,
     /// The loopback port the measured server (builtin over TCP, or nginx) listens on

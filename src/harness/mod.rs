@@ -68,7 +68,7 @@ pub struct Request {
     /// Real runs per grid point (default: the model's sim.replications, at most 3).
     pub runs: Option<u32>,
     /// A run whose load generator fell more than this many milliseconds behind its
-    /// schedule is run again (twice at most), then refused.
+    /// schedule is run again (four times at most), then refused.
     pub max_lag_ms: f64,
     /// The loopback port of the measured server (0: a free one).
     pub port: u16,

@@ -26,7 +26,7 @@ pub struct Measured {
 }
 
 /// How many times a run is tried when its load generator fell behind its schedule.
-const ATTEMPTS: u32 = 3;
+const ATTEMPTS: u32 = 5;
 
 /// How the runs of a measurement are made: what every `RunSpec` says besides the
 /// point's model and the run's number.

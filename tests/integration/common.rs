@@ -8,6 +8,7 @@ use eagain::server::Compiled;
 use eagain::stats::{t_quantile, RepStats, Summary};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// The eagain binary, run from the repository root so that `models/...` resolves.
 pub fn eagain() -> assert_cmd::Command {
@@ -179,4 +180,66 @@ pub fn png_size(p: &Path) -> (u32, u32) {
     let reader = decoder.read_info().unwrap();
     let info = reader.info();
     (info.width, info.height)
+}
+
+/// Runs eagain with its temporary files under `tmp`.
+pub fn run_in(tmp: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .env("TMPDIR", tmp)
+        .output()
+        .expect("eagain runs")
+}
+
+/// An output's exit code, stdout and stderr, for an assertion's message.
+pub fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Every file and folder under `dir`.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.filter_map(|e| e.ok()) {
+            out.push(e.path());
+            out.extend(walk(&e.path()));
+        }
+    }
+    out
+}
+
+/// A fixed pool of 2 or 3 processes, constant arrivals (the n-th at n/rate) and
+/// 73 ms of constant blocking: 27.4 or 41 connections per second at most.
+pub const PREFORK: &str = r#"
+name = "harness prefork"
+[load]
+arrival = "constant"
+rate = 20.0
+duration = 3.0
+[listener]
+backlog = 4
+[pool]
+process_limit = 2
+[master]
+mode = "prefork"
+[work]
+blocking = { dist = "constant", value = 0.073 }
+"#;
+
+/// Runs a command that must be refused with exit code 2, a message naming `words`, and
+/// nothing on stdout.
+pub fn refused(tmp: &Path, args: &[&str], words: &[&str]) {
+    let o = run_in(tmp, args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(o.stdout.is_empty(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for w in words {
+        assert!(err.contains(w), "`{w}` not in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
 }

@@ -5,8 +5,8 @@
 //! columns in order, one row per grid point in grid order, the overlay chart's size,
 //! the same bytes when run again), and the limits they refuse before anything runs.
 
+use crate::common::{self, walk, PREFORK};
 use crate::common::{assert_same_file, eagain, png_size, write};
-use crate::harness::{self, PREFORK};
 use predicates::prelude::*;
 use std::path::Path;
 
@@ -43,7 +43,7 @@ fn run_mock(dir: &Path, command: &str, out: &str, extra: &[&str]) -> String {
         .arg(dir.join(out))
         .assert()
         .success();
-    let left: Vec<_> = harness::walk(dir)
+    let left: Vec<_> = walk(dir)
         .into_iter()
         .filter(|p| p.to_string_lossy().contains("eagain-harness"))
         .collect();
@@ -190,8 +190,8 @@ fn refused(args: &[&str], words: &[&str]) {
     let model = write(dir.path(), "m.toml", PREFORK);
     let mut all = vec!["harness", model.to_str().unwrap()];
     all.extend_from_slice(args);
-    harness::refused(dir.path(), &all, words);
-    assert_eq!(harness::walk(dir.path()), [model], "it made files");
+    common::refused(dir.path(), &all, words);
+    assert_eq!(walk(dir.path()), [model], "it made files");
 }
 
 #[test]

@@ -1,4 +1,6 @@
-//! The integration tests: one binary, a module per area.
+//! The integration tests: one binary, a module per area. The tests that measure real
+//! servers are in `tests/realservers`, a binary of their own, so that cargo runs them
+//! after these and no simulation competes with their clocks.
 //! - `chain`: chains of services and shared masters, exact and by hand (SPEC 8).
 //! - `common`: the helpers every module uses (the binary, files, models, intervals).
 //! - `oracles`: the simulator against exact queueing results, inside 99.9 % intervals.
@@ -8,7 +10,6 @@
 //! - `sweep`: sweeps, shards, resume, charts and plan through the command line.
 //! - `import`: models written from `doveconf -n` outputs.
 //! - `nginx_log`: traces and models from access logs (SPEC section 10).
-//! - `harness`: real servers measured on this machine beside the prediction.
 //! - `harness_mock`: the harness's whole pipeline on the mock target (no servers, no
 //!   timing), and the limits it refuses before anything runs.
 //! - `load_over_time`: profiles, traces and timelines (SPEC section 9).
@@ -22,7 +23,6 @@ mod common;
 mod determinism;
 mod deterministic;
 mod fuzz;
-mod harness;
 mod harness_mock;
 mod import;
 mod load_over_time;

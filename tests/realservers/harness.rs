@@ -5,7 +5,7 @@
 //! Dovecot (and root), print a SKIPPED line and pass when those are not there. The
 //! timing-sensitive tests run one at a time (a lock), so they do not measure each other.
 
-use crate::common::{bin, write};
+use crate::common::{bin, refused, run_in, text, walk, write, PREFORK};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -69,23 +69,6 @@ fn open_tempdir() -> tempfile::TempDir {
 }
 
 /// Runs eagain with TMPDIR inside `tmp`, so that everything it makes is found there.
-fn run_in(tmp: &Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .env("TMPDIR", tmp)
-        .output()
-        .expect("eagain runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// A CSV as rows of column name to cell.
 fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -223,18 +206,6 @@ fn nothing_left(tmp: &Path) -> Result<(), String> {
     }
 }
 
-/// Every file and folder under `dir`.
-pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.filter_map(|e| e.ok()) {
-            out.push(e.path());
-            out.extend(walk(&e.path()));
-        }
-    }
-    out
-}
-
 fn has_socket(dir: &Path) -> bool {
     use std::os::unix::fs::FileTypeExt;
     walk(dir)
@@ -332,24 +303,6 @@ fn kill_mid_run_of(target: &str, model_text: &str, signal: i32, settle: Duration
     }
     assert!(!out.join("measured.csv").exists());
 }
-
-/// A fixed pool of 2 or 3 processes, constant arrivals (the n-th at n/rate) and
-/// 73 ms of constant blocking: 27.4 or 41 connections per second at most.
-pub(crate) const PREFORK: &str = r#"
-name = "harness prefork"
-[load]
-arrival = "constant"
-rate = 20.0
-duration = 3.0
-[listener]
-backlog = 4
-[pool]
-process_limit = 2
-[master]
-mode = "prefork"
-[work]
-blocking = { dist = "constant", value = 0.073 }
-"#;
 
 /// Dovecot's on-demand master with one connection per process: every connection
 /// needs a fork, and the master forks one at a time, each 20 ms to start.
@@ -537,19 +490,6 @@ fn killing_the_harness_stops_nginx_and_gunicorn() {
     let _lock = serial();
     kill_mid_run("nginx-gunicorn", libc::SIGTERM);
     kill_mid_run("nginx-gunicorn", libc::SIGKILL);
-}
-
-/// Runs a command that must be refused with exit code 2, a message naming `words`, and
-/// nothing on stdout.
-pub(crate) fn refused(tmp: &Path, args: &[&str], words: &[&str]) {
-    let o = run_in(tmp, args);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(o.stdout.is_empty(), "{}", text(&o));
-    let err = String::from_utf8_lossy(&o.stderr);
-    for w in words {
-        assert!(err.contains(w), "`{w}` not in: {err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
 }
 
 #[test]

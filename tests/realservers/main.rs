@@ -1,0 +1,12 @@
+//! The tests that measure real servers on this machine (nginx, gunicorn, Dovecot, the
+//! builtin server) beside the prediction. They are a test binary of their own: cargo
+//! runs test binaries one after another, so no simulation test of `tests/integration`
+//! runs beside them and competes for the CPU while the load generator keeps its
+//! schedule. Inside this binary the timing-sensitive tests take a lock.
+//! - `harness`: `validate` on each target, the kernel's listen-queue rule, nothing left
+//!   behind when the harness is killed, and the bad inputs it refuses.
+
+#[path = "../integration/common.rs"]
+#[allow(dead_code)]
+mod common;
+mod harness;
