@@ -9,6 +9,8 @@
 //! - `import`: models written from `doveconf -n` outputs.
 //! - `nginx_log`: traces and models from access logs (SPEC section 10).
 //! - `harness`: real servers measured on this machine beside the prediction.
+//! - `harness_servers`: nginx + PHP-FPM, Apache prefork and couriertcpd measured
+//!   beside the prediction, and the spawn sequences counted from /proc (SPEC 11).
 //! - `harness_mock`: the harness's whole pipeline on the mock target (no servers, no
 //!   timing), and the limits it refuses before anything runs.
 //! - `load_over_time`: profiles, traces and timelines (SPEC section 9).
@@ -24,6 +26,7 @@ mod deterministic;
 mod fuzz;
 mod harness;
 mod harness_mock;
+mod harness_servers;
 mod import;
 mod load_over_time;
 mod nginx_log;

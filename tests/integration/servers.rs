@@ -32,7 +32,7 @@ blocking = { dist = "exponential", mean = 0.25 }
 
 /// The number of processes in each 1-s bin of one run of `text`: requests that each
 /// hold a child for 1000 s, all sent in the first moment.
-fn processes_per_second(text: &str, seconds: usize) -> Vec<f64> {
+pub(crate) fn processes_per_second(text: &str, seconds: usize) -> Vec<f64> {
     let mut c = Compiled::new(&model(text));
     c.keep_timeline(1.0);
     let rep = c.run(1, 0).unwrap();
