@@ -126,6 +126,8 @@ fn free_port() -> Result<u16> {
 #[derive(Default)]
 pub(crate) struct Servers {
     running: Vec<(Child, i32)>,
+    /// Servers started as the leaders of process groups of their own.
+    leaders: Vec<i32>,
     paths: Vec<OwnedPath>,
 }
 
@@ -193,6 +195,22 @@ impl Servers {
         Ok(())
     }
 
+    /// As `spawn`, for a server that signals its whole process group when it stops
+    /// (Apache's prefork master does): it leads a group of its own, which `stop`
+    /// also kills once the server has exited.
+    pub fn spawn_group_leader(
+        &mut self,
+        cmd: &mut Command,
+        stop_signal: i32,
+        what: &str,
+    ) -> Result<()> {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+        self.spawn(cmd, stop_signal, what)?;
+        self.leaders.extend(self.pid(self.running.len() - 1));
+        Ok(())
+    }
+
     /// The process id of the `i`-th server started (0 first).
     pub fn pid(&self, i: usize) -> Option<i32> {
         self.running.get(i).map(|(c, _)| c.id() as i32)
@@ -243,6 +261,10 @@ impl Servers {
                 let _ = c.kill();
                 let _ = c.wait();
             }
+        }
+        // What is left of the groups of their own (children of a killed server).
+        for group in self.leaders.drain(..) {
+            sys::kill_group(group, libc::SIGKILL);
         }
         for p in self.paths.drain(..) {
             p.remove();

@@ -140,8 +140,9 @@ impl Target for ApachePrefork {
             .arg("-DFOREGROUND")
             .current_dir(dir)
             .stderr(stderr);
-        // SIGTERM: Apache stops at once, its children with it.
-        servers.spawn(
+        // SIGTERM: Apache stops at once, its children with it. It then signals its whole
+        // process group (ap_unixd_killpg(getpgrp(), SIGTERM)), so it gets one of its own.
+        servers.spawn_group_leader(
             &mut a,
             libc::SIGTERM,
             &program.apache2.display().to_string(),
