@@ -376,7 +376,14 @@ mod tests {
     fn a_point_forking_more_than_the_cap_names_the_field_and_the_flag() {
         let m = model(&["pool.process_limit=257"]);
         let (_, limit) = run_length(&m);
-        for name in ["builtin", "nginx-gunicorn", "dovecot"] {
+        for name in [
+            "builtin",
+            "nginx-gunicorn",
+            "dovecot",
+            "nginx-php-fpm",
+            "apache-prefork",
+            "courier",
+        ] {
             let target = targets::find(name).unwrap();
             let e = check_point(&m, "p", target, limit, 256).unwrap_err().0;
             assert!(

@@ -152,7 +152,10 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
     epoll
         .watch(timer.raw(), libc::EPOLLIN as u32, TIMER_TOKEN)
         .context("epoll_ctl")?;
-    let tcp_like = matches!(endpoint, Endpoint::Tcp(_) | Endpoint::Imap { .. });
+    let tcp_like = matches!(
+        endpoint,
+        Endpoint::Tcp(_) | Endpoint::HttpTcp(_) | Endpoint::Imap { .. }
+    );
     let connect_limit = if tcp_like {
         let (_, give_up) = m.listener.syn_schedule.times();
         Some(m.load.connect_timeout.map_or(give_up, |t| t.min(give_up)))
@@ -160,10 +163,19 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
         None
     };
     let warmup = m.sim.warmup;
+    // A target that keeps a maintenance tick asks for the load to start in phase with
+    // it (the simulator's ticks come at whole multiples of master.tick).
+    let t0 = match start_at(&spec.dir) {
+        Some(at) => {
+            sys::sleep(at - sys::mono());
+            at
+        }
+        None => sys::mono(),
+    };
     let mut g = Gen {
         spec,
         endpoint,
-        t0: sys::mono(),
+        t0,
         epoll: &epoll,
         timer: &timer,
         conns: plan
@@ -274,7 +286,7 @@ impl<'a> Gen<'a> {
         let c = &mut self.conns[i];
         c.state = State::Connecting;
         c.request = match self.endpoint {
-            Endpoint::Http(_) => format!(
+            Endpoint::Http(_) | Endpoint::FastCgi(_) | Endpoint::HttpTcp(_) => format!(
                 "GET /?b={:.9} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
                 c.blocking
             )
@@ -296,9 +308,11 @@ impl<'a> Gen<'a> {
     fn connect(&mut self, i: usize) {
         let (domain, addr) = match self.endpoint {
             Endpoint::Unix(p) => (Domain::UNIX, SockAddr::unix(p)),
-            Endpoint::Tcp(a) | Endpoint::Http(a) | Endpoint::Imap { addr: a, .. } => {
-                (Domain::IPV4, Ok(SockAddr::from(*a)))
-            }
+            Endpoint::Tcp(a)
+            | Endpoint::Http(a)
+            | Endpoint::FastCgi(a)
+            | Endpoint::HttpTcp(a)
+            | Endpoint::Imap { addr: a, .. } => (Domain::IPV4, Ok(SockAddr::from(*a))),
             Endpoint::Simulated => return self.unexpected(i, "no server to connect to"),
         };
         let sock = match Socket::new(domain, Type::STREAM, None)
@@ -515,17 +529,23 @@ impl<'a> Gen<'a> {
         let end = reply.iter().position(|&b| b == b'\n')?;
         let line = String::from_utf8_lossy(&reply[..end]).trim().to_string();
         match self.endpoint {
-            Endpoint::Http(_) => {
+            Endpoint::Http(_) | Endpoint::FastCgi(_) | Endpoint::HttpTcp(_) => {
                 let code: u16 = line
                     .split_whitespace()
                     .nth(1)
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(0);
+                let fastcgi = matches!(self.endpoint, Endpoint::FastCgi(_));
+                let proxied = fastcgi || matches!(self.endpoint, Endpoint::Http(_));
                 match code {
                     200 => Some(Outcome::Served),
+                    // nginx in front of a FastCGI pool on a unix socket: a queued
+                    // connection that waited past fastcgi_read_timeout (semantics:
+                    // nginx-queued-504).
+                    504 if fastcgi => Some(Outcome::TimedOut),
                     // nginx: 502 for EAGAIN on a unix upstream, 504 for
                     // proxy_connect_timeout (reference E1 to E5).
-                    502 | 504 => Some(Outcome::Refused),
+                    502 | 504 if proxied => Some(Outcome::Refused),
                     other => {
                         *self
                             .result
@@ -621,6 +641,26 @@ fn describe(e: &std::io::Error) -> String {
         Some(libc::ENOENT) => "ENOENT (no socket file)".to_string(),
         _ => e.to_string(),
     }
+}
+
+/// The file in a run's folder that names, on CLOCK_MONOTONIC, when the load starts.
+const START_FILE: &str = "load-start";
+
+/// When the target asked the load to start (`write_start_at`), if it did.
+pub fn start_at(dir: &std::path::Path) -> Option<f64> {
+    std::fs::read_to_string(dir.join(START_FILE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Asks the load generator of the run in `dir` to start at `at` seconds on
+/// CLOCK_MONOTONIC (the clock is the machine's, whatever the namespace).
+pub fn write_start_at(dir: &std::path::Path, at: f64) -> Result<()> {
+    let path = dir.join(START_FILE);
+    std::fs::write(&path, format!("{at:.9}"))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Counts as a map key: which unexpected outcomes a run saw, for messages.

@@ -18,6 +18,9 @@ pub(crate) struct PointMeasurement {
     pub server_log: BTreeMap<String, u64>,
     /// IMAP: from each served connection's intended send time to its LOGIN's OK.
     pub login_latencies: Vec<f64>,
+    /// Each run's pool processes half-way through each second of its load (targets
+    /// with a `pool_master`).
+    pub processes_per_s: Vec<Vec<u64>>,
 }
 
 /// The simulator's prediction of one grid point.
@@ -39,6 +42,7 @@ pub(crate) fn measure_points(job: &Job, notes: Notes<'_>) -> Result<Vec<PointMea
             runs: m.reps.len() as u32,
             server_log: m.server_log,
             login_latencies: m.login_latencies,
+            processes_per_s: m.processes_per_s,
         });
     }
     Ok(out)

@@ -11,7 +11,7 @@
 //! - `chart.rs`: the overlay chart.
 //!
 //! The targets, behind one trait: `targets/` (`builtin`, `nginx_gunicorn`, `dovecot`,
-//! `mock`). The processes the harness starts, each in its own file:
+//! `php_fpm`, `apache`, `courier`, `mock`; `logs` counts and reports their log lines). The processes the harness starts, each in its own file:
 //! - `supervisor.rs` (`__internal supervise`): namespaces, the target's servers, the
 //!   load, the stop.
 //! - `prefork.rs` (`__internal serve`): the builtin pre-forking server.
@@ -127,13 +127,16 @@ pub fn internal(args: Vec<String>) -> Result<()> {
     let usage = || {
         BadInput(
             "usage: eagain __internal supervise|serve|loadgen SPEC.json, or eagain __internal \
-             init (processes the harness starts; not for direct use)"
+             init|connection (processes the harness starts; not for direct use)"
                 .into(),
         )
     };
     let what = args.first().ok_or_else(usage)?;
     if what == "init" {
         return supervisor::init();
+    }
+    if what == "connection" {
+        return targets::courier::serve_connection();
     }
     let spec_path = Path::new(args.get(1).ok_or_else(usage)?);
     match what.as_str() {

@@ -23,6 +23,8 @@ pub struct Measured {
     pub reps: Vec<RepStats>,
     pub server_log: BTreeMap<String, u64>,
     pub login_latencies: Vec<f64>,
+    /// Each run's pool processes half-way through each second of its load.
+    pub processes_per_s: Vec<Vec<u64>>,
 }
 
 /// How many times a run is tried when its load generator fell behind its schedule.
@@ -96,6 +98,7 @@ impl Runner {
         let mut reps = Vec::new();
         let mut server_log: BTreeMap<String, u64> = BTreeMap::new();
         let mut login_latencies = Vec::new();
+        let mut processes_per_s = Vec::new();
         let runs = self.settings.runs;
         for r in 0..runs {
             let mut attempt = 1;
@@ -170,16 +173,25 @@ impl Runner {
                         .join(", ")
                 ));
             }
+            if !server.processes_per_s.is_empty() {
+                notes(&format!(
+                    "{label}, run {}/{runs}: pool processes second by second: {}",
+                    r + 1,
+                    counts_text(&server.processes_per_s)
+                ));
+            }
             for (k, v) in &server.lines {
                 *server_log.entry(k.clone()).or_default() += v;
             }
             login_latencies.extend(load.login_latencies.iter().copied());
             reps.push(rep_stats(model, &load, server.forks, server.max_processes));
+            processes_per_s.push(server.processes_per_s);
         }
         Ok(Measured {
             reps,
             server_log,
             login_latencies,
+            processes_per_s,
         })
     }
 
@@ -286,6 +298,15 @@ impl Drop for Runner {
     fn drop(&mut self) {
         self.cleanup();
     }
+}
+
+/// Counts separated by spaces (a cell of a CSV, a note).
+pub fn counts_text(counts: &[u64]) -> String {
+    counts
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One run's measurement as the simulator's per-replication statistics. Levels the

@@ -70,6 +70,12 @@ pub enum Endpoint {
     Tcp(SocketAddr),
     /// nginx: `GET /?b=blocking`; 200 is served, 502 and 504 are refused.
     Http(SocketAddr),
+    /// nginx in front of a FastCGI pool on a unix socket: `GET /?b=blocking`; 200 is
+    /// served, 502 refused (EAGAIN), 504 timed out (fastcgi_read_timeout = load.timeout).
+    FastCgi(SocketAddr),
+    /// An HTTP server's own TCP accept queue (Apache): `GET /?b=blocking`; 200 is
+    /// served, a connect that did not complete within load.connect_timeout is refused.
+    HttpTcp(SocketAddr),
     /// Dovecot's imap-login: greeting, `a LOGIN uN password` (the n-th connection as
     /// user n modulo `users`), the session held open for the connection's blocking
     /// time, `b LOGOUT`.
@@ -115,6 +121,10 @@ pub struct ServerLog {
     pub max_processes: u64,
     /// Lines counted in the server's own logs (Dovecot's), by column name.
     pub lines: BTreeMap<String, u64>,
+    /// The pool's processes counted half-way through each second of the load (the
+    /// target's `pool_master` children, from /proc), for the targets that name one.
+    #[serde(default)]
+    pub processes_per_s: Vec<u64>,
 }
 
 /// What the supervisor reports for one run.

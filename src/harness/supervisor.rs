@@ -97,6 +97,12 @@ impl<'a> Run<'a> {
         cmd
     }
 
+    /// Starts the load at `at` seconds on CLOCK_MONOTONIC rather than as soon as its
+    /// process runs: a target with a maintenance tick puts the load in phase with it.
+    pub fn start_load_at(&self, at: f64) -> Result<()> {
+        super::loadgen::write_start_at(self.dir(), at)
+    }
+
     /// A server program with no terminal input or output, which dies with the
     /// supervisor.
     pub fn command(&self, program: &Path) -> Command {
@@ -120,6 +126,8 @@ fn free_port() -> Result<u16> {
 #[derive(Default)]
 pub(crate) struct Servers {
     running: Vec<(Child, i32)>,
+    /// Servers started as the leaders of process groups of their own.
+    leaders: Vec<i32>,
     paths: Vec<OwnedPath>,
 }
 
@@ -187,6 +195,27 @@ impl Servers {
         Ok(())
     }
 
+    /// As `spawn`, for a server that signals its whole process group when it stops
+    /// (Apache's prefork master does): it leads a group of its own, which `stop`
+    /// also kills once the server has exited.
+    pub fn spawn_group_leader(
+        &mut self,
+        cmd: &mut Command,
+        stop_signal: i32,
+        what: &str,
+    ) -> Result<()> {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+        self.spawn(cmd, stop_signal, what)?;
+        self.leaders.extend(self.pid(self.running.len() - 1));
+        Ok(())
+    }
+
+    /// The process id of the `i`-th server started (0 first).
+    pub fn pid(&self, i: usize) -> Option<i32> {
+        self.running.get(i).map(|(c, _)| c.id() as i32)
+    }
+
     /// The exit status of a server that has ended, if one has.
     fn ended(&mut self) -> Result<Option<ExitStatus>> {
         for (c, _) in self.running.iter_mut() {
@@ -232,6 +261,10 @@ impl Servers {
                 let _ = c.kill();
                 let _ = c.wait();
             }
+        }
+        // What is left of the groups of their own (children of a killed server).
+        for group in self.leaders.drain(..) {
+            sys::kill_group(group, libc::SIGKILL);
         }
         for p in self.paths.drain(..) {
             p.remove();
@@ -291,13 +324,18 @@ pub fn supervise(spec_path: &Path) -> Result<()> {
     let target = targets::find(&spec.target)?;
     let run = Run::new(&spec, spec_path);
     let mut procs = Procs::default();
-    let measured = measure(target, &run, &mut procs);
+    let mut samples = Vec::new();
+    let measured = measure(target, &run, &mut procs, &mut samples);
     procs.stop(target, &run);
     let outcome = match measured {
-        Ok(load) => RunOutcome::Measured {
-            load,
-            server: target.read_logs(&run),
-        },
+        Ok(load) => {
+            let mut server = target.read_logs(&run);
+            if !samples.is_empty() && server.max_processes == 0 {
+                server.max_processes = samples.iter().copied().max().unwrap_or(0);
+            }
+            server.processes_per_s = samples;
+            RunOutcome::Measured { load, server }
+        }
         Err(e) => match e.downcast_ref::<BadInput>() {
             Some(b) => RunOutcome::BadInput(b.0.clone()),
             None => RunOutcome::Failed(format!("{e:#}")),
@@ -314,7 +352,29 @@ pub fn supervise(spec_path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn measure(target: &dyn Target, run: &Run, procs: &mut Procs) -> Result<LoadResult> {
+/// Counts the children of a pool's master half-way through each second of the load.
+struct PoolSampler {
+    master: Option<i32>,
+    start: f64,
+    counts: Vec<u64>,
+}
+
+impl PoolSampler {
+    fn sample(&mut self) {
+        let Some(master) = self.master else { return };
+        let due = self.start + self.counts.len() as f64 + 0.5;
+        if sys::mono() >= due {
+            self.counts.push(sys::children_of(master));
+        }
+    }
+}
+
+fn measure(
+    target: &dyn Target,
+    run: &Run,
+    procs: &mut Procs,
+    samples: &mut Vec<u64>,
+) -> Result<LoadResult> {
     let spec = run.spec;
     if spec.namespace {
         sys::loopback_up().context("cannot bring up the loopback interface in the namespace")?;
@@ -339,10 +399,17 @@ fn measure(target: &dyn Target, run: &Run, procs: &mut Procs) -> Result<LoadResu
     std::fs::write(&endpoint_path, serde_json::to_string(&endpoint)?)
         .with_context(|| format!("cannot write {}", endpoint_path.display()))?;
     let mut cmd = run.internal("loadgen");
+    let spawned = sys::mono();
     procs.loadgen = Some(cmd.spawn().context("cannot start the load generator")?);
+    let mut sampler = PoolSampler {
+        master: target.pool_master(run, &procs.servers),
+        start: super::loadgen::start_at(&spec.dir).unwrap_or(spawned),
+        counts: Vec::new(),
+    };
     let limit = sys::mono() + spec.run_limit_s + 30.0;
     loop {
         interrupted()?;
+        sampler.sample();
         let lg = procs.loadgen.as_mut().expect("started above");
         if let Some(status) = lg.try_wait()? {
             if !status.success() {
@@ -362,6 +429,7 @@ fn measure(target: &dyn Target, run: &Run, procs: &mut Procs) -> Result<LoadResu
         std::thread::sleep(Duration::from_millis(10));
     }
     procs.loadgen = None;
+    *samples = sampler.counts;
     let path = spec.dir.join(LOAD_FILE);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;

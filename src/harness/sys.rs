@@ -266,6 +266,11 @@ pub fn prefer_cpu() {
     }
 }
 
+pub fn getppid() -> i32 {
+    // SAFETY: no preconditions.
+    unsafe { libc::getppid() }
+}
+
 pub fn getpid() -> i32 {
     // SAFETY: no preconditions.
     unsafe { libc::getpid() }
@@ -527,6 +532,24 @@ pub fn pid_max() -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// How many processes `/proc` shows whose parent is `pid`.
+pub fn children_of(pid: i32) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter(|e| {
+            // The fields after the command's closing parenthesis: state, ppid, ...
+            std::fs::read_to_string(e.path().join("stat")).is_ok_and(|t| {
+                t.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok())
+                    == Some(pid)
+            })
+        })
+        .count() as u64
 }
 
 /// The machine's net.core.somaxconn in this network namespace.

@@ -243,3 +243,13 @@ pub fn refused(tmp: &Path, args: &[&str], words: &[&str]) {
     }
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// The number of processes in each 1-s bin of one run of `text`: requests that each
+/// hold a child for 1000 s, all sent in the first moment.
+pub fn processes_per_second(text: &str, seconds: usize) -> Vec<f64> {
+    let mut c = Compiled::new(&model(text));
+    c.keep_timeline(1.0);
+    let rep = c.run(1, 0).unwrap();
+    let t = rep.timeline.expect("a timeline was kept");
+    t.processes[..seconds].to_vec()
+}

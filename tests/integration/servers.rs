@@ -3,9 +3,10 @@
 //! servers did on this machine's Debian packages (docs/semantics.md:
 //! php-fpm-dynamic-spawn, apache-spawn, php-fpm-ondemand).
 
-use crate::common::{assert_covers, eagain, model, refusal, replications, write};
+use crate::common::{
+    assert_covers, eagain, model, processes_per_second, refusal, replications, write,
+};
 use eagain::analytic::mmck;
-use eagain::server::Compiled;
 
 #[test]
 fn one_process_with_c_threads_and_c_slots_is_mm_c_k() {
@@ -28,16 +29,6 @@ blocking = { dist = "exponential", mean = 0.25 }
     );
     let exact = mmck(18.0, 4.0, 5, 12).refusal_probability;
     assert_covers("refusal", &refusal(&replications(&m, 9, 20)), exact, 0.05);
-}
-
-/// The number of processes in each 1-s bin of one run of `text`: requests that each
-/// hold a child for 1000 s, all sent in the first moment.
-fn processes_per_second(text: &str, seconds: usize) -> Vec<f64> {
-    let mut c = Compiled::new(&model(text));
-    c.keep_timeline(1.0);
-    let rep = c.run(1, 0).unwrap();
-    let t = rep.timeline.expect("a timeline was kept");
-    t.processes[..seconds].to_vec()
 }
 
 fn held(requests: u32, master: &str, pool: &str) -> String {

@@ -14,16 +14,16 @@ use std::time::{Duration, Instant};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn serial() -> MutexGuard<'static, ()> {
+pub(crate) fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
 
-fn installed(name: &str) -> bool {
+pub(crate) fn installed(name: &str) -> bool {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/usr/bin"].map(PathBuf::from))
@@ -61,16 +61,15 @@ fn skip_without_dovecot(test: &str) -> bool {
 }
 
 /// A temporary folder that Dovecot's unprivileged users (auth, imap) can enter.
-fn open_tempdir() -> tempfile::TempDir {
+pub(crate) fn open_tempdir() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let t = tempfile::tempdir().unwrap();
     std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     t
 }
 
-/// Runs eagain with TMPDIR inside `tmp`, so that everything it makes is found there.
 /// A CSV as rows of column name to cell.
-fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+pub(crate) fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
     let header: Vec<String> = lines
@@ -90,7 +89,7 @@ fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
         .collect()
 }
 
-fn num(row: &HashMap<String, String>, col: &str) -> f64 {
+pub(crate) fn num(row: &HashMap<String, String>, col: &str) -> f64 {
     row.get(col)
         .unwrap_or_else(|| panic!("no column {col}"))
         .parse()
@@ -106,7 +105,7 @@ fn last_line(o: &Output) -> String {
 }
 
 /// Runs `validate`, checks its files and returns (max_abs_error, the rows).
-fn validate(
+pub(crate) fn validate(
     tmp: &Path,
     model: &Path,
     target: &str,
@@ -148,7 +147,7 @@ fn validate(
 
 /// The grid must span no refusals to more than half refused; latency p50 agrees
 /// within 10 % where nothing is refused.
-fn check_grid(rows: &[HashMap<String, String>]) {
+pub(crate) fn check_grid(rows: &[HashMap<String, String>]) {
     let measured: Vec<f64> = rows
         .iter()
         .map(|r| num(r, "measured_refusal_probability"))
@@ -236,7 +235,7 @@ fn kill_mid_run(target: &str, signal: i32) {
     kill_mid_run_of(target, PREFORK, signal, Duration::from_millis(500));
 }
 
-fn kill_mid_run_of(target: &str, model_text: &str, signal: i32, settle: Duration) {
+pub(crate) fn kill_mid_run_of(target: &str, model_text: &str, signal: i32, settle: Duration) {
     let tmp = open_tempdir();
     let model = write(tmp.path(), "m.toml", model_text);
     let tmp_run = tmp.path().join("run");
@@ -261,7 +260,15 @@ fn kill_mid_run_of(target: &str, model_text: &str, signal: i32, settle: Duration
         .spawn()
         .unwrap();
     let end = Instant::now() + Duration::from_secs(30);
-    while !has_socket(&tmp_run) {
+    // A unix socket, or the endpoint the supervisor writes once the servers answer
+    // (targets on TCP only).
+    let up = |dir: &Path| {
+        has_socket(dir)
+            || walk(dir)
+                .iter()
+                .any(|p| p.file_name().is_some_and(|n| n == "endpoint.json"))
+    };
+    while !up(&tmp_run) {
         assert!(Instant::now() < end, "the server never listened");
         assert!(
             child.try_wait().unwrap().is_none(),

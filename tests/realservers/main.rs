@@ -5,8 +5,11 @@
 //! schedule. Inside this binary the timing-sensitive tests take a lock.
 //! - `harness`: `validate` on each target, the kernel's listen-queue rule, nothing left
 //!   behind when the harness is killed, and the bad inputs it refuses.
+//! - `harness_servers`: nginx + PHP-FPM, Apache prefork and couriertcpd measured
+//!   beside the prediction, and the spawn sequences counted from /proc (SPEC 11).
 
 #[path = "../integration/common.rs"]
 #[allow(dead_code)]
 mod common;
 mod harness;
+mod harness_servers;
