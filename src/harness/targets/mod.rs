@@ -47,11 +47,19 @@ pub(crate) trait Target: Sync {
         true
     }
 
-    /// The most real processes one run of `m` forks, which pool.process_limit sets
-    /// (a real server's workers); checked against `--max-processes` before anything
-    /// runs.
+    /// The most real processes one run of `m` forks, which the services'
+    /// pool.process_limit set (a real server's workers); checked against
+    /// `--max-processes` before anything runs.
     fn processes(&self, m: &Model) -> u64 {
-        u64::from(m.pool.process_limit)
+        m.service_list()
+            .iter()
+            .map(|s| u64::from(s.pool.process_limit))
+            .sum()
+    }
+
+    /// It keeps files of its runs in `--out` (nginx's access logs).
+    fn keeps_files(&self) -> bool {
+        false
     }
 
     /// Why the server cannot run `m` as the model says, in one paragraph naming the
@@ -86,29 +94,40 @@ pub(crate) trait Target: Sync {
         ServerLog::default()
     }
 
-    /// Columns it adds to measured.csv, after those of a sweep's results.csv.
-    fn measured_columns(&self) -> Vec<String> {
+    /// Columns it adds to measured.csv for model `m` (the grid's first point), after
+    /// those of a sweep's results.csv.
+    fn measured_columns(&self, _m: &Model) -> Vec<String> {
         Vec::new()
     }
 
     /// A point's cells in the columns of `measured_columns`.
-    fn measured_values(&self, _m: &PointMeasurement) -> Vec<String> {
+    fn measured_values(&self, _m: &Model, _point: &PointMeasurement) -> Vec<String> {
         Vec::new()
     }
 
     /// Columns it adds to validation.csv, after SPEC section 4's.
-    fn validation_columns(&self) -> Vec<String> {
+    fn validation_columns(&self, _m: &Model) -> Vec<String> {
         Vec::new()
     }
 
     /// A point's cells in the columns of `validation_columns`.
-    fn validation_values(&self, _m: &PointMeasurement, _p: &Prediction) -> Vec<String> {
+    fn validation_values(
+        &self,
+        _m: &Model,
+        _point: &PointMeasurement,
+        _p: &Prediction,
+    ) -> Vec<String> {
         Vec::new()
     }
 
     /// Lines it prints under a point's line on stdout (each ending in a newline), with
     /// the prediction under `validate`.
-    fn point_lines(&self, _m: &PointMeasurement, _p: Option<&Prediction>) -> String {
+    fn point_lines(
+        &self,
+        _m: &Model,
+        _point: &PointMeasurement,
+        _p: Option<&Prediction>,
+    ) -> String {
         String::new()
     }
 }
