@@ -17,6 +17,10 @@ pub const ARRIVALS: u64 = 1;
 pub const WORK: u64 = 2;
 /// The clients' pauses between unix retries.
 pub const RETRY: u64 = 4;
+/// The streams of the work drawn at a chain's later services: this plus the service's
+/// index (the simulator's, and the harness's load generator for a chain's last
+/// service).
+pub const SERVICE_WORK_STREAM: u64 = 16;
 
 /// When connections are sent.
 #[derive(Debug, Clone)]

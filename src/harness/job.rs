@@ -134,6 +134,7 @@ impl Job {
             max_lag_s: args.max_lag_ms / 1e3,
             port: args.port,
             socket: args.socket.clone(),
+            keep: target.keeps_files().then(|| args.out.clone()),
         })?;
         notes(&format!(
             "measuring {} point(s) x {runs} run(s) on {}: at most {:.0} s of runs{}",
@@ -201,12 +202,14 @@ fn namespace(
         return Ok(true);
     }
     let host = sys::somaxconn().unwrap_or(4096);
-    let capped = points.iter().find(|p| {
-        let l = &p.model.listener;
-        l.backlog.min(l.somaxconn) != l.backlog.min(host)
+    // One namespace, one somaxconn: a chain's services share it (check_point).
+    let capped = points.iter().find_map(|p| {
+        p.model.service_list().iter().find_map(|s| {
+            let l = &s.listener;
+            (l.backlog.min(l.somaxconn) != l.backlog.min(host)).then(|| (p, l.clone()))
+        })
     });
-    if let Some(p) = capped {
-        let l = &p.model.listener;
+    if let Some((p, l)) = capped {
         return Err(BadInput(format!(
             "{}: listener.somaxconn = {} gives a queue of {} where this machine's somaxconn \
              ({host}) gives {}; the harness applies it in a network namespace of its own, \
@@ -229,16 +232,22 @@ fn namespace(
 /// timeout, or plus a generous drain of the queue and the pool when there is none.
 pub fn run_length(m: &Model) -> (f64, f64) {
     let load = &m.load;
-    let window = load
-        .duration
-        .unwrap_or_else(|| load.connections.unwrap_or(0) as f64 / load.rate);
-    let pool = &m.pool;
-    let in_system =
-        (m.queue_capacity() + u64::from(pool.process_limit) * u64::from(pool.client_limit)) as f64;
-    let mut drain = in_system * m.work.blocking.mean() * 2.0 / f64::from(pool.process_limit)
-        + m.master.startup.mean()
-        + m.master.respawn_delay.mean()
-        + 5.0;
+    let window = m.arrival_window();
+    // Every service's queue and pool drained twice over, one after the other, and a
+    // hop's retries.
+    let mut drain = 5.0;
+    for s in m.service_list().iter() {
+        let pool = &s.pool;
+        let in_system = (s.queue_capacity()
+            + u64::from(pool.process_limit) * u64::from(pool.client_limit))
+            as f64;
+        drain += in_system * s.work.blocking.mean() * 2.0 / f64::from(pool.process_limit)
+            + s.master.startup.mean()
+            + s.master.respawn_delay.mean();
+        if s.next.is_some() && s.connect.on_refused == crate::model::OnRefused::Retry {
+            drain += s.connect.retry_for;
+        }
+    }
     if m.listener.kind == ListenerKind::Tcp {
         let (_, give_up) = m.listener.syn_schedule.times();
         drain += load.connect_timeout.map_or(give_up, |t| t.min(give_up));
@@ -297,6 +306,39 @@ fn check_process_cap(cap: u32) -> Result<(), BadInput> {
     Ok(())
 }
 
+/// Where a model's number of connections comes from, for messages.
+fn connections_source(m: &Model) -> &'static str {
+    let l = &m.load;
+    if l.trace_data.is_some() {
+        "the arrivals of load.trace"
+    } else if l.connections.is_some() {
+        "load.connections"
+    } else if l.profile.is_some() {
+        "load.rate x load.profile over load.duration"
+    } else {
+        "load.rate x load.duration"
+    }
+}
+
+/// A run's services share one network namespace, so one somaxconn: a chain whose
+/// services give different ones cannot be run as it says.
+fn one_somaxconn(m: &Model) -> Result<(), String> {
+    let services = m.service_list();
+    let first = &services[0];
+    match services
+        .iter()
+        .find(|s| s.listener.somaxconn != first.listener.somaxconn)
+    {
+        Some(s) => Err(format!(
+            "`services.{}.listener.somaxconn` = {} differs from `services.{}.listener.somaxconn` \
+             = {}: the services of a run share one network namespace, whose somaxconn is one \
+             number; give every service the same",
+            s.name, s.listener.somaxconn, first.name, first.listener.somaxconn
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Refuses a point that is too large for a real run, that forks more processes than
 /// `max_processes`, or that the target cannot express.
 fn check_point(
@@ -306,18 +348,17 @@ fn check_point(
     run_limit: f64,
     max_processes: u32,
 ) -> Result<(), BadInput> {
-    let load = &m.load;
-    let (window, _) = run_length(m);
-    let connections = match load.connections {
-        Some(n) => n as f64,
-        None => (load.rate * window).floor(),
-    };
+    // The model's own count and window: a profile's integral, a trace's arrivals.
+    let window = m.arrival_window();
+    let connections = m.expected_connections().floor();
     if connections > MAX_CONNECTIONS {
+        let mean_rate = connections / window.max(f64::MIN_POSITIVE);
         return Err(BadInput(format!(
-            "{what}: about {connections:.0} connections (load.rate x load.duration) is more than \
-             the {MAX_CONNECTIONS:.0} a real run may send: --set a shorter load.duration \
-             (for example --set load.duration={:.0})",
-            (MAX_CONNECTIONS / load.rate).floor().max(1.0)
+            "{what}: about {connections:.0} connections ({}) is more than the \
+             {MAX_CONNECTIONS:.0} a real run may send: --set a shorter load.duration (for \
+             example --set load.duration={:.0})",
+            connections_source(m),
+            (MAX_CONNECTIONS / mean_rate).floor().max(1.0)
         )));
     }
     if window > MAX_WINDOW_S {
@@ -325,6 +366,9 @@ fn check_point(
             "{what}: {window:.0} s of arrivals is longer than the {MAX_WINDOW_S:.0} s a real run \
              may last: --set a shorter load.duration (for example --set load.duration=10)"
         )));
+    }
+    if target.kernel_queue() {
+        one_somaxconn(m).map_err(|e| BadInput(format!("{what}: {e}")))?;
     }
     if !run_limit.is_finite() || run_limit > MAX_RUN_S {
         return Err(BadInput(format!(
@@ -336,11 +380,24 @@ fn check_point(
     }
     let processes = target.processes(m);
     if processes > u64::from(max_processes) {
+        let limits = if m.is_chain() {
+            m.services
+                .iter()
+                .map(|s| {
+                    format!(
+                        "services.{}.pool.process_limit = {}",
+                        s.name, s.pool.process_limit
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" and ")
+        } else {
+            format!("pool.process_limit = {}", m.pool.process_limit)
+        };
         return Err(BadInput(format!(
-            "{what}: pool.process_limit = {} would have {} fork {processes} real processes, \
-             more than --max-processes {max_processes}{}: lower pool.process_limit, or raise \
-             the cap with --max-processes N (this machine holds at most {})",
-            m.pool.process_limit,
+            "{what}: {limits} would have {} fork {processes} real processes, more than \
+             --max-processes {max_processes}{}: lower the process_limit, or raise the cap \
+             with --max-processes N (this machine holds at most {})",
             target.title(),
             if max_processes == DEFAULT_MAX_PROCESSES {
                 " (the default)"

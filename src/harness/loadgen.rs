@@ -35,9 +35,46 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 
 /// When the n-th connection is meant to be sent, and its work: the simulator's own
-/// draws for this replication (`workload`).
+/// draws for this replication (`workload`). For a chain the work the load generator
+/// asks for is the last service's (gunicorn's sleep behind nginx, the IMAP session in
+/// imap behind imap-login; the front's own work is the real server's), drawn from
+/// the stream the simulator draws that service's work from, in the order of the
+/// arrivals (the simulator draws in the order connections reach that service, which
+/// is the same order unless they overtake each other on the way).
 pub fn schedule(spec: &RunSpec) -> Vec<(f64, Cost)> {
-    Workload::new(&spec.model).schedule(spec.seed, spec.replication)
+    let m = &spec.model;
+    let mut plan = Workload::new(m).schedule(spec.seed, spec.replication);
+    if let Some((index, last)) = chain_end(m) {
+        let purpose = workload::SERVICE_WORK_STREAM + index as u64;
+        let mut rng = stream(spec.seed, spec.replication, purpose);
+        let (blocking, hold) = (last.work.blocking.sampler(), last.work.hold.sampler());
+        for (_, cost) in &mut plan {
+            cost.blocking = blocking.sample(&mut rng);
+            cost.hold = if hold.is_zero() {
+                0.0
+            } else {
+                hold.sample(&mut rng)
+            };
+        }
+    }
+    plan
+}
+
+/// A chain's last service, where `next` ends, and its index (None for one service).
+pub fn chain_end(m: &crate::model::Model) -> Option<(usize, &crate::model::Service)> {
+    if !m.is_chain() {
+        return None;
+    }
+    let mut i = 0;
+    // The model's check guarantees that `next` ends (no cycle).
+    for _ in 0..m.services.len() {
+        let next = m.services[i].next.as_deref();
+        match next.and_then(|n| m.services.iter().position(|s| s.name == n)) {
+            Some(j) => i = j,
+            None => break,
+        }
+    }
+    Some((i, &m.services[i]))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -463,6 +500,10 @@ impl<'a> Gen<'a> {
             Imap::Login => Outcome::Refused,
             // The tagged OK may come after the close is seen in the same read.
             Imap::Logout => Outcome::Served,
+            // In a chain imap-login is a service of the model: its master's drop
+            // (semantics: dovecot-drop-login) closes a connection before the greeting,
+            // which the simulator counts as dropped.
+            Imap::Greeting if self.spec.model.is_chain() => Outcome::Dropped,
             Imap::Greeting => {
                 self.note("IMAP: closed before the greeting");
                 Outcome::Refused
@@ -544,8 +585,11 @@ impl<'a> Gen<'a> {
                     // nginx-queued-504).
                     504 if fastcgi => Some(Outcome::TimedOut),
                     // nginx: 502 for EAGAIN on a unix upstream, 504 for
-                    // proxy_connect_timeout (reference E1 to E5).
-                    502 | 504 if proxied => Some(Outcome::Refused),
+                    // proxy_connect_timeout (reference E1 to E5; semantics:
+                    // nginx-failure-status); a 504 in a chain may be a time-out after
+                    // proxy_read_timeout.
+                    502 if proxied => Some(Outcome::Refused),
+                    504 if proxied => Some(self.gateway_timeout(i)),
                     other => {
                         *self
                             .result
@@ -565,6 +609,24 @@ impl<'a> Gen<'a> {
                     .or_default() += 1;
                 Some(Outcome::Dropped)
             }
+        }
+    }
+
+    /// nginx's 504. A single-service model has no place for nginx's own timeouts: it
+    /// counts as refused (SPEC 4). In a chain the simulator's proxy gives up as nginx
+    /// does: after proxy_read_timeout (the front's `connect.timeout`) the client has
+    /// timed out (semantics: nginx-queued-504); a 504 sooner than that can only be
+    /// proxy_connect_timeout on a TCP upstream, a refusal (semantics: nginx-tcp-full).
+    fn gateway_timeout(&self, i: usize) -> Outcome {
+        let m = &self.spec.model;
+        let Some(front) = m.services.first() else {
+            return Outcome::Refused;
+        };
+        let read = front.connect.timeout.unwrap_or(f64::INFINITY);
+        if self.now() - self.conns[i].intended >= read {
+            Outcome::TimedOut
+        } else {
+            Outcome::Refused
         }
     }
 

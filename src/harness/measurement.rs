@@ -4,11 +4,12 @@
 
 use super::job::Job;
 use super::Notes;
+use crate::model::Model;
 use crate::replicate::{run_point, CONFIDENCE};
 use crate::server::Compiled;
-use crate::stats::Summary;
+use crate::stats::{Combiner, RepStats, Summary};
 use anyhow::Result;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One measured grid point: the summary of its runs and what only a real server shows.
 pub(crate) struct PointMeasurement {
@@ -21,6 +22,9 @@ pub(crate) struct PointMeasurement {
     /// Each run's pool processes half-way through each second of its load (targets
     /// with a `pool_master`).
     pub processes_per_s: Vec<Vec<u64>>,
+    /// A chain's services whose outcomes the target's records told (the others' stay
+    /// 0 in the summary, as the levels a client cannot see do).
+    pub known_services: BTreeSet<String>,
 }
 
 /// The simulator's prediction of one grid point.
@@ -38,14 +42,26 @@ pub(crate) fn measure_points(job: &Job, notes: Notes<'_>) -> Result<Vec<PointMea
             .runner
             .measure(i, &what, &p.model, job.limits[i], notes)?;
         out.push(PointMeasurement {
-            summary: Summary::combine(&m.reps, CONFIDENCE),
+            summary: combine(&p.model, &m.reps),
             runs: m.reps.len() as u32,
             server_log: m.server_log,
             login_latencies: m.login_latencies,
             processes_per_s: m.processes_per_s,
+            known_services: m.known_services,
         });
     }
     Ok(out)
+}
+
+/// The summary of a point's runs, with a chain's services and masters named as a
+/// sweep's summary names them.
+pub(crate) fn combine(model: &Model, reps: &[RepStats]) -> Summary {
+    let mut c = Combiner::default();
+    for r in reps {
+        c.push(r);
+    }
+    let (names, capacities, masters) = Compiled::new(model).names();
+    c.summary_of(CONFIDENCE, &names, &capacities, &masters)
 }
 
 /// Simulates every point of the job, with the run options of its scenario.

@@ -193,6 +193,8 @@ blocking = { dist = "exponential", mean = 0.05 }
             port: 0,
             max_lag_s: 0.005,
             run_limit_s: 10.0,
+            point: 0,
+            keep: None,
         }
     }
 }

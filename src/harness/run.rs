@@ -4,13 +4,13 @@
 //! stopped and the folder removed), runs repeated when the load generator fell behind
 //! its schedule, and the measured counts turned into the simulator's `RepStats`.
 
-use super::spec::{LoadResult, RunOutcome, RunSpec};
+use super::spec::{LoadResult, RunOutcome, RunSpec, ServerLog};
 use super::sys;
 use crate::error::BadInput;
 use crate::model::Model;
 use crate::stats::RepStats;
 use anyhow::{anyhow, bail, Context, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -18,13 +18,15 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// One grid point's runs: the simulator's statistics per run, and what only a real
-/// server shows (its log lines summed over the runs, IMAP login latencies).
+/// server shows (its log lines summed over the runs, IMAP login latencies, and the
+/// services of a chain whose outcomes its records tell).
 pub struct Measured {
     pub reps: Vec<RepStats>,
     pub server_log: BTreeMap<String, u64>,
     pub login_latencies: Vec<f64>,
     /// Each run's pool processes half-way through each second of its load.
     pub processes_per_s: Vec<Vec<u64>>,
+    pub known_services: BTreeSet<String>,
 }
 
 /// How many times a run is tried when its load generator fell behind its schedule.
@@ -42,6 +44,8 @@ pub struct Settings {
     pub max_lag_s: f64,
     pub port: u16,
     pub socket: Option<PathBuf>,
+    /// Where a target keeps files of its runs (`--out`), when it keeps any.
+    pub keep: Option<PathBuf>,
 }
 
 /// Runs the supervisor for each run of each point.
@@ -94,11 +98,15 @@ impl Runner {
         // From here on a stop signal ends the runs cleanly (before, the default action
         // is right: nothing has been started yet).
         make_dir(&self.base)?;
+        if let Some(keep) = &self.settings.keep {
+            crate::output::create_dir(keep)?;
+        }
         sys::catch_signals(false);
         let mut reps = Vec::new();
         let mut server_log: BTreeMap<String, u64> = BTreeMap::new();
         let mut login_latencies = Vec::new();
         let mut processes_per_s = Vec::new();
+        let mut known_services = BTreeSet::new();
         let runs = self.settings.runs;
         for r in 0..runs {
             let mut attempt = 1;
@@ -107,7 +115,7 @@ impl Runner {
                 let spec = self.spec(index, r, attempt, model, run_limit_s)?;
                 let outcome = self.run(&spec)?;
                 let (load, server) = match outcome {
-                    RunOutcome::Measured { load, server } => (load, server),
+                    RunOutcome::Measured { load, server } => (load, *server),
                     RunOutcome::BadInput(m) => return Err(BadInput(m).into()),
                     RunOutcome::Failed(m) => bail!("{label}, run {}: {m}", r + 1),
                 };
@@ -184,7 +192,8 @@ impl Runner {
                 *server_log.entry(k.clone()).or_default() += v;
             }
             login_latencies.extend(load.login_latencies.iter().copied());
-            reps.push(rep_stats(model, &load, server.forks, server.max_processes));
+            known_services.extend(server.services.keys().cloned());
+            reps.push(rep_stats(model, &load, &server));
             processes_per_s.push(server.processes_per_s);
         }
         Ok(Measured {
@@ -192,6 +201,7 @@ impl Runner {
             server_log,
             login_latencies,
             processes_per_s,
+            known_services,
         })
     }
 
@@ -222,6 +232,8 @@ impl Runner {
             port: s.port,
             max_lag_s: s.max_lag_s,
             run_limit_s,
+            point: index,
+            keep: s.keep.clone(),
         })
     }
 
@@ -311,9 +323,22 @@ pub fn counts_text(counts: &[u64]) -> String {
 
 /// One run's measurement as the simulator's per-replication statistics. Levels the
 /// client cannot see (queue length, busy processes) stay 0; the builtin master's fork
-/// count and largest process count are kept.
-pub fn rep_stats(model: &Model, load: &LoadResult, forks: u64, max_processes: u64) -> RepStats {
-    let mut s = RepStats::new(model.sim.warmup);
+/// count and largest process count are kept. A chain has a share for each service and
+/// each master, as a simulated replication has: the outcomes at the services the
+/// server's records tell, 0 elsewhere.
+pub fn rep_stats(model: &Model, load: &LoadResult, server: &ServerLog) -> RepStats {
+    let (forks, max_processes) = (server.forks, server.max_processes);
+    let services = model.service_list();
+    let masters = crate::server::Compiled::new(model).names().2.len().max(1);
+    let mut s = RepStats::with(model.sim.warmup, services.len(), masters);
+    for (stats, service) in s.services.iter_mut().zip(services.iter()) {
+        if let Some(o) = server.services.get(&service.name) {
+            stats.offered = o.offered;
+            stats.refused = o.refused;
+            stats.dropped = o.dropped;
+            stats.timed_out = o.timed_out;
+        }
+    }
     s.offered = load.offered;
     s.refused = load.refused;
     s.dropped = load.dropped;
@@ -353,7 +378,12 @@ mod tests {
             end_s: 5.0,
             ..LoadResult::default()
         };
-        let s = Summary::combine(&[rep_stats(&m, &load, 4, 2)], CONFIDENCE);
+        let server = ServerLog {
+            forks: 4,
+            max_processes: 2,
+            ..ServerLog::default()
+        };
+        let s = Summary::combine(&[rep_stats(&m, &load, &server)], CONFIDENCE);
         assert_eq!((s.offered, s.served, s.refused, s.dropped), (10, 3, 5, 1));
         assert_eq!(s.refusal_probability.mean, 0.6);
         assert!((s.latency_s.p50 - 0.2).abs() < 1e-3, "{}", s.latency_s.p50);

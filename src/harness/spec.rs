@@ -38,9 +38,26 @@ pub struct RunSpec {
     pub max_lag_s: f64,
     /// Seconds after the load starts by which every connection must have ended.
     pub run_limit_s: f64,
+    /// The grid point's number (from 0), for the names of the files a run keeps.
+    #[serde(default)]
+    pub point: usize,
+    /// The folder (`--out`) where a target keeps files of its runs (nginx's access
+    /// log), or None to keep nothing.
+    #[serde(default)]
+    pub keep: Option<PathBuf>,
 }
 
 impl RunSpec {
+    /// The name of a file this run keeps in `--out`: `STEM-pointP-runR.EXT`, P and R
+    /// counted from 1.
+    pub fn kept_name(&self, stem: &str, ext: &str) -> String {
+        format!(
+            "{stem}-point{}-run{}.{ext}",
+            self.point + 1,
+            self.replication + 1
+        )
+    }
+
     pub fn read(path: &Path) -> Result<RunSpec> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
@@ -119,12 +136,27 @@ pub struct ServerLog {
     pub forks: u64,
     /// The most processes the master had at once (0 where the target cannot tell).
     pub max_processes: u64,
-    /// Lines counted in the server's own logs (Dovecot's), by column name.
+    /// Lines counted in the server's own logs (Dovecot's, nginx's), by column name.
     pub lines: BTreeMap<String, u64>,
     /// The pool's processes counted half-way through each second of the load (the
     /// target's `pool_master` children, from /proc), for the targets that name one.
     #[serde(default)]
     pub processes_per_s: Vec<u64>,
+    /// A chain's outcomes per service, by service name, for the services whose
+    /// outcomes the target can tell (from its logs, or the mock's simulation).
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceOutcomes>,
+}
+
+/// What happened to the client connections at one service of a chain, as far as the
+/// server's own records show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceOutcomes {
+    /// Connections that reached its listener.
+    pub offered: u64,
+    pub refused: u64,
+    pub dropped: u64,
+    pub timed_out: u64,
 }
 
 /// What the supervisor reports for one run.
@@ -132,7 +164,8 @@ pub struct ServerLog {
 pub enum RunOutcome {
     Measured {
         load: LoadResult,
-        server: ServerLog,
+        /// Boxed: it is the largest part, and most outcomes carry no server log.
+        server: Box<ServerLog>,
     },
     /// The user can fix it (a port in use, no permission): exit code 2.
     BadInput(String),

@@ -334,7 +334,10 @@ pub fn supervise(spec_path: &Path) -> Result<()> {
                 server.max_processes = samples.iter().copied().max().unwrap_or(0);
             }
             server.processes_per_s = samples;
-            RunOutcome::Measured { load, server }
+            RunOutcome::Measured {
+                load,
+                server: Box::new(server),
+            }
         }
         Err(e) => match e.downcast_ref::<BadInput>() {
             Some(b) => RunOutcome::BadInput(b.0.clone()),

@@ -32,13 +32,13 @@ pub(crate) fn write_measured(job: &Job, measured: &[PointMeasurement]) -> Result
     if let Some(m) = measured.first() {
         header.extend(flatten(&m.summary).into_iter().map(|(k, _)| k));
     }
-    header.extend(job.target.measured_columns());
+    header.extend(job.target.measured_columns(&job.points[0].model));
     let path = job.out.join("measured.csv");
     let mut table = Table::new(&path, header);
     for (i, m) in measured.iter().enumerate() {
         let mut row = job.values(i);
         row.extend(flatten(&m.summary).iter().map(|(_, v)| cell(v)));
-        row.extend(job.target.measured_values(m));
+        row.extend(job.target.measured_values(&job.points[i].model, m));
         table.rows.push(row);
     }
     create_dir(&job.out)?;
@@ -58,9 +58,92 @@ pub(crate) fn measured_text(job: &Job, measured: &[PointMeasurement]) -> String 
             s.refusal_probability.mean,
             s.latency_s.p50
         );
-        text += &job.target.point_lines(m, None);
+        text += &services_line(m, None);
+        text += &job.target.point_lines(&job.points[i].model, m, None);
     }
     text
+}
+
+/// A chain's refusals per service and per run, predicted and measured (where the
+/// target's records tell), in validation.csv's columns after SPEC section 4's.
+fn service_columns(job: &Job) -> Vec<String> {
+    let model = &job.points[0].model;
+    if !model.is_chain() {
+        return Vec::new();
+    }
+    model
+        .services
+        .iter()
+        .flat_map(|s| {
+            [
+                format!("services.{}.predicted_refused_per_run", s.name),
+                format!("services.{}.measured_refused_per_run", s.name),
+            ]
+        })
+        .collect()
+}
+
+/// Refusals per run at service `name`: predicted, and measured when the target's
+/// records tell (else None).
+fn service_refusals(
+    name: &str,
+    m: &PointMeasurement,
+    p: Option<&Prediction>,
+) -> (Option<f64>, Option<f64>) {
+    let per_run = |s: &crate::stats::Summary, runs: u32| {
+        s.services
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, x)| x.refused as f64 / f64::from(runs.max(1)))
+    };
+    let predicted = p.and_then(|p| per_run(&p.summary, p.replications));
+    let measured = if m.known_services.contains(name) {
+        per_run(&m.summary, m.runs)
+    } else {
+        None
+    };
+    (predicted, measured)
+}
+
+/// A point's cells in the columns of `service_columns`; a service whose outcomes the
+/// target cannot tell has an empty measured cell.
+fn service_values(job: &Job, m: &PointMeasurement, p: &Prediction) -> Vec<String> {
+    let model = &job.points[0].model;
+    if !model.is_chain() {
+        return Vec::new();
+    }
+    model
+        .services
+        .iter()
+        .flat_map(|s| {
+            let (predicted, measured) = service_refusals(&s.name, m, Some(p));
+            [predicted, measured].map(|x| x.map(number).unwrap_or_default())
+        })
+        .collect()
+}
+
+/// A chain's line under a point: the refusals per run at each service, measured
+/// (where the target's records tell) and predicted.
+fn services_line(m: &PointMeasurement, p: Option<&Prediction>) -> String {
+    let names: Vec<&String> = m.summary.services.iter().map(|(n, _)| n).collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let (predicted, measured) = service_refusals(name, m, p);
+            let mut part = format!(
+                "{name} measured {}",
+                measured.map_or("not known".to_string(), |x| format!("{x:.1}"))
+            );
+            if let Some(x) = predicted {
+                part += &format!(", predicted {x:.1}");
+            }
+            part
+        })
+        .collect();
+    format!("  refused per run, by service: {}\n", parts.join("; "))
 }
 
 /// validation.csv as a table (not yet written), `validate`'s lines on stdout, and the
@@ -79,7 +162,8 @@ pub(crate) fn validation(
 ) -> Validation {
     let mut header = job.header();
     header.extend(VALIDATION_COLUMNS.iter().map(|c| c.to_string()));
-    header.extend(job.target.validation_columns());
+    header.extend(service_columns(job));
+    header.extend(job.target.validation_columns(&job.points[0].model));
     let mut table = Table::new(job.out.join("validation.csv"), header);
     let mut max_abs_error = 0.0f64;
     let mut text = String::new();
@@ -109,7 +193,8 @@ pub(crate) fn validation(
             ]
             .map(number),
         );
-        row.extend(job.target.validation_values(pm, pp));
+        row.extend(service_values(job, pm, pp));
+        row.extend(job.target.validation_values(&job.points[i].model, pm, pp));
         table.rows.push(row);
         text += &format!(
             "{}: refusal predicted {:.4}, measured {:.4} (|error| {:.4}); latency p50 predicted {:.4} s, measured {:.4} s\n",
@@ -120,7 +205,8 @@ pub(crate) fn validation(
             p.latency_s.p50,
             m.latency_s.p50
         );
-        text += &job.target.point_lines(pm, Some(pp));
+        text += &services_line(pm, Some(pp));
+        text += &job.target.point_lines(&job.points[i].model, pm, Some(pp));
     }
     Validation {
         table,

@@ -25,8 +25,6 @@ use std::collections::{HashMap, VecDeque};
 
 /// The random stream of the master's draws (startup, fork time, respawn delay).
 pub const MASTER_STREAM: u64 = 3;
-/// The streams of the work drawn at a chain's later services: this plus the index.
-const SERVICE_WORK_STREAM: u64 = 16;
 
 /// How a client connects: the clients' rules (`load`) for the first service, a hop's
 /// (`connect`) for the next.
@@ -405,7 +403,7 @@ impl<'a> Sim<'a> {
             master_rng: stream(seed, replication, MASTER_STREAM),
             retry_rng: stream(seed, replication, workload::RETRY),
             work_rngs: (1..n)
-                .map(|s| stream(seed, replication, SERVICE_WORK_STREAM + s as u64))
+                .map(|s| stream(seed, replication, workload::SERVICE_WORK_STREAM + s as u64))
                 .collect(),
             warmup: c.model.sim.warmup,
             conns: Vec::with_capacity(256),

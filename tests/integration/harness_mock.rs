@@ -270,3 +270,209 @@ fn a_socket_path_another_server_listens_on_is_refused_and_left_alone() {
     assert!(std::os::unix::net::UnixStream::connect(&theirs).is_ok());
     drop(listener);
 }
+
+/// A chain whose front hands connections on (pass) to a back with a short queue: at
+/// 10 a second nothing is refused, at 60 the back refuses, and the front's single
+/// slot, held while its process retries the back, makes it refuse too.
+const CHAIN: &str = r#"
+name = "mock chain"
+[load]
+arrival = "poisson"
+rate = 20.0
+duration = 3.0
+[[services]]
+name = "front"
+next = "back"
+[services.connect]
+on_refused = "retry"
+retry_for = 0.1
+retry_pause = { dist = "constant", value = 0.02 }
+[services.listener]
+backlog = 2
+[services.pool]
+process_limit = 2
+[services.master]
+process = "one"
+[services.work]
+blocking = { dist = "exponential", mean = 0.01 }
+[[services]]
+name = "back"
+[services.listener]
+backlog = 1
+[services.pool]
+process_limit = 2
+[services.master]
+process = "one"
+[services.work]
+blocking = { dist = "exponential", mean = 0.07 }
+"#;
+
+#[test]
+fn mock_chain_measures_every_services_refusals_as_its_replications_and_a_sweeps_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write(dir.path(), "c.toml", CHAIN);
+    let o = eagain()
+        .env("TMPDIR", dir.path())
+        .arg("validate")
+        .arg(&model)
+        .args(["--target", "mock", "--vary", "load.rate=10,60,120"])
+        .args(["--replications", "3", "--out"])
+        .arg(dir.path().join("out"))
+        .assert()
+        .success();
+    let stdout = String::from_utf8(o.get_output().stdout.clone()).unwrap();
+    assert_eq!(stdout.lines().last(), Some("max_abs_error=0"), "{stdout}");
+    assert_eq!(
+        stdout
+            .matches("  refused per run, by service: front measured ")
+            .count(),
+        3,
+        "{stdout}"
+    );
+    let (header, rows) = csv(&dir.path().join("out/validation.csv"));
+    assert_eq!(
+        header[header.len() - 4..],
+        [
+            "services.front.predicted_refused_per_run",
+            "services.front.measured_refused_per_run",
+            "services.back.predicted_refused_per_run",
+            "services.back.measured_refused_per_run",
+        ]
+    );
+    for service in ["front", "back"] {
+        let predicted = column(
+            &header,
+            &rows,
+            &format!("services.{service}.predicted_refused_per_run"),
+        );
+        let measured = column(
+            &header,
+            &rows,
+            &format!("services.{service}.measured_refused_per_run"),
+        );
+        assert_eq!(predicted, measured, "{service}");
+        let most: f64 = predicted
+            .iter()
+            .map(|x| x.parse::<f64>().unwrap())
+            .fold(0.0, f64::max);
+        assert!(most > 0.0, "no refusal at {service}: {predicted:?}");
+    }
+    // measured.csv has a sweep's columns, services and masters included.
+    eagain()
+        .arg("sweep")
+        .arg(&model)
+        .args([
+            "--vary",
+            "load.rate=10,60,120",
+            "--replications",
+            "1",
+            "--out",
+        ])
+        .arg(dir.path().join("sweep"))
+        .assert()
+        .success();
+    let (measured, rows) = csv(&dir.path().join("out/measured.csv"));
+    let (results, _) = csv(&dir.path().join("sweep/results.csv"));
+    assert_eq!(measured, results);
+    assert!(measured.contains(&"services.back.refused".to_string()));
+    assert!(measured.contains(&"masters.one.forks".to_string()));
+    let offered = column(&measured, &rows, "services.back.offered");
+    assert!(offered.iter().all(|x| *x != "0"), "{offered:?}");
+}
+
+#[test]
+fn mock_runs_a_profile_and_a_trace_named_relative_to_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    let mut trace = String::from("t,blocking\n");
+    for i in 0..90 {
+        // Ten a second, then a burst of sixty in one second, then ten a second.
+        let t = if i < 10 {
+            f64::from(i) * 0.1
+        } else if i < 70 {
+            1.0 + f64::from(i - 10) / 60.0
+        } else {
+            2.0 + f64::from(i - 70) * 0.1
+        };
+        trace += &format!("{t:.4},0.05\n");
+    }
+    write(&models, "peak.csv", &trace);
+    let traced = PREFORK.replace(
+        "arrival = \"constant\"\nrate = 20.0\nduration = 3.0",
+        "arrival = \"trace\"\ntrace = \"peak.csv\"",
+    );
+    let profiled = PREFORK.replace(
+        "duration = 3.0",
+        "duration = 3.0\nprofile = { shape = \"steps\", points = [[0, 1.0], [1, 4.0], [2, 1.0]] }",
+    );
+    for (name, text, offered) in [("t.toml", traced, 90.0), ("p.toml", profiled, 120.0)] {
+        let model = write(&models, name, &text);
+        // From another folder: the runs find the trace by the path the harness made
+        // absolute.
+        let o = eagain()
+            .current_dir(dir.path())
+            .env("TMPDIR", dir.path())
+            .arg("validate")
+            .arg(&model)
+            .args(["--target", "mock", "--replications", "2", "--out"])
+            .arg(dir.path().join(name))
+            .assert()
+            .success();
+        let stdout = String::from_utf8(o.get_output().stdout.clone()).unwrap();
+        assert_eq!(stdout.lines().last(), Some("max_abs_error=0"), "{stdout}");
+        let (header, rows) = csv(&dir.path().join(name).join("validation.csv"));
+        let measured: f64 = column(&header, &rows, "measured_offered")[0]
+            .parse()
+            .unwrap();
+        assert_eq!(measured, 2.0 * offered, "{name}");
+        let refused: f64 = column(&header, &rows, "measured_refusal_probability")[0]
+            .parse()
+            .unwrap();
+        assert!(refused > 0.0, "{name}: the peak refuses nothing");
+    }
+}
+
+#[test]
+fn a_profile_is_held_to_the_connection_cap_by_its_own_integral() {
+    // 2500 a second for 4 s is 10,000 connections, below the cap of 20,000, but the
+    // profile quadruples the middle 2 s: 25,000.
+    let profiled =
+        "--set=load.profile={ shape = \"steps\", points = [[0, 1.0], [1, 4.0], [3, 1.0]] }";
+    refused(
+        &[
+            "--target",
+            "mock",
+            profiled,
+            "--set",
+            "load.duration=4",
+            "--set",
+            "load.rate=2500",
+        ],
+        &["about 25000 connections", "load.profile"],
+    );
+}
+
+#[test]
+fn a_chain_whose_services_give_different_somaxconns_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write(dir.path(), "c.toml", CHAIN);
+    let m = model.to_str().unwrap();
+    common::refused(
+        dir.path(),
+        &[
+            "harness",
+            m,
+            "--target",
+            "nginx-gunicorn",
+            "--set",
+            "services.back.listener.somaxconn=8",
+        ],
+        &["services.back.listener.somaxconn", "one network namespace"],
+    );
+    common::refused(
+        dir.path(),
+        &["harness", m, "--target", "builtin"],
+        &["`services`", "one service"],
+    );
+}

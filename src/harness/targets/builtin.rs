@@ -26,6 +26,14 @@ impl Target for Builtin {
     }
 
     fn check_model(&self, m: &Model, run_limit_s: f64) -> Result<(), String> {
+        if m.is_chain() {
+            return Err(
+                "`services`: the builtin server runs one service, not a chain; measure a \
+                 chain with --target nginx-gunicorn (nginx -> gunicorn) or --target dovecot \
+                 (imap-login -> imap)"
+                    .into(),
+            );
+        }
         if m.master.mode.ticks() {
             return Err(format!(
                 "`master.mode` = {}: the builtin server forks as gunicorn and Dovecot do \

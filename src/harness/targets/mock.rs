@@ -7,7 +7,7 @@
 //! measures exactly the refusals it predicts: `max_abs_error=0`.
 
 use super::Target;
-use crate::harness::spec::{Endpoint, LoadResult, RunSpec, ServerLog};
+use crate::harness::spec::{Endpoint, LoadResult, RunSpec, ServerLog, ServiceOutcomes};
 use crate::harness::supervisor::{Run, Servers};
 use crate::model::Model;
 use crate::server::Compiled;
@@ -47,14 +47,34 @@ impl Target for Mock {
         Ok(Endpoint::Simulated)
     }
 
-    /// The simulated master's forks and its most processes in that replication.
+    /// The simulated master's forks and its most processes in that replication, and a
+    /// chain's outcomes at every service.
     fn read_logs(&self, run: &Run) -> ServerLog {
         let Ok(mut rep) = replication(run.spec) else {
             return ServerLog::default();
         };
+        let services = if run.model().is_chain() {
+            run.model()
+                .services
+                .iter()
+                .zip(&rep.services)
+                .map(|(s, x)| {
+                    let o = ServiceOutcomes {
+                        offered: x.offered,
+                        refused: x.refused,
+                        dropped: x.dropped,
+                        timed_out: x.timed_out,
+                    };
+                    (s.name.clone(), o)
+                })
+                .collect()
+        } else {
+            Default::default()
+        };
         ServerLog {
             forks: rep.front().forks,
             max_processes: rep.front().processes.max,
+            services,
             ..ServerLog::default()
         }
     }
@@ -92,7 +112,7 @@ mod tests {
         let m = model(&["load.rate=80"]);
         for r in 0..3 {
             let load = measure(&spec(m.clone(), r)).unwrap();
-            let measured = Summary::combine(&[rep_stats(&m, &load, 0, 0)], 0.95);
+            let measured = Summary::combine(&[rep_stats(&m, &load, &ServerLog::default())], 0.95);
             let simulated = Summary::combine(&[Compiled::new(&m).run(7, r).unwrap()], 0.95);
             assert!(simulated.refused > 0, "the model must refuse some");
             assert_eq!(

@@ -55,11 +55,19 @@ pub(crate) trait Target: Sync {
         true
     }
 
-    /// The most real processes one run of `m` forks, which pool.process_limit sets
-    /// (a real server's workers); checked against `--max-processes` before anything
-    /// runs.
+    /// The most real processes one run of `m` forks, which the services'
+    /// pool.process_limit set (a real server's workers); checked against
+    /// `--max-processes` before anything runs.
     fn processes(&self, m: &Model) -> u64 {
-        u64::from(m.pool.process_limit)
+        m.service_list()
+            .iter()
+            .map(|s| u64::from(s.pool.process_limit))
+            .sum()
+    }
+
+    /// It keeps files of its runs in `--out` (nginx's access logs).
+    fn keeps_files(&self) -> bool {
+        false
     }
 
     /// Why the server cannot run `m` as the model says, in one paragraph naming the
@@ -111,30 +119,36 @@ pub(crate) trait Target: Sync {
         }
     }
 
-    /// Columns it adds to measured.csv, after those of a sweep's results.csv.
-    fn measured_columns(&self) -> Vec<String> {
+    /// Columns it adds to measured.csv for model `m` (the grid's first point), after
+    /// those of a sweep's results.csv.
+    fn measured_columns(&self, _m: &Model) -> Vec<String> {
         logs::measured_columns(self.log_lines())
     }
 
     /// A point's cells in the columns of `measured_columns`.
-    fn measured_values(&self, m: &PointMeasurement) -> Vec<String> {
-        logs::measured_values(self.log_lines(), m)
+    fn measured_values(&self, _m: &Model, point: &PointMeasurement) -> Vec<String> {
+        logs::measured_values(self.log_lines(), point)
     }
 
     /// Columns it adds to validation.csv, after SPEC section 4's.
-    fn validation_columns(&self) -> Vec<String> {
+    fn validation_columns(&self, _m: &Model) -> Vec<String> {
         logs::validation_columns(self.log_lines())
     }
 
     /// A point's cells in the columns of `validation_columns`.
-    fn validation_values(&self, m: &PointMeasurement, p: &Prediction) -> Vec<String> {
-        logs::validation_values(self.log_lines(), m, p)
+    fn validation_values(
+        &self,
+        _m: &Model,
+        point: &PointMeasurement,
+        p: &Prediction,
+    ) -> Vec<String> {
+        logs::validation_values(self.log_lines(), point, p)
     }
 
     /// Lines it prints under a point's line on stdout (each ending in a newline), with
     /// the prediction under `validate`.
-    fn point_lines(&self, m: &PointMeasurement, p: Option<&Prediction>) -> String {
-        logs::point_lines(self.log_lines(), m, p)
+    fn point_lines(&self, _m: &Model, point: &PointMeasurement, p: Option<&Prediction>) -> String {
+        logs::point_lines(self.log_lines(), point, p)
     }
 }
 

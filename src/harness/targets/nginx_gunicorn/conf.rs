@@ -1,0 +1,395 @@
+//! What a model says nginx and gunicorn are, checked and written out. Two kinds of
+//! model:
+//!
+//! - gunicorn's pool alone (the model's one service), nginx in front as a fixed
+//!   proxy: one worker, 16384 worker_connections, its default listen backlog (511),
+//!   proxy_connect_timeout = load.connect_timeout and proxy_read_timeout =
+//!   load.timeout (60 s where unset).
+//! - The chain nginx -> gunicorn (any names: the first service is nginx, its `next`
+//!   gunicorn). nginx's service: `handoff = "proxy"` (it keeps the client's
+//!   connection until gunicorn's reply comes back through it), a TCP listener (the
+//!   clients connect over loopback) whose backlog is nginx's `listen ... backlog=`,
+//!   pool.process_limit = worker_processes, pool.client_limit = the proxied requests a
+//!   worker holds, each with two connections (the client's and gunicorn's), and its
+//!   `connect` table: on_refused = "fail" (a single upstream: an immediate 502;
+//!   semantics: nginx-single-server), connect_timeout = proxy_connect_timeout and
+//!   timeout = proxy_read_timeout (semantics: nginx-timeouts).
+//!
+//! gunicorn, for either: `--workers` = pool.process_limit, sync workers,
+//! `--backlog` = listener.backlog, `--max-requests` = pool.service_count, on a unix
+//! socket (or loopback TCP for listener.kind = "tcp").
+
+use crate::harness::spec::RunSpec;
+use crate::model::{Handoff, ListenerKind, MasterMode, Model, OnRefused, Service};
+
+/// nginx's side of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Nginx {
+    pub worker_processes: u32,
+    pub worker_connections: u32,
+    /// `listen ... backlog=N`, or None for nginx's default (511 on Linux).
+    pub backlog: Option<u32>,
+    pub connect_timeout: Option<f64>,
+    pub read_timeout: Option<f64>,
+}
+
+/// worker_connections when nginx is not a service of the model: never the limit.
+const WORKER_CONNECTIONS: u32 = 16384;
+/// The most worker_connections the harness gives nginx (its worker_rlimit_nofile).
+const MAX_WORKER_CONNECTIONS: u32 = 65536;
+/// Connections a worker takes from its worker_connections besides the proxied
+/// requests: its listening socket and its channel to the master each hold one
+/// (ngx_event_process_init(), ngx_add_channel_event()). Measured with nginx 1.22.1:
+/// worker_connections 4 proxies one request at a time; a second one is accepted and
+/// closed at once ("4 worker_connections are not enough"), where the model's service
+/// would queue it, so a chain's nginx client_limit should stay above what the load
+/// holds open at once.
+const OWN_CONNECTIONS: u32 = 2;
+
+/// What a run of `m` configures: nginx, and gunicorn's service (the model's one, or
+/// the chain's last).
+pub(super) fn plan(m: &Model) -> (Nginx, Service) {
+    match m.services.as_slice() {
+        [nginx, gunicorn] => (
+            Nginx {
+                worker_processes: nginx.pool.process_limit,
+                worker_connections: nginx
+                    .pool
+                    .client_limit
+                    .saturating_mul(2)
+                    .saturating_add(OWN_CONNECTIONS),
+                backlog: Some(nginx.listener.backlog),
+                connect_timeout: nginx.connect.connect_timeout,
+                read_timeout: nginx.connect.timeout,
+            },
+            gunicorn.clone(),
+        ),
+        _ => (
+            Nginx {
+                worker_processes: 1,
+                worker_connections: WORKER_CONNECTIONS,
+                backlog: None,
+                connect_timeout: m.load.connect_timeout,
+                read_timeout: m.load.timeout,
+            },
+            Service::single("", &m.listener, &m.pool, &m.master, &m.work),
+        ),
+    }
+}
+
+/// What gunicorn's sync workers and a single-server nginx upstream cannot do, naming
+/// the field.
+pub(super) fn expressible(m: &Model) -> Result<(), String> {
+    if !m.is_chain() {
+        gunicorn("", &plan(m).1)?;
+        if m.load.on_refused != OnRefused::Fail {
+            return Err(
+                "`load.on_refused` = \"retry\": nginx answers 502 at once for a single \
+                 upstream (it does not retry; semantics: nginx-single-server); use \"fail\" \
+                 with the nginx-gunicorn target"
+                    .into(),
+            );
+        }
+        return Ok(());
+    }
+    let [nginx, back] = m.services.as_slice() else {
+        return Err(format!(
+            "`services`: a chain of {} services; the nginx-gunicorn target runs two, nginx \
+             and the gunicorn it proxies to (next)",
+            m.services.len()
+        ));
+    };
+    gunicorn(&format!("services.{}.", back.name), back)?;
+    let p = format!("services.{}.", nginx.name);
+    if nginx.handoff != Some(Handoff::Proxy) {
+        return Err(format!(
+            "`{p}handoff` = \"pass\": nginx proxies, keeping the client's connection until \
+             gunicorn's reply comes back through it; set {p}handoff = \"proxy\""
+        ));
+    }
+    if nginx.listener.kind != ListenerKind::Tcp {
+        return Err(format!(
+            "`{p}listener.kind` = \"unix\": the clients connect to nginx over loopback TCP; \
+             use \"tcp\""
+        ));
+    }
+    if nginx.master.mode != MasterMode::Prefork {
+        let mode = serde_json::to_value(nginx.master.mode).unwrap_or_default();
+        return Err(format!(
+            "`{p}master.mode` = {mode}: nginx's master keeps worker_processes workers; use \
+             \"prefork\""
+        ));
+    }
+    if nginx.master.drop_timeout.is_some() {
+        return Err(format!(
+            "`{p}master.drop_timeout`: nginx has no drop timer (it is Dovecot's); leave it out"
+        ));
+    }
+    if nginx.pool.service_count != 0 {
+        return Err(format!(
+            "`{p}pool.service_count` = {}: nginx's workers never exit after a number of \
+             connections; use 0",
+            nginx.pool.service_count
+        ));
+    }
+    let most = (MAX_WORKER_CONNECTIONS - OWN_CONNECTIONS) / 2;
+    if nginx.pool.client_limit > most {
+        return Err(format!(
+            "`{p}pool.client_limit` = {}: each proxied request holds two of a worker's \
+             worker_connections (the client's and gunicorn's), and the harness gives nginx at \
+             most {MAX_WORKER_CONNECTIONS}; give at most {most}",
+            nginx.pool.client_limit
+        ));
+    }
+    if nginx.work.hold.mean() != 0.0 {
+        return Err(format!(
+            "`{p}work.hold`: nginx closes the client's connection with the reply (HTTP/1.0); \
+             leave hold at constant 0"
+        ));
+    }
+    if nginx.connect.on_refused != OnRefused::Fail {
+        return Err(format!(
+            "`{p}connect.on_refused` = \"retry\": nginx answers 502 at once for a single \
+             upstream (it does not retry; semantics: nginx-single-server); use \"fail\""
+        ));
+    }
+    Ok(())
+}
+
+/// What a gunicorn sync pool must say; `p` is "" or "services.NAME.".
+fn gunicorn(p: &str, s: &Service) -> Result<(), String> {
+    if s.master.mode != MasterMode::Prefork {
+        let mode = serde_json::to_value(s.master.mode).unwrap_or_default();
+        return Err(format!(
+            "`{p}master.mode` = {mode}: gunicorn's arbiter keeps a fixed pool of workers; \
+             use \"prefork\" with the nginx-gunicorn target (the builtin target forks on demand)"
+        ));
+    }
+    if s.pool.client_limit != 1 {
+        return Err(format!(
+            "`{p}pool.client_limit` = {}: a gunicorn sync worker serves one request at a time; \
+             use 1 with the nginx-gunicorn target",
+            s.pool.client_limit
+        ));
+    }
+    if s.work.hold.mean() != 0.0 {
+        return Err(format!(
+            "`{p}work.hold`: the app cannot keep a connection open after its reply; use the \
+             builtin target, or a hold of constant 0"
+        ));
+    }
+    if s.master.drop_timeout.is_some() {
+        return Err(format!(
+            "`{p}master.drop_timeout`: gunicorn has no drop timer (it is Dovecot's); leave it \
+             out with the nginx-gunicorn target"
+        ));
+    }
+    Ok(())
+}
+
+/// The WSGI module's name in the run's folder.
+pub(super) const APP_MODULE: &str = "eagain_app";
+
+/// gunicorn's command line.
+pub(super) fn gunicorn_args(spec: &RunSpec, bind: &str) -> Vec<String> {
+    let (_, g) = plan(&spec.model);
+    let d = |p: &str| spec.dir.join(p).display().to_string();
+    let mut a: Vec<String> = vec![
+        "--workers".into(),
+        g.pool.process_limit.to_string(),
+        "--worker-class".into(),
+        "sync".into(),
+        "--backlog".into(),
+        g.listener.backlog.min(i32::MAX as u32).to_string(),
+        "--bind".into(),
+        bind.into(),
+        "--timeout".into(),
+        "60".into(),
+        "--graceful-timeout".into(),
+        "1".into(),
+        "--chdir".into(),
+        spec.dir.display().to_string(),
+        "--pid".into(),
+        d("gunicorn.pid"),
+        "--error-logfile".into(),
+        d("gunicorn.log"),
+        "--log-level".into(),
+        "warning".into(),
+        "--worker-tmp-dir".into(),
+        spec.dir.display().to_string(),
+    ];
+    if g.pool.service_count > 0 {
+        a.extend(["--max-requests".into(), g.pool.service_count.to_string()]);
+    }
+    a.push(format!("{APP_MODULE}:app"));
+    a
+}
+
+fn ms(seconds: f64) -> String {
+    format!("{}ms", (seconds * 1000.0).round().max(1.0) as u64)
+}
+
+/// The access log's format (semantics: log-nginx-format), which `eagain import
+/// nginx-log --log-format` reads back.
+pub(super) const LOG_FORMAT: &str = "msec=$msec rt=$request_time ct=$connection_time \
+    rid=$request_id cr=$connection_requests addr=$remote_addr \"$request\" $status \
+    $body_bytes_sent ua=\"$upstream_addr\" us=\"$upstream_status\" \
+    uct=\"$upstream_connect_time\" uht=\"$upstream_header_time\" \
+    urt=\"$upstream_response_time\"";
+
+/// The access log's file name in the run's folder.
+pub(super) const ACCESS_LOG: &str = "nginx-access.log";
+
+/// nginx.conf for one run.
+pub(super) fn nginx_conf(spec: &RunSpec, port: u16, upstream: &str, root: bool) -> String {
+    let (n, _) = plan(&spec.model);
+    let d = |p: &str| spec.dir.join(p).display().to_string();
+    let connect = n.connect_timeout.map_or("60s".to_string(), ms);
+    let read = n.read_timeout.map_or("60s".to_string(), ms);
+    let backlog = n.backlog.map_or(String::new(), |b| {
+        format!(" backlog={}", b.min(i32::MAX as u32))
+    });
+    format!(
+        "# Generated by eagain harness for one run; removed with its folder.\n\
+         daemon off;\n\
+         master_process on;\n\
+         worker_processes {workers};\n\
+         {user}\
+         pid {pid};\n\
+         error_log {err} error;\n\
+         worker_rlimit_nofile {MAX_WORKER_CONNECTIONS};\n\
+         events {{ worker_connections {connections}; multi_accept on; }}\n\
+         http {{\n\
+         \x20   log_format qtiming '{LOG_FORMAT}';\n\
+         \x20   access_log {access} qtiming;\n\
+         \x20   client_body_temp_path {cb};\n\
+         \x20   proxy_temp_path {pt};\n\
+         \x20   fastcgi_temp_path {ft};\n\
+         \x20   uwsgi_temp_path {ut};\n\
+         \x20   scgi_temp_path {st};\n\
+         \x20   server {{\n\
+         \x20       listen 127.0.0.1:{port}{backlog};\n\
+         \x20       location / {{\n\
+         \x20           proxy_pass {upstream};\n\
+         \x20           proxy_set_header X-Request-ID $request_id;\n\
+         \x20           proxy_connect_timeout {connect};\n\
+         \x20           proxy_read_timeout {read};\n\
+         \x20           proxy_send_timeout {read};\n\
+         \x20       }}\n\
+         \x20   }}\n\
+         }}\n",
+        workers = n.worker_processes,
+        connections = n.worker_connections,
+        user = if root { "user root;\n" } else { "" },
+        pid = d("nginx.pid"),
+        err = d("nginx-error.log"),
+        access = d(ACCESS_LOG),
+        cb = d("nginx-client-body"),
+        pt = d("nginx-proxy"),
+        ft = d("nginx-fastcgi"),
+        ut = d("nginx-uwsgi"),
+        st = d("nginx-scgi"),
+    )
+}
+
+/// nginx's proxy_pass to gunicorn for its listener kind.
+pub(super) fn upstream(spec: &RunSpec, gunicorn_port: u16) -> String {
+    match plan(&spec.model).1.listener.kind {
+        ListenerKind::Unix => format!("http://unix:{}:", spec.socket.display()),
+        ListenerKind::Tcp => format!("http://127.0.0.1:{gunicorn_port}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::testing::{model, spec};
+    use crate::model::{Connect, Service};
+
+    /// The testing model as the chain nginx -> gunicorn.
+    fn chain() -> Model {
+        let mut m = model(&[]);
+        let mut nginx = Service::single("nginx", &m.listener, &m.pool, &m.master, &m.work);
+        nginx.next = Some("gunicorn".into());
+        nginx.handoff = Some(Handoff::Proxy);
+        nginx.listener.kind = ListenerKind::Tcp;
+        nginx.listener.backlog = 77;
+        nginx.pool.process_limit = 2;
+        nginx.pool.client_limit = 100;
+        nginx.connect = Connect {
+            connect_timeout: Some(0.5),
+            timeout: Some(3.0),
+            ..Connect::default()
+        };
+        let mut g = Service::single("gunicorn", &m.listener, &m.pool, &m.master, &m.work);
+        g.pool.process_limit = 3;
+        g.listener.backlog = 9;
+        m.services = vec![nginx, g];
+        m
+    }
+
+    #[test]
+    fn a_chain_writes_nginx_and_gunicorn_from_their_services() {
+        let m = chain();
+        assert_eq!(expressible(&m), Ok(()));
+        let s = spec(m, 0);
+        let conf = nginx_conf(&s, 8080, "http://unix:/x:", true);
+        for want in [
+            "worker_processes 2;",
+            "worker_connections 202;",
+            "listen 127.0.0.1:8080 backlog=77;",
+            "proxy_connect_timeout 500ms;",
+            "proxy_read_timeout 3000ms;",
+            "log_format qtiming 'msec=$msec rt=$request_time ct=$connection_time rid=$request_id \
+             cr=$connection_requests addr=$remote_addr \"$request\" $status $body_bytes_sent \
+             ua=\"$upstream_addr\" us=\"$upstream_status\" uct=\"$upstream_connect_time\" \
+             uht=\"$upstream_header_time\" urt=\"$upstream_response_time\"';",
+        ] {
+            assert!(conf.contains(want), "`{want}` not in:\n{conf}");
+        }
+        let args = gunicorn_args(&s, "fd://3").join(" ");
+        assert!(
+            args.starts_with("--workers 3 --worker-class sync --backlog 9 "),
+            "{args}"
+        );
+    }
+
+    #[test]
+    fn a_single_service_keeps_nginx_as_it_was() {
+        let s = spec(model(&[]), 0);
+        let conf = nginx_conf(&s, 8080, "http://unix:/x:", true);
+        assert!(conf.contains("worker_processes 1;"), "{conf}");
+        assert!(conf.contains("worker_connections 16384;"), "{conf}");
+        assert!(conf.contains("listen 127.0.0.1:8080;"), "{conf}");
+    }
+
+    #[test]
+    fn a_chain_nginx_cannot_be_is_refused_naming_the_field() {
+        type Change = fn(&mut Model);
+        let cases: [(Change, &str); 5] = [
+            (|m| m.services[0].handoff = None, "`services.nginx.handoff`"),
+            (
+                |m| m.services[0].listener.kind = ListenerKind::Unix,
+                "`services.nginx.listener.kind`",
+            ),
+            (
+                |m| m.services[0].connect.on_refused = OnRefused::Retry,
+                "`services.nginx.connect.on_refused`",
+            ),
+            (
+                |m| m.services[0].pool.client_limit = 40000,
+                "`services.nginx.pool.client_limit`",
+            ),
+            (
+                |m| m.services[1].pool.client_limit = 2,
+                "`services.gunicorn.pool.client_limit`",
+            ),
+        ];
+        for (change, field) in cases {
+            let mut m = chain();
+            change(&mut m);
+            let e = expressible(&m).unwrap_err();
+            assert!(e.starts_with(field), "{e}");
+        }
+    }
+}
