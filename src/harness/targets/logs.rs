@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn a_seconds_mean_is_over_the_runs_that_lasted_that_long() {
-        assert_eq!(mean_counts(&[vec![2, 3, 4], vec![2, 4]]), "2 3.5 4");
+        assert_eq!(mean_counts(&[vec![2, 3, 4], vec![2, 4]]), "2 3.50 4");
         assert_eq!(mean_counts(&[]), "");
     }
 }
