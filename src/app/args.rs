@@ -287,10 +287,11 @@ pub enum ImportArgs {
         /// Write the model here instead of to stdout.
         #[arg(long, value_name = "MODEL.toml")]
         out: Option<PathBuf>,
-        /// The service to model: imap (the listener imap-login's net_connect_unix(imap)
-        /// hits) or imap-login (the one IMAP clients connect to).
-        #[arg(long, default_value = "imap", value_parser = ["imap", "imap-login"])]
-        service: String,
+        /// Model one service alone: imap (the listener imap-login's net_connect_unix(imap)
+        /// hits) or imap-login (the one IMAP clients connect to). Without it, the chain
+        /// imap-login -> imap, one master forking for both.
+        #[arg(long, value_parser = ["imap", "imap-login"])]
+        service: Option<String>,
     },
     /// Write a trace and a model of the upstream pool from an nginx (or gunicorn) access log.
     ///

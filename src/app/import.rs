@@ -58,7 +58,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
         }
         ImportArgs::Doveconf { file, out, service } => {
             refuse_overwriting(&file, out.as_deref())?;
-            let imported = crate::import::doveconf::import_file(&file, &service)?;
+            let imported = crate::import::doveconf::import_file(&file, service.as_deref())?;
             match &out {
                 Some(path) => std::fs::write(path, &imported.toml)
                     .with_context(|| format!("cannot write the model to {}", path.display()))?,

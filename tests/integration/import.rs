@@ -1,6 +1,8 @@
 //! `eagain import doveconf`: the sample `doveconf -n` outputs under tests/data/doveconf
-//! give the expected models, the models load, unused settings are listed, and bad
-//! input exits 2 with a message that names the file and the line.
+//! give the expected models (by default the chain imap-login -> imap; with `--service`
+//! one service, byte for byte as before the chain), the models load and simulate,
+//! unused settings are listed, and bad input exits 2 with a message that names the
+//! file and the line.
 
 use crate::common::{eagain, root};
 use eagain::model::{load_str, ListenerKind, MasterMode, Model, OnRefused};
@@ -53,7 +55,7 @@ fn refused(name: &str, line: usize) -> String {
 
 #[test]
 fn doveconf_2_3_imap_model_has_process_limit_512_and_2_3_rules() {
-    let (toml, err) = import("dovecot-2.3.conf", &[]);
+    let (toml, err) = import("dovecot-2.3.conf", &["--service", "imap"]);
     let m = load(&toml);
     assert_eq!(m.pool.process_limit, 512);
     assert_eq!(m.pool.client_limit, 1);
@@ -120,7 +122,7 @@ fn doveconf_2_3_lists_unused_service_settings_and_counts_the_rest() {
 
 #[test]
 fn doveconf_2_2_10_caps_the_backlog_at_511() {
-    let (toml, err) = import("dovecot-2.2.10.conf", &[]);
+    let (toml, err) = import("dovecot-2.2.10.conf", &["--service", "imap"]);
     let m = load(&toml);
     assert_eq!(m.pool.process_limit, 2048);
     assert_eq!(m.listener.backlog, 511);
@@ -162,7 +164,7 @@ fn doveconf_2_2_10_lists_privilege_and_memory_settings() {
 
 #[test]
 fn doveconf_2_4_2_forks_per_connection_with_restart_request_count() {
-    let (toml, err) = import("dovecot-2.4.2.conf", &[]);
+    let (toml, err) = import("dovecot-2.4.2.conf", &["--service", "imap"]);
     let m = load(&toml);
     assert_eq!(m.pool.process_limit, 256);
     assert_eq!(m.pool.service_count, 100);
@@ -202,25 +204,38 @@ fn out_writes_the_model_file_and_simulate_runs_it() {
         "--out: nothing on stdout"
     );
     let text = std::fs::read_to_string(&out).unwrap();
-    assert_eq!(load(&text).pool.process_limit, 512);
-    eagain()
+    assert_eq!(load(&text).services[1].pool.process_limit, 512);
+    // This file caps imap at 512 processes: at 12 logins a second of 60-s sessions
+    // (about 720 at once) imap refuses; imap-login, in high-performance mode, does not.
+    let stdout = eagain()
         .arg("simulate")
         .arg(&out)
-        .args(["--set", "load.duration=20", "--set", "sim.warmup=0"])
-        .args(["--replications", "1", "--format", "json"])
+        .args(["--set", "load.duration=900", "--set", "sim.warmup=300"])
+        .args(["--replications", "2", "--format", "json"])
         .assert()
         .success()
-        .stdout(contains("\"refusal_probability\""));
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+    let refused = |s: &str| json["services"][s]["refused"].as_f64().unwrap();
+    assert_eq!(refused("imap-login"), 0.0, "{json}");
+    assert!(refused("imap") > 0.0, "{json}");
+    assert!(json["refusal_probability"]["mean"].as_f64().unwrap() > 0.0);
+    assert!(json["masters"]["dovecot"]["forks"].as_f64().unwrap() > 0.0);
 }
 
 #[test]
 fn every_line_the_config_cannot_know_says_measure_and_set() {
     for (name, service) in [
-        ("dovecot-2.3.conf", "imap"),
-        ("dovecot-2.3.conf", "imap-login"),
-        ("dovecot-2.4.2.conf", "imap"),
+        ("dovecot-2.3.conf", Some("imap")),
+        ("dovecot-2.3.conf", Some("imap-login")),
+        ("dovecot-2.4.2.conf", Some("imap")),
+        ("dovecot-2.3.conf", None),
+        ("dovecot-2.4.2.conf", None),
     ] {
-        let (toml, _) = import(name, &["--service", service]);
+        let args: Vec<&str> = service.map_or(vec![], |s| vec!["--service", s]);
+        let (toml, _) = import(name, &args);
         for key in [
             "arrival =",
             "rate =",
@@ -229,10 +244,78 @@ fn every_line_the_config_cannot_know_says_measure_and_set() {
             "startup =",
             "blocking =",
         ] {
-            let line = toml.lines().find(|l| l.starts_with(key)).unwrap();
+            let lines: Vec<&str> = toml.lines().filter(|l| l.starts_with(key)).collect();
+            assert!(!lines.is_empty(), "{name} {service:?}: no `{key}`");
+            for line in lines {
+                assert!(
+                    line.contains("not in doveconf: measure and --set"),
+                    "{name} --service {service:?}: {line}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_default_model_is_the_imap_login_to_imap_chain_with_one_master() {
+    let (toml, err) = import("dovecot-2.3.conf", &[]);
+    let m = load(&toml);
+    assert!(m.is_chain());
+    let (login, imap) = (&m.services[0], &m.services[1]);
+    assert_eq!(
+        (login.name.as_str(), imap.name.as_str()),
+        ("imap-login", "imap")
+    );
+    assert_eq!(login.next.as_deref(), Some("imap"));
+    assert_eq!(login.connect.on_refused, OnRefused::Retry);
+    assert_eq!(login.connect.retry_for, 0.5);
+    // Each service's pool, listener and fork mode as `--service` writes it alone: this
+    // file's imap-login is in high-performance mode (lines 37 and 38), its imap has
+    // process_limit 512 (line 42).
+    for (s, alone) in [(login, "imap-login"), (imap, "imap")] {
+        let alone = load(&import("dovecot-2.3.conf", &["--service", alone]).0);
+        assert_eq!(s.pool, alone.pool);
+        assert_eq!(s.listener, alone.listener);
+        assert_eq!(s.master.mode, alone.master.mode);
+        assert_eq!(s.master.process.as_deref(), Some("dovecot"));
+        assert_eq!(s.master.dovecot_version.as_deref(), Some("2.3.19.1"));
+    }
+    assert_eq!(
+        (login.pool.service_count, imap.pool.process_limit),
+        (0, 512)
+    );
+    assert_eq!(m.load.on_refused, OnRefused::Fail);
+    assert!(m.load.connect_timeout.is_some());
+    assert!(err.contains("the chain imap-login -> imap"), "{err}");
+    assert!(err.contains("  service imap: process_limit 512"), "{err}");
+}
+
+#[test]
+fn service_writes_one_service_byte_for_byte_as_before_the_chain() {
+    // tests/data/doveconf/single/ holds what `import doveconf --service` wrote before
+    // the chain became the default, run from the repository root like this.
+    for conf in [
+        "debian-2.3.19.1-default",
+        "dovecot-2.2.10",
+        "dovecot-2.3",
+        "dovecot-2.4.2",
+    ] {
+        for service in ["imap", "imap-login"] {
+            let out = eagain()
+                .args(["import", "doveconf"])
+                .arg(format!("tests/data/doveconf/{conf}.conf"))
+                .args(["--service", service])
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone();
+            let expected = root(&format!("tests/data/doveconf/single/{conf}.{service}.toml"));
+            let expected = std::fs::read(&expected).unwrap();
             assert!(
-                line.contains("not in doveconf: measure and --set"),
-                "{name} --service {service}: {line}"
+                out == expected,
+                "{conf} --service {service} changed:\n{}",
+                String::from_utf8_lossy(&out)
             );
         }
     }
@@ -318,7 +401,7 @@ fn an_unknown_service_exits_2() {
 #[test]
 fn real_doveconf_output_of_debians_default_configuration_imports_with_the_2_3_defaults() {
     // `doveconf -n` of Debian 12's dovecot-imapd 2.3.19.1 as installed, unchanged: no
-    // service sections at all, so every imap setting is Dovecot's default (semantics:
+    // service sections at all, so every setting is Dovecot's default (semantics:
     // dovecot-defaults). The model cites that rule by its section name.
     let (text, err) = import("debian-2.3.19.1-default.conf", &[]);
     assert!(
@@ -332,11 +415,17 @@ fn real_doveconf_output_of_debians_default_configuration_imports_with_the_2_3_de
         "{text}"
     );
     let m = load(&text);
-    assert_eq!(m.pool.process_limit, 1024);
-    assert_eq!(m.pool.client_limit, 1);
-    assert_eq!(m.pool.service_count, 1);
-    assert_eq!(m.queue_capacity(), 1025);
-    assert_eq!(m.master.mode, MasterMode::OnDemand);
-    assert_eq!(m.master.dovecot_version.as_deref(), Some("2.3.19.1"));
+    let (login, imap) = (&m.services[0], &m.services[1]);
+    assert_eq!(imap.pool.process_limit, 1024);
+    assert_eq!(imap.pool.client_limit, 1);
+    assert_eq!(imap.pool.service_count, 1);
+    assert_eq!(imap.queue_capacity(), 1025);
+    assert_eq!(imap.master.mode, MasterMode::OnDemand);
+    assert_eq!(imap.master.dovecot_version.as_deref(), Some("2.3.19.1"));
+    // imap-login in its default high-security mode: one login per process.
+    assert_eq!(login.pool.service_count, 1);
+    assert_eq!(login.pool.process_limit, 100);
+    assert_eq!(login.queue_capacity(), 4097);
     assert!(err.contains("no `service imap` section"), "{err}");
+    assert!(err.contains("no `service imap-login` section"), "{err}");
 }

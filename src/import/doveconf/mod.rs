@@ -1,4 +1,6 @@
-//! `eagain import doveconf`: a model from the output of `doveconf -n` (Dovecot 2.x).
+//! `eagain import doveconf`: a model from the output of `doveconf -n` (Dovecot 2.x): the
+//! chain imap-login -> imap with one master (`chain.rs`), or with `--service` one of the
+//! two alone.
 //!
 //! Three steps, a file each: `parse` turns doveconf's text into a tree of sections and
 //! settings that keeps line numbers; `settings` reads `service imap` and `service
@@ -14,6 +16,7 @@
 //! listed, never dropped in silence; settings elsewhere are only counted. This file
 //! holds the entry points and what they return.
 
+mod chain;
 mod parse;
 mod settings;
 pub(super) mod text;
@@ -29,7 +32,7 @@ use settings::{
 };
 use std::path::Path;
 use text::clean;
-use write::{write_model, Writing};
+use write::{write_model, Part, Writing};
 
 /// The mark on every model line whose value the configuration cannot know.
 pub const MEASURE: &str = "not in doveconf: measure and --set";
@@ -71,6 +74,22 @@ impl Service {
     }
 }
 
+/// What the import writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The chain imap-login -> imap, one master forking for both (the default).
+    Chain,
+    /// One service alone (`--service`).
+    Only(Service),
+}
+
+impl Scope {
+    /// `--service NAME`, or the chain without it.
+    pub fn from_arg(service: Option<&str>) -> Result<Scope, BadInput> {
+        service.map_or(Ok(Scope::Chain), |s| Service::from_name(s).map(Scope::Only))
+    }
+}
+
 /// A setting of one of the two services that the model does not use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unused {
@@ -107,7 +126,7 @@ impl Unused {
 #[derive(Debug, Clone)]
 pub struct Imported {
     pub version: Version,
-    pub service: Service,
+    pub scope: Scope,
     /// The model file's text (commented TOML).
     pub toml: String,
     /// The same, loaded and checked.
@@ -123,19 +142,32 @@ pub struct Imported {
 impl Imported {
     /// The lines `eagain import doveconf` prints on stderr.
     pub fn report(&self, file: &str) -> Vec<String> {
-        let p = &self.model.pool;
-        let mut lines = vec![format!(
-            "{file}: Dovecot {}, service {}: process_limit {}, client_limit {}, \
-             service_count {}, process_min_avail {}, backlog {}, master {}",
-            clean(&self.version.text),
-            self.service.name(),
-            p.process_limit,
-            p.client_limit,
-            p.service_count,
-            p.process_min_avail,
-            self.model.listener.backlog,
-            mode_name(self.model.master.mode),
-        )];
+        let version = clean(&self.version.text);
+        let mut lines = match self.scope {
+            Scope::Only(service) => vec![format!(
+                "{file}: Dovecot {version}, service {}: {}",
+                service.name(),
+                pool_summary(
+                    &self.model.pool,
+                    self.model.listener.backlog,
+                    self.model.master.mode
+                ),
+            )],
+            Scope::Chain => {
+                let mut lines = vec![format!(
+                    "{file}: Dovecot {version}, the chain imap-login -> imap with one master \
+                     (--service imap or --service imap-login writes one service alone):"
+                )];
+                for s in &self.model.services {
+                    lines.push(format!(
+                        "  service {}: {}",
+                        s.name,
+                        pool_summary(&s.pool, s.listener.backlog, s.master.mode)
+                    ));
+                }
+                lines
+            }
+        };
         for n in &self.notes {
             lines.push(format!("note: {n}"));
         }
@@ -160,6 +192,19 @@ impl Imported {
     }
 }
 
+/// `process_limit 1024, client_limit 1, ..., backlog 1024, master on-demand`.
+fn pool_summary(p: &crate::model::Pool, backlog: u32, mode: MasterMode) -> String {
+    format!(
+        "process_limit {}, client_limit {}, service_count {}, process_min_avail {}, \
+         backlog {backlog}, master {}",
+        p.process_limit,
+        p.client_limit,
+        p.service_count,
+        p.process_min_avail,
+        mode_name(mode),
+    )
+}
+
 fn ignored_line(n: usize) -> String {
     format!(
         "ignored {n} setting{} outside service imap and service imap-login \
@@ -173,9 +218,10 @@ fn mode_name(mode: MasterMode) -> String {
     mode.name()
 }
 
-/// Reads a saved `doveconf -n` from disk and writes the model of `service`.
-pub fn import_file(file: &Path, service: &str) -> Result<Imported, BadInput> {
-    let service = Service::from_name(service)?;
+/// Reads a saved `doveconf -n` from disk and writes the model of `service` (`--service`),
+/// or of the chain imap-login -> imap without it.
+pub fn import_file(file: &Path, service: Option<&str>) -> Result<Imported, BadInput> {
+    let scope = Scope::from_arg(service)?;
     let name = file.display().to_string();
     let text = super::read_text(
         file,
@@ -183,48 +229,84 @@ pub fn import_file(file: &Path, service: &str) -> Result<Imported, BadInput> {
         "Give the saved output of `doveconf -n`, for example after `doveconf -n > dovecot.txt`.",
         &format!("so it is not the output of `doveconf -n`: {SHAPE}."),
     )?;
-    import(&text, &name, service)
+    import(&text, &name, scope)
 }
 
-/// Reads doveconf's output (`file` names it in messages) and writes the model of `service`.
-pub fn import(text: &str, file: &str, service: Service) -> Result<Imported, BadInput> {
+/// Reads doveconf's output (`file` names it in messages) and writes the model `scope` asks for.
+pub fn import(text: &str, file: &str, scope: Scope) -> Result<Imported, BadInput> {
     let parsed = parse(text, file)?;
     let globals = read_globals(&parsed.root, file)?;
     let version = find_version(&parsed, &globals, file)?;
     let mut notes: Vec<String> = check_version(&version, &parsed, &globals, file)?
         .into_iter()
         .collect();
-    let chosen = read_service(&parsed.root, service, file)?;
-    let other = read_service(&parsed.root, service.other(), file)?;
-    let pool = resolve(&chosen, &globals, file)?;
-    let other_pool = resolve(&other, &globals, file)?;
-    let unused = unused_in_line_order(service, &chosen, &other);
+    // The service written (the chain's first) is read first: its errors come first.
+    let (first, second) = match scope {
+        Scope::Only(s) => (s, s.other()),
+        Scope::Chain => (Service::ImapLogin, Service::Imap),
+    };
+    let first_conf = read_service(&parsed.root, first, file)?;
+    let second_conf = read_service(&parsed.root, second, file)?;
+    let first_pool = resolve(&first_conf, &globals, file)?;
+    let second_pool = resolve(&second_conf, &globals, file)?;
+    let ((imap, imap_pool), (login, login_pool)) = match first {
+        Service::Imap => ((&first_conf, &first_pool), (&second_conf, &second_pool)),
+        Service::ImapLogin => ((&second_conf, &second_pool), (&first_conf, &first_pool)),
+    };
+    let unused = unused_in_line_order(imap, login);
     let ignored = count_ignored(&parsed.root);
     notes.extend(protocol_notes(&parsed.root));
-    notes.extend(version_notes(&version, &pool, &chosen, service));
+    let written: &[(Service, &ServiceConf)] = match scope {
+        Scope::Only(Service::Imap) => &[(Service::Imap, imap)],
+        Scope::Only(Service::ImapLogin) => &[(Service::ImapLogin, login)],
+        Scope::Chain => &[(Service::ImapLogin, login), (Service::Imap, imap)],
+    };
+    for (service, conf) in written {
+        let pool = if *service == Service::Imap {
+            imap_pool
+        } else {
+            login_pool
+        };
+        for n in version_notes(&version, pool, conf, *service) {
+            // Notes about the version alone would come once per service.
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
+    }
+    let part = |service, pool| Part {
+        service,
+        pool,
+        backlog: backlog(&version, pool),
+        forking: master_mode(&version, pool),
+        drop: drop_timeout(&version, service),
+    };
     let toml = write_model(&Writing {
         file,
         version: &version,
-        service,
-        pool: &pool,
-        other: &other_pool,
-        backlog: backlog(&version, &pool),
-        forking: master_mode(&version, &pool),
-        drop: drop_timeout(&version, service),
+        only: match scope {
+            Scope::Only(s) => Some(s),
+            Scope::Chain => None,
+        },
+        imap: part(Service::Imap, imap_pool),
+        login: part(Service::ImapLogin, login_pool),
         unused: &unused,
         ignored,
         notes: &notes,
     });
     let model = load_str(&toml, "the imported model", Path::new("."), &[]).map_err(|e| {
+        let made_from = match scope {
+            Scope::Only(s) => format!("service {}", s.name()),
+            Scope::Chain => "service imap-login and service imap".to_string(),
+        };
         BadInput(format!(
             "{file}: the model written from this configuration does not load ({e}); \
-             the settings of service {} above are what it was made from.",
-            service.name()
+             the settings of {made_from} above are what it was made from."
         ))
     })?;
     Ok(Imported {
         version,
-        service,
+        scope,
         toml,
         model,
         unused,
@@ -234,15 +316,7 @@ pub fn import(text: &str, file: &str, service: Service) -> Result<Imported, BadI
 }
 
 /// The unused settings of both services, in the order of their lines in the file.
-fn unused_in_line_order(
-    service: Service,
-    chosen: &ServiceConf,
-    other: &ServiceConf,
-) -> Vec<Unused> {
-    let (imap, login) = match service {
-        Service::Imap => (chosen, other),
-        Service::ImapLogin => (other, chosen),
-    };
+fn unused_in_line_order(imap: &ServiceConf, login: &ServiceConf) -> Vec<Unused> {
     let mut unused: Vec<Unused> = imap.unused.iter().chain(&login.unused).cloned().collect();
     unused.sort_by_key(|u| u.line);
     unused
@@ -251,20 +325,34 @@ fn unused_in_line_order(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ListenerKind, MasterMode, OnRefused};
+    use crate::dist::DistSpec;
+    use crate::model::{Handoff, ListenerKind, Master, MasterMode, OnRefused};
 
     const V23: &str = "# 2.3.19.1 (9b53102964): /etc/dovecot/dovecot.conf\n";
 
     fn imap(text: &str) -> Imported {
-        import(text, "test.conf", Service::Imap).unwrap_or_else(|e| panic!("{e}\n{text}"))
+        import(text, "test.conf", Scope::Only(Service::Imap))
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
     }
 
     fn login(text: &str) -> Imported {
-        import(text, "test.conf", Service::ImapLogin).unwrap_or_else(|e| panic!("{e}\n{text}"))
+        import(text, "test.conf", Scope::Only(Service::ImapLogin))
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
     }
 
+    fn chain(text: &str) -> Imported {
+        import(text, "test.conf", Scope::Chain).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    /// A model's comments as one line of prose, wherever they were wrapped.
+    fn prose(toml: &str) -> String {
+        let words = toml.lines().map(|l| l.trim_start_matches('#').trim());
+        words.collect::<Vec<_>>().join(" ")
+    }
+
+    /// The error of the default import, the chain, which reads both services.
     fn error(text: &str) -> String {
-        match import(text, "test.conf", Service::Imap) {
+        match import(text, "test.conf", Scope::Chain) {
             Ok(i) => panic!("expected an error, got\n{}", i.toml),
             Err(e) => e.0,
         }
@@ -508,6 +596,8 @@ mod tests {
             imap(&format!("{V23}ssl = no\n")),
             login(&format!("{V23}ssl = no\n")),
             imap("# 2.4.2: x\nssl = no\n"),
+            chain(&format!("{V23}ssl = no\n")),
+            chain("# 2.4.2: x\nssl = no\n"),
         ] {
             for key in [
                 "rate =",
@@ -516,11 +606,156 @@ mod tests {
                 "startup =",
                 "blocking =",
                 "somaxconn =",
+                "fork_time =",
+                "connect_timeout =",
             ] {
-                let line = i.toml.lines().find(|l| l.starts_with(key)).unwrap();
-                assert!(line.contains(MEASURE), "{line}");
+                let lines: Vec<&str> = i.toml.lines().filter(|l| l.starts_with(key)).collect();
+                if !matches!(key, "fork_time =" | "connect_timeout =") {
+                    assert!(!lines.is_empty(), "no `{key}` in\n{}", i.toml);
+                }
+                for line in lines {
+                    assert!(line.contains(MEASURE), "{line}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn the_default_is_the_chain_imap_login_to_imap_with_one_master() {
+        let i = chain(&format!("{V23}ssl = no\n"));
+        let m = &i.model;
+        assert_eq!(i.scope, Scope::Chain);
+        let names: Vec<&str> = m.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["imap-login", "imap"]);
+        let (l, p) = (&m.services[0], &m.services[1]);
+        // imap-login: 2.3's defaults (high-security mode), TCP, backlog 100 x 1000.
+        let pool = &l.pool;
+        assert_eq!(
+            (pool.process_limit, pool.client_limit, pool.service_count),
+            (100, 1000, 1)
+        );
+        assert_eq!(pool.process_min_avail, 0);
+        assert_eq!(l.listener.kind, ListenerKind::Tcp);
+        assert_eq!(l.listener.backlog, 100_000);
+        // It passes each login to imap, retrying EAGAIN for 0.5 s.
+        assert_eq!(l.next.as_deref(), Some("imap"));
+        assert_eq!(l.handoff, Some(Handoff::Pass));
+        assert_eq!(l.connect.on_refused, OnRefused::Retry);
+        assert_eq!(l.connect.retry_for, 0.5);
+        let pause = DistSpec::Uniform {
+            low: 0.01,
+            high: 0.1,
+        };
+        assert_eq!(l.connect.retry_pause, pause);
+        assert!(l.work.blocking.mean() > 0.0);
+        for s in [l, p] {
+            assert_eq!(s.master.process.as_deref(), Some("dovecot"));
+            assert_eq!(s.master.dovecot_version.as_deref(), Some("2.3.19.1"));
+            assert_eq!(s.master.mode, MasterMode::OnDemand);
+            assert_eq!(s.master.drop_timeout, Some(10.0));
+            assert!(s.master.fork_time.mean() > 0.0);
+        }
+        // IMAP clients over TCP: a refused SYN is retried until connect_timeout.
+        assert_eq!(m.load.on_refused, OnRefused::Fail);
+        assert_eq!(m.load.connect_timeout, Some(30.0));
+        assert_eq!(m.sim.warmup, 300.0);
+        // imap as `--service imap` writes it, but for the shared master and its forks.
+        let alone = imap(&format!("{V23}ssl = no\n")).model;
+        assert_eq!(p.listener, alone.listener);
+        assert_eq!(p.pool, alone.pool);
+        assert_eq!(p.work, alone.work);
+        let master = Master {
+            process: None,
+            fork_time: DistSpec::constant(0.0),
+            ..p.master.clone()
+        };
+        assert_eq!(master, alone.master);
+        assert!(prose(&i.toml).contains("service_count 1: high-security mode"));
+        assert!(prose(&i.toml).contains("every login costs two forks"));
+    }
+
+    #[test]
+    fn high_performance_login_settings_give_the_chain_a_login_that_stays() {
+        let i = chain(&format!(
+            "{V23}service imap-login {{\n  service_count = 0\n  process_min_avail = 4\n}}\n"
+        ));
+        let pool = &i.model.services[0].pool;
+        assert_eq!(
+            (pool.process_limit, pool.client_limit, pool.service_count),
+            (100, 1000, 0)
+        );
+        assert_eq!(pool.process_min_avail, 4);
+        assert_eq!(i.model.services[0].listener.backlog, 100_000);
+        assert!(prose(&i.toml).contains("service_count 0: high-performance mode"));
+        assert!(prose(&i.toml).contains("a login costs about one fork"));
+        let j = chain(&format!(
+            "{V23}service imap-login {{\n  service_count = 100\n}}\n"
+        ));
+        assert_eq!(j.model.services[0].pool.service_count, 100);
+        assert!(prose(&j.toml).contains("1 + 1/100 forks"));
+    }
+
+    #[test]
+    fn in_the_chain_each_service_forks_as_its_version_and_client_limit_say() {
+        let i = chain("# 2.4.2 (x): /etc/dovecot/dovecot.conf\nssl = no\n");
+        let (l, p) = (&i.model.services[0], &i.model.services[1]);
+        assert_eq!(l.master.mode, MasterMode::OnDemand, "client_limit 1000");
+        assert_eq!(p.master.mode, MasterMode::PerConnection);
+        let j = chain(
+            "# 2.4.2 (x): /etc/dovecot/dovecot.conf\nservice imap-login {\n  client_limit = 1\n}\n",
+        );
+        assert_eq!(j.model.services[0].master.mode, MasterMode::PerConnection);
+        // The cap of 2.0.13 to 2.2.25 applies to both listeners.
+        let k = chain("# 2.2.10: x\nssl = no\n");
+        assert_eq!(k.model.services[0].listener.backlog, 511);
+        assert_eq!(k.model.services[1].listener.backlog, 511);
+        assert_eq!(k.model.services[1].queue_capacity(), 512);
+    }
+
+    #[test]
+    fn the_chain_notes_each_service_and_a_version_note_once() {
+        let i = chain(
+            "# 2.3.10 (x): /etc/dovecot/dovecot.conf\nservice imap {\n  process_min_avail = 2\n}\n\
+             service imap-login {\n  process_min_avail = 2\n}\n",
+        );
+        let count = |needle: &str| i.notes.iter().filter(|n| n.contains(needle)).count();
+        assert_eq!(count("idle_kill with Dovecot 2.3.10"), 1);
+        assert_eq!(count("process_min_avail with Dovecot 2.3.10"), 1);
+        let j = chain(&format!("{V23}ssl = no\n"));
+        assert!(j
+            .notes
+            .iter()
+            .any(|n| n.contains("no `service imap` section")));
+        assert!(j
+            .notes
+            .iter()
+            .any(|n| n.contains("no `service imap-login` section")));
+        let report = j.report("test.conf");
+        assert!(
+            report[0].contains("the chain imap-login -> imap"),
+            "{report:?}"
+        );
+        assert!(report[1].starts_with("  service imap-login: process_limit 100"));
+        assert!(report[2].starts_with("  service imap: process_limit 1024"));
+    }
+
+    #[test]
+    fn chains_of_2_3_21_defaults_are_the_shipped_login_imap_models() {
+        let shipped = |text: &str| load_str(text, "shipped.toml", Path::new("."), &[]).unwrap();
+        let v = "# 2.3.21 (47349e2482): /etc/dovecot/dovecot.conf\n";
+        let i = chain(&format!("{v}ssl = no\n"));
+        let s = shipped(include_str!("../../../models/dovecot-login-imap.toml"));
+        assert_eq!(i.model.services, s.services);
+        assert_eq!(i.model.load, s.load);
+        assert_eq!(i.model.sim, s.sim);
+        let hp = chain(&format!(
+            "{v}service imap-login {{\n  service_count = 0\n  process_min_avail = 4\n}}\n"
+        ));
+        let s = shipped(include_str!(
+            "../../../models/dovecot-login-imap-high-performance.toml"
+        ));
+        assert_eq!(hp.model.services, s.services);
+        assert_eq!(hp.model.load, s.load);
     }
 
     #[test]
@@ -627,7 +862,11 @@ mod tests {
 
     #[test]
     fn the_model_cites_eagains_semantics_by_section_name() {
-        for service in [Service::Imap, Service::ImapLogin] {
+        for service in [
+            Scope::Only(Service::Imap),
+            Scope::Only(Service::ImapLogin),
+            Scope::Chain,
+        ] {
             let i = import(&format!("{V23}ssl = no\n"), "test.conf", service).unwrap();
             assert!(
                 i.toml.contains("(eagain semantics: dovecot-drop-timer"),
@@ -659,7 +898,7 @@ mod tests {
         let i = import(
             &format!("{V23}ssl = no\n"),
             "dir/we\"ird\tname.conf",
-            Service::Imap,
+            Scope::Chain,
         )
         .unwrap();
         assert!(i.model.name.contains("we\"ird"));

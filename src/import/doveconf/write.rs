@@ -2,7 +2,8 @@
 //! where each number comes from), the settings it leaves out, then one function per
 //! TOML table. What a configuration cannot say (the load, session lengths, start-up
 //! times, the kernel's somaxconn) comes from the shipped Dovecot models and is marked
-//! with `MEASURE`.
+//! with `MEASURE`. A service's tables are written the same way alone and in the chain
+//! (`chain.rs` writes the rest of a chain: its header, load and hop).
 
 use super::settings::{Backlog, DropTimer, Forking, Pool};
 use super::text::{capitalise, clean, float, secs_text, toml_string, Out};
@@ -11,21 +12,51 @@ use crate::dovecot::LOGIN_RETRY_S;
 use crate::model::MasterMode;
 use std::path::Path;
 
+/// One service's settings after Dovecot's defaults, and what the version makes of them.
+pub(super) struct Part<'a> {
+    pub(super) service: Service,
+    pub(super) pool: &'a Pool,
+    pub(super) backlog: Backlog,
+    pub(super) forking: Forking,
+    pub(super) drop: DropTimer,
+}
+
 /// Everything the model's text is written from.
 pub(super) struct Writing<'a> {
     pub(super) file: &'a str,
     pub(super) version: &'a Version,
-    pub(super) service: Service,
-    pub(super) pool: &'a Pool,
-    /// The other service's settings (the clients of imap, or where imap-login hands over).
-    pub(super) other: &'a Pool,
-    pub(super) backlog: Backlog,
-    pub(super) forking: Forking,
-    pub(super) drop: DropTimer,
+    /// The service written alone; None: the chain imap-login -> imap.
+    pub(super) only: Option<Service>,
+    pub(super) imap: Part<'a>,
+    pub(super) login: Part<'a>,
     pub(super) unused: &'a [Unused],
     pub(super) ignored: usize,
     pub(super) notes: &'a [String],
 }
+
+impl<'a> Writing<'a> {
+    pub(super) fn part(&self, service: Service) -> &Part<'a> {
+        match service {
+            Service::Imap => &self.imap,
+            Service::ImapLogin => &self.login,
+        }
+    }
+
+    /// A table's header: `[NAME]` alone, `[services.NAME]` in a chain.
+    pub(super) fn table(&self, o: &mut Out, name: &str) {
+        match self.only {
+            Some(_) => o.raw(&format!("[{name}]")),
+            None => o.raw(&format!("[services.{name}]")),
+        }
+    }
+}
+
+/// A table of one service: written the same alone and in a chain.
+pub(super) type ServiceTable = fn(&mut Out, &Writing, &Part);
+
+/// The tables of one service, in the order the model writes them.
+pub(super) const SERVICE_TABLES: [ServiceTable; 4] =
+    [write_listener, write_pool, write_master, write_work];
 
 /// What the header says about imap: where the EAGAIN that eagain predicts is logged.
 const IMAP_INTRO: &[&str] = &[
@@ -46,29 +77,30 @@ const LOGIN_INTRO: &[&str] = &[
     "# retransmits it (eagain semantics: tcp-syn-drop, tcp-syn-retries).",
 ];
 
-/// The model file: the comment block, `name` and `description`, then the tables.
+/// The model file: the comment block, `name` and `description`, then the tables; the
+/// chain's is written by `chain.rs`.
 pub(super) fn write_model(c: &Writing) -> String {
+    let Some(service) = c.only else {
+        return super::chain::write_chain(c);
+    };
+    let p = c.part(service);
     let mut o = Out::default();
-    write_header(&mut o, c);
+    write_header(&mut o, c, p);
     write_unused(&mut o, c);
-    write_name(&mut o, c);
-    let tables: [fn(&mut Out, &Writing); 6] = [
-        write_load,
-        write_listener,
-        write_pool,
-        write_master,
-        write_work,
-        write_sim,
-    ];
-    for write_table in tables {
+    write_name(&mut o, c, p);
+    o.raw("");
+    write_load(&mut o, p);
+    for write_table in SERVICE_TABLES {
         o.raw("");
-        write_table(&mut o, c);
+        write_table(&mut o, c, p);
     }
+    o.raw("");
+    write_sim(&mut o, p.service == Service::Imap);
     o.into_text()
 }
 
 /// 2.4 renamed service_count.
-fn service_count_key(v: &Version) -> &'static str {
+pub(super) fn service_count_key(v: &Version) -> &'static str {
     if v.is_2_4() {
         "restart_request_count"
     } else {
@@ -86,8 +118,8 @@ fn idle_kill_key(v: &Version) -> &'static str {
 }
 
 /// The clause the "Not in doveconf" bullet adds when the master's time per fork matters.
-fn fork_time_clause(c: &Writing) -> &'static str {
-    if c.forking.mode == MasterMode::PerConnection {
+fn fork_time_clause(p: &Part) -> &'static str {
+    if p.forking.mode == MasterMode::PerConnection {
         ", the master's own time per fork"
     } else {
         ""
@@ -95,8 +127,8 @@ fn fork_time_clause(c: &Writing) -> &'static str {
 }
 
 /// The header: what the model is, where its numbers come from, and the notes.
-fn write_header(o: &mut Out, c: &Writing) {
-    let name = c.service.name();
+fn write_header(o: &mut Out, c: &Writing, p: &Part) {
+    let name = p.service.name();
     o.wrap(
         "#",
         "#",
@@ -108,7 +140,7 @@ fn write_header(o: &mut Out, c: &Writing) {
         ),
     );
     o.raw("#");
-    let intro = match c.service {
+    let intro = match p.service {
         Service::Imap => IMAP_INTRO,
         Service::ImapLogin => LOGIN_INTRO,
     };
@@ -116,13 +148,23 @@ fn write_header(o: &mut Out, c: &Writing) {
         o.raw(line);
     }
     o.raw("#");
+    write_sources_title(o);
+    write_pool_sources(o, c, p);
+    match p.service {
+        Service::Imap => write_imap_sources(o, c, p),
+        Service::ImapLogin => write_login_sources(o, c, p),
+    }
+    write_notes(o, c);
+}
+
+/// The line before the bullets that say where the numbers come from.
+pub(super) fn write_sources_title(o: &mut Out) {
     o.raw("# Where the numbers come from (docs/semantics.md in the eagain repository; each");
     o.raw("# \"eagain semantics: ID\" is one of its sections):");
-    write_pool_sources(o, c);
-    match c.service {
-        Service::Imap => write_imap_sources(o, c),
-        Service::ImapLogin => write_login_sources(o, c),
-    }
+}
+
+/// The notes, if any.
+pub(super) fn write_notes(o: &mut Out, c: &Writing) {
     if !c.notes.is_empty() {
         o.raw("#");
         o.raw("# Notes:");
@@ -134,7 +176,7 @@ fn write_header(o: &mut Out, c: &Writing) {
 
 /// `process_limit 1024 (line 7), client_limit 1 (imap's default, eagain semantics:
 /// dovecot-defaults), ...`
-fn pool_settings(p: &Pool, service_count_key: &str) -> String {
+pub(super) fn pool_settings(p: &Pool, service_count_key: &str) -> String {
     format!(
         "process_limit {} ({}), client_limit {} ({}), {service_count_key} {} ({}), \
          process_min_avail {} ({})",
@@ -150,24 +192,24 @@ fn pool_settings(p: &Pool, service_count_key: &str) -> String {
 }
 
 /// The bullets every service has: its pool, the backlog, the forking, the drop timer.
-fn write_pool_sources(o: &mut Out, c: &Writing) {
-    let p = c.pool;
+pub(super) fn write_pool_sources(o: &mut Out, c: &Writing, part: &Part) {
+    let p = part.pool;
     o.bullet(&format!(
         "service {}: {}, {} {} ({}).",
-        c.service.name(),
+        part.service.name(),
         pool_settings(p, service_count_key(c.version)),
         idle_kill_key(c.version),
         secs_text(p.idle_kill),
         p.idle_kill_from,
     ));
-    let listeners = match c.service {
+    let listeners = match part.service {
         Service::Imap => "",
         Service::ImapLogin => {
             " Each inet listener (imap, imaps) has its own queue of this size; the model \
              simulates one of them."
         }
     };
-    let capacity = match c.service {
+    let capacity = match part.service {
         Service::Imap => "unix-capacity",
         Service::ImapLogin => "tcp-capacity",
     };
@@ -175,16 +217,17 @@ fn write_pool_sources(o: &mut Out, c: &Writing) {
         "listen backlog = {} (eagain semantics: dovecot-backlog, dovecot-backlog-cap); the \
          kernel cuts it to somaxconn (eagain semantics: somaxconn-cap) and holds one \
          connection more (eagain semantics: {capacity}).{listeners}",
-        c.backlog.why
+        part.backlog.why
     ));
-    o.bullet(&c.forking.why);
-    o.bullet(&c.drop.why);
+    o.bullet(&part.forking.why);
+    o.bullet(&part.drop.why);
 }
 
 /// imap's clients (the imap-login processes and their retries) and what to measure.
-fn write_imap_sources(o: &mut Out, c: &Writing) {
+fn write_imap_sources(o: &mut Out, c: &Writing, p: &Part) {
     let sc_key = service_count_key(c.version);
-    let high_performance = if c.other.service_count == 0 {
+    let login = c.login.pool;
+    let high_performance = if login.service_count == 0 {
         format!("; {sc_key} 0 is high-performance mode (eagain semantics: dovecot-login-modes)")
     } else {
         String::new()
@@ -194,7 +237,7 @@ fn write_imap_sources(o: &mut Out, c: &Writing) {
          non-blocking and retries EAGAIN for {} ms with pauses of 10 to 100 ms, which block \
          the whole login process and every client it holds (eagain semantics: \
          dovecot-login-retry): on_refused = \"retry\", retry_for = {}.",
-        pool_settings(c.other, sc_key),
+        pool_settings(login, sc_key),
         LOGIN_RETRY_S * 1000.0,
         float(LOGIN_RETRY_S),
     ));
@@ -208,15 +251,33 @@ fn write_imap_sources(o: &mut Out, c: &Writing) {
          kernel's somaxconn, the time to start an imap process{} and the session lengths. \
          The values below are those of models/dovecot-imap.toml{slow_startup}; each such \
          line says \"{MEASURE}\".",
-        fork_time_clause(c),
+        fork_time_clause(p),
     ));
 }
 
 /// imap-login's mode (semantics: dovecot-login-modes), where it hands over, and what to
 /// measure.
-fn write_login_sources(o: &mut Out, c: &Writing) {
+fn write_login_sources(o: &mut Out, c: &Writing, p: &Part) {
+    write_login_mode(o, c, p, "raise work.hold to your session length");
+    o.bullet(&format!(
+        "the logins hand over to service imap (process_limit {}, client_limit {}): model \
+         that queue with `eagain import doveconf --service imap`.",
+        c.imap.pool.process_limit, c.imap.pool.client_limit
+    ));
+    o.bullet(&format!(
+        "Not in doveconf, so measure and --set them: the load (rate, duration, the clients' \
+         connect timeout), the kernel's somaxconn, the time to start a login process{} and \
+         the work per login. The values below are those of \
+         models/dovecot-login-high-performance.toml; each such line says \"{MEASURE}\".",
+        fork_time_clause(p),
+    ));
+}
+
+/// imap-login's mode (semantics: dovecot-login-modes); `tls` says how to model a login
+/// process that stays as the session's TLS proxy.
+pub(super) fn write_login_mode(o: &mut Out, c: &Writing, p: &Part, tls: &str) {
     let sc_key = service_count_key(c.version);
-    match c.pool.service_count {
+    match p.pool.service_count {
         0 => o.bullet(&format!(
             "{sc_key} 0: high-performance mode (eagain semantics: dovecot-login-modes): a login \
              process never exits and multiplexes up to client_limit connections."
@@ -224,26 +285,14 @@ fn write_login_sources(o: &mut Out, c: &Writing) {
         1 => o.bullet(&format!(
             "{sc_key} 1: high-security mode (eagain semantics: dovecot-login-modes), one process \
              per connection. With TLS (imaps or STARTTLS) the login process stays for the \
-             whole session as its TLS proxy: raise work.hold to your session length."
+             whole session as its TLS proxy: {tls}."
         )),
         _ => {}
     }
-    o.bullet(&format!(
-        "the logins hand over to service imap (process_limit {}, client_limit {}): model \
-         that queue with `eagain import doveconf --service imap`.",
-        c.other.process_limit, c.other.client_limit
-    ));
-    o.bullet(&format!(
-        "Not in doveconf, so measure and --set them: the load (rate, duration, the clients' \
-         connect timeout), the kernel's somaxconn, the time to start a login process{} and \
-         the work per login. The values below are those of \
-         models/dovecot-login-high-performance.toml; each such line says \"{MEASURE}\".",
-        fork_time_clause(c),
-    ));
 }
 
 /// The settings of the two services the model leaves out, and the count of the rest.
-fn write_unused(o: &mut Out, c: &Writing) {
+pub(super) fn write_unused(o: &mut Out, c: &Writing) {
     o.raw("#");
     if c.unused.is_empty() {
         o.raw(
@@ -271,20 +320,9 @@ fn write_unused(o: &mut Out, c: &Writing) {
 }
 
 /// The top-level `name` and `description`.
-fn write_name(o: &mut Out, c: &Writing) {
-    let short = Path::new(c.file)
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_else(|| c.file.to_string());
-    o.raw(&format!(
-        "name = {}",
-        toml_string(&format!(
-            "Dovecot {} {} (imported from {short})",
-            clean(&c.version.text),
-            c.service.name()
-        ))
-    ));
-    let description = match c.service {
+fn write_name(o: &mut Out, c: &Writing, p: &Part) {
+    write_title(o, c, p.service.name());
+    let description = match p.service {
         Service::Imap => format!(
             "imap-login -> imap over login/imap; from `doveconf -n` in {}",
             c.file
@@ -297,53 +335,84 @@ fn write_name(o: &mut Out, c: &Writing) {
     o.raw(&format!("description = {}", toml_string(&description)));
 }
 
+/// `name = "Dovecot VERSION WHAT (imported from FILE)"`.
+pub(super) fn write_title(o: &mut Out, c: &Writing, what: &str) {
+    let short = Path::new(c.file)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| c.file.to_string());
+    o.raw(&format!(
+        "name = {}",
+        toml_string(&format!(
+            "Dovecot {} {what} (imported from {short})",
+            clean(&c.version.text),
+        ))
+    ));
+}
+
 /// [load]: the shipped models' load; for imap, imap-login's retries (semantics:
 /// dovecot-login-retry).
-fn write_load(o: &mut Out, c: &Writing) {
+fn write_load(o: &mut Out, p: &Part) {
     o.raw("[load]");
-    o.field(
-        "arrival = \"poisson\"",
-        &format!("independent clients; {MEASURE}"),
-    );
-    match c.service {
+    write_arrival(o);
+    match p.service {
         Service::Imap => {
             o.field(
                 "rate = 12.0",
                 &format!("logins per second at the peak; {MEASURE}"),
             );
             o.field("duration = 1800.0", &format!("a 30-minute peak; {MEASURE}"));
-            o.field(
-                "on_refused = \"retry\"",
-                "imap-login: net_connect_unix_with_retries() (eagain semantics: dovecot-login-retry)",
-            );
-            o.field(
-                &format!("retry_for = {}", float(LOGIN_RETRY_S)),
-                "SOCKET_CONNECT_RETRY_MSECS (eagain semantics: dovecot-login-retry)",
-            );
-            o.field(
-                "retry_pause = { dist = \"uniform\", low = 0.01, high = 0.1 }",
-                "i_rand_minmax(1,10) * 10 ms (eagain semantics: dovecot-login-retry)",
-            );
+            write_login_retries(o, "imap-login: net_connect_unix_with_retries()");
         }
         Service::ImapLogin => {
             o.field("rate = 400.0", &format!("logins per second; {MEASURE}"));
             o.field("duration = 120.0", &format!("two minutes; {MEASURE}"));
-            o.field(
-                "connect_timeout = 30.0",
-                &format!("a typical IMAP client's connect timeout; {MEASURE}"),
-            );
+            write_connect_timeout(o);
         }
     }
 }
 
+/// `arrival`: independent clients.
+pub(super) fn write_arrival(o: &mut Out) {
+    o.field(
+        "arrival = \"poisson\"",
+        &format!("independent clients; {MEASURE}"),
+    );
+}
+
+/// An IMAP client's connect timeout.
+pub(super) fn write_connect_timeout(o: &mut Out) {
+    o.field(
+        "connect_timeout = 30.0",
+        &format!("a typical IMAP client's connect timeout; {MEASURE}"),
+    );
+}
+
+/// imap-login's connect to imap: retry EAGAIN for 0.5 s with pauses of 10 to 100 ms
+/// (semantics: dovecot-login-retry); `what` names the call on the first line.
+pub(super) fn write_login_retries(o: &mut Out, what: &str) {
+    o.field(
+        "on_refused = \"retry\"",
+        &format!("{what} (eagain semantics: dovecot-login-retry)"),
+    );
+    o.field(
+        &format!("retry_for = {}", float(LOGIN_RETRY_S)),
+        "SOCKET_CONNECT_RETRY_MSECS (eagain semantics: dovecot-login-retry)",
+    );
+    o.field(
+        "retry_pause = { dist = \"uniform\", low = 0.01, high = 0.1 }",
+        "i_rand_minmax(1,10) * 10 ms (eagain semantics: dovecot-login-retry)",
+    );
+}
+
 /// [listener]: the socket the service's clients queue on, with the version's backlog.
-fn write_listener(o: &mut Out, c: &Writing) {
-    o.raw("[listener]");
-    match c.service {
+fn write_listener(o: &mut Out, c: &Writing, p: &Part) {
+    c.table(o, "listener");
+    match p.service {
         Service::Imap => o.field("kind = \"unix\"", "login/imap"),
         Service::ImapLogin => o.field("kind = \"tcp\"", "inet_listener imap (port 143)"),
     }
-    o.field(&format!("backlog = {}", c.backlog.value), &c.backlog.why);
+    o.field(&format!("backlog = {}", p.backlog.value), &p.backlog.why);
     o.field(
         "somaxconn = 4096",
         &format!(
@@ -351,7 +420,7 @@ fn write_listener(o: &mut Out, c: &Writing) {
              somaxconn-default); {MEASURE}"
         ),
     );
-    if c.service == Service::ImapLogin {
+    if p.service == Service::ImapLogin {
         o.field(
             "syn_schedule = \"linux-6.5\"",
             &format!(
@@ -363,9 +432,9 @@ fn write_listener(o: &mut Out, c: &Writing) {
 }
 
 /// [pool]: the service's settings after Dovecot's defaults, each saying where it came from.
-fn write_pool(o: &mut Out, c: &Writing) {
-    let p = c.pool;
-    o.raw("[pool]");
+fn write_pool(o: &mut Out, c: &Writing, part: &Part) {
+    let p = part.pool;
+    c.table(o, "pool");
     o.field(
         &format!("process_limit = {}", p.process_limit),
         &p.process_limit_from,
@@ -404,20 +473,28 @@ fn write_pool(o: &mut Out, c: &Writing) {
     );
 }
 
-/// [master]: the fork mode and the drop timer of the version, start-up times to measure.
-fn write_master(o: &mut Out, c: &Writing) {
-    o.raw("[master]");
+/// [master]: the fork mode and the drop timer of the version, start-up times to measure;
+/// in a chain, the one master both services share (semantics: dovecot-fork-serial).
+fn write_master(o: &mut Out, c: &Writing, p: &Part) {
+    c.table(o, "master");
     o.field(
-        &format!("mode = \"{}\"", mode_name(c.forking.mode)),
-        &c.forking.comment,
+        &format!("mode = \"{}\"", mode_name(p.forking.mode)),
+        &p.forking.comment,
     );
     o.field(
         &format!("dovecot_version = \"{}\"", c.version.numbers()),
         "doveconf's first line: the backlog cap (eagain semantics: dovecot-backlog-cap), the \
          fork mode (eagain semantics: dovecot-fork)",
     );
+    if c.only.is_none() {
+        o.field(
+            &format!("process = \"{}\"", super::chain::MASTER),
+            "Dovecot's one master forks for both services, one fork at a time (eagain \
+             semantics: dovecot-fork-serial)",
+        );
+    }
     // Only imap's start-up is the slow fork of models/dovecot-2.2-slow-fork.toml.
-    if c.version.slow_host_lookup_at_startup() && c.service == Service::Imap {
+    if c.version.slow_host_lookup_at_startup() && p.service == Service::Imap {
         o.field(
             "startup = { dist = \"lognormal\", mean = 0.5, sd = 0.3 }",
             &format!("fork + init + the slow host name lookup of 2.2.0 to 2.2.6; {MEASURE}"),
@@ -428,14 +505,15 @@ fn write_master(o: &mut Out, c: &Writing) {
             &format!("fork + exec + init (a guess); {MEASURE}"),
         );
     }
-    if c.forking.mode == MasterMode::PerConnection {
+    // A shared master's time per fork matters in every mode.
+    if p.forking.mode == MasterMode::PerConnection || c.only.is_none() {
         o.field(
             "fork_time = { dist = \"constant\", value = 0.001 }",
             &format!("the master's own time per fork (a guess); {MEASURE}"),
         );
     }
-    match c.drop.timeout {
-        Some(d) => o.field(&format!("drop_timeout = {}", float(d)), &c.drop.comment),
+    match p.drop.timeout {
+        Some(d) => o.field(&format!("drop_timeout = {}", float(d)), &p.drop.comment),
         None => o.raw(
             "# no drop_timeout: Dovecot 2.0 keeps a login service's connections queued \
                  (eagain semantics: dovecot-drop-timer)",
@@ -443,13 +521,18 @@ fn write_master(o: &mut Out, c: &Writing) {
     }
 }
 
-/// [work]: the shipped models' session length (imap) or login work (imap-login).
-fn write_work(o: &mut Out, c: &Writing) {
-    o.raw("[work]");
-    match c.service {
+/// [work]: the shipped models' session length (imap) or login work (imap-login; in a
+/// chain only its own CPU, since a service that hands its connection on has no hold).
+fn write_work(o: &mut Out, c: &Writing, p: &Part) {
+    c.table(o, "work");
+    match p.service {
         Service::Imap => o.field(
             "blocking = { dist = \"lognormal\", mean = 60.0, sd = 120.0 }",
             &format!("session length (a guess); {MEASURE}"),
+        ),
+        Service::ImapLogin if c.only.is_none() => o.field(
+            "blocking = { dist = \"constant\", value = 0.003 }",
+            &format!("the login's own CPU per client (a guess); {MEASURE}"),
         ),
         Service::ImapLogin => {
             o.field(
@@ -465,11 +548,11 @@ fn write_work(o: &mut Out, c: &Writing) {
 }
 
 /// [sim]: a fixed seed; imap's pool needs a warm-up to reach its steady size.
-fn write_sim(o: &mut Out, c: &Writing) {
+pub(super) fn write_sim(o: &mut Out, has_imap: bool) {
     o.raw("[sim]");
     o.raw("seed = 1");
     o.raw("replications = 10");
-    if c.service == Service::Imap {
+    if has_imap {
         o.field("warmup = 300.0", "let the pool reach its steady size");
     }
 }
