@@ -17,8 +17,10 @@ pub(super) fn expressible(m: &Model) -> Result<(), String> {
     if m.is_chain() {
         return chain(m);
     }
-    service("", &m.listener, &m.pool, &m.master)?;
+    // What imap must be first: a client_limit above 1 would otherwise be reported as
+    // the backlog it implies.
     imap("", &m.listener, &m.pool, &m.work)?;
+    service("", &m.listener, &m.pool, &m.master)?;
     let l = &m.load;
     retries(
         "load.",
@@ -41,17 +43,17 @@ fn chain(m: &Model) -> Result<(), String> {
     let p = |s: &Service| format!("services.{}.", s.name);
     let (lp, ip) = (p(login), p(imap_service));
     service(&lp, &login.listener, &login.pool, &login.master)?;
-    service(
-        &ip,
-        &imap_service.listener,
-        &imap_service.pool,
-        &imap_service.master,
-    )?;
     imap(
         &ip,
         &imap_service.listener,
         &imap_service.pool,
         &imap_service.work,
+    )?;
+    service(
+        &ip,
+        &imap_service.listener,
+        &imap_service.pool,
+        &imap_service.master,
     )?;
     if login.listener.kind != ListenerKind::Tcp {
         return Err(format!(
