@@ -43,7 +43,13 @@ impl Sim<'_> {
         self.masters[m].fork_counter += 1;
         if now >= self.warmup {
             self.stats.services[s].forks += 1;
-            self.stats.masters[m].fork(at - now, took);
+            let busy = if self.stats.window_closed() {
+                // Asked for after the window: a fork, but not busy time inside it.
+                0.0
+            } else {
+                took
+            };
+            self.stats.masters[m].fork(at - now, busy);
         }
         self.q.schedule(ready_at, Ev::Ready(p));
         p

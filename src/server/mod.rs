@@ -477,7 +477,7 @@ impl<'a> Sim<'a> {
                 Ev::PreforkRun(s) => self.prefork_run(s as usize, now),
                 Ev::HopTimeout(id) => self.hop_timeout(id, now),
                 Ev::Tick(s) => self.tick(s as usize, now),
-                Ev::WindowEnd => self.stats.close_window(now),
+                Ev::WindowEnd => self.close_window(now),
                 Ev::BinEdge => {
                     self.stats.bin_edge(now);
                     bins += 1;
@@ -496,13 +496,20 @@ impl<'a> Sim<'a> {
             Some(d) => d.max(self.q.now()),
             None => self.q.now(),
         };
-        self.stats.close_window(end);
+        self.close_window(end);
         self.stats.finish_timeline(end);
         self.stats.events = self.q.processed() - bins;
         if self.conns.len() > MAX_OPEN {
             return Err(self.too_many_open());
         }
         Ok(self.stats)
+    }
+
+    /// Ends the observed window at `end`: the masters' busy time is cut to it first.
+    fn close_window(&mut self, end: f64) {
+        let free_at = self.masters.iter().map(|m| m.free_at);
+        self.stats.clip_master_busy(free_at, end);
+        self.stats.close_window(end);
     }
 
     fn over_budget(&self, now: f64) -> BadInput {

@@ -186,6 +186,25 @@ impl RepStats {
     /// them); a run of `load.connections` (a burst) until its last connection is
     /// resolved. A window that never started (the run ended before the warm-up did)
     /// is empty. Later calls change nothing.
+    /// True once `close_window` has fixed the results.
+    pub fn window_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Takes out of each master's busy time the part of its queued forks that runs
+    /// past `end`: `free_at[m]` is when master m finishes the forks asked of it so far.
+    /// A master forks one at a time, so that part is the single stretch from `end` to
+    /// `free_at`, and `busy_s` becomes the time it was busy inside the window. Call it
+    /// just before `close_window(end)`.
+    pub fn clip_master_busy(&mut self, free_at: impl Iterator<Item = f64>, end: f64) {
+        if self.closed || end < self.warmup {
+            return;
+        }
+        for (m, free) in self.masters.iter_mut().zip(free_at) {
+            m.busy_s = (m.busy_s - (free - end).max(0.0)).max(0.0);
+        }
+    }
+
     pub fn close_window(&mut self, end: f64) {
         if self.closed {
             return;

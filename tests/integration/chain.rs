@@ -268,3 +268,25 @@ fn a_dovecot_version_applies_to_every_service_of_its_master() {
     );
     assert!(err.contains("one master runs one version"), "{err}");
 }
+
+#[test]
+fn a_saturated_master_is_busy_all_of_the_window_and_no_more() {
+    // The shared master of the halving test, asked for more forks of 10 ms than it
+    // can make: it is busy the whole window, and the forks still queued when the
+    // window ends are not counted as time inside it.
+    let shared = "mode = \"per-connection\"\nprocess = \"dovecot\"\n\
+                  fork_time = { dist = \"constant\", value = 0.01 }";
+    let pool = format!(
+        "[services.listener]\nbacklog = 16\n[services.pool]\nprocess_limit = 50\n\
+         service_count = 1\n[services.master]\n{shared}\n[services.work]\n\
+         blocking = {{ dist = \"constant\", value = 0.001 }}"
+    );
+    let text = chain(
+        "arrival = \"constant\"\nrate = 200.0\nduration = 100.0",
+        &pool,
+        &pool,
+    );
+    let rep = &replications(&model(&text), 1, 1)[0];
+    let busy = rep.masters[0].busy_s / rep.window;
+    assert!((0.99..=1.0).contains(&busy), "busy fraction {busy}");
+}
