@@ -49,6 +49,9 @@ const SCRIPT: &str = "sleep.lua";
 const MODULES: &str = "/usr/lib/apache2/modules";
 const MPM: &str = "mod_mpm_prefork.so";
 const LUA: &str = "mod_lua.so";
+/// Without an authorization module Apache 2.4.71 answers every request 500 (AH00025:
+/// "configuration error: couldn't check user").
+const AUTHZ: &str = "mod_authz_core.so";
 /// The user the children run as when the master is root.
 const USER: &str = "www-data";
 /// Logged just before the master's maintenance loop starts.
@@ -87,7 +90,7 @@ impl Target for ApachePrefork {
     fn check_machine(&self) -> Result<serde_json::Value, BadInput> {
         let apache2 = super::programs(NAME, &[("apache2", "apache2-bin")])?.remove(0);
         let modules = PathBuf::from(MODULES);
-        for m in [MPM, LUA] {
+        for m in [MPM, LUA, AUTHZ] {
             if !modules.join(m).is_file() {
                 return Err(BadInput(format!(
                     "the {NAME} target needs {} (Debian's apache2-bin): apt-get install -y \
@@ -278,6 +281,7 @@ fn conf(spec: &RunSpec, port: u16, modules: &Path, root: bool) -> String {
          LogLevel info\n\
          LoadModule mpm_prefork_module \"{mpm}\"\n\
          LoadModule lua_module \"{lua}\"\n\
+         LoadModule authz_core_module \"{authz}\"\n\
          {user}\
          ServerName localhost\n\
          Listen 127.0.0.1:{port}\n\
@@ -295,6 +299,7 @@ fn conf(spec: &RunSpec, port: u16, modules: &Path, root: bool) -> String {
         log = d(ERROR_LOG),
         mpm = modules.join(MPM).display(),
         lua = modules.join(LUA).display(),
+        authz = modules.join(AUTHZ).display(),
         user = if root {
             format!("User {USER}\nGroup {USER}\n")
         } else {
