@@ -881,3 +881,84 @@ fn validate_dovecot_chain_per_service_within_0_08() {
         );
     }
 }
+
+/// nginx -> gunicorn as a chain: nginx (one worker, 100 proxied requests, backlog 64)
+/// in front of 2 gunicorn sync workers with a queue of 5 and 73 ms of work.
+const NGINX_CHAIN: &str = r#"
+name = "harness nginx chain"
+[load]
+arrival = "constant"
+rate = 20.0
+duration = 3.0
+connect_timeout = 2.0
+on_refused = "fail"
+
+[[services]]
+name = "nginx"
+next = "gunicorn"
+handoff = "proxy"
+[services.listener]
+kind = "tcp"
+backlog = 64
+somaxconn = 4096
+[services.pool]
+process_limit = 1
+client_limit = 100
+[services.work]
+blocking = { dist = "constant", value = 0.0 }
+[services.connect]
+on_refused = "fail"
+connect_timeout = 1.0
+timeout = 3.0
+
+[[services]]
+name = "gunicorn"
+[services.listener]
+kind = "unix"
+backlog = 4
+somaxconn = 4096
+[services.pool]
+process_limit = 2
+[services.master]
+mode = "prefork"
+[services.work]
+blocking = { dist = "constant", value = 0.073 }
+"#;
+
+#[test]
+fn validate_nginx_gunicorn_chain_per_service_within_0_05() {
+    if skip_without_nginx_gunicorn("validate_nginx_gunicorn_chain_per_service_within_0_05") {
+        return;
+    }
+    let _lock = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let model = write(tmp.path(), "c.toml", NGINX_CHAIN);
+    let Some((max, rows)) = validate(
+        tmp.path(),
+        &model,
+        "nginx-gunicorn",
+        &[
+            "--vary",
+            "load.rate=15,33,71",
+            "--runs",
+            "2",
+            "--replications",
+            "2",
+        ],
+    ) else {
+        return;
+    };
+    check_grid(&rows);
+    assert!(max <= 0.05, "max_abs_error {max}: {rows:?}");
+    for r in &rows {
+        // nginx's limits are far away: every refusal is a 502 from gunicorn's queue.
+        assert_eq!(
+            num(r, "services.nginx.predicted_refused_per_run"),
+            0.0,
+            "{r:?}"
+        );
+        let per_run = num(r, "measured_refusal_probability") * num(r, "measured_offered") / 2.0;
+        let at_gunicorn = num(r, "services.gunicorn.measured_refused_per_run");
+        assert!((at_gunicorn - per_run).abs() < 1e-6, "{r:?}");
+    }
+}
