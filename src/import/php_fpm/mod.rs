@@ -328,6 +328,17 @@ fn read_pool(section: &Section, file: &str, unused: &mut Vec<Unused>) -> Result<
         value: positive(mc, number(mc)?)?,
         from: from_line(mc),
     };
+    if max_children.value > crate::model::MAX_PROCESSES {
+        return Err(bad_line(
+            file,
+            mc.line,
+            format!(
+                "`pm.max_children = {}` in {title}: eagain simulates at most {} processes                  a pool.",
+                max_children.value,
+                crate::model::MAX_PROCESSES
+            ),
+        ));
+    }
     let spares = match pm {
         Pm::Dynamic => Some(read_spares(
             &get,
@@ -799,6 +810,11 @@ mod tests {
         let e = error(&format!("{DEBIAN}listen.backlog = lots\n"));
         assert!(
             e.starts_with("www.conf line 9:") && e.contains("listen.backlog"),
+            "{e}"
+        );
+        let e = error("[www]\nlisten = /x\npm = static\npm.max_children = 5000000\n");
+        assert!(
+            e.starts_with("www.conf line 4:") && e.contains("at most 1000000"),
             "{e}"
         );
         let e = error("[www]\npm = static\npm.max_children = 5\n");
