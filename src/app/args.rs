@@ -293,6 +293,42 @@ pub enum ImportArgs {
         #[arg(long, value_parser = ["imap", "imap-login"])]
         service: Option<String>,
     },
+    /// Write a model of one PHP-FPM pool from its pool file (PHP 8.2's defaults filled in).
+    ///
+    /// Reads pm (static -> prefork, dynamic, ondemand), pm.max_children, the spare-server
+    /// settings, pm.max_spawn_rate, pm.process_idle_timeout, pm.max_requests, listen and
+    /// listen.backlog; lists the pool's other settings with their lines on stderr. The
+    /// `include=` lines of a php-fpm.conf are not followed: give the pool file itself.
+    #[command(after_help = "Example:\n  \
+            eagain import php-fpm /etc/php/8.2/fpm/pool.d/www.conf --out models/www.toml\n  \
+            eagain simulate models/www.toml")]
+    PhpFpm {
+        /// The pool file, e.g. /etc/php/8.2/fpm/pool.d/www.conf.
+        file: PathBuf,
+        /// The pool to model (a `[NAME]` section); needed when the file has several.
+        #[arg(long, value_name = "NAME")]
+        pool: Option<String>,
+        /// Write the model here instead of to stdout.
+        #[arg(long, value_name = "MODEL.toml")]
+        out: Option<PathBuf>,
+    },
+    /// Write a model of Apache httpd's prefork MPM from its configuration (Apache 2.4's
+    /// defaults filled in).
+    ///
+    /// Reads StartServers, MinSpareServers, MaxSpareServers, MaxRequestWorkers (MaxClients),
+    /// ServerLimit, MaxConnectionsPerChild (MaxRequestsPerChild), ListenBacklog and Listen,
+    /// at the top level or in <IfModule mpm_prefork_module>; lists other MPMs' directives,
+    /// Include lines (not followed) and the keep-alive settings with their lines on stderr.
+    #[command(after_help = "Example:\n  \
+            eagain import apache /etc/apache2/mods-available/mpm_prefork.conf --out models/apache.toml\n  \
+            eagain simulate models/apache.toml")]
+    Apache {
+        /// The configuration: mpm_prefork.conf, or a whole apache2.conf.
+        file: PathBuf,
+        /// Write the model here instead of to stdout.
+        #[arg(long, value_name = "MODEL.toml")]
+        out: Option<PathBuf>,
+    },
     /// Write a trace and a model of the upstream pool from an nginx (or gunicorn) access log.
     ///
     /// Writes DIR/trace.csv (each request's arrival at the upstream and its work),

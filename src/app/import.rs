@@ -1,4 +1,5 @@
-//! `eagain import SOURCE FILE`: `doveconf` writes a model from a server's configuration,
+//! `eagain import SOURCE FILE`: `doveconf`, `php-fpm` and `apache` write a model from a
+//! server's configuration,
 //! to stdout or `--out`, and on stderr what the import found and left out; `nginx-log`
 //! writes a trace, a model and the observed outcomes into `--out DIR`, a summary on
 //! stdout and its notes on stderr.
@@ -56,6 +57,16 @@ pub fn run(args: ImportArgs) -> Result<()> {
             ));
             print(&text)
         }
+        ImportArgs::PhpFpm { file, pool, out } => {
+            refuse_overwriting(&file, out.as_deref())?;
+            let imported = crate::import::php_fpm::import_file(&file, pool.as_deref())?;
+            write_imported(&imported, &file, out.as_deref(), "php-fpm")
+        }
+        ImportArgs::Apache { file, out } => {
+            refuse_overwriting(&file, out.as_deref())?;
+            let imported = crate::import::apache::import_file(&file)?;
+            write_imported(&imported, &file, out.as_deref(), "apache")
+        }
         ImportArgs::Doveconf { file, out, service } => {
             refuse_overwriting(&file, out.as_deref())?;
             let imported = crate::import::doveconf::import_file(&file, service.as_deref())?;
@@ -76,4 +87,28 @@ pub fn run(args: ImportArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Writes the model to `out` or stdout, then on stderr what the import found and left out.
+fn write_imported(
+    imported: &crate::import::server::Imported,
+    file: &Path,
+    out: Option<&Path>,
+    source: &str,
+) -> Result<()> {
+    match out {
+        Some(path) => std::fs::write(path, &imported.toml)
+            .with_context(|| format!("cannot write the model to {}", path.display()))?,
+        None => print(&imported.toml)?,
+    }
+    for line in imported.report(&file.display().to_string()) {
+        note(&format!("eagain: import {source}: {line}"));
+    }
+    if let Some(path) = out {
+        note(&format!(
+            "eagain: import {source}: wrote {}",
+            path.display()
+        ));
+    }
+    Ok(())
 }

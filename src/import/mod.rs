@@ -4,8 +4,12 @@
 //! reads an access log and writes a trace, a model that replays it and the observed
 //! outcomes into a folder.
 
+pub mod apache;
 pub mod doveconf;
 pub mod nginx_log;
+pub mod php_fpm;
+pub mod server;
+pub(crate) mod text;
 
 use crate::error::BadInput;
 use std::path::Path;

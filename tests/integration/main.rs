@@ -9,6 +9,8 @@
 //! - `cli_errors`: the command line's exit codes, messages and JSON.
 //! - `sweep`: sweeps, shards, resume, charts and plan through the command line.
 //! - `import`: models written from `doveconf -n` outputs.
+//! - `import_servers`: models written from PHP-FPM pool files and Apache prefork
+//!   configurations (SPEC section 11).
 //! - `nginx_log`: traces and models from access logs (SPEC section 10).
 //! - `harness_mock`: the harness's whole pipeline on the mock target (no servers, no
 //!   timing), and the limits it refuses before anything runs.
@@ -25,6 +27,7 @@ mod deterministic;
 mod fuzz;
 mod harness_mock;
 mod import;
+mod import_servers;
 mod load_over_time;
 mod nginx_log;
 mod oracles;

@@ -6,14 +6,14 @@
 //! the `[[services]]` entries around the tables `write.rs` writes for a service alone,
 //! and the hop's `[services.connect]`.
 
-use super::text::{clean, toml_string, Out};
 use super::write::{
     write_arrival, write_connect_timeout, write_login_mode, write_login_retries, write_notes,
-    write_pool_sources, write_sim, write_sources_title, write_title, write_unused, Part, Writing,
-    SERVICE_TABLES,
+    write_pool_sources, write_sim, write_title, write_unused, Part, Writing, SERVICE_TABLES,
 };
 use super::{Service, MEASURE};
 use crate::dovecot::LOGIN_RETRY_S;
+use crate::import::server::write_sources_title;
+use crate::import::text::{clean, toml_string, Out};
 
 /// The label both services give `master.process`: Dovecot has one master.
 pub(super) const MASTER: &str = "dovecot";

@@ -19,11 +19,11 @@
 mod chain;
 mod parse;
 mod settings;
-pub(super) mod text;
 mod write;
 
 pub use crate::dovecot::Version;
 use crate::error::BadInput;
+use crate::import::text::clean;
 use crate::model::{load_str, MasterMode, Model};
 use parse::{parse, SHAPE};
 use settings::{
@@ -31,7 +31,6 @@ use settings::{
     read_globals, read_service, resolve, version_notes, ServiceConf,
 };
 use std::path::Path;
-use text::clean;
 use write::{write_model, Part, Writing};
 
 /// The mark on every model line whose value the configuration cannot know.

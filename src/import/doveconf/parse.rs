@@ -3,8 +3,8 @@
 //! keeps its line number, and every refusal names the file and the line, with what
 //! `doveconf -n` prints instead.
 
-use super::text::{clean, snippet};
 use crate::error::BadInput;
+use crate::import::text::{clean, snippet};
 
 /// What doveconf's output looks like, for the messages about files that are not it.
 pub(super) const SHAPE: &str = "`doveconf -n` prints `key = value` lines, `name [arg] {` lines \

@@ -8,10 +8,10 @@
 //! listed with why; settings elsewhere are only counted.
 
 use super::parse::{bad_line, Parsed, Section, Setting};
-use super::text::{clean, snippet};
 use super::{Service, Unused, Version};
 use crate::dovecot::{DROP_TIMEOUT_S, MIN_BACKLOG};
 use crate::error::BadInput;
+use crate::import::text::{clean, snippet};
 use crate::model::MasterMode;
 
 // ---------------------------------------------------------------------------

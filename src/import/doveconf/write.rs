@@ -6,9 +6,10 @@
 //! (`chain.rs` writes the rest of a chain: its header, load and hop).
 
 use super::settings::{Backlog, DropTimer, Forking, Pool};
-use super::text::{capitalise, clean, float, secs_text, toml_string, Out};
 use super::{ignored_line, mode_name, Service, Unused, Version, MEASURE};
 use crate::dovecot::LOGIN_RETRY_S;
+use crate::import::server::{self, write_sources_title};
+use crate::import::text::{capitalise, clean, float, secs_text, toml_string, Out};
 use crate::model::MasterMode;
 use std::path::Path;
 
@@ -157,21 +158,9 @@ fn write_header(o: &mut Out, c: &Writing, p: &Part) {
     write_notes(o, c);
 }
 
-/// The line before the bullets that say where the numbers come from.
-pub(super) fn write_sources_title(o: &mut Out) {
-    o.raw("# Where the numbers come from (docs/semantics.md in the eagain repository; each");
-    o.raw("# \"eagain semantics: ID\" is one of its sections):");
-}
-
 /// The notes, if any.
 pub(super) fn write_notes(o: &mut Out, c: &Writing) {
-    if !c.notes.is_empty() {
-        o.raw("#");
-        o.raw("# Notes:");
-        for n in c.notes {
-            o.bullet(n);
-        }
-    }
+    server::write_notes(o, c.notes);
 }
 
 /// `process_limit 1024 (line 7), client_limit 1 (imap's default, eagain semantics:
@@ -374,18 +363,12 @@ fn write_load(o: &mut Out, p: &Part) {
 
 /// `arrival`: independent clients.
 pub(super) fn write_arrival(o: &mut Out) {
-    o.field(
-        "arrival = \"poisson\"",
-        &format!("independent clients; {MEASURE}"),
-    );
+    server::write_arrival(o, MEASURE);
 }
 
 /// An IMAP client's connect timeout.
 pub(super) fn write_connect_timeout(o: &mut Out) {
-    o.field(
-        "connect_timeout = 30.0",
-        &format!("a typical IMAP client's connect timeout; {MEASURE}"),
-    );
+    server::write_connect_timeout(o, 30.0, "a typical IMAP client's connect timeout", MEASURE);
 }
 
 /// imap-login's connect to imap: retry EAGAIN for 0.5 s with pauses of 10 to 100 ms
@@ -413,22 +396,7 @@ fn write_listener(o: &mut Out, c: &Writing, p: &Part) {
         Service::ImapLogin => o.field("kind = \"tcp\"", "inet_listener imap (port 143)"),
     }
     o.field(&format!("backlog = {}", p.backlog.value), &p.backlog.why);
-    o.field(
-        "somaxconn = 4096",
-        &format!(
-            "net.core.somaxconn: 4096 since Linux 5.4, 128 before (eagain semantics: \
-             somaxconn-default); {MEASURE}"
-        ),
-    );
-    if p.service == Service::ImapLogin {
-        o.field(
-            "syn_schedule = \"linux-6.5\"",
-            &format!(
-                "SYN retransmissions of Linux >= 6.5 (eagain semantics: tcp-syn-retries); \
-                 {MEASURE}"
-            ),
-        );
-    }
+    server::write_kernel(o, p.service == Service::ImapLogin, MEASURE);
 }
 
 /// [pool]: the service's settings after Dovecot's defaults, each saying where it came from.

@@ -7,7 +7,7 @@
 use super::reconstruct::Traffic;
 use super::time::utc_text;
 use super::{secs, status_text, Choice, Observed, Origin, Syntax};
-use crate::import::doveconf::text::{toml_string, Out};
+use crate::import::text::{toml_string, Out};
 use crate::model::ListenerKind;
 use anyhow::{Context, Result};
 use std::fmt::Write as _;

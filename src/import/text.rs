@@ -1,4 +1,4 @@
-//! Text as the importers show it (`nginx_log` writes its model with these too): values from the file made safe for one line of a
+//! Text as every importer shows it: values from the file made safe for one line of a
 //! message or a comment (`clean`, `snippet`), and the model's lines (`Out`): comments
 //! wrapped at the width of the shipped models, fields with their comment in one column,
 //! TOML floats and strings.

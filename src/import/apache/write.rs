@@ -1,0 +1,212 @@
+//! The model's text for Apache's prefork MPM: the header (what the model is and where
+//! each number comes from, citing `(eagain semantics: ID)`), the directives it leaves
+//! out, then one function per TOML table. What a configuration cannot say (the load,
+//! the requests' time, the fork time, the kernel's somaxconn) is the shipped
+//! models/apache-prefork.toml's, marked with `MEASURE`.
+
+use super::{Prefork, MEASURE, SEP};
+use crate::import::server::{
+    ignored_line, write_arrival, write_connect_timeout, write_kernel, write_notes, write_sim,
+    write_sources_title, write_startup, write_unused, write_work, Unused,
+};
+use crate::import::text::{capitalise, clean, toml_string, Out};
+use std::path::Path;
+
+/// Everything the model's text is written from.
+pub(super) struct Writing<'a> {
+    pub(super) file: &'a str,
+    pub(super) prefork: &'a Prefork,
+    pub(super) unused: &'a [Unused],
+    pub(super) ignored: usize,
+    pub(super) notes: &'a [String],
+}
+
+/// The model file: the comment block, `name` and `description`, then the tables.
+pub(super) fn write_model(c: &Writing) -> String {
+    let mut o = Out::default();
+    write_header(&mut o, c);
+    write_unused(&mut o, "Apache prefork", c.unused, SEP);
+    o.wrap(
+        "#",
+        "#",
+        &format!(
+            "{}.",
+            capitalise(&ignored_line(
+                c.ignored,
+                "that do not concern prefork's processes or its listener"
+            ))
+        ),
+    );
+    write_notes(&mut o, c.notes);
+    write_name(&mut o, c);
+    o.raw("");
+    write_load(&mut o);
+    o.raw("");
+    write_listener(&mut o, c.prefork);
+    o.raw("");
+    write_pool(&mut o, c.prefork);
+    o.raw("");
+    write_master(&mut o);
+    o.raw("");
+    write_work(&mut o, 1.0, "a slow request", MEASURE);
+    o.raw("");
+    write_sim(&mut o);
+    o.into_text()
+}
+
+fn write_header(o: &mut Out, c: &Writing) {
+    let p = c.prefork;
+    o.wrap(
+        "#",
+        "#",
+        &format!(
+            "Apache httpd 2.4 with the prefork MPM, written by `eagain import apache` from {} \
+             with Apache 2.4's defaults for what it leaves out.",
+            clean(c.file)
+        ),
+    );
+    o.raw("#");
+    o.raw("# Clients connect over TCP; a child serves one connection at a time. When every");
+    o.raw("# child is busy and the listen queue is full, the kernel drops the SYN and the");
+    o.raw("# client retransmits it: prefork never answers 503 by itself (eagain semantics:");
+    o.raw("# apache-overflow, tcp-syn-drop). The error log says");
+    o.raw("#   AH00161: server reached MaxRequestWorkers setting, consider raising the ...");
+    o.raw("#");
+    write_sources_title(o);
+    o.bullet(&format!(
+        "StartServers {} ({}), MinSpareServers {} ({}), MaxSpareServers {} ({}), \
+         MaxRequestWorkers {} ({}), ServerLimit {} ({}), MaxConnectionsPerChild {} ({}) \
+         (eagain semantics: apache-defaults, apache-server-limit, apache-max-connections).",
+        p.start.value,
+        p.start.from,
+        p.min_spare.value,
+        p.min_spare.from,
+        p.max_spare.value,
+        p.max_spare.from,
+        p.max_workers.value,
+        p.max_workers.from,
+        p.server_limit.value,
+        p.server_limit.from,
+        p.per_child.value,
+        p.per_child.from,
+    ));
+    o.bullet(
+        "the master's maintenance runs after a quiet 1-s sleep (eagain semantics: \
+         apache-tick); below MinSpareServers idle it forks min(rate, free slots), not capped \
+         by the deficit, the rate doubling to MAX_SPAWN_RATE 32 (eagain semantics: \
+         apache-spawn); a starting child counts as idle (eagain semantics: apache-idle); one \
+         idle child is retired a tick above MaxSpareServers.",
+    );
+    let listen = match &p.listen {
+        Some(l) => format!("Listen {} (line {})", clean(&l.address), l.line),
+        None => "no Listen in this file".into(),
+    };
+    o.bullet(&format!(
+        "{listen}: one TCP queue every child accepts from; ListenBacklog {} ({}), cut to \
+         somaxconn, and the queue holds one connection more (eagain semantics: \
+         apache-backlog, somaxconn-cap, tcp-capacity).",
+        p.backlog.value, p.backlog.from
+    ));
+    o.bullet(&format!(
+        "Not in the Apache configuration, so measure and --set them: the load (rate, \
+         duration, the clients' connect timeout), the kernel's somaxconn, the time from fork \
+         to a child that accepts, and the time of a request (with keep-alive, until \
+         KeepAliveTimeout after the last response). The values below are those of \
+         models/apache-prefork.toml; each such line says \"{MEASURE}\"."
+    ));
+}
+
+/// The top-level `name` and `description`.
+fn write_name(o: &mut Out, c: &Writing) {
+    let short = Path::new(c.file)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| c.file.to_string());
+    o.raw(&format!(
+        "name = {}",
+        toml_string(&format!(
+            "Apache prefork, {} workers (imported from {short})",
+            c.prefork.max_workers.value
+        ))
+    ));
+    o.raw(&format!(
+        "description = {}",
+        toml_string(&format!(
+            "clients -> Apache prefork over TCP; from {}",
+            c.file
+        ))
+    ));
+}
+
+/// [load]: the shipped model's load.
+fn write_load(o: &mut Out) {
+    o.raw("[load]");
+    write_arrival(o, MEASURE);
+    o.field("rate = 100.0", &format!("requests per second; {MEASURE}"));
+    o.field("duration = 300.0", &format!("five minutes; {MEASURE}"));
+    write_connect_timeout(o, 30.0, "a client's connect timeout", MEASURE);
+}
+
+/// [listener]: TCP with ListenBacklog.
+fn write_listener(o: &mut Out, p: &Prefork) {
+    o.raw("[listener]");
+    let kind = match &p.listen {
+        Some(l) => format!("Listen {} (line {})", clean(&l.address), l.line),
+        None => "Apache listens on TCP".into(),
+    };
+    o.field("kind = \"tcp\"", &kind);
+    o.field(
+        &format!("backlog = {}", p.backlog.value),
+        &format!(
+            "ListenBacklog ({}) (eagain semantics: apache-backlog)",
+            p.backlog.from
+        ),
+    );
+    write_kernel(o, true, MEASURE);
+}
+
+/// [pool]: MaxRequestWorkers and the spare-server settings.
+fn write_pool(o: &mut Out, p: &Prefork) {
+    o.raw("[pool]");
+    o.field(
+        &format!("process_limit = {}", p.max_workers.value),
+        &format!("MaxRequestWorkers ({})", p.max_workers.from),
+    );
+    o.field("client_limit = 1", "prefork: one connection a child");
+    let never = if p.per_child.value == 0 {
+        ": never recycled"
+    } else {
+        ""
+    };
+    o.field(
+        &format!("service_count = {}", p.per_child.value),
+        &format!("MaxConnectionsPerChild ({}){never}", p.per_child.from),
+    );
+    o.field(
+        &format!("start_servers = {}", p.start.value),
+        &format!("StartServers ({})", p.start.from),
+    );
+    o.field(
+        &format!("min_spare = {}", p.min_spare.value),
+        &format!("MinSpareServers ({})", p.min_spare.from),
+    );
+    o.field(
+        &format!("max_spare = {}", p.max_spare.value),
+        &format!("MaxSpareServers ({})", p.max_spare.from),
+    );
+}
+
+/// [master]: prefork's maintenance.
+fn write_master(o: &mut Out) {
+    o.raw("[master]");
+    o.field("mode = \"apache-prefork\"", "the prefork MPM");
+    o.field(
+        "tick = 1.0",
+        "maintenance after a 1-s sleep (eagain semantics: apache-tick)",
+    );
+    o.field(
+        "max_spawn_rate = 32",
+        "MAX_SPAWN_RATE, compiled in (eagain semantics: apache-spawn)",
+    );
+    write_startup(o, 0.01, MEASURE);
+}
