@@ -30,6 +30,7 @@ impl<'a> Sim<'a> {
         }
     }
 
+    #[inline]
     pub(super) fn arrival(&mut self, now: f64) {
         // Work is drawn when the connection is sent, from its own stream, so that the
         // n-th connection costs the same whatever happens to it (common random numbers).
@@ -98,6 +99,7 @@ impl<'a> Sim<'a> {
     }
 
     /// One connect() attempt: the first, a unix retry or a tcp SYN retransmission.
+    #[inline]
     pub(super) fn connect(&mut self, id: u32, now: f64) {
         let s = self.conns[id as usize].svc as usize;
         if self.lines[s].dropping {
@@ -167,7 +169,7 @@ impl<'a> Sim<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn enqueue(&mut self, id: u32, now: f64) {
         self.connected(id, now);
         let c = &mut self.conns[id as usize];
@@ -189,7 +191,7 @@ impl<'a> Sim<'a> {
     /// The connection got into a kernel queue: the client's connection is in the
     /// system from its first queue on, and a process that connected on its behalf
     /// with `pass` lets it go (`hop.rs`).
-    #[inline]
+    #[inline(always)]
     fn connected(&mut self, id: u32, now: f64) {
         let c = &mut self.conns[id as usize];
         if !c.entered {
@@ -269,7 +271,7 @@ impl<'a> Sim<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn release(&mut self, id: u32) {
         self.forget_timer(id);
         self.open -= 1;

@@ -131,7 +131,7 @@ impl Sim<'_> {
     }
 
     /// A connection with a pending hop timeout is gone: the timeout is cancelled.
-    #[inline]
+    #[inline(always)]
     pub(super) fn forget_timer(&mut self, id: u32) {
         if !self.hop_timers.is_empty() {
             if let Some(t) = self.hop_timers.remove(&id) {

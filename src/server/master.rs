@@ -58,14 +58,17 @@ impl Sim<'_> {
     /// Per-connection mode (Dovecot 2.4.2+, commit 4e75476a95; semantics:
     /// dovecot-master-accept): while no process has a free slot the master accepts
     /// queued connections itself, one per fork, as fast as its own forks allow.
+    #[inline(always)]
     pub(super) fn master_can_accept(&mut self, s: usize, now: f64) -> bool {
+        // The mode is tested here, inline, so that the dispatch loop of every other
+        // mode pays no call for it.
+        self.c.svcs[s].mode == MasterMode::PerConnection && self.master_accepts(s, now)
+    }
+
+    fn master_accepts(&mut self, s: usize, now: f64) -> bool {
         let svc = &self.c.svcs[s];
         let line = &self.lines[s];
-        if svc.mode != MasterMode::PerConnection
-            || line.avail > 0
-            || line.alive >= svc.process_limit
-            || line.dropping
-        {
+        if line.avail > 0 || line.alive >= svc.process_limit || line.dropping {
             return false;
         }
         // The master forks for its services in the order they asked: a service waits
@@ -123,7 +126,7 @@ impl Sim<'_> {
     }
 
     /// After service `s`'s queue was served: the on-demand fork and the drop timer.
-    #[inline]
+    #[inline(always)]
     pub(super) fn master_check(&mut self, s: usize, now: f64) {
         let line = &self.lines[s];
         if line.queue.is_empty() {
@@ -162,7 +165,7 @@ impl Sim<'_> {
 
     /// A slot of service `s` is free again (a connection closed, or a process
     /// exited): its master stops dropping and the timer is cancelled.
-    #[inline]
+    #[inline(always)]
     pub(super) fn slot_freed(&mut self, s: usize) {
         if let Some(t) = self.lines[s].drop_timer.take() {
             self.q.cancel(t);
@@ -207,7 +210,7 @@ impl Sim<'_> {
     /// service_monitor_start_extra_avail(): keep process_min_avail processes with a free
     /// slot: one fork at once if none is available, the rest from a 0-ms timer
     /// (semantics: dovecot-min-avail).
-    #[inline]
+    #[inline(always)]
     pub(super) fn extra_avail(&mut self, s: usize, now: f64) {
         if self.c.svcs[s].tops_up {
             self.top_up(s, now);

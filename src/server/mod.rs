@@ -93,6 +93,9 @@ pub struct Compiled {
     svcs: Vec<Svc>,
     /// The masters' labels (a service's own name when it shares none).
     masters: Vec<String>,
+    /// Some service hands its connections on: false for a single service, whose
+    /// per-connection path then skips the hop tests.
+    chain: bool,
     event_budget: u64,
     timeline_bin: Option<f64>,
 }
@@ -119,7 +122,7 @@ impl Compiled {
         let list = model.service_list();
         let mut masters: Vec<String> = Vec::new();
         let index = |name: &str| list.iter().position(|s| s.name == name);
-        let svcs = list
+        let svcs: Vec<Svc> = list
             .iter()
             .map(|s| {
                 let label = s.master.process.clone().unwrap_or_else(|| s.name.clone());
@@ -188,6 +191,7 @@ impl Compiled {
                 l.connect_timeout,
                 l.timeout,
             ),
+            chain: svcs.iter().any(|s| s.next.is_some()),
             svcs,
             masters,
             event_budget: model.event_budget(),
@@ -311,6 +315,9 @@ struct Proc {
     /// Blocked in a hop's connect retries: it accepts nothing meanwhile.
     blocked: bool,
     clients: u32,
+    /// Its service's client_limit, kept here so that the slot test, several times an
+    /// event, reads no service record.
+    client_limit: u32,
     accepted: u64,
     /// Blocking work is served in order; the process is busy until this time.
     busy_until: f64,
@@ -534,6 +541,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Gives every connection queued at service `s` it can to a process, in FIFO order.
+    #[inline(always)]
     fn dispatch(&mut self, s: usize, now: f64) {
         while let Some(&id) = self.lines[s].queue.front() {
             if let Some(p) = self.free_process(s) {

@@ -8,15 +8,15 @@ use std::collections::VecDeque;
 impl Sim<'_> {
     /// A process that could take a connection now: alive, listening, not blocked in a
     /// hop's retries, with a free slot.
-    #[inline]
+    #[inline(always)]
     pub(super) fn has_slot(&self, p: u32) -> bool {
         let p = &self.procs[p as usize];
-        p.alive && p.listening && !p.blocked && p.clients < self.c.svcs[p.svc as usize].client_limit
+        p.alive && p.listening && !p.blocked && p.clients < p.client_limit
     }
 
     /// Runs `f` on process `p` and keeps its service's `avail` (Dovecot's
     /// process_avail) in step.
-    #[inline]
+    #[inline(always)]
     pub(super) fn update(&mut self, p: u32, f: impl FnOnce(&mut Proc)) {
         let before = self.has_slot(p);
         f(&mut self.procs[p as usize]);
@@ -30,7 +30,7 @@ impl Sim<'_> {
     }
 
     /// The ready process of service `s` with a free slot that accepts next, if any.
-    #[inline]
+    #[inline(always)]
     pub(super) fn free_process(&mut self, s: usize) -> Option<u32> {
         while let Some(&p) = self.lines[s].free.last() {
             // The list is cleaned lazily: a slot may since belong to a process of
@@ -48,7 +48,7 @@ impl Sim<'_> {
         None
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn offer_slot(&mut self, p: u32) {
         let proc = &mut self.procs[p as usize];
         if !proc.in_free {
@@ -69,6 +69,7 @@ impl Sim<'_> {
             listening: true,
             blocked: false,
             clients: 0,
+            client_limit: self.c.svcs[s].client_limit,
             accepted: 0,
             busy_until: 0.0,
             working: 0,
@@ -198,6 +199,7 @@ impl Sim<'_> {
         self.q.schedule(done, Ev::WorkDone(id));
     }
 
+    #[inline]
     pub(super) fn work_done(&mut self, id: u32, now: f64) {
         let p = self.conns[id as usize].owner;
         let proc = &mut self.procs[p as usize];
@@ -218,7 +220,7 @@ impl Sim<'_> {
             self.stats.services[s].busy.add(now, -1);
         }
         let s = self.conns[id as usize].svc as usize;
-        if self.c.svcs[s].next.is_some() {
+        if self.c.chain && self.c.svcs[s].next.is_some() {
             // In a chain the process now connects to the next service (`hop.rs`).
             self.hop(id, now);
             return;
@@ -233,6 +235,7 @@ impl Sim<'_> {
     }
 
     /// The connection ends; its slot frees, or the process exits.
+    #[inline]
     pub(super) fn close(&mut self, id: u32, now: f64) {
         let p = self.conns[id as usize].owner;
         self.release(id);
@@ -240,22 +243,24 @@ impl Sim<'_> {
     }
 
     /// A connection of process `p` is gone: its slot frees, or the process exits.
+    #[inline(always)]
     pub(super) fn free_slot(&mut self, p: u32, now: f64) {
         self.update(p, |proc| proc.clients -= 1);
-        let proc = self.procs[p as usize];
-        if !proc.listening && proc.clients == 0 {
+        let proc = &self.procs[p as usize];
+        let (s, listening, clients) = (proc.svc as usize, proc.listening, proc.clients);
+        if !listening && clients == 0 {
             self.exit(p, now);
         } else {
             if self.has_slot(p) {
                 self.offer_slot(p);
-                self.slot_freed(proc.svc as usize);
+                self.slot_freed(s);
             }
-            if proc.clients == 0 {
+            if clients == 0 {
                 self.procs[p as usize].idle_since = now;
                 self.start_idle_timer(p, now);
             }
         }
-        self.dispatch(proc.svc as usize, now);
+        self.dispatch(s, now);
     }
 
     /// The process has started: it accepts (or serves the connection the master gave it).
@@ -287,7 +292,7 @@ impl Sim<'_> {
     }
 
     /// idle_kill applies to Dovecot's masters; gunicorn keeps its fixed pool.
-    #[inline]
+    #[inline(always)]
     fn start_idle_timer(&mut self, p: u32, now: f64) {
         let s = self.procs[p as usize].svc as usize;
         if self.c.svcs[s].idle_kills {
