@@ -62,7 +62,9 @@ impl Sim<'_> {
     pub(super) fn master_can_accept(&mut self, s: usize, now: f64) -> bool {
         // The mode is tested here, inline, so that the dispatch loop of every other
         // mode pays no call for it.
-        self.c.svcs[s].mode == MasterMode::PerConnection && self.master_accepts(s, now)
+        self.c.any.master_accepts
+            && self.c.svcs[s].mode == MasterMode::PerConnection
+            && self.master_accepts(s, now)
     }
 
     fn master_accepts(&mut self, s: usize, now: f64) -> bool {
@@ -128,6 +130,9 @@ impl Sim<'_> {
     /// After service `s`'s queue was served: the on-demand fork and the drop timer.
     #[inline(always)]
     pub(super) fn master_check(&mut self, s: usize, now: f64) {
+        if !self.c.any.master_watches {
+            return;
+        }
         let line = &self.lines[s];
         if line.queue.is_empty() {
             return;
@@ -212,7 +217,7 @@ impl Sim<'_> {
     /// (semantics: dovecot-min-avail).
     #[inline(always)]
     pub(super) fn extra_avail(&mut self, s: usize, now: f64) {
-        if self.c.svcs[s].tops_up {
+        if self.c.any.tops_up && self.c.svcs[s].tops_up {
             self.top_up(s, now);
         }
     }

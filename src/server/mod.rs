@@ -84,6 +84,44 @@ struct Svc {
     hop: Rules,
 }
 
+/// What some service of the model does. The per-connection path tests these before it
+/// reads the service's own record: a single prefork service (the M/M/c/K benchmark)
+/// then skips each step that does not apply to it with one test of a constant, which
+/// kept the hot loop as fast as before there were chains and master modes.
+#[derive(Debug, Clone, Copy)]
+struct Any {
+    /// A service hands its connections on to a next.
+    chain: bool,
+    /// A service has threads > 1.
+    threads: bool,
+    /// A service's processes exit after service_count connections.
+    service_count: bool,
+    /// A master ends idle processes on timers (Dovecot's idle_kill).
+    idle_kills: bool,
+    /// A master tops up process_min_avail.
+    tops_up: bool,
+    /// A master accepts connections itself (per-connection mode).
+    master_accepts: bool,
+    /// A master watches a queue that is left waiting: it forks on demand, or drops
+    /// after drop_timeout.
+    master_watches: bool,
+}
+
+impl Any {
+    fn of(svcs: &[Svc]) -> Any {
+        let any = |f: fn(&Svc) -> bool| svcs.iter().any(f);
+        Any {
+            chain: any(|s| s.next.is_some()),
+            threads: any(|s| s.threads > 1),
+            service_count: any(|s| s.service_count > 0),
+            idle_kills: any(|s| s.idle_kills),
+            tops_up: any(|s| s.tops_up),
+            master_accepts: any(|s| s.mode == MasterMode::PerConnection),
+            master_watches: any(|s| s.mode == MasterMode::OnDemand || s.drop_timeout.is_some()),
+        }
+    }
+}
+
 /// A model turned into samplers and constants, shared by every replication.
 #[derive(Debug, Clone)]
 pub struct Compiled {
@@ -93,9 +131,7 @@ pub struct Compiled {
     svcs: Vec<Svc>,
     /// The masters' labels (a service's own name when it shares none).
     masters: Vec<String>,
-    /// Some service hands its connections on: false for a single service, whose
-    /// per-connection path then skips the hop tests.
-    chain: bool,
+    any: Any,
     event_budget: u64,
     timeline_bin: Option<f64>,
 }
@@ -191,7 +227,7 @@ impl Compiled {
                 l.connect_timeout,
                 l.timeout,
             ),
-            chain: svcs.iter().any(|s| s.next.is_some()),
+            any: Any::of(&svcs),
             svcs,
             masters,
             event_budget: model.event_budget(),

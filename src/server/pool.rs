@@ -5,27 +5,37 @@
 use super::{Ev, Proc, Sim, NONE};
 use std::collections::VecDeque;
 
+impl Proc {
+    /// It could take a connection now: alive, listening, not blocked in a hop's
+    /// retries, with a free slot.
+    #[inline(always)]
+    pub(super) fn has_slot(&self) -> bool {
+        self.alive && self.listening && !self.blocked && self.clients < self.client_limit
+    }
+}
+
 impl Sim<'_> {
-    /// A process that could take a connection now: alive, listening, not blocked in a
-    /// hop's retries, with a free slot.
     #[inline(always)]
     pub(super) fn has_slot(&self, p: u32) -> bool {
-        let p = &self.procs[p as usize];
-        p.alive && p.listening && !p.blocked && p.clients < p.client_limit
+        self.procs[p as usize].has_slot()
     }
 
     /// Runs `f` on process `p` and keeps its service's `avail` (Dovecot's
-    /// process_avail) in step.
+    /// process_avail) in step. The process is borrowed once for the two slot tests:
+    /// this runs twice a connection.
     #[inline(always)]
     pub(super) fn update(&mut self, p: u32, f: impl FnOnce(&mut Proc)) {
-        let before = self.has_slot(p);
-        f(&mut self.procs[p as usize]);
-        let after = self.has_slot(p);
-        let line = &mut self.lines[self.procs[p as usize].svc as usize];
-        match (before, after) {
-            (false, true) => line.avail += 1,
-            (true, false) => line.avail -= 1,
-            _ => {}
+        let proc = &mut self.procs[p as usize];
+        let before = proc.has_slot();
+        f(proc);
+        let after = proc.has_slot();
+        if before != after {
+            let line = &mut self.lines[proc.svc as usize];
+            if after {
+                line.avail += 1;
+            } else {
+                line.avail -= 1;
+            }
         }
     }
 
@@ -37,7 +47,7 @@ impl Sim<'_> {
             // another service.
             let proc = &self.procs[p as usize];
             let mine = proc.svc as usize == s;
-            if mine && proc.ready && self.has_slot(p) {
+            if mine && proc.ready && proc.has_slot() {
                 return Some(p);
             }
             self.lines[s].free.pop();
@@ -109,7 +119,11 @@ impl Sim<'_> {
     #[inline(always)]
     pub(super) fn take(&mut self, p: u32, id: u32, now: f64) {
         let s = self.procs[p as usize].svc as usize;
-        let service_count = self.c.svcs[s].service_count;
+        let service_count = if self.c.any.service_count {
+            self.c.svcs[s].service_count
+        } else {
+            0
+        };
         self.update(p, |proc| {
             proc.clients += 1;
             proc.accepted += 1;
@@ -147,7 +161,7 @@ impl Sim<'_> {
     #[inline(always)]
     pub(super) fn start_work(&mut self, p: u32, id: u32, now: f64) {
         let s = self.procs[p as usize].svc as usize;
-        if self.c.svcs[s].threads > 1 {
+        if self.c.any.threads && self.c.svcs[s].threads > 1 {
             self.start_threaded(p, id, now);
             return;
         }
@@ -220,7 +234,7 @@ impl Sim<'_> {
             self.stats.services[s].busy.add(now, -1);
         }
         let s = self.conns[id as usize].svc as usize;
-        if self.c.chain && self.c.svcs[s].next.is_some() {
+        if self.c.any.chain && self.c.svcs[s].next.is_some() {
             // In a chain the process now connects to the next service (`hop.rs`).
             self.hop(id, now);
             return;
@@ -251,7 +265,7 @@ impl Sim<'_> {
         if !listening && clients == 0 {
             self.exit(p, now);
         } else {
-            if self.has_slot(p) {
+            if proc.has_slot() {
                 self.offer_slot(p);
                 self.slot_freed(s);
             }
@@ -295,7 +309,7 @@ impl Sim<'_> {
     #[inline(always)]
     fn start_idle_timer(&mut self, p: u32, now: f64) {
         let s = self.procs[p as usize].svc as usize;
-        if self.c.svcs[s].idle_kills {
+        if self.c.any.idle_kills && self.c.svcs[s].idle_kills {
             self.restart_idle_timer(p, now);
         }
     }
