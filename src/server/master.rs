@@ -172,6 +172,10 @@ impl Sim<'_> {
     /// exited): its master stops dropping and the timer is cancelled.
     #[inline(always)]
     pub(super) fn slot_freed(&mut self, s: usize) {
+        // Only a master that watches its queue ever drops.
+        if !self.c.any.master_watches {
+            return;
+        }
         if let Some(t) = self.lines[s].drop_timer.take() {
             self.q.cancel(t);
         }

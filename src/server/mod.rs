@@ -103,7 +103,7 @@ struct Any {
     /// A master accepts connections itself (per-connection mode).
     master_accepts: bool,
     /// A master watches a queue that is left waiting: it forks on demand, or drops
-    /// after drop_timeout.
+    /// after drop_timeout (without one, no service ever drops).
     master_watches: bool,
 }
 

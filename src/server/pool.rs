@@ -133,8 +133,10 @@ impl Sim<'_> {
                 proc.listening = false;
             }
         });
-        if let Some(t) = self.procs[p as usize].idle_timer.take() {
-            self.q.cancel(t);
+        if self.c.any.idle_kills {
+            if let Some(t) = self.procs[p as usize].idle_timer.take() {
+                self.q.cancel(t);
+            }
         }
         let c = &self.conns[id as usize];
         if c.counted {
@@ -219,14 +221,16 @@ impl Sim<'_> {
         let proc = &mut self.procs[p as usize];
         proc.working -= 1;
         // A thread freed: the next connection waiting in this process takes it.
-        if let Some(next) = self
-            .waiting_work
-            .get_mut(p as usize)
-            .and_then(VecDeque::pop_front)
-        {
-            self.procs[p as usize].working += 1;
-            let done = now + self.conns[next as usize].blocking;
-            self.q.schedule(done, Ev::WorkDone(next));
+        if self.c.any.threads {
+            if let Some(next) = self
+                .waiting_work
+                .get_mut(p as usize)
+                .and_then(VecDeque::pop_front)
+            {
+                self.procs[p as usize].working += 1;
+                let done = now + self.conns[next as usize].blocking;
+                self.q.schedule(done, Ev::WorkDone(next));
+            }
         }
         let proc = &mut self.procs[p as usize];
         if proc.working == 0 {
