@@ -105,19 +105,26 @@ struct Any {
     /// A master watches a queue that is left waiting: it forks on demand, or drops
     /// after drop_timeout (without one, no service ever drops).
     master_watches: bool,
+    /// Some master reads its services' process_avail (`Line::avail`): without one
+    /// it is not kept, which saves two slot tests a connection.
+    avail: bool,
 }
 
 impl Any {
     fn of(svcs: &[Svc]) -> Any {
         let any = |f: fn(&Svc) -> bool| svcs.iter().any(f);
+        let tops_up = any(|s| s.tops_up);
+        let master_accepts = any(|s| s.mode == MasterMode::PerConnection);
+        let master_watches = any(|s| s.mode == MasterMode::OnDemand || s.drop_timeout.is_some());
         Any {
             chain: any(|s| s.next.is_some()),
             threads: any(|s| s.threads > 1),
             service_count: any(|s| s.service_count > 0),
             idle_kills: any(|s| s.idle_kills),
-            tops_up: any(|s| s.tops_up),
-            master_accepts: any(|s| s.mode == MasterMode::PerConnection),
-            master_watches: any(|s| s.mode == MasterMode::OnDemand || s.drop_timeout.is_some()),
+            tops_up,
+            master_accepts,
+            master_watches,
+            avail: tops_up || master_accepts || master_watches,
         }
     }
 }
@@ -381,7 +388,8 @@ struct Line {
     free: Vec<u32>,
     /// Processes alive, starting or ready.
     alive: u32,
-    /// Processes alive, listening and with a free slot: Dovecot's process_avail.
+    /// Processes alive, listening and with a free slot: Dovecot's process_avail (kept
+    /// only when a master reads it: `Any::avail`).
     avail: u32,
     prefork_counter: u64,
     prefork_pending: bool,

@@ -21,11 +21,14 @@ impl Sim<'_> {
     }
 
     /// Runs `f` on process `p` and keeps its service's `avail` (Dovecot's
-    /// process_avail) in step. The process is borrowed once for the two slot tests:
-    /// this runs twice a connection.
+    /// process_avail) in step, when a master reads it. This runs twice a connection.
     #[inline(always)]
     pub(super) fn update(&mut self, p: u32, f: impl FnOnce(&mut Proc)) {
         let proc = &mut self.procs[p as usize];
+        if !self.c.any.avail {
+            f(proc);
+            return;
+        }
         let before = proc.has_slot();
         f(proc);
         let after = proc.has_slot();
@@ -106,7 +109,9 @@ impl Sim<'_> {
         };
         let line = &mut self.lines[s];
         line.alive += 1;
-        line.avail += 1;
+        if self.c.any.avail {
+            line.avail += 1;
+        }
         let alive = u64::from(line.alive);
         self.stats.services[s].processes.set(now, alive);
         if ready {
