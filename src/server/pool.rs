@@ -151,7 +151,7 @@ impl Sim<'_> {
     }
 
     /// Process `p` accepts connection `id` from the kernel queue and starts its work.
-    #[inline]
+    #[inline(always)]
     pub(super) fn accept(&mut self, p: u32, id: u32, now: f64) {
         self.take(p, id, now);
         if !self.has_slot(p) {
