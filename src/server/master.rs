@@ -62,7 +62,7 @@ impl Sim<'_> {
     pub(super) fn master_can_accept(&mut self, s: usize, now: f64) -> bool {
         // The mode is tested here, inline, so that the dispatch loop of every other
         // mode pays no call for it.
-        self.c.any.master_accepts
+        self.any.master_accepts
             && self.c.svcs[s].mode == MasterMode::PerConnection
             && self.master_accepts(s, now)
     }
@@ -130,7 +130,7 @@ impl Sim<'_> {
     /// After service `s`'s queue was served: the on-demand fork and the drop timer.
     #[inline(always)]
     pub(super) fn master_check(&mut self, s: usize, now: f64) {
-        if !self.c.any.master_watches {
+        if !self.any.master_watches {
             return;
         }
         let line = &self.lines[s];
@@ -173,7 +173,7 @@ impl Sim<'_> {
     #[inline(always)]
     pub(super) fn slot_freed(&mut self, s: usize) {
         // Only a master that watches its queue ever drops.
-        if !self.c.any.master_watches {
+        if !self.any.master_watches {
             return;
         }
         if let Some(t) = self.lines[s].drop_timer.take() {
@@ -221,7 +221,7 @@ impl Sim<'_> {
     /// (semantics: dovecot-min-avail).
     #[inline(always)]
     pub(super) fn extra_avail(&mut self, s: usize, now: f64) {
-        if self.c.any.tops_up && self.c.svcs[s].tops_up {
+        if self.any.tops_up && self.c.svcs[s].tops_up {
             self.top_up(s, now);
         }
     }

@@ -416,6 +416,8 @@ struct MasterState {
 
 struct Sim<'a> {
     c: &'a Compiled,
+    /// `c.any`, copied: tested several times a connection, one load from here.
+    any: Any,
     q: EventQueue<Ev>,
     clients: workload::Source<'a>,
     master_rng: Rng64,
@@ -449,6 +451,7 @@ impl<'a> Sim<'a> {
         let processes: u32 = c.svcs.iter().map(|s| s.process_limit).sum();
         Sim {
             c,
+            any: c.any,
             q: EventQueue::new(),
             clients: c.workload.source(seed, replication),
             master_rng: stream(seed, replication, MASTER_STREAM),

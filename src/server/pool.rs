@@ -25,7 +25,7 @@ impl Sim<'_> {
     #[inline(always)]
     pub(super) fn update(&mut self, p: u32, f: impl FnOnce(&mut Proc)) {
         let proc = &mut self.procs[p as usize];
-        if !self.c.any.avail {
+        if !self.any.avail {
             f(proc);
             return;
         }
@@ -109,7 +109,7 @@ impl Sim<'_> {
         };
         let line = &mut self.lines[s];
         line.alive += 1;
-        if self.c.any.avail {
+        if self.any.avail {
             line.avail += 1;
         }
         let alive = u64::from(line.alive);
@@ -124,7 +124,7 @@ impl Sim<'_> {
     #[inline(always)]
     pub(super) fn take(&mut self, p: u32, id: u32, now: f64) {
         let s = self.procs[p as usize].svc as usize;
-        let service_count = if self.c.any.service_count {
+        let service_count = if self.any.service_count {
             self.c.svcs[s].service_count
         } else {
             0
@@ -138,7 +138,7 @@ impl Sim<'_> {
                 proc.listening = false;
             }
         });
-        if self.c.any.idle_kills {
+        if self.any.idle_kills {
             if let Some(t) = self.procs[p as usize].idle_timer.take() {
                 self.q.cancel(t);
             }
@@ -168,7 +168,7 @@ impl Sim<'_> {
     #[inline(always)]
     pub(super) fn start_work(&mut self, p: u32, id: u32, now: f64) {
         let s = self.procs[p as usize].svc as usize;
-        if self.c.any.threads && self.c.svcs[s].threads > 1 {
+        if self.any.threads && self.c.svcs[s].threads > 1 {
             self.start_threaded(p, id, now);
             return;
         }
@@ -226,7 +226,7 @@ impl Sim<'_> {
         let proc = &mut self.procs[p as usize];
         proc.working -= 1;
         // A thread freed: the next connection waiting in this process takes it.
-        if self.c.any.threads {
+        if self.any.threads {
             if let Some(next) = self
                 .waiting_work
                 .get_mut(p as usize)
@@ -243,7 +243,7 @@ impl Sim<'_> {
             self.stats.services[s].busy.add(now, -1);
         }
         let s = self.conns[id as usize].svc as usize;
-        if self.c.any.chain && self.c.svcs[s].next.is_some() {
+        if self.any.chain && self.c.svcs[s].next.is_some() {
             // In a chain the process now connects to the next service (`hop.rs`).
             self.hop(id, now);
             return;
@@ -318,7 +318,7 @@ impl Sim<'_> {
     #[inline(always)]
     fn start_idle_timer(&mut self, p: u32, now: f64) {
         let s = self.procs[p as usize].svc as usize;
-        if self.c.any.idle_kills && self.c.svcs[s].idle_kills {
+        if self.any.idle_kills && self.c.svcs[s].idle_kills {
             self.restart_idle_timer(p, now);
         }
     }
