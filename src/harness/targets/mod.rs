@@ -364,8 +364,15 @@ const NGINX_READY: &str = "/eagain-ready";
 /// nginx's error log in the run's folder.
 const NGINX_ERROR_LOG: &str = "nginx-error.log";
 
-/// Starts nginx from `conf` under the supervisor and waits until it answers a probe.
-fn start_nginx(run: &Run, servers: &mut Servers, nginx: &Path, conf: &Path) -> Result<()> {
+/// Starts nginx from `conf` under the supervisor and waits until a GET of `probe`
+/// (a path with its query) answers 200.
+fn start_nginx(
+    run: &Run,
+    servers: &mut Servers,
+    nginx: &Path,
+    conf: &Path,
+    probe: &str,
+) -> Result<()> {
     use anyhow::anyhow;
     let dir = run.dir();
     let err_log = dir.join(NGINX_ERROR_LOG);
@@ -382,7 +389,7 @@ fn start_nginx(run: &Run, servers: &mut Servers, nginx: &Path, conf: &Path) -> R
     servers.wait_until(
         15.0,
         "nginx",
-        || probe_http(addr, NGINX_READY).then_some(()),
+        || probe_http(addr, probe).then_some(()),
         |status| {
             let t = tail(&err_log, 10);
             if in_use(&t) {
@@ -399,7 +406,7 @@ fn start_nginx(run: &Run, servers: &mut Servers, nginx: &Path, conf: &Path) -> R
 
 /// The first folder on `dir`'s path that another user cannot enter (a server's
 /// unprivileged processes must reach the run's files).
-fn closed_ancestor(dir: &Path) -> Option<PathBuf> {
+pub(super) fn closed_ancestor(dir: &Path) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let mut p = PathBuf::new();
     for c in dir.components() {

@@ -25,7 +25,7 @@
 
 use super::{
     fixed_tick, in_use, ms, nginx_conf, one_connection_per_process, probe_http, start_in_phase,
-    start_nginx, tail, LogLine, Target, NGINX_ERROR_LOG,
+    start_nginx, tail, LogLine, Target, NGINX_ERROR_LOG, NGINX_READY,
 };
 use crate::error::BadInput;
 use crate::harness::spec::{Endpoint, RunSpec};
@@ -174,7 +174,13 @@ impl Target for NginxPhpFpm {
                 }
             },
         )?;
-        start_nginx(run, servers, &programs.nginx, &dir.join(NGINX_CONF))?;
+        start_nginx(
+            run,
+            servers,
+            &programs.nginx,
+            &dir.join(NGINX_CONF),
+            NGINX_READY,
+        )?;
         let addr = ([127, 0, 0, 1], run.port()?).into();
         if run.model().master.mode != MasterMode::PhpFpmOndemand {
             servers.wait_until(

@@ -31,7 +31,7 @@
 mod check;
 mod conf;
 
-use super::{find_program, in_use, tail, Target};
+use super::{closed_ancestor, find_program, in_use, tail, Target};
 use crate::error::BadInput;
 use crate::harness::measurement::{PointMeasurement, Prediction};
 use crate::harness::spec::{Endpoint, ServerLog};
@@ -431,19 +431,4 @@ fn mail_user() -> Result<(String, u32, u32), BadInput> {
          mailboxes"
             .into(),
     ))
-}
-
-/// The first folder on `dir`'s path that another user cannot enter (Dovecot's auth
-/// and imap processes run as unprivileged users and must reach the run's files).
-fn closed_ancestor(dir: &Path) -> Option<PathBuf> {
-    let mut p = PathBuf::new();
-    for c in dir.components() {
-        p.push(c);
-        if let Ok(m) = std::fs::metadata(&p) {
-            if m.permissions().mode() & 0o001 == 0 {
-                return Some(p);
-            }
-        }
-    }
-    None
 }

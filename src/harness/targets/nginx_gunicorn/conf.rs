@@ -282,7 +282,7 @@ pub(super) fn nginx_conf(spec: &RunSpec, port: u16, upstream: &str, root: bool) 
         connections = n.worker_connections,
         user = if root { "user root;\n" } else { "" },
         pid = d("nginx.pid"),
-        err = d("nginx-error.log"),
+        err = d(crate::harness::targets::NGINX_ERROR_LOG),
         access = d(ACCESS_LOG),
         cb = d("nginx-client-body"),
         pt = d("nginx-proxy"),
