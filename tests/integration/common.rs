@@ -253,3 +253,26 @@ pub fn processes_per_second(text: &str, seconds: usize) -> Vec<f64> {
     let t = rep.timeline.expect("a timeline was kept");
     t.processes[..seconds].to_vec()
 }
+
+/// Runs `eagain import SOURCE FILE EXTRA...`, which must succeed; returns the model
+/// text (stdout) and stderr.
+pub fn import_file(source: &str, file: &Path, extra: &[&str]) -> (String, String) {
+    let out = eagain()
+        .args(["import", source])
+        .arg(file)
+        .args(extra)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// An imported model's text, loaded (it must load).
+pub fn load_imported(text: &str) -> Model {
+    load_str(text, "imported.toml", Path::new("."), &[])
+        .unwrap_or_else(|e| panic!("the imported model does not load: {e}\n{text}"))
+}

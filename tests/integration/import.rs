@@ -4,10 +4,10 @@
 //! unused settings are listed, and bad input exits 2 with a message that names the
 //! file and the line.
 
-use crate::common::{eagain, root};
-use eagain::model::{load_str, ListenerKind, MasterMode, Model, OnRefused};
+use crate::common::{eagain, import_file, load_imported, root};
+use eagain::model::{ListenerKind, MasterMode, OnRefused};
 use predicates::str::contains;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn data(name: &str) -> PathBuf {
     root("tests/data/doveconf").join(name)
@@ -15,23 +15,7 @@ fn data(name: &str) -> PathBuf {
 
 /// Runs the import of a sample; returns the model text (stdout) and stderr.
 fn import(name: &str, extra: &[&str]) -> (String, String) {
-    let out = eagain()
-        .args(["import", "doveconf"])
-        .arg(data(name))
-        .args(extra)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn load(text: &str) -> Model {
-    load_str(text, "imported.toml", Path::new("."), &[])
-        .unwrap_or_else(|e| panic!("the imported model does not load: {e}\n{text}"))
+    import_file("doveconf", &data(name), extra)
 }
 
 /// A bad sample: exit 2, and stderr names the file and the line.
@@ -56,7 +40,7 @@ fn refused(name: &str, line: usize) -> String {
 #[test]
 fn doveconf_2_3_imap_model_has_process_limit_512_and_2_3_rules() {
     let (toml, err) = import("dovecot-2.3.conf", &["--service", "imap"]);
-    let m = load(&toml);
+    let m = load_imported(&toml);
     assert_eq!(m.pool.process_limit, 512);
     assert_eq!(m.pool.client_limit, 1);
     assert_eq!(m.pool.service_count, 1);
@@ -87,7 +71,7 @@ fn doveconf_2_3_imap_model_has_process_limit_512_and_2_3_rules() {
 #[test]
 fn doveconf_2_3_imap_login_model_is_high_performance_mode() {
     let (toml, _) = import("dovecot-2.3.conf", &["--service", "imap-login"]);
-    let m = load(&toml);
+    let m = load_imported(&toml);
     assert_eq!(m.pool.process_limit, 100, "default_process_limit");
     assert_eq!(m.pool.client_limit, 1000, "default_client_limit");
     assert_eq!(m.pool.service_count, 0);
@@ -123,7 +107,7 @@ fn doveconf_2_3_lists_unused_service_settings_and_counts_the_rest() {
 #[test]
 fn doveconf_2_2_10_caps_the_backlog_at_511() {
     let (toml, err) = import("dovecot-2.2.10.conf", &["--service", "imap"]);
-    let m = load(&toml);
+    let m = load_imported(&toml);
     assert_eq!(m.pool.process_limit, 2048);
     assert_eq!(m.listener.backlog, 511);
     assert_eq!(m.master.dovecot_version.as_deref(), Some("2.2.10"));
@@ -136,7 +120,7 @@ fn doveconf_2_2_10_caps_the_backlog_at_511() {
     );
     // imap-login's process_limit comes from default_process_limit at line 4.
     let (login, _) = import("dovecot-2.2.10.conf", &["--service", "imap-login"]);
-    assert_eq!(load(&login).pool.process_limit, 200);
+    assert_eq!(load_imported(&login).pool.process_limit, 200);
     assert!(
         login.contains("process_limit = 200          # default_process_limit at line 4"),
         "{login}"
@@ -165,7 +149,7 @@ fn doveconf_2_2_10_lists_privilege_and_memory_settings() {
 #[test]
 fn doveconf_2_4_2_forks_per_connection_with_restart_request_count() {
     let (toml, err) = import("dovecot-2.4.2.conf", &["--service", "imap"]);
-    let m = load(&toml);
+    let m = load_imported(&toml);
     assert_eq!(m.pool.process_limit, 256);
     assert_eq!(m.pool.service_count, 100);
     assert_eq!(m.pool.process_min_avail, 8);
@@ -181,7 +165,7 @@ fn doveconf_2_4_2_forks_per_connection_with_restart_request_count() {
 #[test]
 fn doveconf_2_4_2_imap_login_with_client_limit_1000_stays_on_demand() {
     let (toml, _) = import("dovecot-2.4.2.conf", &["--service", "imap-login"]);
-    let m = load(&toml);
+    let m = load_imported(&toml);
     assert_eq!(m.pool.client_limit, 1000);
     assert_eq!(m.pool.service_count, 0, "restart_request_count = unlimited");
     assert_eq!(m.pool.process_min_avail, 2);
@@ -204,7 +188,7 @@ fn out_writes_the_model_file_and_simulate_runs_it() {
         "--out: nothing on stdout"
     );
     let text = std::fs::read_to_string(&out).unwrap();
-    assert_eq!(load(&text).services[1].pool.process_limit, 512);
+    assert_eq!(load_imported(&text).services[1].pool.process_limit, 512);
     // This file caps imap at 512 processes: at 12 logins a second of 60-s sessions
     // (about 720 at once) imap refuses; imap-login, in high-performance mode, does not.
     let stdout = eagain()
@@ -259,7 +243,7 @@ fn every_line_the_config_cannot_know_says_measure_and_set() {
 #[test]
 fn the_default_model_is_the_imap_login_to_imap_chain_with_one_master() {
     let (toml, err) = import("dovecot-2.3.conf", &[]);
-    let m = load(&toml);
+    let m = load_imported(&toml);
     assert!(m.is_chain());
     let (login, imap) = (&m.services[0], &m.services[1]);
     assert_eq!(
@@ -273,7 +257,7 @@ fn the_default_model_is_the_imap_login_to_imap_chain_with_one_master() {
     // file's imap-login is in high-performance mode (lines 37 and 38), its imap has
     // process_limit 512 (line 42).
     for (s, alone) in [(login, "imap-login"), (imap, "imap")] {
-        let alone = load(&import("dovecot-2.3.conf", &["--service", alone]).0);
+        let alone = load_imported(&import("dovecot-2.3.conf", &["--service", alone]).0);
         assert_eq!(s.pool, alone.pool);
         assert_eq!(s.listener, alone.listener);
         assert_eq!(s.master.mode, alone.master.mode);
@@ -414,7 +398,7 @@ fn real_doveconf_output_of_debians_default_configuration_imports_with_the_2_3_de
         text.contains("drop_timeout = 10.0          # SERVICE_DROP_TIMEOUT_MSECS (eagain semantics: dovecot-drop-timer)"),
         "{text}"
     );
-    let m = load(&text);
+    let m = load_imported(&text);
     let (login, imap) = (&m.services[0], &m.services[1]);
     assert_eq!(imap.pool.process_limit, 1024);
     assert_eq!(imap.pool.client_limit, 1);

@@ -3,8 +3,8 @@
 //! expected model fields, the models load and simulate, unused settings are listed with
 //! their lines, and bad input exits 2 with one paragraph that names the file and line.
 
-use crate::common::{eagain, root};
-use eagain::model::{load_str, ListenerKind, MasterMode, Model, OnRefused};
+use crate::common::{eagain, import_file, load_imported, root};
+use eagain::model::{ListenerKind, MasterMode, OnRefused};
 use predicates::str::contains;
 use std::path::{Path, PathBuf};
 
@@ -14,23 +14,7 @@ fn data(dir: &str, name: &str) -> PathBuf {
 
 /// Runs `eagain import SOURCE` on a sample; returns the model text (stdout) and stderr.
 fn import(source: &str, name: &str, extra: &[&str]) -> (String, String) {
-    let out = eagain()
-        .args(["import", source])
-        .arg(data(source, name))
-        .args(extra)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn load(text: &str) -> Model {
-    load_str(text, "imported.toml", Path::new("."), &[])
-        .unwrap_or_else(|e| panic!("the imported model does not load: {e}\n{text}"))
+    import_file(source, &data(source, name), extra)
 }
 
 /// A bad sample: exit 2, nothing on stdout, one paragraph naming the file and the line.
@@ -74,7 +58,7 @@ fn simulate(model: &Path, extra: &[&str]) -> serde_json::Value {
 #[test]
 fn php_fpm_debian_www_pool_gives_the_dynamic_master_with_its_spares() {
     let (toml, err) = import("php-fpm", "debian-www.conf", &[]);
-    let m = load(&toml);
+    let m = load_imported(&toml);
     assert_eq!(m.master.mode, MasterMode::PhpFpmDynamic);
     assert_eq!(m.pool.process_limit, 5);
     assert_eq!(
@@ -103,7 +87,7 @@ fn php_fpm_debian_www_pool_gives_the_dynamic_master_with_its_spares() {
 #[test]
 fn php_fpm_static_tcp_pool_is_a_prefork_pool_with_its_backlog() {
     let (toml, err) = import("php-fpm", "static-tcp.conf", &[]);
-    let m = load(&toml);
+    let m = load_imported(&toml);
     assert_eq!(m.master.mode, MasterMode::Prefork);
     assert_eq!(m.pool.process_limit, 16);
     assert_eq!(m.pool.service_count, 500);
@@ -141,7 +125,7 @@ fn php_fpm_ondemand_pool_takes_its_idle_timeout_and_simulates() {
         assert.get_output().stdout.is_empty(),
         "--out: nothing on stdout"
     );
-    let m = load(&std::fs::read_to_string(&out).unwrap());
+    let m = load_imported(&std::fs::read_to_string(&out).unwrap());
     assert_eq!(m.master.mode, MasterMode::PhpFpmOndemand);
     assert_eq!(m.pool.process_limit, 20);
     assert_eq!(m.pool.idle_kill, 30.0);
@@ -180,14 +164,14 @@ fn php_fpm_pools_are_picked_with_pool_or_listed() {
         "{err}"
     );
     let (toml, err) = import("php-fpm", "two-pools.conf", &["--pool", "www"]);
-    let m = load(&toml);
+    let m = load_imported(&toml);
     assert_eq!(m.pool.start_servers, Some(4), "2 + (6 - 2) / 2");
     assert!(
         err.contains("ignored 4 settings outside pool [www]"),
         "{err}"
     );
     let (toml, _) = import("php-fpm", "two-pools.conf", &["--pool", "admin"]);
-    let m = load(&toml);
+    let m = load_imported(&toml);
     assert_eq!(
         (m.master.mode, m.pool.process_limit),
         (MasterMode::Prefork, 2)
@@ -230,7 +214,7 @@ fn php_fpm_bad_input_exits_2_naming_the_file_line_and_setting() {
 #[test]
 fn apache_debian_mpm_prefork_conf_gives_the_shipped_numbers() {
     let (toml, err) = import("apache", "debian-mpm_prefork.conf", &[]);
-    let m = load(&toml);
+    let m = load_imported(&toml);
     assert_eq!(m.master.mode, MasterMode::ApachePrefork);
     assert_eq!(m.pool.process_limit, 150);
     assert_eq!(
@@ -252,7 +236,7 @@ fn apache_debian_mpm_prefork_conf_gives_the_shipped_numbers() {
 #[test]
 fn apache_ifmodule_sections_old_names_and_the_server_limit_clamp() {
     let (toml, err) = import("apache", "ifmodule.conf", &[]);
-    let m = load(&toml);
+    let m = load_imported(&toml);
     // MaxClients 400 is clamped to the default ServerLimit 256, and stderr says so.
     assert_eq!(m.pool.process_limit, 256);
     assert!(
@@ -277,7 +261,7 @@ fn apache_ifmodule_sections_old_names_and_the_server_limit_clamp() {
         assert!(err.contains(needle), "no `{needle}` in {err}");
     }
     let (toml, err) = import("apache", "server-limit.conf", &[]);
-    assert_eq!(load(&toml).pool.process_limit, 400);
+    assert_eq!(load_imported(&toml).pool.process_limit, 400);
     assert!(!err.contains("clamps"), "{err}");
 }
 
@@ -297,7 +281,7 @@ fn apache_whole_apache2_conf_has_the_defaults_and_simulates() {
             "IncludeOptional mods-enabled/*.conf: not followed",
         ));
     assert!(assert.get_output().stdout.is_empty());
-    let m = load(&std::fs::read_to_string(&out).unwrap());
+    let m = load_imported(&std::fs::read_to_string(&out).unwrap());
     assert_eq!(m.pool.process_limit, 256);
     assert_eq!(m.pool.start_servers, Some(5));
     let json = simulate(&out, &["--set", "load.duration=30"]);
