@@ -10,7 +10,11 @@
 //! overflows nor cancels for `c` up to a few thousand and `K` up to tens of
 //! thousands: products of successive ratios `p_n / p_(n-1)` scaled to the largest
 //! term, never `a^n` or `n!`. Inputs are checked by the caller; preconditions here
-//! are `debug_assert!`s only.
+//! are `debug_assert!`s only. The chains without a closed form (processor sharing of
+//! CPUs, the transient chance of a refusal during a peak) are in `markov.rs`.
+
+mod markov;
+pub use markov::{any_refusal_during, birth_death_stationary, cpu_sharing, Piece};
 
 /// Erlang B, the refusal probability of M/G/c/c with offered load `a = λ/μ`:
 /// `B(0) = 1`, `B(k) = a B(k-1) / (k + a B(k-1))`, the stable recursion for
