@@ -9,12 +9,14 @@
 use super::{value_text, Results};
 use crate::output::report::flatten;
 use crate::output::{cell, write_atomic, Table};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::Path;
 
 pub const RESULTS_CSV: &str = "results.csv";
 pub const RESULTS_JSON: &str = "results.json";
 pub const TIMING_CSV: &str = "timing.csv";
+/// Every file of a sweep's results (the charts are the caller's).
+pub const RESULTS_FILES: [&str; 3] = [RESULTS_CSV, RESULTS_JSON, TIMING_CSV];
 
 /// One point's (index, replications, wall time in seconds).
 pub type Timing = (usize, u32, f64);
@@ -49,17 +51,6 @@ pub fn write_results(dir: &Path, results: &Results, walls: &[Timing]) -> Result<
     )?;
     // The CSV last: its presence says the sweep is complete.
     results.table(&dir.join(RESULTS_CSV)).write()
-}
-
-/// Removes the results of an earlier sweep in this folder.
-pub fn remove_results(dir: &Path) -> Result<()> {
-    for name in [RESULTS_CSV, RESULTS_JSON, TIMING_CSV] {
-        let p = dir.join(name);
-        if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
-        }
-    }
-    Ok(())
 }
 
 /// Reads a finished sweep's (or shard's) results.json and timing.csv.
