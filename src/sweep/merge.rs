@@ -18,6 +18,7 @@ struct Part {
     dir: PathBuf,
     shard: Shard,
     build: String,
+    checks: Vec<String>,
     results: Results,
     walls: Vec<Timing>,
 }
@@ -30,16 +31,19 @@ pub fn merge(dirs: &[PathBuf]) -> Result<(Results, Vec<Timing>)> {
         if let Some(first) = parts.first() {
             same_sweep(first, &part)?;
         }
+        // Two copies are compared by their checks: equal checks of one identity are
+        // equal records (a NaN, which is not equal to itself, included).
         match parts.iter().find(|p| p.shard.k == part.shard.k) {
-            Some(twin) if twin.results.points == part.results.points => {}
+            Some(twin) if twin.checks == part.checks => {}
             Some(twin) => {
                 let at = twin
-                    .results
-                    .points
+                    .checks
                     .iter()
-                    .zip(&part.results.points)
-                    .find(|(a, b)| a != b)
-                    .map_or(twin.results.points[0].index, |(a, _)| a.index);
+                    .zip(&part.checks)
+                    .position(|(a, b)| a != b)
+                    .map_or(twin.results.points[0].index, |i| {
+                        twin.results.points[i].index
+                    });
                 crate::bad_input!(
                     "merge: {} and {} both hold shard {}/{} but their results differ (point \
                      {at} first): keep the folder of the task you trust and drop the other",
@@ -66,13 +70,15 @@ pub fn merge(dirs: &[PathBuf]) -> Result<(Results, Vec<Timing>)> {
         } else {
             ("shards", "are")
         };
+        let (it, task) = if missing.len() == 1 {
+            ("it", "task with index")
+        } else {
+            ("them", "tasks with indices")
+        };
         crate::bad_input!(
-            "merge: {noun} {} {verb} missing: no folder given holds {}; run {} (the array \
-             task{} with index {}) and merge again with every shard's folder",
+            "merge: {noun} {} {verb} missing: no folder given holds {it}; run {it} (the array \
+             {task} {}) and merge again with every shard's folder",
             names.join(", "),
-            if missing.len() == 1 { "it" } else { "them" },
-            if missing.len() == 1 { "it" } else { "them" },
-            if missing.len() == 1 { "" } else { "s" },
             missing
                 .iter()
                 .map(|k| k.to_string())
@@ -227,6 +233,7 @@ fn read_part(dir: &Path) -> Result<Part> {
         dir: dir.to_path_buf(),
         shard,
         build,
+        checks,
         results,
         walls,
     })

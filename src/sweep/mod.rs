@@ -448,4 +448,77 @@ mod tests {
             "the identity alone: {progress}"
         );
     }
+
+    /// Shards 0/2 and 1/2 of a 4-point sweep, in `dir/s0` and `dir/s1`.
+    fn two_shards(dir: &std::path::Path) -> [PathBuf; 2] {
+        let (args, model, points, axes) = setup("50", "1,2,3,4");
+        [0, 1].map(|k| {
+            let mut opts = options(dir.join(format!("s{k}")), &NEVER, Duration::ZERO);
+            opts.shard = Some(Shard { k, n: 2 });
+            run(
+                args.clone(),
+                model.clone(),
+                points.clone(),
+                &axes,
+                &opts,
+                &RUN,
+                &|_, _| {},
+            )
+            .unwrap();
+            opts.out
+        })
+    }
+
+    /// Rewrites a shard's results as `edit` makes them, its checks recomputed as the
+    /// build it names would have: a copy that only another build, or a forger, makes.
+    fn forge(from: &std::path::Path, to: &std::path::Path, edit: impl Fn(&mut Results)) {
+        let (mut r, walls) = read_results(from).unwrap();
+        edit(&mut r);
+        let sealed = r.sealed.as_mut().unwrap();
+        let seal = Identity {
+            arguments: r.arguments.clone(),
+            shard: r.shard,
+            build: sealed.build.clone(),
+        }
+        .seal();
+        sealed.checks = r
+            .points
+            .iter()
+            .map(|p| seal.check(&serde_json::to_string(p).unwrap()))
+            .collect();
+        std::fs::create_dir_all(to).unwrap();
+        write_results(to, &r, &walls).unwrap();
+    }
+
+    #[test]
+    fn merge_refuses_two_different_copies_of_one_shard_and_shards_of_two_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let [s0, s1] = two_shards(dir.path());
+        let merged = merge(&[s0.clone(), s1.clone()]).unwrap().0;
+        assert_eq!(merged.points.len(), 4);
+        assert!(merged.shard.is_none() && merged.sealed.is_none());
+
+        let other = dir.path().join("other-copy-of-s1");
+        forge(&s1, &other, |r| r.points[1].result.refused += 1);
+        let e = merge(&[s0.clone(), s1.clone(), other.clone()]).unwrap_err();
+        let e = e
+            .downcast_ref::<crate::error::BadInput>()
+            .unwrap()
+            .0
+            .clone();
+        assert!(
+            e.contains("both hold shard 1/2 but their results differ (point 3 first)"),
+            "{e}"
+        );
+
+        let rebuilt = dir.path().join("s1-of-another-build");
+        forge(&s1, &rebuilt, |r| {
+            r.sealed.as_mut().unwrap().build = "eagain 0.0.9 binary 0123456789abcdef".into()
+        });
+        let e = merge(&[s0, rebuilt]).unwrap_err().to_string();
+        assert!(
+            e.contains("another build of eagain") && e.contains("eagain 0.0.9 binary"),
+            "{e}"
+        );
+    }
 }
