@@ -1,6 +1,8 @@
 //! What eagain writes to disk, written one way: `write_atomic` (a temporary file in the
 //! same folder, renamed into place, so an interrupted write never leaves a file that
-//! looks complete), and `Table`, the one results table behind `results.csv`,
+//! looks complete), `clear` (an earlier run's files removed before a run writes its
+//! own, so none stays beside them as if it were this run's), `Lock` (one writer per
+//! output folder), and `Table`, the one results table behind `results.csv`,
 //! `measured.csv` and `validation.csv`, which the charts also draw from in memory.
 //! `report.rs` is the JSON and the table of `eagain simulate`.
 

@@ -1,10 +1,11 @@
 //! A sweep's files: `results.csv` (one row per point, grid order, SPEC section 5's
 //! columns), `results.json` (the model, the arguments, the seed and every point's full
-//! result) and `timing.csv` (each point's wall time, kept apart so that the results are
-//! byte-identical from run to run). Each file is written under a
-//! temporary name and renamed (`output::write_atomic`), so an interrupted write never
-//! leaves a file that looks complete. The charts are the caller's: it draws them from
-//! `Results::table`, in memory.
+//! result; a shard's also its build and each point's integrity check) and `timing.csv`
+//! (each point's wall time, kept apart so that the results are byte-identical from run
+//! to run). Each file is written under a temporary name and renamed
+//! (`output::write_atomic`), so an interrupted write never leaves a file that looks
+//! complete. The charts are the caller's: it draws them from `Results::table`, in
+//! memory.
 
 use super::{value_text, Results};
 use crate::output::report::flatten;
@@ -68,7 +69,7 @@ pub fn read_results(dir: &Path) -> Result<(Results, Vec<Timing>)> {
         ))
     })?;
     let mut walls = Vec::new();
-    if let Ok(t) = std::fs::read_to_string(dir.join(TIMING_CSV)) {
+    if let Ok(t) = crate::input::read_text(&dir.join(TIMING_CSV), crate::input::MAX_DATA_BYTES) {
         for line in t.lines().skip(1) {
             let f: Vec<&str> = line.split(',').collect();
             if let [i, r, w] = f[..] {

@@ -163,21 +163,22 @@ fn start_slow_sweep(out: &Path, points: usize) -> (std::process::Child, Vec<Stri
         .args(with(&args, &[], out))
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let child = c.spawn().unwrap();
+    let mut child = c.spawn().unwrap();
     let started = Instant::now();
-    loop {
-        let lines = std::fs::read_to_string(out.join("progress.jsonl"))
+    let recorded = |out: &Path| {
+        std::fs::read_to_string(out.join("progress.jsonl"))
             .map(|t| t.lines().count())
-            .unwrap_or(0);
-        if lines > points {
-            return (child, args);
+            .unwrap_or(0)
+    };
+    while recorded(out) <= points {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the sweep recorded no points in 60 s");
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the sweep recorded no points"
-        );
         std::thread::sleep(Duration::from_millis(5));
     }
+    (child, args)
 }
 
 #[test]
