@@ -106,7 +106,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
     }
     if done.already_complete {
         lines.push(format!(
-            "{} already holds this shard, finished: nothing to run",
+            "{} already holds this shard, finished: nothing to run, its files left as they are",
             args.out.display()
         ));
     } else {
@@ -120,11 +120,11 @@ pub fn run(args: SweepArgs) -> Result<()> {
             results.total_points,
             started.elapsed().as_secs_f64(),
         ));
+        lines.push(format!(
+            "wrote {}",
+            args.out.join(sweep::RESULTS_CSV).display()
+        ));
     }
-    lines.push(format!(
-        "wrote {}",
-        args.out.join(sweep::RESULTS_CSV).display()
-    ));
     if opts.shard.is_none() {
         lines.extend(draw_charts(&args.out, results)?);
     } else {
