@@ -1,11 +1,20 @@
-//! The one error type the rest of the code distinguishes: bad input from the user
-//! (exit code 2), as opposed to any other failure (exit code 1, through `anyhow`).
+//! The error types the rest of the code distinguishes: bad input from the user (exit
+//! code 2, "do not retry"), a run stopped on request with its progress saved (exit code
+//! 75, EX_TEMPFAIL, "try again"), as opposed to any other failure (exit code 1, through
+//! `anyhow`).
 
 /// A bad model, bad arguments or a missing file. The text is one paragraph that names
 /// the file, line or field and says what is allowed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
 pub struct BadInput(pub String);
+
+/// A run stopped on request (SIGTERM, a batch scheduler's way of ending a task) after
+/// saving its progress: the same command with `--resume` finishes it. The text says
+/// what was saved where.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Stopped(pub String);
 
 /// Returns early with a `BadInput` built from a format string.
 #[macro_export]

@@ -22,6 +22,15 @@ pub enum Command {
     /// Simulate one model and print its outcomes and latencies.
     Simulate(SimulateArgs),
     /// Simulate every point of a grid in parallel; write results.csv, results.json and charts.
+    #[command(after_help = "Examples:\n  \
+            eagain sweep models/mmck.toml --vary load.rate=6:12:1 --vary pool.process_limit=8,10 --out study\n  \
+            # task K of a Slurm job array (sbatch --array=0-15), a Kubernetes Indexed Job\n  \
+            # (completions: 16) or an AWS Batch array job (size 16):\n  \
+            eagain sweep models/mmck.toml --vary load.rate=1:200:1 --shard auto/16 --resume --out shards/$SLURM_ARRAY_TASK_ID\n  \
+            eagain merge shards/* --out study\n\n\
+            Exit codes: 0 done; 2 bad input (do not retry); 1 any other failure; 75 stopped by\n\
+            SIGTERM with its progress saved in DIR/progress.jsonl (run it again with --resume).\n\
+            docs/cluster.md shows a whole study on Slurm and Kubernetes.")]
     Sweep(SweepArgs),
     /// Join the folders of `sweep --shard K/N` into the results of one unsharded sweep.
     Merge(MergeArgs),
@@ -104,11 +113,21 @@ pub struct SweepArgs {
     #[arg(long, default_value = "output")]
     pub out: PathBuf,
     /// Run only every N-th point from K (0 <= K < N); join the folders with `eagain merge`.
+    ///
+    /// `auto/N` takes K from the batch scheduler's array index: SLURM_ARRAY_TASK_ID (a
+    /// Slurm job array), JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or
+    /// AWS_BATCH_JOB_ARRAY_INDEX (an AWS Batch array job); N is the array's size. For
+    /// example, in a Slurm script submitted with sbatch --array=0-15:
+    /// --shard auto/16 --out shards/$SLURM_ARRAY_TASK_ID
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
-    /// Continue an interrupted sweep in --out (same model and arguments).
+    /// Continue an interrupted sweep in --out (same model, arguments and eagain binary);
+    /// a shard already finished there is left as it is.
     #[arg(long)]
     pub resume: bool,
+    /// Output on stdout: a table of the points, or results.json's points as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod harness;
 mod import;
 mod plan;
 mod plot;
+mod signal;
 mod simulate;
 mod sweep;
 
@@ -21,8 +22,7 @@ use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Parses the command line, runs it, and maps an error to its exit code: 2 for bad
-/// input (a message that says what is allowed), 1 for any other failure.
+/// Parses the command line, runs it, and maps an error to its exit code (`exit_code`).
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -48,9 +48,13 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// 2 for input the user can fix, 1 for anything else.
+/// The exit code of an error: 2 for input the user can fix (do not retry), 75
+/// (EX_TEMPFAIL) for a run stopped by SIGTERM with its progress saved (try again with
+/// `--resume`), 1 for anything else.
 fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.downcast_ref::<BadInput>().is_some()
+    if e.downcast_ref::<crate::error::Stopped>().is_some() {
+        75
+    } else if e.downcast_ref::<BadInput>().is_some()
         || e.downcast_ref::<crate::plot::ChartError>().is_some()
     {
         2

@@ -12,6 +12,9 @@ use crate::server::Compiled;
 use anyhow::Result;
 use std::time::Instant;
 
+/// What `simulate --out DIR` writes.
+const FILES: [&str; 3] = ["result.json", "timeline.csv", "timeline.png"];
+
 pub fn run(args: SimulateArgs) -> Result<()> {
     let s = load_scenario(&args.model)?;
     let _lock = args.out.as_deref().map(Lock::take).transpose()?;
@@ -35,10 +38,10 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         Format::Table => report.table(),
     };
     if let Some(dir) = &args.out {
+        // Nothing of an earlier run may stay beside this one's (a chart this run cannot
+        // draw), and result.json, written last, says the run is complete.
+        crate::output::clear(dir, &FILES)?;
         let mut written = Vec::new();
-        let path = dir.join("result.json");
-        write_atomic(&path, json.as_bytes())?;
-        written.push(path);
         let table = timeline_table(&timeline.unwrap_or_default(), &dir.join("timeline.csv"));
         table.write()?;
         written.push(table.source.clone());
@@ -50,6 +53,9 @@ pub fn run(args: SimulateArgs) -> Result<()> {
             Ok(()) => written.push(png),
             Err(e) => notes.push(format!("note: no {}: {e:#}", png.display())),
         }
+        let path = dir.join("result.json");
+        write_atomic(&path, json.as_bytes())?;
+        written.insert(0, path);
         let lines: Vec<String> = written
             .iter()
             .map(|p| format!("wrote {}", p.display()))

@@ -1,8 +1,10 @@
-//! `eagain sweep` and `eagain merge`: the grid, the progress bar, the run, and the
-//! charts drawn from the results in memory.
+//! `eagain sweep` and `eagain merge`: the grid, the shard (from the scheduler's
+//! environment with `auto`), the lock on the output folder, SIGTERM, the progress bar,
+//! the run, the table or JSON of the points on stdout, and the charts drawn from the
+//! results in memory.
 
-use super::args::{MergeArgs, ModelArgs, SweepArgs};
-use super::{load_scenario, print};
+use super::args::{Format, MergeArgs, ModelArgs, SweepArgs};
+use super::{load_scenario, note, print};
 use crate::model;
 use crate::output::{Lock, Table};
 use crate::plot::{self, ChartText};
@@ -12,7 +14,7 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The most worker threads a sweep may start.
 const MAX_THREADS: usize = 1024;
@@ -39,7 +41,15 @@ pub fn run(args: SweepArgs) -> Result<()> {
         .map(|v| sweep::parse_axis(v))
         .collect::<Result<Vec<_>, _>>()?;
     let points = sweep::expand(&s.loaded.text, &s.loaded.file, &s.overrides, &axes)?;
-    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(|raw| {
+            Shard::resolve(raw, |name| {
+                std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+            })
+        })
+        .transpose()?;
     match args.threads {
         Some(0) => crate::bad_input!(
             "--threads 0: give at least 1 thread, or leave it out for one per core"
@@ -52,14 +62,15 @@ pub fn run(args: SweepArgs) -> Result<()> {
         _ => {}
     }
     let _lock = Lock::take(&args.out)?;
-    if !args.resume {
-        remove_charts(&args.out)?;
-    }
+    // Charts are drawn at the end: none of an earlier sweep may stay beside this one's.
+    crate::output::clear(&args.out, &CHARTS)?;
     let opts = SweepOptions {
         out: args.out.clone(),
         threads: args.threads,
-        shard,
+        shard: shard.map(|(s, _)| s),
         resume: args.resume,
+        stop: super::signal::catch_sigterm()?,
+        grace: GRACE,
     };
     let bar = if std::io::stdout().is_terminal() {
         let b = ProgressBar::new(0);
@@ -78,7 +89,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
         bar.set_position(done);
     };
     let started = Instant::now();
-    let results = sweep::run(
+    let done = sweep::run(
         arguments(&s, &args.model, &args.vary),
         s.loaded.model.clone(),
         points,
@@ -88,47 +99,170 @@ pub fn run(args: SweepArgs) -> Result<()> {
         &progress,
     )?;
     bar.finish_and_clear();
-    let mut text = format!(
-        "{} points of {} in {:.2} s\nwrote {}\n",
-        results.points.len(),
-        results.total_points,
-        started.elapsed().as_secs_f64(),
-        args.out.join(sweep::RESULTS_CSV).display()
-    );
-    if shard.is_none() {
-        text += &draw_charts(&args.out, &results)?;
-    } else {
-        text += "charts are drawn by `eagain merge` once every shard has finished\n";
+    let results = &done.results;
+    let mut lines = Vec::new();
+    if let Some((sh, Some(variable))) = shard {
+        lines.push(format!("shard {}/{} (K from {variable})", sh.k, sh.n));
     }
-    print(&text)
+    if done.already_complete {
+        lines.push(format!(
+            "{} already holds this shard, finished: nothing to run, its files left as they are",
+            args.out.display()
+        ));
+    } else {
+        let resumed = match done.resumed {
+            0 => String::new(),
+            n => format!(" ({n} of them done before, resumed)"),
+        };
+        lines.push(format!(
+            "{} points of {} in {:.2} s{resumed}",
+            results.points.len(),
+            results.total_points,
+            started.elapsed().as_secs_f64(),
+        ));
+        lines.push(format!(
+            "wrote {}",
+            args.out.join(sweep::RESULTS_CSV).display()
+        ));
+    }
+    if opts.shard.is_none() {
+        lines.extend(draw_charts(&args.out, results)?);
+    } else {
+        lines.push("charts are drawn by `eagain merge` once every shard has finished".into());
+    }
+    match args.format {
+        // stdout holds the points alone.
+        Format::Json => {
+            lines.iter().for_each(|l| note(l));
+            print(&(serde_json::to_string_pretty(&results.points)? + "\n"))
+        }
+        Format::Table => print(&(points_table(results, &args.out) + &lines.join("\n") + "\n")),
+    }
+}
+
+/// How long the points in hand may still run after SIGTERM: Slurm and Kubernetes wait
+/// 30 s by default before SIGKILL, and the files must be written within it.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// The most points the terminal table shows; results.csv has them all.
+const TABLE_ROWS: usize = 100;
+
+/// A compact table of the points for the terminal: the varied values, the refusal
+/// probability with its 95 % interval, and the p99 latency; one line a point.
+fn points_table(results: &Results, out: &Path) -> String {
+    let mut rows: Vec<Vec<String>> = vec![results
+        .axes
+        .iter()
+        .cloned()
+        .chain([
+            "refusal probability (95 % CI)".into(),
+            "latency p99 (s)".into(),
+        ])
+        .collect()];
+    for p in results.points.iter().take(TABLE_ROWS) {
+        let r = &p.result;
+        let e = &r.refusal_probability;
+        let refusal = if r.offered == 0 || e.mean.is_nan() {
+            "not defined: nothing offered".to_string()
+        } else if r.refused == 0 {
+            format!("0 (none seen in {} offered)", r.offered)
+        } else if e.ci_low.is_finite() && e.ci_high.is_finite() {
+            format!(
+                "{} ({} to {})",
+                probability(e.mean),
+                probability(e.ci_low),
+                probability(e.ci_high)
+            )
+        } else {
+            format!("{} (one replication)", probability(e.mean))
+        };
+        let p99 = if r.latency_s.p99.is_finite() {
+            format!("{:.4}", r.latency_s.p99)
+        } else {
+            "-".into()
+        };
+        rows.push(
+            p.values
+                .iter()
+                .map(sweep::value_text)
+                .chain([refusal, p99])
+                .collect(),
+        );
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        text += cells.join("  ").trim_end();
+        text += "\n";
+    }
+    if results.points.len() > TABLE_ROWS {
+        text += &format!(
+            "... and {} more points in {}\n",
+            results.points.len() - TABLE_ROWS,
+            out.join(sweep::RESULTS_CSV).display()
+        );
+    }
+    text
+}
+
+/// A probability for a person: four decimals, or three significant digits below 0.001.
+fn probability(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else if x.abs() >= 1e-3 {
+        format!("{x:.4}")
+    } else {
+        format!("{x:.2e}")
+    }
 }
 
 pub fn merge(args: MergeArgs) -> Result<()> {
-    let _lock = Lock::take(&args.out)?;
-    let out = args.out.canonicalize()?;
-    if let Some(s) = args
-        .shards
-        .iter()
-        .find(|s| s.canonicalize().is_ok_and(|s| s == out))
-    {
-        crate::bad_input!(
-            "merge --out {}: that is the shard folder {} itself, whose results the merge \
-             would overwrite; give a new folder",
-            args.out.display(),
-            s.display()
-        );
+    let out = args.out.canonicalize().ok();
+    let mut shards: Vec<std::path::PathBuf> = Vec::new();
+    let mut seen = Vec::new();
+    let mut locks = Vec::new();
+    for s in &args.shards {
+        let canonical = s.canonicalize().ok();
+        if canonical.is_some() && canonical == out {
+            crate::bad_input!(
+                "merge --out {}: that is the shard folder {} itself, whose results the merge \
+                 would overwrite; give a new folder",
+                args.out.display(),
+                s.display()
+            );
+        }
+        // A folder named twice is read once; a shard still being written is not read.
+        if let Some(c) = canonical.filter(|c| c.is_dir()) {
+            if seen.contains(&c) {
+                continue;
+            }
+            locks.push(Lock::take_if_writable(&c)?);
+            seen.push(c);
+        }
+        shards.push(s.clone());
     }
-    let (results, walls) = sweep::merge(&args.shards)?;
-    remove_charts(&args.out)?;
+    let (results, walls) = sweep::merge(&shards)?;
+    // Taken once the shards are known to merge: a refused merge leaves no folder.
+    let _lock = Lock::take(&args.out)?;
+    crate::output::clear(&args.out, &CHARTS)?;
     sweep::write_results(&args.out, &results, &walls)?;
-    let text = format!(
-        "merged {} shards: {} points\nwrote {}\n{}",
-        args.shards.len(),
-        results.points.len(),
-        args.out.join(sweep::RESULTS_CSV).display(),
-        draw_charts(&args.out, &results)?
-    );
-    print(&text)
+    let mut lines = vec![
+        format!(
+            "merged {} shards: {} points",
+            shards.len(),
+            results.points.len()
+        ),
+        format!("wrote {}", args.out.join(sweep::RESULTS_CSV).display()),
+    ];
+    lines.extend(draw_charts(&args.out, &results)?);
+    print(&(lines.join("\n") + "\n"))
 }
 
 /// The charts a sweep draws.
@@ -140,19 +274,6 @@ const CHARTS: [&str; 5] = [
     "where-refused.png",
 ];
 
-/// Removes the charts of an earlier sweep in this folder, so that none is left that
-/// this sweep does not draw.
-fn remove_charts(dir: &Path) -> Result<()> {
-    for name in CHARTS {
-        let p = dir.join(name);
-        if p.exists() {
-            std::fs::remove_file(&p)
-                .map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", p.display()))?;
-        }
-    }
-    Ok(())
-}
-
 /// The words above a sweep's charts.
 pub fn chart_text(results: &Results) -> ChartText {
     let a = &results.arguments;
@@ -163,16 +284,16 @@ pub fn chart_text(results: &Results) -> ChartText {
 
 /// Draws a sweep's charts into `dir`; says what was written, and why a chart that
 /// this grid cannot show was left out.
-fn draw_charts(dir: &Path, results: &Results) -> Result<String> {
+fn draw_charts(dir: &Path, results: &Results) -> Result<Vec<String>> {
     let table = results.table(&dir.join(sweep::RESULTS_CSV));
     let text = chart_text(results);
     let (x, series) = plot::default_axes(&table)?;
-    let mut out = String::new();
+    let mut out = Vec::new();
     let mut attempt = |name: &str, draw: &dyn Fn(&Path) -> Result<()>| {
         let path = dir.join(name);
         match draw(&path) {
-            Ok(()) => out += &format!("wrote {}\n", path.display()),
-            Err(e) => out += &format!("note: no {name}: {e:#}\n"),
+            Ok(()) => out.push(format!("wrote {}", path.display())),
+            Err(e) => out.push(format!("note: no {name}: {e:#}")),
         }
     };
     let t: &Table = &table;

@@ -1,6 +1,8 @@
 //! What eagain writes to disk, written one way: `write_atomic` (a temporary file in the
 //! same folder, renamed into place, so an interrupted write never leaves a file that
-//! looks complete), and `Table`, the one results table behind `results.csv`,
+//! looks complete), `clear` (an earlier run's files removed before a run writes its
+//! own, so none stays beside them as if it were this run's), `Lock` (one writer per
+//! output folder), and `Table`, the one results table behind `results.csv`,
 //! `measured.csv` and `validation.csv`, which the charts also draw from in memory.
 //! `report.rs` is the JSON and the table of `eagain simulate`.
 
@@ -33,77 +35,141 @@ pub fn create_dir(dir: &Path) -> Result<(), BadInput> {
     })
 }
 
-/// The output folder taken by one eagain process: `.eagain.lock` holds its process
-/// id while it writes, so that two commands never mix their files in one folder. It is
-/// removed when dropped; a lock left by a process that no longer runs is taken over.
+/// Removes what an earlier run left in `dir` under these file names, and the
+/// `.partial` files an interrupted `write_atomic` of them left, so that no file of
+/// another run stays beside this run's as if it were its own.
+pub fn clear(dir: &Path, names: &[&str]) -> Result<()> {
+    for name in names {
+        for p in [dir.join(name), dir.join(format!("{name}.partial"))] {
+            match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("cannot remove {}", p.display()))
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The lock file in an output folder.
+pub const LOCK_FILE: &str = ".eagain.lock";
+
+/// An output folder taken by one eagain process, so that two commands (two tasks of a
+/// scheduler given the same folder) never mix their files in it: an exclusive `flock`
+/// on `DIR/.eagain.lock`, which also holds who took it. The kernel releases the lock
+/// when its process ends, however it ends, so a killed run leaves no stale lock; on NFS
+/// it is a lock on the server, seen by every machine that mounts the folder. The file
+/// is removed when the lock is dropped.
 #[derive(Debug)]
 pub struct Lock {
     path: PathBuf,
+    // Holds the lock while it lives.
+    _file: std::fs::File,
 }
 
 impl Lock {
-    pub fn take(dir: &Path) -> Result<Lock, BadInput> {
+    /// Takes the output folder `dir` (made if missing), or says who holds it.
+    pub fn take(dir: &Path) -> Result<Lock> {
         create_dir(dir)?;
-        let path = dir.join(".eagain.lock");
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
+        Ok(Lock::acquire(dir, true)?.expect("a lock or an error"))
+    }
+
+    /// Takes an input folder that another eagain may be writing (a shard being merged):
+    /// an error if one is, `None` if the folder cannot be written (a read-only copy,
+    /// which no one writes either).
+    pub fn take_if_writable(dir: &Path) -> Result<Option<Lock>> {
+        Lock::acquire(dir, false)
+    }
+
+    fn acquire(dir: &Path, must_write: bool) -> Result<Option<Lock>> {
+        use std::io::Write;
+        let path = dir.join(LOCK_FILE);
+        // A holder that ends removes the file after we opened it: our lock is then on
+        // a file no one else sees, and we try again on the new one.
+        for _ in 0..16 {
+            let opened = std::fs::OpenOptions::new()
+                .read(true)
                 .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    use std::io::Write;
-                    let _ = writeln!(f, "{}", std::process::id());
-                    return Ok(Lock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|t| t.trim().parse::<u32>().ok());
-                    match holder {
-                        Some(pid) if running(pid) => {
-                            return Err(BadInput(format!(
-                                "{} is being written by another eagain (process {pid}): wait \
-                                 for it to finish, or give another --out folder",
-                                dir.display()
-                            )))
-                        }
-                        // Its process is gone (killed): the lock is stale.
-                        _ => {
-                            let _ = std::fs::remove_file(&path);
-                        }
-                    }
-                }
+                .create(true)
+                .truncate(false)
+                .open(&path);
+            let mut file = match opened {
+                Ok(f) => f,
+                Err(_) if !must_write => return Ok(None),
                 Err(e) => {
                     return Err(BadInput(format!(
                         "cannot write in the output folder {}: {e}; give --out a folder \
                          that can be written",
                         dir.display()
-                    )))
+                    ))
+                    .into())
+                }
+            };
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                    let holder = match holder.trim() {
+                        "" => "another eagain".to_string(),
+                        h => format!("another eagain, {}", crate::error::quoted(h)),
+                    };
+                    return Err(BadInput(format!(
+                        "{} is being written by {holder}: two runs never write into one \
+                         folder; wait for it to end, or give another --out folder (each \
+                         shard of a study its own)",
+                        dir.display()
+                    ))
+                    .into());
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(anyhow::anyhow!(
+                        "cannot lock {}: {e}; the file system of the output folder must \
+                         support file locks (on NFS, the lock service must run)",
+                        path.display()
+                    ))
                 }
             }
+            if !same_file(&file, &path) {
+                continue;
+            }
+            let holder = format!(
+                "process {} on host {} ({})",
+                std::process::id(),
+                hostname(),
+                std::env::args().take(2).collect::<Vec<_>>().join(" ")
+            );
+            file.set_len(0)
+                .and_then(|_| file.write_all(holder.as_bytes()))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            return Ok(Some(Lock { path, _file: file }));
         }
-        Err(BadInput(format!(
-            "cannot take the lock {} of the output folder: remove it if no eagain runs",
+        anyhow::bail!(
+            "cannot take the lock {}: it was removed and made again 16 times while we tried",
             path.display()
-        )))
+        )
     }
 }
 
-/// Whether process `pid` runs (exists and is not a zombie waiting to be reaped).
-fn running(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the command name in parentheses: "1234 (eagain) S ...".
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
+/// Whether the open `file` is the one at `path` now.
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
+}
+
+/// This machine's name, for a lock's holder (tasks of a cluster share folders).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 impl Drop for Lock {
     fn drop(&mut self) {
+        // Removed while still locked: whoever opened it meanwhile sees it is gone.
         let _ = std::fs::remove_file(&self.path);
     }
 }

@@ -1,20 +1,23 @@
 //! A sweep's files: `results.csv` (one row per point, grid order, SPEC section 5's
 //! columns), `results.json` (the model, the arguments, the seed and every point's full
-//! result) and `timing.csv` (each point's wall time, kept apart so that the results are
-//! byte-identical from run to run). Each file is written under a
-//! temporary name and renamed (`output::write_atomic`), so an interrupted write never
-//! leaves a file that looks complete. The charts are the caller's: it draws them from
-//! `Results::table`, in memory.
+//! result; a shard's also its build and each point's integrity check) and `timing.csv`
+//! (each point's wall time, kept apart so that the results are byte-identical from run
+//! to run). Each file is written under a temporary name and renamed
+//! (`output::write_atomic`), so an interrupted write never leaves a file that looks
+//! complete. The charts are the caller's: it draws them from `Results::table`, in
+//! memory.
 
 use super::{value_text, Results};
 use crate::output::report::flatten;
 use crate::output::{cell, write_atomic, Table};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::Path;
 
 pub const RESULTS_CSV: &str = "results.csv";
 pub const RESULTS_JSON: &str = "results.json";
 pub const TIMING_CSV: &str = "timing.csv";
+/// Every file of a sweep's results (the charts are the caller's).
+pub const RESULTS_FILES: [&str; 3] = [RESULTS_CSV, RESULTS_JSON, TIMING_CSV];
 
 /// One point's (index, replications, wall time in seconds).
 pub type Timing = (usize, u32, f64);
@@ -51,17 +54,6 @@ pub fn write_results(dir: &Path, results: &Results, walls: &[Timing]) -> Result<
     results.table(&dir.join(RESULTS_CSV)).write()
 }
 
-/// Removes the results of an earlier sweep in this folder.
-pub fn remove_results(dir: &Path) -> Result<()> {
-    for name in [RESULTS_CSV, RESULTS_JSON, TIMING_CSV] {
-        let p = dir.join(name);
-        if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
-        }
-    }
-    Ok(())
-}
-
 /// Reads a finished sweep's (or shard's) results.json and timing.csv.
 pub fn read_results(dir: &Path) -> Result<(Results, Vec<Timing>)> {
     let path = dir.join(RESULTS_JSON);
@@ -77,7 +69,7 @@ pub fn read_results(dir: &Path) -> Result<(Results, Vec<Timing>)> {
         ))
     })?;
     let mut walls = Vec::new();
-    if let Ok(t) = std::fs::read_to_string(dir.join(TIMING_CSV)) {
+    if let Ok(t) = crate::input::read_text(&dir.join(TIMING_CSV), crate::input::MAX_DATA_BYTES) {
         for line in t.lines().skip(1) {
             let f: Vec<&str> = line.split(',').collect();
             if let [i, r, w] = f[..] {

@@ -8,6 +8,10 @@
 //! - `determinism`: same seed, same bytes; separate random streams.
 //! - `cli_errors`: the command line's exit codes, messages and JSON.
 //! - `sweep`: sweeps, shards, resume, charts and plan through the command line.
+//! - `scheduler`: sweeps as a batch scheduler runs them: `--shard auto/N`, SIGTERM and
+//!   exit code 75, resume, locks, what merge refuses, the table and JSON on stdout.
+//! - `deploy`: the shipped Slurm script and Kubernetes manifest run as their scheduler
+//!   would run them.
 //! - `import`: models written from `doveconf -n` outputs.
 //! - `import_servers`: models written from PHP-FPM pool files and Apache prefork
 //!   configurations (SPEC section 11).
@@ -22,6 +26,7 @@
 mod chain;
 mod cli_errors;
 mod common;
+mod deploy;
 mod determinism;
 mod deterministic;
 mod fuzz;
@@ -32,5 +37,6 @@ mod load_over_time;
 mod nginx_log;
 mod oracles;
 mod reliability;
+mod scheduler;
 mod servers;
 mod sweep;

@@ -258,67 +258,147 @@ fn sweep(m: &str, out: &Path, extra: &[&str]) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
-/// The lines of the progress file of the 4-point sweep, as an interrupted run leaves
-/// them: its header (the sweep's identity) and the line of its first finished point,
-/// taken from a finished run's results.json.
-fn interrupted(m: &str, out: &Path) -> (String, String) {
+/// The lines of the progress file of the 4-point sweep run as shard 0/1, as an
+/// interrupted run leaves them: its identity and the line of point `i`, each with the
+/// integrity check a finished shard records for it (the same check).
+fn interrupted(m: &str, out: &Path) -> (String, impl Fn(usize) -> String) {
     let d = tempfile::tempdir().unwrap();
-    sweep(m, d.path(), &[]);
+    sweep(m, d.path(), &["--shard", "0/1"]);
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.path().join("results.json")).unwrap()).unwrap();
-    let header = serde_json::json!({ "arguments": results["arguments"], "shard": null });
-    let line =
-        |i: usize| serde_json::json!({ "record": results["points"][i], "wall_s": 0.1 }).to_string();
+    let header = serde_json::json!({
+        "arguments": results["arguments"],
+        "shard": { "k": 0, "n": 1 },
+        "build": results["sealed"]["build"],
+    });
+    let line = move |i: usize| {
+        serde_json::json!({
+            "record": results["points"][i],
+            "wall_s": 0.1,
+            "check": results["sealed"]["checks"][i],
+        })
+        .to_string()
+    };
     std::fs::create_dir_all(out).unwrap();
-    (header.to_string(), line(0))
+    (header.to_string(), line)
 }
 
+const RESUME: [&str; 6] = [
+    "--vary",
+    "load.rate=2,4,6,8",
+    "--replications",
+    "2",
+    "--shard",
+    "0/1",
+];
+
 #[test]
-fn class_5_resume_refuses_lines_of_another_sweep_duplicates_and_foreign_indices() {
+fn class_5_resume_refuses_lines_of_another_sweep_duplicates_edits_and_foreign_indices() {
     let d = tempfile::tempdir().unwrap();
     let m = model_file(d.path());
     let out = d.path().join("o");
     let (header, line) = interrupted(&m, &out);
     let progress = out.join("progress.jsonl");
-    let resume = |body: &str, phrase: &str| {
-        std::fs::write(&progress, format!("{header}\n{body}\n")).unwrap();
-        refused(
-            &[
-                "sweep",
-                &m,
-                "--vary",
-                "load.rate=2,4,6,8",
-                "--replications",
-                "2",
-                "--resume",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            &["--resume", phrase],
-        );
+    let resume = |body: &[u8], phrases: &[&str]| {
+        let mut text = format!("{header}\n").into_bytes();
+        text.extend_from_slice(body);
+        text.push(b'\n');
+        std::fs::write(&progress, text).unwrap();
+        let mut args = vec!["sweep", &m];
+        args.extend(RESUME);
+        args.extend(["--resume", "--out", out.to_str().unwrap()]);
+        let mut want = vec!["--resume"];
+        want.extend(phrases);
+        refused(&args, &want);
     };
-    resume(&format!("{line}\n{line}"), "appears twice");
     resume(
-        &line.replace("\"index\":0", "\"index\":9"),
-        "not in this grid",
+        format!("{}\n{}", line(0), line(0)).as_bytes(),
+        &["line 3", "appears twice"],
     );
-    resume(&line.replace("\"index\":0", "\"index\":1"), "other values");
-    resume(&format!("not json\n{line}"), "not a finished point");
-    // A cut-short last line is what a kill leaves: it resumes.
-    std::fs::write(&progress, format!("{header}\n{line}\n{{\"rec")).unwrap();
-    let o = eagain()
-        .args([
-            "sweep",
-            &m,
-            "--vary",
-            "load.rate=2,4,6,8",
-            "--replications",
-            "2",
-        ])
-        .args(["--resume", "--out", out.to_str().unwrap()])
-        .output()
+    resume(
+        format!("not json\n{}", line(1)).as_bytes(),
+        &["line 2", "not a finished point"],
+    );
+    // A point's numbers or its index edited by hand: its integrity check says so.
+    let refused_count = |l: &str| -> String {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        v["record"]["result"]["refused"].to_string()
+    };
+    let edited = line(1).replacen(
+        &format!("\"refused\":{}", refused_count(&line(1))),
+        &format!(
+            "\"refused\":{}",
+            refused_count(&line(1)).parse::<u64>().unwrap() + 1
+        ),
+        1,
+    );
+    assert_ne!(edited, line(1));
+    resume(
+        format!("{}\n{edited}", line(0)).as_bytes(),
+        &["line 3", "changed after eagain wrote it", "integrity check"],
+    );
+    resume(
+        line(0).replace("\"index\":0", "\"index\":9").as_bytes(),
+        &["line 2", "integrity check"],
+    );
+    // A byte that is not UTF-8, named with its line and the file.
+    let mut bad = line(0).into_bytes();
+    bad.extend_from_slice(b"\n\xff\xfe{}");
+    resume(&bad, &["line 3", "not UTF-8", "progress.jsonl"]);
+    // A progress file of another build (or one that recorded none) is not resumed.
+    let old = header.replace("\"build\":", "\"nobuild\":");
+    std::fs::write(&progress, format!("{old}\n{}\n", line(0))).unwrap();
+    let mut args = vec!["sweep", &m];
+    args.extend(RESUME);
+    args.extend(["--resume", "--out", out.to_str().unwrap()]);
+    refused(&args, &["another build of eagain", "recorded no build"]);
+}
+
+#[test]
+fn class_5_a_cut_short_last_line_resumes_to_the_bytes_of_an_uninterrupted_run() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    let out = d.path().join("o");
+    let (header, line) = interrupted(&m, &out);
+    // A kill while the third line was written: two whole lines, half of the third.
+    let third = line(2);
+    std::fs::write(
+        out.join("progress.jsonl"),
+        format!(
+            "{header}\n{}\n{}\n{}",
+            line(0),
+            line(1),
+            &third[..third.len() / 2]
+        ),
+    )
+    .unwrap();
+    let whole = d.path().join("whole");
+    sweep(&m, &whole, &["--shard", "0/1"]);
+    sweep(&m, &out, &["--shard", "0/1", "--resume"]);
+    for f in ["results.csv", "results.json"] {
+        assert_eq!(
+            std::fs::read(whole.join(f)).unwrap(),
+            std::fs::read(out.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn class_5_a_progress_file_above_256_mib_is_refused_before_it_is_read() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    let out = d.path().join("o");
+    std::fs::create_dir_all(&out).unwrap();
+    // Sparse: 257 MiB long, no disk used.
+    std::fs::File::create(out.join("progress.jsonl"))
+        .unwrap()
+        .set_len(257 << 20)
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut args = vec!["sweep", &m];
+    args.extend(RESUME);
+    args.extend(["--resume", "--out", out.to_str().unwrap()]);
+    refused(&args, &["--resume", "progress.jsonl", "256 MiB"]);
 }
 
 #[test]
@@ -327,12 +407,10 @@ fn class_5_two_sweeps_into_one_folder_are_kept_apart_by_a_lock() {
     let m = model_file(d.path());
     let out = d.path().join("o");
     std::fs::create_dir_all(&out).unwrap();
-    // A lock held by a live process (this test's): the second sweep is refused.
-    std::fs::write(
-        out.join(".eagain.lock"),
-        format!("{}\n", std::process::id()),
-    )
-    .unwrap();
+    // The lock held by another process (this test), which names itself in it.
+    let lock = std::fs::File::create(out.join(".eagain.lock")).unwrap();
+    lock.try_lock().unwrap();
+    std::fs::write(out.join(".eagain.lock"), "process 4242 on host elsewhere").unwrap();
     refused(
         &[
             "sweep",
@@ -342,10 +420,15 @@ fn class_5_two_sweeps_into_one_folder_are_kept_apart_by_a_lock() {
             "--out",
             out.to_str().unwrap(),
         ],
-        &["another eagain", "--out"],
+        &[
+            out.to_str().unwrap(),
+            "being written by another eagain",
+            "process 4242 on host elsewhere",
+            "another --out",
+        ],
     );
-    // A lock whose process is gone is stale: taken over, and removed at the end.
-    std::fs::write(out.join(".eagain.lock"), "999999999\n").unwrap();
+    // Released (its process ended): the folder is free again, whatever the file says.
+    drop(lock);
     sweep(&m, &out, &[]);
     assert!(!out.join(".eagain.lock").exists());
 }
@@ -359,6 +442,7 @@ fn class_6_merge_refuses_edited_results() {
     let json = shard.join("results.json");
     let original = std::fs::read_to_string(&json).unwrap();
     let merge = |edited: &str, phrase: &str| {
+        assert_ne!(edited, original);
         std::fs::write(&json, edited).unwrap();
         refused(
             &[
@@ -369,10 +453,14 @@ fn class_6_merge_refuses_edited_results() {
             ],
             &[phrase],
         );
+        assert!(
+            !d.path().join("m").exists(),
+            "a refused merge writes nothing"
+        );
     };
     merge(
         &original.replace("\"index\": 2", "\"index\": 7"),
-        "not in the grid",
+        "point 7 was changed after the shard wrote it",
     );
     merge(
         &original.replace("\"total_points\": 4", "\"total_points\": 1000000000000"),
@@ -381,7 +469,15 @@ fn class_6_merge_refuses_edited_results() {
     merge(&original.replace("\"n\": 2", "\"n\": 0"), "not a K/N");
     merge(
         &original.replace("\"index\": 2", "\"index\": 1"),
-        "not in shard 0/2",
+        "integrity check",
+    );
+    merge(
+        &original.replacen("\"served\": ", "\"served\": 1", 1),
+        "integrity check",
+    );
+    merge(
+        &original.replacen("\"seed\": 1", "\"seed\": 2", 1),
+        "integrity check",
     );
     std::fs::write(&json, &original).unwrap();
     // --out onto the shard itself would overwrite the input.

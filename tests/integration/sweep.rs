@@ -113,7 +113,7 @@ fn shards_merge_into_the_bytes_of_one_unsharded_run() {
         .arg(dir.path().join("partial"))
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("shards 2/3"));
+        .stderr(predicate::str::contains("shard 2/3 is missing"));
 }
 
 #[test]

@@ -7,7 +7,11 @@
 //!   behind when the harness is killed, and the bad inputs it refuses.
 //! - `harness_servers`: nginx + PHP-FPM, Apache prefork and couriertcpd measured
 //!   beside the prediction, and the spawn sequences counted from /proc (SPEC 11).
+//! - `cluster`: a one-node Slurm cluster (munged, slurmctld, slurmd) running sweeps
+//!   through the shipped batch script: docs/cluster.md's commands, and a task stopped
+//!   by SIGTERM that resumes (SPEC 15).
 
+mod cluster;
 #[path = "../integration/common.rs"]
 #[allow(dead_code)]
 mod common;
