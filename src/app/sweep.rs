@@ -96,7 +96,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
         args.out.join(sweep::RESULTS_CSV).display()
     );
     if shard.is_none() {
-        text += &draw_charts(&args.out, &results)?;
+        text += &draw_charts(&args.out, &results, s.loaded.backlog_derived)?;
     } else {
         text += "charts are drawn by `eagain merge` once every shard has finished\n";
     }
@@ -126,7 +126,7 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         args.shards.len(),
         results.points.len(),
         args.out.join(sweep::RESULTS_CSV).display(),
-        draw_charts(&args.out, &results)?
+        draw_charts(&args.out, &results, recorded_backlog_derived(&results))?
     );
     print(&text)
 }
@@ -153,19 +153,35 @@ fn remove_charts(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The words above a sweep's charts.
-pub fn chart_text(results: &Results) -> ChartText {
+/// The words above a sweep's charts; `backlog_derived`: the model's backlog follows
+/// its family's rule (`LoadedModel::backlog_derived`).
+pub fn chart_text(results: &Results, backlog_derived: bool) -> ChartText {
     let a = &results.arguments;
-    let backlog_derived = results.model.master.dovecot_version.is_some()
-        && !model::gives(&a.model_text, &a.set, "listener.backlog");
     ChartText::of_runs(&results.model, &results.axes, &a.set, backlog_derived)
+}
+
+/// Whether the model of a sweep read back from its results.json had its backlog
+/// derived: its recorded text and `--set`s loaded again (false when they no longer
+/// load, say a trace that moved; the chart then prints the backlog's number).
+pub fn recorded_backlog_derived(results: &Results) -> bool {
+    let a = &results.arguments;
+    let Ok(overrides) = a
+        .set
+        .iter()
+        .map(|s| model::parse_assignment(s))
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        return false;
+    };
+    model::load_text(Path::new(&a.model_file), a.model_text.clone(), &overrides)
+        .is_ok_and(|l| l.backlog_derived)
 }
 
 /// Draws a sweep's charts into `dir`; says what was written, and why a chart that
 /// this grid cannot show was left out.
-fn draw_charts(dir: &Path, results: &Results) -> Result<String> {
+fn draw_charts(dir: &Path, results: &Results, backlog_derived: bool) -> Result<String> {
     let table = results.table(&dir.join(sweep::RESULTS_CSV));
-    let text = chart_text(results);
+    let text = chart_text(results, backlog_derived);
     let (x, series) = plot::default_axes(&table)?;
     let mut out = String::new();
     let mut attempt = |name: &str, draw: &dyn Fn(&Path) -> Result<()>| {
