@@ -180,7 +180,7 @@ pub(super) fn load_written(toml: &str, file: &str, made_from: &str) -> Result<Mo
         load_str(toml, "the imported model", Path::new("."), &[]).map_err(|e| refused(&e))?;
     model
         .single()
-        .map_err(|e| refused(&format!("`{}`: the importer {}", e.path, e.message)))?;
+        .map_err(|e| refused(&format!("`{}`: this importer {}", e.path, e.message)))?;
     Ok(model)
 }
 

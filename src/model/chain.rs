@@ -186,15 +186,7 @@ impl RawModel {
                         "is empty: give at least one [[services]] table",
                     ));
                 }
-                if services.len() > MAX_SERVICES {
-                    return Err(super::bad(
-                        "services",
-                        format!(
-                            "{} services: a chain has at most {MAX_SERVICES}",
-                            services.len()
-                        ),
-                    ));
-                }
+                check_count(services.len())?;
                 for (table, given) in [
                     ("listener", self.listener.is_some()),
                     ("pool", self.pool.is_some()),
@@ -245,6 +237,19 @@ impl RawModel {
             }
         }
     }
+}
+
+/// A chain has at most `MAX_SERVICES` services.
+pub(super) fn check_count(n: usize) -> Result<(), FieldError> {
+    if n > MAX_SERVICES {
+        return Err(super::bad(
+            "services",
+            format!(
+                "{n} services: a chain has at most {MAX_SERVICES} (real ones have two or three)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A chain's names: each non-empty, of letters, digits, `-` and `_` (it is used in

@@ -509,18 +509,19 @@ impl Model {
         !self.front().name.is_empty()
     }
 
-    /// The one service of a single-service model, for what runs one service; a chain is
-    /// refused, naming its services.
+    /// The one service of a single-service model, for what runs one service. A chain is
+    /// refused with a message that reads after the name of what refuses it ("the
+    /// builtin server runs one service, not a chain: ...") and names the services.
     pub fn single(&self) -> Result<&Service, FieldError> {
         if self.is_chain() {
             let names: Vec<&str> = self.services.iter().map(|s| s.name.as_str()).collect();
             return Err(bad(
                 "services",
                 format!(
-                    "is a chain of {} service{} ({}): this runs one service, not a chain",
+                    "runs one service, not a chain: this model is a chain of {} service{} ({})",
                     names.len(),
                     if names.len() == 1 { "" } else { "s" },
-                    names.join(" -> ")
+                    names.join(", ")
                 ),
             ));
         }
@@ -669,6 +670,83 @@ blocking = {{ dist = "constant", value = 1 }}
             .unwrap_err()
             .0;
         assert!(e.contains("`listener.backlog`: is required"), "{e}");
+    }
+
+    const ONE: &str = "name = \"one\"\n[load]\nrate = 1\nduration = 10\n[listener]\nbacklog = 8\n\
+                       [pool]\nprocess_limit = 2\n[work]\nblocking = { dist = \"constant\", value = 1 }\n";
+    const TWO: &str = "name = \"two\"\n[load]\nrate = 1\nduration = 10\n\
+                       [[services]]\nname = \"front\"\nnext = \"back\"\n\
+                       listener = { backlog = 8 }\npool = { process_limit = 2 }\n\
+                       work = { blocking = { dist = \"constant\", value = 1 } }\n\
+                       [[services]]\nname = \"back\"\n\
+                       listener = { backlog = 8 }\npool = { process_limit = 2 }\n\
+                       work = { blocking = { dist = \"constant\", value = 1 } }\n";
+
+    #[test]
+    fn a_single_service_file_is_a_list_of_one_that_names_the_paths_the_file_has() {
+        let one = source::load_str(ONE, "one.toml", Path::new("."), &[]).unwrap();
+        assert_eq!(one.services.len(), 1);
+        assert!(!one.is_chain());
+        let s = one.single().unwrap();
+        assert_eq!(s.path("pool.process_limit"), "pool.process_limit");
+        assert_eq!(one.queue_capacity(), 9);
+        // Written back as the user wrote it: top-level tables, no [[services]].
+        let text = toml::to_string(&one).unwrap();
+        assert!(
+            text.contains("[listener]") && !text.contains("services"),
+            "{text}"
+        );
+        assert_eq!(
+            source::load_str(&text, "back.toml", Path::new("."), &[]).unwrap(),
+            one
+        );
+
+        let two = source::load_str(TWO, "two.toml", Path::new("."), &[]).unwrap();
+        assert!(two.is_chain());
+        assert_eq!(
+            two.services[1].path("pool.process_limit"),
+            "services.back.pool.process_limit"
+        );
+        let e = two.single().unwrap_err();
+        assert_eq!(e.path, "services");
+        assert_eq!(
+            e.message,
+            "runs one service, not a chain: this model is a chain of 2 services (front, back)"
+        );
+        // A chain writes each hop's connect table, so it reads back as it writes.
+        let text = toml::to_string(&two).unwrap();
+        assert!(text.contains("[[services]]"), "{text}");
+        let again = source::load_str(&text, "back.toml", Path::new("."), &[]).unwrap();
+        assert_eq!(toml::to_string(&again).unwrap(), text);
+    }
+
+    #[test]
+    fn a_chains_service_named_empty_is_refused_so_the_written_shape_stays_known() {
+        let e = source::load_str(
+            &TWO.replace("name = \"front\"", "name = \"\""),
+            "two.toml",
+            Path::new("."),
+            &[],
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            e.contains("`services[0].name`: `` is not a service name"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_dovecot_version_on_a_master_that_is_not_dovecots_is_refused() {
+        for mode in ["php-fpm-dynamic", "php-fpm-ondemand", "apache-prefork"] {
+            let e = dovecot("2.3.21", mode, 1).unwrap_err();
+            assert!(
+                e.contains("`master.mode`")
+                    && e.contains(&format!("\"{mode}\" is not how a Dovecot master"))
+                    && e.contains("leave master.dovecot_version out"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

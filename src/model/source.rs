@@ -129,6 +129,22 @@ fn load_model(
             None => at_line(text, key_offset(text, path)),
         }
     };
+    let field_error = |e: super::FieldError| {
+        BadInput(format!(
+            "{name}{}: `{}`: {}",
+            locate(&e.path),
+            e.path,
+            e.message
+        ))
+    };
+    // A chain too long is refused before its services are read.
+    if let Some(n) = table
+        .get("services")
+        .and_then(|s| s.as_array())
+        .map(|s| s.len())
+    {
+        super::chain::check_count(n).map_err(field_error)?;
+    }
     let table = toml::Value::Table(table);
     let raw: super::chain::RawModel = table.clone().try_into().map_err(|e: toml::de::Error| {
         let (message, path) = split_serde_message(&e.to_string());
@@ -156,14 +172,6 @@ fn load_model(
             },
         ))
     })?;
-    let field_error = |e: super::FieldError| {
-        BadInput(format!(
-            "{name}{}: `{}`: {}",
-            locate(&e.path),
-            e.path,
-            e.message
-        ))
-    };
     let mut model = raw.into_model().map_err(field_error)?;
     for (path, d) in distributions(&mut model) {
         d.load_files(base)
@@ -335,10 +343,13 @@ fn key_offset(text: &str, path: &str) -> Option<usize> {
             here = service;
             continue;
         }
-        // A chain's service is found by its name in the array of [[services]].
+        // A chain's service is found by its name in the array of [[services]]; the
+        // chain itself at its first.
         if key == "services" {
-            let name = keys.next()?;
             let services = here.get("services")?.as_array_of_tables()?;
+            let Some(name) = keys.next() else {
+                return services.get(0).and_then(|t| t.span()).map(|s| s.start);
+            };
             let service = services
                 .iter()
                 .find(|t| t.get("name").and_then(|n| n.as_str()) == Some(name))?;
