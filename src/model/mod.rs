@@ -35,7 +35,8 @@ pub use chain::{Connect, Handoff, Service};
 pub use crate::families::MasterMode;
 pub use paths::check_path;
 pub(crate) use paths::is_integer_path;
-pub use source::{load, load_str, load_text, parse_assignment, parse_value, LoadedModel, Override};
+pub(crate) use source::load_text;
+pub use source::{load, load_str, parse_assignment, parse_value, LoadedModel, Override};
 
 use crate::dist::DistSpec;
 use crate::families::{self, Settings};

@@ -80,7 +80,7 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<LoadedModel, BadInput
 }
 
 /// The same from the text of `file` read before (a sweep's results.json keeps it).
-pub fn load_text(
+pub(crate) fn load_text(
     file: &Path,
     text: String,
     overrides: &[Override],
@@ -112,17 +112,7 @@ fn load_model(
     base: &Path,
     overrides: &[Override],
 ) -> Result<(Model, bool), BadInput> {
-    let mut table: toml::Table = toml::from_str(text).map_err(|e| {
-        BadInput(format!(
-            "{name}{}: {} (the file must be TOML)",
-            at_line(text, e.span().map(|s| s.start)),
-            one_line(e.message())
-        ))
-    })?;
-    for o in overrides {
-        set(&mut table, &o.path, o.value.clone())
-            .map_err(|m| BadInput(format!("{name}: {}: {m}", o.origin)))?;
-    }
+    let table = overridden(text, name, overrides)?;
     let locate = |path: &str| -> String {
         match overrides.iter().rev().find(|o| path.starts_with(&o.path)) {
             Some(o) => format!(" (from {})", o.origin),
@@ -145,33 +135,37 @@ fn load_model(
     {
         super::chain::check_count(n).map_err(field_error)?;
     }
-    let table = toml::Value::Table(table);
-    let raw: super::chain::RawModel = table.clone().try_into().map_err(|e: toml::de::Error| {
-        let (message, path) = split_serde_message(&e.to_string());
-        let (message, path) = if path == "services" || path.starts_with("services.") {
-            service_error(&table).unwrap_or((message, path))
-        } else {
-            (message, path)
-        };
-        let path = match unknown_field(&message) {
-            Some(field) if !path.is_empty() => format!("{path}.{field}"),
-            Some(field) => field,
-            None => path,
-        };
-        let allowed = explain_type(&message);
-        // serde quotes the bad value whole: keep the message short (long enough for
-        // the list of allowed values it gives).
-        let message = crate::error::shortened(&message, 600);
-        BadInput(format!(
-            "{name}{}: {}{message}{allowed}",
-            locate(&path),
-            if path.is_empty() {
-                String::new()
-            } else {
-                format!("`{path}`: ")
-            },
-        ))
-    })?;
+    let raw: super::chain::RawModel =
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                let (message, path) = split_serde_message(&e.to_string());
+                // The table was read into the model: read it again, on this path only.
+                let (message, path) = match overridden(text, name, overrides) {
+                    Ok(again) if path == "services" || path.starts_with("services.") => {
+                        service_error(&again).unwrap_or((message, path))
+                    }
+                    _ => (message, path),
+                };
+                let path = match unknown_field(&message) {
+                    Some(field) if !path.is_empty() => format!("{path}.{field}"),
+                    Some(field) => field,
+                    None => path,
+                };
+                let allowed = explain_type(&message);
+                // serde quotes the bad value whole: keep the message short (long enough for
+                // the list of allowed values it gives).
+                let message = crate::error::shortened(&message, 600);
+                BadInput(format!(
+                    "{name}{}: {}{message}{allowed}",
+                    locate(&path),
+                    if path.is_empty() {
+                        String::new()
+                    } else {
+                        format!("`{path}`: ")
+                    },
+                ))
+            })?;
     let mut model = raw.into_model().map_err(field_error)?;
     for (path, d) in distributions(&mut model) {
         d.load_files(base)
@@ -185,6 +179,22 @@ fn load_model(
     let backlog_derived = model.derive();
     model.check().map_err(field_error)?;
     Ok((model, backlog_derived))
+}
+
+/// The model file's TOML with the `--set` overrides written in.
+fn overridden(text: &str, name: &str, overrides: &[Override]) -> Result<toml::Table, BadInput> {
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| {
+        BadInput(format!(
+            "{name}{}: {} (the file must be TOML)",
+            at_line(text, e.span().map(|s| s.start)),
+            one_line(e.message())
+        ))
+    })?;
+    for o in overrides {
+        set(&mut table, &o.path, o.value.clone())
+            .map_err(|m| BadInput(format!("{name}: {}: {m}", o.origin)))?;
+    }
+    Ok(table)
 }
 
 /// Every distribution of a model with its path, to read their files.
@@ -265,7 +275,7 @@ fn set(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), St
 /// reads the entries one by one and names the first that fails as the file does,
 /// `services.NAME.pool.x` (or `services[i]...` for an entry without a name).
 /// Returns (what, path).
-fn service_error(model: &toml::Value) -> Option<(String, String)> {
+fn service_error(model: &toml::Table) -> Option<(String, String)> {
     let services = model.get("services")?.as_array()?;
     services.iter().enumerate().find_map(|(i, entry)| {
         let e = entry.clone().try_into::<super::Service>().err()?;
