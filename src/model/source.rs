@@ -225,6 +225,20 @@ fn distributions(m: &mut Model) -> Vec<(String, &mut crate::dist::DistSpec)> {
 
 /// Writes `value` at a dotted path, creating tables on the way.
 fn set(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
+    let service_table = ["listener.", "pool.", "master.", "work."]
+        .iter()
+        .any(|t| path.starts_with(t));
+    if let (true, Some(toml::Value::Array(services))) = (service_table, table.get("services")) {
+        let names: Vec<&str> = services
+            .iter()
+            .filter_map(|s| s.get("name")?.as_str())
+            .collect();
+        return Err(format!(
+            "the model is a chain of [[services]], so `{path}` names nothing: use \
+             `services.NAME.{path}`, NAME one of: {}",
+            names.join(", ")
+        ));
+    }
     if let Some(rest) = path.strip_prefix("services.") {
         let (name, field) = rest.split_once('.').unwrap_or((rest, ""));
         let Some(toml::Value::Array(services)) = table.get_mut("services") else {
@@ -449,6 +463,25 @@ blocking = { dist = "exponential", mean = 0.1 }
         assert!(e.contains("whole number"), "{e}");
         let e = parse_assignment("pool.nope=1").unwrap_err().0;
         assert!(e.contains("`pool.nope` is not a model path"), "{e}");
+    }
+
+    #[test]
+    fn a_set_of_the_other_shape_names_the_set_and_the_path_to_use() {
+        let chain = "name = \"c\"\n[load]\nrate = 1\nduration = 1\n[[services]]\nname = \"a\"\n\
+                     listener = { backlog = 1 }\npool = { process_limit = 1 }\n\
+                     work = { blocking = { dist = \"constant\", value = 1 } }\n";
+        let e = err(chain, &["pool.process_limit=3"]);
+        assert!(
+            e.starts_with("m.toml: --set pool.process_limit=3: the model is a chain")
+                && e.contains("`services.NAME.pool.process_limit`, NAME one of: a"),
+            "{e}"
+        );
+        let e = err(GOOD, &["services.a.pool.process_limit=3"]);
+        assert!(
+            e.contains("--set services.a.pool.process_limit=3: the model is a single service")
+                && e.contains("use `pool.process_limit`"),
+            "{e}"
+        );
     }
 
     #[test]
