@@ -367,7 +367,8 @@ struct ServiceView<'a> {
 
 impl Serialize for Model {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if let Ok(one) = self.single() {
+        if !self.is_chain() {
+            let one = self.front();
             SingleView {
                 name: &self.name,
                 description: &self.description,

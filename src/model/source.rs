@@ -140,12 +140,14 @@ fn load_model(
             .try_into()
             .map_err(|e: toml::de::Error| {
                 let (message, path) = split_serde_message(&e.to_string());
-                // The table was read into the model: read it again, on this path only.
-                let (message, path) = match overridden(text, name, overrides) {
-                    Ok(again) if path == "services" || path.starts_with("services.") => {
-                        service_error(&again).unwrap_or((message, path))
-                    }
-                    _ => (message, path),
+                let (message, path) = if path == "services" || path.starts_with("services.") {
+                    // The table was moved into the model: read it again, on this path only.
+                    overridden(text, name, overrides)
+                        .ok()
+                        .and_then(|again| service_error(&again))
+                        .unwrap_or((message, path))
+                } else {
+                    (message, path)
                 };
                 let path = match unknown_field(&message) {
                     Some(field) if !path.is_empty() => format!("{path}.{field}"),
