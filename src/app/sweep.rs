@@ -217,3 +217,54 @@ fn draw_charts(dir: &Path, results: &Results, backlog_derived: bool) -> Result<S
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sweep's results as read back from results.json: its model's text, `--set`s
+    /// and model (no points are needed for the chart's words).
+    fn results(file: &str, set: &[&str]) -> Results {
+        let text = std::fs::read_to_string(file).unwrap();
+        let overrides: Vec<_> = set
+            .iter()
+            .map(|s| model::parse_assignment(s).unwrap())
+            .collect();
+        let loaded = model::load(Path::new(file), &overrides).unwrap();
+        Results {
+            name: loaded.model.name.clone(),
+            arguments: Arguments {
+                model_file: file.to_string(),
+                model_text: text,
+                set: set.iter().map(|s| s.to_string()).collect(),
+                vary: Vec::new(),
+                seed: 1,
+                replications: 1,
+                precision: None,
+                max_replications: 2,
+            },
+            model: loaded.model,
+            seed: 1,
+            axes: vec!["pool.process_limit".into()],
+            total_points: 0,
+            shard: None,
+            points: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn results_read_back_know_whether_the_backlog_was_derived_from_the_model_they_recorded() {
+        // Dovecot's model leaves its backlog out: process_limit x client_limit.
+        let dovecot = results("models/dovecot-imap.toml", &[]);
+        assert!(recorded_backlog_derived(&dovecot));
+        let text = chart_text(&dovecot, true).subtitle;
+        assert!(
+            text.contains("backlog=process_limit x client_limit"),
+            "{text}"
+        );
+        // Given by a --set, or by the file (gunicorn's), it is the number.
+        let set = results("models/dovecot-imap.toml", &["listener.backlog=100"]);
+        assert!(!recorded_backlog_derived(&set));
+        assert!(!recorded_backlog_derived(&results("models/mmck.toml", &[])));
+    }
+}
