@@ -7,7 +7,8 @@
 //!
 //! The layers, each depending only on those after it: `app` (the command line) →
 //! `sweep`, `plan`, `harness`, `import`, `plot`, `output`, `analytic` → `replicate` →
-//! `server` → `engine`, `model`, `dist`, `stats`.
+//! `server` → `engine`, `model`, `dist`, `stats`, and `model` → `families` (each server
+//! family's rules).
 //!
 //! The public API is what a program that simulates models needs: `model` (load and
 //! check a model file), `server::Compiled` (run one replication), `stats` (what a
@@ -16,11 +17,11 @@
 pub mod analytic;
 pub mod app;
 pub mod dist;
-pub(crate) mod dovecot;
 pub(crate) mod engine;
 pub mod error;
-pub mod harness;
-pub mod import;
+pub(crate) mod families;
+pub(crate) mod harness;
+pub(crate) mod import;
 pub(crate) mod input;
 pub mod model;
 pub(crate) mod output;

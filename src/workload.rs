@@ -76,12 +76,14 @@ impl Workload {
             (Arrival::Constant, None, _) | (Arrival::Trace, _, None) => Clock::Constant,
             (Arrival::Poisson, None, _) => Clock::Poisson,
         };
-        let hold = model.work.hold.sampler();
+        // The clients' work is done at the service they connect to.
+        let work = &model.front().work;
+        let hold = work.hold.sampler();
         Workload {
             clock,
             rate: load.rate,
             gap,
-            blocking: model.work.blocking.sampler(),
+            blocking: work.blocking.sampler(),
             hold_is_zero: hold.is_zero(),
             hold,
             duration: load.duration,

@@ -39,7 +39,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
     let series = args.series.clone().or(series0);
     let dir = csv.parent().unwrap_or(Path::new("."));
     let text = match sweep::read_results(dir) {
-        Ok((r, _)) => super::sweep::chart_text(&r),
+        Ok((r, _)) => super::sweep::chart_text(&r, super::sweep::recorded_backlog_derived(&r)),
         Err(_) => ChartText {
             title: csv.display().to_string(),
             subtitle: String::new(),

@@ -126,7 +126,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
         ));
     }
     if opts.shard.is_none() {
-        lines.extend(draw_charts(&args.out, results)?);
+        lines.extend(draw_charts(&args.out, results, s.loaded.backlog_derived)?);
     } else {
         lines.push("charts are drawn by `eagain merge` once every shard has finished".into());
     }
@@ -261,7 +261,11 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         ),
         format!("wrote {}", args.out.join(sweep::RESULTS_CSV).display()),
     ];
-    lines.extend(draw_charts(&args.out, &results)?);
+    lines.extend(draw_charts(
+        &args.out,
+        &results,
+        recorded_backlog_derived(&results),
+    )?);
     print(&(lines.join("\n") + "\n"))
 }
 
@@ -274,19 +278,35 @@ const CHARTS: [&str; 5] = [
     "where-refused.png",
 ];
 
-/// The words above a sweep's charts.
-pub fn chart_text(results: &Results) -> ChartText {
+/// The words above a sweep's charts; `backlog_derived`: the model's backlog follows
+/// its family's rule (`LoadedModel::backlog_derived`).
+pub fn chart_text(results: &Results, backlog_derived: bool) -> ChartText {
     let a = &results.arguments;
-    let backlog_derived = results.model.master.dovecot_version.is_some()
-        && !model::gives(&a.model_text, &a.set, "listener.backlog");
     ChartText::of_runs(&results.model, &results.axes, &a.set, backlog_derived)
+}
+
+/// Whether the model of a sweep read back from its results.json had its backlog
+/// derived: its recorded text and `--set`s loaded again (false when they no longer
+/// load, say a trace that moved; the chart then prints the backlog's number).
+pub fn recorded_backlog_derived(results: &Results) -> bool {
+    let a = &results.arguments;
+    let Ok(overrides) = a
+        .set
+        .iter()
+        .map(|s| model::parse_assignment(s))
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        return false;
+    };
+    model::load_text(Path::new(&a.model_file), a.model_text.clone(), &overrides)
+        .is_ok_and(|l| l.backlog_derived)
 }
 
 /// Draws a sweep's charts into `dir`; says what was written, and why a chart that
 /// this grid cannot show was left out.
-fn draw_charts(dir: &Path, results: &Results) -> Result<Vec<String>> {
+fn draw_charts(dir: &Path, results: &Results, backlog_derived: bool) -> Result<Vec<String>> {
     let table = results.table(&dir.join(sweep::RESULTS_CSV));
-    let text = chart_text(results);
+    let text = chart_text(results, backlog_derived);
     let (x, series) = plot::default_axes(&table)?;
     let mut out = Vec::new();
     let mut attempt = |name: &str, draw: &dyn Fn(&Path) -> Result<()>| {
@@ -321,4 +341,56 @@ fn draw_charts(dir: &Path, results: &Results) -> Result<Vec<String>> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sweep's results as read back from results.json: its model's text, `--set`s
+    /// and model (no points are needed for the chart's words).
+    fn results(file: &str, set: &[&str]) -> Results {
+        let text = std::fs::read_to_string(file).unwrap();
+        let overrides: Vec<_> = set
+            .iter()
+            .map(|s| model::parse_assignment(s).unwrap())
+            .collect();
+        let loaded = model::load(Path::new(file), &overrides).unwrap();
+        Results {
+            name: loaded.model.name.clone(),
+            arguments: Arguments {
+                model_file: file.to_string(),
+                model_text: text,
+                set: set.iter().map(|s| s.to_string()).collect(),
+                vary: Vec::new(),
+                seed: 1,
+                replications: 1,
+                precision: None,
+                max_replications: 2,
+            },
+            model: loaded.model,
+            seed: 1,
+            axes: vec!["pool.process_limit".into()],
+            total_points: 0,
+            shard: None,
+            sealed: None,
+            points: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn results_read_back_know_whether_the_backlog_was_derived_from_the_model_they_recorded() {
+        // Dovecot's model leaves its backlog out: process_limit x client_limit.
+        let dovecot = results("models/dovecot-imap.toml", &[]);
+        assert!(recorded_backlog_derived(&dovecot));
+        let text = chart_text(&dovecot, true).subtitle;
+        assert!(
+            text.contains("backlog=process_limit x client_limit"),
+            "{text}"
+        );
+        // Given by a --set, or by the file (gunicorn's), it is the number.
+        let set = results("models/dovecot-imap.toml", &["listener.backlog=100"]);
+        assert!(!recorded_backlog_derived(&set));
+        assert!(!recorded_backlog_derived(&results("models/mmck.toml", &[])));
+    }
 }

@@ -19,9 +19,12 @@ pub(crate) fn draw(job: &Job, validation: &Table, png: &Path) -> Result<()> {
         .iter()
         .filter_map(|o| o.origin.strip_prefix("--set ").map(String::from))
         .collect();
-    let backlog_derived = s.loaded.model.master.dovecot_version.is_some()
-        && !crate::model::gives(&s.loaded.text, &set, "listener.backlog");
-    let mut text = ChartText::of_runs(&s.loaded.model, &job.header(), &set, backlog_derived);
+    let mut text = ChartText::of_runs(
+        &s.loaded.model,
+        &job.header(),
+        &set,
+        s.loaded.backlog_derived,
+    );
     text.title = format!("{}: simulated and measured", text.title);
     crate::plot::validation_overlay(validation, png, &x, series.as_deref(), &text)
 }

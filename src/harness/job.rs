@@ -204,7 +204,7 @@ fn namespace(
     let host = sys::somaxconn().unwrap_or(4096);
     // One namespace, one somaxconn: a chain's services share it (check_point).
     let capped = points.iter().find_map(|p| {
-        p.model.service_list().iter().find_map(|s| {
+        p.model.services.iter().find_map(|s| {
             let l = &s.listener;
             (l.backlog.min(l.somaxconn) != l.backlog.min(host)).then(|| (p, l.clone()))
         })
@@ -236,7 +236,7 @@ pub fn run_length(m: &Model) -> (f64, f64) {
     // Every service's queue and pool drained twice over, one after the other, and a
     // hop's retries.
     let mut drain = 5.0;
-    for s in m.service_list().iter() {
+    for s in &m.services {
         let pool = &s.pool;
         let in_system = (s.queue_capacity()
             + u64::from(pool.process_limit) * u64::from(pool.client_limit))
@@ -248,8 +248,9 @@ pub fn run_length(m: &Model) -> (f64, f64) {
             drain += s.connect.retry_for;
         }
     }
-    if m.listener.kind == ListenerKind::Tcp {
-        let (_, give_up) = m.listener.syn_schedule.times();
+    let front = &m.front().listener;
+    if front.kind == ListenerKind::Tcp {
+        let (_, give_up) = front.syn_schedule.times();
         drain += load.connect_timeout.map_or(give_up, |t| t.min(give_up));
     }
     let tail = match load.timeout {
@@ -323,17 +324,19 @@ fn connections_source(m: &Model) -> &'static str {
 /// A run's services share one network namespace, so one somaxconn: a chain whose
 /// services give different ones cannot be run as it says.
 fn one_somaxconn(m: &Model) -> Result<(), String> {
-    let services = m.service_list();
-    let first = &services[0];
-    match services
+    let first = m.front();
+    match m
+        .services
         .iter()
         .find(|s| s.listener.somaxconn != first.listener.somaxconn)
     {
         Some(s) => Err(format!(
-            "`services.{}.listener.somaxconn` = {} differs from `services.{}.listener.somaxconn` \
-             = {}: the services of a run share one network namespace, whose somaxconn is one \
-             number; give every service the same",
-            s.name, s.listener.somaxconn, first.name, first.listener.somaxconn
+            "`{}` = {} differs from `{}` = {}: the services of a run share one network \
+             namespace, whose somaxconn is one number; give every service the same",
+            s.path("listener.somaxconn"),
+            s.listener.somaxconn,
+            first.path("listener.somaxconn"),
+            first.listener.somaxconn
         )),
         None => Ok(()),
     }
@@ -348,6 +351,10 @@ fn check_point(
     run_limit: f64,
     max_processes: u32,
 ) -> Result<(), BadInput> {
+    // A target that runs one service refuses a chain before anything else.
+    if !target.runs_chains() {
+        targets::single(target, m).map_err(|e| BadInput(format!("{what}: {e}")))?;
+    }
     // The model's own count and window: a profile's integral, a trace's arrivals.
     let window = m.arrival_window();
     let connections = m.expected_connections().floor();
@@ -375,25 +382,23 @@ fn check_point(
             "{what}: a real run could last {run_limit:.0} s (arrivals, then the queue draining \
              at {:.3} s of work.blocking per connection), more than {MAX_RUN_S:.0} s: --set a \
              shorter load.duration, a load.timeout, or a shorter work.blocking",
-            m.work.blocking.mean()
+            m.front().work.blocking.mean()
         )));
     }
     let processes = target.processes(m);
     if processes > u64::from(max_processes) {
-        let limits = if m.is_chain() {
-            m.services
-                .iter()
-                .map(|s| {
-                    format!(
-                        "services.{}.pool.process_limit = {}",
-                        s.name, s.pool.process_limit
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" and ")
-        } else {
-            format!("pool.process_limit = {}", m.pool.process_limit)
-        };
+        let limits = m
+            .services
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} = {}",
+                    s.path("pool.process_limit"),
+                    s.pool.process_limit
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" and ");
         return Err(BadInput(format!(
             "{what}: {limits} would have {} fork {processes} real processes, more than \
              --max-processes {max_processes}{}: lower the process_limit, or raise the cap \

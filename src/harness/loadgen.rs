@@ -194,7 +194,7 @@ pub fn run(spec: &RunSpec, endpoint: &Endpoint) -> Result<LoadResult> {
         Endpoint::Tcp(_) | Endpoint::HttpTcp(_) | Endpoint::Imap { .. }
     );
     let connect_limit = if tcp_like {
-        let (_, give_up) = m.listener.syn_schedule.times();
+        let (_, give_up) = m.front().listener.syn_schedule.times();
         Some(m.load.connect_timeout.map_or(give_up, |t| t.min(give_up)))
     } else {
         None
@@ -383,7 +383,7 @@ impl<'a> Gen<'a> {
     fn eagain(&mut self, i: usize) {
         let load = &self.spec.model.load;
         if load.on_refused == OnRefused::Retry
-            && self.spec.model.listener.kind == ListenerKind::Unix
+            && self.spec.model.front().listener.kind == ListenerKind::Unix
         {
             let now = self.now();
             let next = now + self.retry_pause.sample(&mut self.retry_rng);
@@ -618,11 +618,14 @@ impl<'a> Gen<'a> {
     /// timed out (semantics: nginx-queued-504); a 504 sooner than that can only be
     /// proxy_connect_timeout on a TCP upstream, a refusal (semantics: nginx-tcp-full).
     fn gateway_timeout(&self, i: usize) -> Outcome {
-        let m = &self.spec.model;
-        let Some(front) = m.services.first() else {
-            return Outcome::Refused;
-        };
-        let read = front.connect.timeout.unwrap_or(f64::INFINITY);
+        // A single service's connect table is the default one, with no timeout.
+        let read = self
+            .spec
+            .model
+            .front()
+            .connect
+            .timeout
+            .unwrap_or(f64::INFINITY);
         if self.now() - self.conns[i].intended >= read {
             Outcome::TimedOut
         } else {

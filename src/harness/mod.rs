@@ -32,14 +32,9 @@ mod sys;
 mod tables;
 mod targets;
 
-pub use job::{
-    run_length, DEFAULT_MAX_PROCESSES, DEFAULT_MAX_TOTAL_S, MAX_CONNECTIONS, MAX_RUNS, MAX_RUN_S,
-    MAX_WINDOW_S,
-};
-pub use loadgen::schedule;
-pub use prefork::{parse_request, request_line};
-pub use spec::{LoadResult, RunSpec};
-pub use tables::VALIDATION_COLUMNS;
+pub use job::{DEFAULT_MAX_PROCESSES, DEFAULT_MAX_TOTAL_S};
+pub use prefork::request_line;
+pub use spec::RunSpec;
 
 use crate::error::BadInput;
 use crate::replicate::Scenario;

@@ -28,7 +28,7 @@ use crate::dist::Dist;
 use crate::engine::stream;
 use crate::engine::Rng64;
 use crate::error::BadInput;
-use crate::model::{ListenerKind, MasterMode, Model};
+use crate::model::{ListenerKind, MasterMode, Service};
 use anyhow::{Context, Result};
 use socket2::{Domain, Socket, Type};
 use std::collections::HashMap;
@@ -72,12 +72,11 @@ fn inherited_listener(spec: &RunSpec) -> Result<Socket, String> {
     Ok(sock)
 }
 
-/// The listening socket, created with the model's backlog (the kernel caps it by the
-/// namespace's somaxconn at listen() time, reference A4).
-fn listen(spec: &RunSpec) -> Result<(Socket, String), String> {
-    let m = &spec.model;
-    let backlog = i32::try_from(m.listener.backlog).unwrap_or(i32::MAX);
-    let (sock, addr) = match m.listener.kind {
+/// The listening socket of service `s`, created with its backlog (the kernel caps it
+/// by the namespace's somaxconn at listen() time, reference A4).
+fn listen(spec: &RunSpec, s: &Service) -> Result<(Socket, String), String> {
+    let backlog = i32::try_from(s.listener.backlog).unwrap_or(i32::MAX);
+    let (sock, addr) = match s.listener.kind {
         ListenerKind::Unix => (inherited_listener(spec)?, spec.socket.display().to_string()),
         ListenerKind::Tcp => {
             let s = Socket::new(Domain::IPV4, Type::STREAM, None).map_err(|e| e.to_string())?;
@@ -114,7 +113,8 @@ struct WorkerState {
 
 struct PreforkMaster<'a> {
     spec: &'a RunSpec,
-    model: &'a Model,
+    /// The model's one service (the builtin target refuses a chain).
+    service: &'a Service,
     listener: Socket,
     /// The status pipe: workers write, the master reads (a forked worker drops it).
     status_r: Option<OwnedFd>,
@@ -150,12 +150,15 @@ fn run_master(spec: &RunSpec) -> Result<()> {
     // The workers inherit both: timing noise stays small next to the work they sleep.
     sys::prefer_cpu();
     // A reason the user can fix: the `__internal serve` process exits with code 2.
-    let (listener, addr) = listen(spec).map_err(BadInput)?;
+    let m = spec
+        .model
+        .single()
+        .map_err(|e| BadInput(format!("`{}`: the builtin server {}", e.path, e.message)))?;
+    let (listener, addr) = listen(spec, m).map_err(BadInput)?;
     let (status_r, status_w) = sys::pipe().context("cannot make the status pipe")?;
-    let m = &spec.model;
     let mut master = PreforkMaster {
         spec,
-        model: m,
+        service: m,
         listener,
         status_r: Some(status_r),
         status_w,
@@ -227,7 +230,7 @@ impl PreforkMaster<'_> {
     }
 
     fn limit(&self) -> u32 {
-        self.model.pool.process_limit
+        self.service.pool.process_limit
     }
 
     /// Dovecot's rule (reference C2): the master watches the listener only while no
@@ -240,9 +243,9 @@ impl PreforkMaster<'_> {
         if self.avail > 0 || self.drop_at.is_some() {
             return false;
         }
-        let mode = self.model.master.mode;
+        let mode = self.service.master.mode;
         (mode != MasterMode::Prefork && self.alive() < self.limit())
-            || (self.alive() >= self.limit() && self.model.master.drop_timeout.is_some())
+            || (self.alive() >= self.limit() && self.service.master.drop_timeout.is_some())
     }
 
     fn next_timer(&self) -> Option<f64> {
@@ -290,7 +293,7 @@ impl PreforkMaster<'_> {
         if self.avail > 0 {
             return Ok(());
         }
-        match self.model.master.mode {
+        match self.service.master.mode {
             MasterMode::OnDemand if self.alive() < self.limit() => {
                 self.spawn(None, false)?;
             }
@@ -303,7 +306,7 @@ impl PreforkMaster<'_> {
             }
             _ => {
                 if self.alive() >= self.limit() && self.drop_at.is_none() {
-                    if let Some(t) = self.model.master.drop_timeout {
+                    if let Some(t) = self.service.master.drop_timeout {
                         self.drop_at = Some(sys::mono() + t);
                     }
                 }
@@ -390,7 +393,7 @@ impl PreforkMaster<'_> {
         self.slot_freed();
         // gunicorn replaces a worker that exited, after a random gap (semantics:
         // gunicorn-respawn).
-        if self.model.master.mode == MasterMode::Prefork {
+        if self.service.master.mode == MasterMode::Prefork {
             let delay = self.respawn_delay.sample(&mut self.rng);
             self.respawns.push(sys::mono() + delay);
         }
@@ -446,8 +449,8 @@ impl PreforkMaster<'_> {
     /// up to 10 forks at a time. A fork that fails ends the run: the server would no
     /// longer be the model's.
     fn extra_avail(&mut self) -> Result<()> {
-        let min = self.model.pool.process_min_avail;
-        if self.model.master.mode == MasterMode::Prefork || self.avail >= min {
+        let min = self.service.pool.process_min_avail;
+        if self.service.master.mode == MasterMode::Prefork || self.avail >= min {
             return Ok(());
         }
         let room = self.limit().saturating_sub(self.alive());
@@ -498,7 +501,7 @@ fn report(fd: BorrowedFd<'_>, kind: u8) {
 
 /// A worker process: waits `delay`, then accepts and serves until service_count.
 fn worker(master: &PreforkMaster<'_>, first: Option<Socket>, delay: f64) -> Result<()> {
-    let pool = &master.model.pool;
+    let pool = &master.service.pool;
     let status = master.status();
     let listener = &master.listener;
     let none = sys::no_signals();

@@ -328,10 +328,10 @@ pub fn counts_text(counts: &[u64]) -> String {
 /// server's records tell, 0 elsewhere.
 pub fn rep_stats(model: &Model, load: &LoadResult, server: &ServerLog) -> RepStats {
     let (forks, max_processes) = (server.forks, server.max_processes);
-    let services = model.service_list();
+    let services = &model.services;
     let masters = crate::server::Compiled::new(model).names().2.len().max(1);
     let mut s = RepStats::with(model.sim.warmup, services.len(), masters);
-    for (stats, service) in s.services.iter_mut().zip(services.iter()) {
+    for (stats, service) in s.services.iter_mut().zip(services) {
         if let Some(o) = server.services.get(&service.name) {
             stats.offered = o.offered;
             stats.refused = o.refused;

@@ -381,10 +381,12 @@ fn measure(
     let spec = run.spec;
     if spec.namespace {
         sys::loopback_up().context("cannot bring up the loopback interface in the namespace")?;
-        sys::set_somaxconn(spec.model.listener.somaxconn).map_err(|e| {
+        // One namespace, one somaxconn: the services of a chain give the same (the
+        // job's check).
+        let somaxconn = spec.model.front().listener.somaxconn;
+        sys::set_somaxconn(somaxconn).map_err(|e| {
             BadInput(format!(
-                "cannot set net.core.somaxconn = {} in the run's network namespace: {e}",
-                spec.model.listener.somaxconn
+                "cannot set net.core.somaxconn = {somaxconn} in the run's network namespace: {e}"
             ))
         })?;
         // PID 1 of the new PID namespace: when it exits, every process left in the

@@ -60,7 +60,7 @@ pub struct Imported {
     pub what: String,
     /// The model file's text (commented TOML).
     pub toml: String,
-    /// The same, loaded and checked.
+    /// The same, loaded and checked: one service (`load_written`).
     pub model: Model,
     /// Settings of the modelled part that the model does not use, in line order.
     pub unused: Vec<Unused>,
@@ -77,7 +77,7 @@ pub struct Imported {
 impl Imported {
     /// The lines `eagain import php-fpm|apache` prints on stderr.
     pub fn report(&self, file: &str) -> Vec<String> {
-        let m = &self.model;
+        let m = self.model.front();
         let p = &m.pool;
         let mut summary = format!(
             "{file}: {}: process_limit {}, service_count {}",
@@ -99,7 +99,7 @@ impl Imported {
                 crate::model::ListenerKind::Tcp => "tcp",
             },
             m.listener.backlog,
-            m.master.mode.name()
+            m.master.mode
         ));
         let mut lines = vec![summary];
         for n in &self.notes {
@@ -166,15 +166,22 @@ pub(super) fn uint(file: &str, s: &Setting, sep: &str, allowed: &str) -> Result<
     }
 }
 
-/// Loads the written model: a refusal here is a bug of the import or a combination of
-/// settings the checks before it missed, so the message says what it was made from.
+/// Loads the written model, one service: a refusal here is a bug of the import or a
+/// combination of settings the checks before it missed, so the message says what it
+/// was made from.
 pub(super) fn load_written(toml: &str, file: &str, made_from: &str) -> Result<Model, BadInput> {
-    load_str(toml, "the imported model", Path::new("."), &[]).map_err(|e| {
+    let refused = |e: &dyn std::fmt::Display| {
         BadInput(format!(
             "{file}: the model written from this configuration does not load ({e}); \
              the settings of {made_from} are what it was made from."
         ))
-    })
+    };
+    let model =
+        load_str(toml, "the imported model", Path::new("."), &[]).map_err(|e| refused(&e))?;
+    model
+        .single()
+        .map_err(|e| refused(&format!("`{}`: this importer {}", e.path, e.message)))?;
+    Ok(model)
 }
 
 /// The settings the model leaves out, and the count of the rest, as a comment block.

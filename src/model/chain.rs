@@ -1,15 +1,16 @@
-//! Several services in a chain (SPEC section 8): `[[services]]` in place of the
+//! A service, and several in a chain (SPEC section 8): `[[services]]` in place of the
 //! top-level `listener`, `pool`, `master` and `work` tables, each with a `name`, its
 //! own tables, a `next` service its processes connect to when their work is done, how
 //! the connection is handed on (`handoff`), and that hop's client rules (`connect`).
 //! Also how a model file is read and written: one service at the top level, as
-//! before, or the chain.
+//! before, which loads as a list of one service named "", or the chain.
 
 use super::{
     default_retry_for, default_retry_pause, FieldError, Listener, Load, Master, Model, Pool,
-    SimSettings, Work,
+    SimSettings, Work, MAX_SERVICES,
 };
 use crate::dist::DistSpec;
+use crate::families::{self, Family, Settings};
 use serde::{Deserialize, Serialize};
 
 /// How a service hands a connection to its `next`.
@@ -59,7 +60,7 @@ impl Default for Connect {
     }
 }
 
-/// One service of a chain.
+/// One service: a single-service file's (named "") or one of a chain's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
@@ -86,14 +87,8 @@ pub struct Service {
 }
 
 impl Service {
-    /// A single-service model's tables as the one service of a chain of one.
-    pub fn single(
-        name: &str,
-        listener: &Listener,
-        pool: &Pool,
-        master: &Master,
-        work: &Work,
-    ) -> Self {
+    /// A service of these tables, with no next service.
+    pub fn new(name: &str, listener: &Listener, pool: &Pool, master: &Master, work: &Work) -> Self {
         Service {
             name: name.to_string(),
             listener: listener.clone(),
@@ -113,14 +108,43 @@ impl Service {
         self.connect = self.connect_table.clone().unwrap_or_default();
     }
 
-    /// What listen() is given: `listener.backlog`, cut by the Dovecot version's cap.
-    pub fn listen_backlog(&self) -> u32 {
-        super::listen_backlog(&self.listener, &self.master)
+    /// The path of this service's `field` ("pool.process_limit") as the user's file
+    /// writes it: the field itself in a single-service file, `services.NAME.field` in
+    /// a chain.
+    pub fn path(&self, field: &str) -> String {
+        if self.name.is_empty() {
+            field.to_string()
+        } else {
+            format!("services.{}.{field}", self.name)
+        }
     }
 
-    /// Pending connections the kernel holds: min(backlog, somaxconn) + 1.
+    /// What the rules of this service's family read of it.
+    pub(crate) fn settings(&self) -> Settings<'_> {
+        super::settings(
+            &self.pool,
+            self.master.mode,
+            self.master.dovecot_version.as_deref(),
+        )
+    }
+
+    /// The server family whose rules this service follows.
+    pub(crate) fn family(&self) -> &'static dyn Family {
+        families::of(self.master.mode, self.master.dovecot_version.as_deref())
+    }
+
+    /// What listen() is given: `listener.backlog`, cut by the family's cap (a Dovecot
+    /// version's; semantics: dovecot-backlog-cap).
+    pub fn listen_backlog(&self) -> u32 {
+        let cap = self.family().backlog_cap(&self.settings());
+        cap.map_or(self.listener.backlog, |c| self.listener.backlog.min(c))
+    }
+
+    /// Pending connections the kernel holds: min(backlog, somaxconn) + 1, because both
+    /// unix_recvq_full() and sk_acceptq_is_full() test `>` (semantics: unix-capacity,
+    /// tcp-capacity, somaxconn-cap).
     pub fn queue_capacity(&self) -> u64 {
-        super::queue_capacity(&self.listener, &self.master)
+        u64::from(self.listen_backlog().min(self.listener.somaxconn)) + 1
     }
 }
 
@@ -162,6 +186,7 @@ impl RawModel {
                         "is empty: give at least one [[services]] table",
                     ));
                 }
+                check_count(services.len())?;
                 for (table, given) in [
                     ("listener", self.listener.is_some()),
                     ("pool", self.pool.is_some()),
@@ -178,16 +203,12 @@ impl RawModel {
                         ));
                     }
                 }
+                check_names(&services)?;
                 for s in &mut services {
                     s.settle();
                 }
                 share_dovecot_version(&mut services)?;
-                let f = &services[0];
                 Ok(Model {
-                    listener: f.listener.clone(),
-                    pool: f.pool.clone(),
-                    master: f.master.clone(),
-                    work: f.work.clone(),
                     name: self.name,
                     description: self.description,
                     load: self.load,
@@ -195,25 +216,72 @@ impl RawModel {
                     sim: self.sim,
                 })
             }
-            None => Ok(Model {
-                listener: self
+            None => {
+                let listener = self
                     .listener
-                    .ok_or_else(|| missing("listener", "the listening socket's table"))?,
-                pool: self
+                    .ok_or_else(|| missing("listener", "the listening socket's table"))?;
+                let pool = self
                     .pool
-                    .ok_or_else(|| missing("pool", "the worker processes' table"))?,
-                master: self.master.unwrap_or_default(),
-                work: self
+                    .ok_or_else(|| missing("pool", "the worker processes' table"))?;
+                let work = self
                     .work
-                    .ok_or_else(|| missing("work", "the work of a connection"))?,
-                name: self.name,
-                description: self.description,
-                load: self.load,
-                services: Vec::new(),
-                sim: self.sim,
-            }),
+                    .ok_or_else(|| missing("work", "the work of a connection"))?;
+                let master = self.master.unwrap_or_default();
+                Ok(Model {
+                    name: self.name,
+                    description: self.description,
+                    load: self.load,
+                    services: vec![Service::new("", &listener, &pool, &master, &work)],
+                    sim: self.sim,
+                })
+            }
         }
     }
+}
+
+/// A chain has at most `MAX_SERVICES` services.
+pub(super) fn check_count(n: usize) -> Result<(), FieldError> {
+    if n > MAX_SERVICES {
+        return Err(super::bad(
+            "services",
+            format!(
+                "{n} services: a chain has at most {MAX_SERVICES} (real ones have two or three)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A chain's names: each non-empty, of letters, digits, `-` and `_` (it is used in
+/// paths), and unique. Only a single-service file's one service has an empty name.
+fn check_names(services: &[Service]) -> Result<(), FieldError> {
+    for (i, s) in services.iter().enumerate() {
+        if s.name.is_empty()
+            || !s
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+        {
+            return Err(super::bad(
+                &format!("services[{i}].name"),
+                format!(
+                    "`{}` is not a service name: give letters, digits, `-` or `_` \
+                     (it is used in paths such as services.NAME.pool.process_limit)",
+                    crate::error::quoted(&s.name)
+                ),
+            ));
+        }
+        if services[..i].iter().any(|t| t.name == s.name) {
+            return Err(super::bad(
+                &format!("services.{}.name", s.name),
+                format!(
+                    "two services are named `{}`: give each its own name",
+                    s.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One master runs one Dovecot version: a version named by one service of a
@@ -299,15 +367,16 @@ struct ServiceView<'a> {
 
 impl Serialize for Model {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.services.is_empty() {
+        if !self.is_chain() {
+            let one = self.front();
             SingleView {
                 name: &self.name,
                 description: &self.description,
                 load: &self.load,
-                listener: &self.listener,
-                pool: &self.pool,
-                master: &self.master,
-                work: &self.work,
+                listener: &one.listener,
+                pool: &one.pool,
+                master: &one.master,
+                work: &one.work,
                 sim: &self.sim,
             }
             .serialize(s)

@@ -1,26 +1,20 @@
 //! The rules a parsed model must meet before it is simulated: the load, each service's
-//! tables (a single-service file's top-level ones, or every `[[services]]` entry, with
-//! its `services.NAME.` path), the chain's structure, and the run's budget. Every
-//! failure names the field's dotted path and says what is allowed.
+//! tables (every message naming the path the user's file has, `Service::path`), the
+//! rules of its server family (`crate::families`), the chain's structure, and the
+//! run's budget. Every failure names the field's dotted path and says what is allowed.
 
 use super::{
-    bad, Arrival, FieldError, Listener, ListenerKind, Master, MasterMode, Model, OnRefused, Pool,
-    Work, BACKLOG_NOT_GIVEN, EVENTS_PER_CONNECTION, MAX_PROCESSES, MAX_REPLICATIONS,
-    MAX_TIMELINE_BINS, MIN_RETRY_PAUSE,
+    bad, Arrival, FieldError, ListenerKind, MasterMode, Model, OnRefused, Service,
+    BACKLOG_NOT_GIVEN, EVENTS_PER_CONNECTION, MAX_PROCESSES, MAX_REPLICATIONS, MAX_TIMELINE_BINS,
+    MIN_RETRY_PAUSE, MIN_TICK,
 };
 use crate::dist::DistSpec;
-use crate::dovecot::Version;
 
 impl Model {
     /// Every rule a parsed model must meet before it is simulated.
     pub fn check(&self) -> Result<(), FieldError> {
         self.check_load()?;
-        if self.services.is_empty() {
-            check_tables("", &self.listener, &self.pool, &self.master, &self.work)?;
-        } else {
-            self.check_chain()?;
-        }
-        let front = self.front_listener_kind();
+        self.check_services()?;
         let l = &self.load;
         check_client(
             "load",
@@ -29,15 +23,10 @@ impl Model {
             &l.retry_pause,
             l.timeout,
             l.connect_timeout,
-            front,
+            self.front().listener.kind,
         )?;
-        self.check_sim()
-    }
-
-    fn front_listener_kind(&self) -> ListenerKind {
-        self.services
-            .first()
-            .map_or(self.listener.kind, |s| s.listener.kind)
+        self.check_sim()?;
+        self.check_ticks()
     }
 
     fn check_load(&self) -> Result<(), FieldError> {
@@ -98,51 +87,18 @@ impl Model {
         Ok(())
     }
 
-    /// A chain: names unique and non-empty, `next` naming a service, no cycle, a
-    /// `connect` table and a `handoff` only where there is a `next`, and each service's
-    /// tables and hop.
-    fn check_chain(&self) -> Result<(), FieldError> {
+    /// Each service's tables and its family's rules, then its hop: `next` naming a
+    /// service, a `connect` table and a `handoff` only where there is a `next`; and no
+    /// cycle. (A chain's names were checked as it was read: `chain.rs`.)
+    fn check_services(&self) -> Result<(), FieldError> {
         let names: Vec<&str> = self.services.iter().map(|s| s.name.as_str()).collect();
-        for (i, s) in self.services.iter().enumerate() {
-            if s.name.is_empty()
-                || !s
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-            {
-                return Err(bad(
-                    &format!("services[{i}].name"),
-                    format!(
-                        "`{}` is not a service name: give letters, digits, `-` or `_` \
-                         (it is used in paths such as services.NAME.pool.process_limit)",
-                        crate::error::quoted(&s.name)
-                    ),
-                ));
-            }
-            if names[..i].contains(&s.name.as_str()) {
-                return Err(bad(
-                    &format!("services.{}.name", s.name),
-                    format!(
-                        "two services are named `{}`: give each its own name",
-                        s.name
-                    ),
-                ));
-            }
-        }
         for s in &self.services {
-            let at = |field: &str| format!("services.{}.{field}", s.name);
-            check_tables(
-                &format!("services.{}.", s.name),
-                &s.listener,
-                &s.pool,
-                &s.master,
-                &s.work,
-            )?;
+            check_tables(s)?;
             match &s.next {
                 Some(next) => {
                     let Some(j) = names.iter().position(|n| n == next) else {
                         return Err(bad(
-                            &at("next"),
+                            &s.path("next"),
                             format!(
                                 "`{}` names no service; the services are: {}",
                                 crate::error::quoted(next),
@@ -152,7 +108,7 @@ impl Model {
                     };
                     let c = &s.connect;
                     check_client(
-                        &at("connect"),
+                        &s.path("connect"),
                         c.on_refused,
                         c.retry_for,
                         &c.retry_pause,
@@ -164,14 +120,14 @@ impl Model {
                 None => {
                     if s.handoff.is_some() {
                         return Err(bad(
-                            &at("handoff"),
+                            &s.path("handoff"),
                             "is how a service hands a connection to its `next`: this service \
                              has no next (it is the last of the chain); remove the handoff",
                         ));
                     }
                     if s.connect_given {
                         return Err(bad(
-                            &at("connect"),
+                            &s.path("connect"),
                             "is how a service connects to its `next`: this service has no \
                              next (it is the last of the chain); remove the connect table",
                         ));
@@ -185,7 +141,7 @@ impl Model {
         loop {
             if std::mem::replace(&mut seen[i], true) {
                 return Err(bad(
-                    &format!("services.{}.next", self.services[i].name),
+                    &self.services[i].path("next"),
                     "makes a cycle: a chain goes from the first service to the last, each \
                      service once",
                 ));
@@ -277,6 +233,33 @@ impl Model {
         }
         Ok(())
     }
+
+    /// A ticking master's ticks over the arrival window count against the run's budget
+    /// as its connections do: at most `sim.max_connections` of them, so that a short
+    /// tick over a long window is refused before it runs rather than run for hours.
+    fn check_ticks(&self) -> Result<(), FieldError> {
+        let window = self.arrival_window();
+        for s in &self.services {
+            let tick = s.master.tick;
+            if !s.master.mode.ticks() {
+                continue;
+            }
+            let ticks = window / tick;
+            if ticks > self.sim.max_connections as f64 {
+                return Err(bad(
+                    &s.path("master.tick"),
+                    format!(
+                        "{tick} s ticks make about {ticks:.3e} ticks over the {window} s of \
+                         arrivals, more than the budget sim.max_connections = {}: give a \
+                         longer tick or a shorter run, or raise the budget with --set \
+                         sim.max_connections=N",
+                        self.sim.max_connections
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A client's connect rules (the load's, or a hop's `connect` table) against the
@@ -324,15 +307,10 @@ fn check_client(
     Ok(())
 }
 
-/// One service's tables; `p` is the path prefix ("" or "services.NAME.").
-pub(super) fn check_tables(
-    p: &str,
-    listener: &Listener,
-    pool: &Pool,
-    master: &Master,
-    work: &Work,
-) -> Result<(), FieldError> {
-    let f = |field: &str| format!("{p}{field}");
+/// One service's tables, then its family's own rules.
+fn check_tables(s: &Service) -> Result<(), FieldError> {
+    let f = |field: &str| s.path(field);
+    let (listener, pool, master) = (&s.listener, &s.pool, &s.master);
     if listener.backlog == BACKLOG_NOT_GIVEN {
         return Err(bad(
             &f("listener.backlog"),
@@ -391,28 +369,6 @@ pub(super) fn check_tables(
         non_negative(&f("master.drop_timeout"), t)?;
         at_most_max_seconds(&f("master.drop_timeout"), t)?;
     }
-    if master.mode == MasterMode::PerConnection && pool.client_limit != 1 {
-        return Err(bad(
-            &f("master.mode"),
-            format!(
-                "\"per-connection\" forking needs pool.client_limit = 1 (Dovecot 2.4.2 accepts \
-                 in the master only then), got client_limit = {}: use \"on-demand\"",
-                pool.client_limit
-            ),
-        ));
-    }
-    if let Some(raw) = &master.dovecot_version {
-        check_dovecot(p, raw, master.mode, pool.client_limit)?;
-    }
-    check_spares(p, pool, master)?;
-    dist(&f("work.blocking"), &work.blocking)?;
-    dist(&f("work.hold"), &work.hold)
-}
-
-/// Threads, and the spare-server settings of PHP-FPM's and Apache's masters
-/// (semantics: php-fpm-dynamic-config, apache-defaults).
-fn check_spares(p: &str, pool: &Pool, master: &Master) -> Result<(), FieldError> {
-    let f = |field: &str| format!("{p}{field}");
     if pool.threads == 0 || pool.threads > pool.client_limit {
         return Err(bad(
             &f("pool.threads"),
@@ -423,8 +379,21 @@ fn check_spares(p: &str, pool: &Pool, master: &Master) -> Result<(), FieldError>
             ),
         ));
     }
+    check_tick(s)?;
+    s.family()
+        .check(&s.settings())
+        .map_err(|r| bad(&f(r.field), r.message))?;
+    dist(&f("work.blocking"), &s.work.blocking)?;
+    dist(&f("work.hold"), &s.work.hold)
+}
+
+/// The spare-server fields only where the master keeps spare servers, and a ticking
+/// master's tick and spawn rate (semantics: php-fpm-dynamic-config, apache-defaults,
+/// php-fpm-tick, apache-tick).
+fn check_tick(s: &Service) -> Result<(), FieldError> {
+    let f = |field: &str| s.path(field);
+    let (pool, master) = (&s.pool, &s.master);
     let mode = master.mode;
-    let name = mode.name();
     if !mode.has_spares() {
         for (field, given) in [
             ("pool.start_servers", pool.start_servers.is_some()),
@@ -432,11 +401,17 @@ fn check_spares(p: &str, pool: &Pool, master: &Master) -> Result<(), FieldError>
             ("pool.max_spare", pool.max_spare.is_some()),
         ] {
             if given {
+                let with: Vec<String> = MasterMode::ALL
+                    .iter()
+                    .filter(|m| m.has_spares())
+                    .map(|m| format!("\"{m}\""))
+                    .collect();
                 return Err(bad(
                     &f(field),
                     format!(
-                        "master.mode \"{name}\" keeps no spare servers: the field is for \
-                         \"php-fpm-dynamic\" and \"apache-prefork\"; remove it"
+                        "master.mode \"{mode}\" keeps no spare servers: the field is for {}; \
+                         remove it",
+                        with.join(" and ")
                     ),
                 ));
             }
@@ -448,6 +423,16 @@ fn check_spares(p: &str, pool: &Pool, master: &Master) -> Result<(), FieldError>
             master.tick,
             "seconds between maintenance ticks",
         )?;
+        if master.tick < MIN_TICK {
+            return Err(bad(
+                &f("master.tick"),
+                format!(
+                    "{:e} s is shorter than the shortest tick a model may give, {MIN_TICK} s \
+                     (PHP-FPM's and Apache's are 1 s)",
+                    master.tick
+                ),
+            ));
+        }
         at_most_max_seconds(&f("master.tick"), master.tick)?;
         if master.max_spawn_rate == 0 {
             return Err(bad(
@@ -456,107 +441,7 @@ fn check_spares(p: &str, pool: &Pool, master: &Master) -> Result<(), FieldError>
             ));
         }
     }
-    if mode.has_spares() {
-        let (min, max) = spares(pool, mode);
-        if min > max {
-            return Err(bad(
-                &f("pool.min_spare"),
-                format!("{min} is above pool.max_spare ({max}): give min_spare <= max_spare"),
-            ));
-        }
-        if max > pool.process_limit {
-            return Err(bad(
-                &f("pool.max_spare"),
-                format!(
-                    "{max} is above pool.process_limit ({}): no more processes can be idle \
-                     than exist",
-                    pool.process_limit
-                ),
-            ));
-        }
-        let start = start_servers(pool, mode);
-        if mode == MasterMode::PhpFpmDynamic && !(min..=max).contains(&start) {
-            return Err(bad(
-                &f("pool.start_servers"),
-                format!(
-                    "{start} is outside [min_spare, max_spare] = [{min}, {max}], which \
-                     PHP-FPM refuses to start with"
-                ),
-            ));
-        }
-        if start > pool.process_limit {
-            return Err(bad(
-                &f("pool.start_servers"),
-                format!(
-                    "{start} is above pool.process_limit ({})",
-                    pool.process_limit
-                ),
-            ));
-        }
-    }
     Ok(())
-}
-
-/// min_spare and max_spare, with each server's defaults: PHP-FPM's must be given;
-/// Apache's are 5 and 10 (semantics: apache-defaults).
-pub fn spares(pool: &Pool, mode: MasterMode) -> (u32, u32) {
-    match mode {
-        MasterMode::ApachePrefork => (pool.min_spare.unwrap_or(5), pool.max_spare.unwrap_or(10)),
-        _ => (pool.min_spare.unwrap_or(1), pool.max_spare.unwrap_or(3)),
-    }
-}
-
-/// The processes at t = 0: pm.start_servers (default min + (max - min) / 2) or
-/// StartServers (default 5) (semantics: php-fpm-dynamic-config, apache-defaults).
-pub fn start_servers(pool: &Pool, mode: MasterMode) -> u32 {
-    let (min, max) = spares(pool, mode);
-    pool.start_servers.unwrap_or(match mode {
-        MasterMode::ApachePrefork => 5.min(pool.process_limit),
-        _ => min + (max - min) / 2,
-    })
-}
-
-/// A Dovecot master's version fixes its fork mode (semantics: dovecot-fork).
-fn check_dovecot(
-    p: &str,
-    raw: &str,
-    mode: MasterMode,
-    client_limit: u32,
-) -> Result<(), FieldError> {
-    let mode_field = format!("{p}master.mode");
-    let v = Version::parse(raw).ok_or_else(|| {
-        bad(
-            &format!("{p}master.dovecot_version"),
-            format!(
-                "`{}` is not a version: write it as doveconf prints it, e.g. \"2.3.21\"",
-                crate::error::quoted(raw)
-            ),
-        )
-    })?;
-    match (mode, v.forks_per_connection(client_limit)) {
-        (MasterMode::OnDemand, true) => Err(bad(
-            &mode_field,
-            format!(
-                "Dovecot {raw} with client_limit = 1 accepts in the master and forks per \
-                 connection: use \"per-connection\""
-            ),
-        )),
-        (MasterMode::PerConnection, false) => Err(bad(
-            &mode_field,
-            format!(
-                "Dovecot {raw} forks on demand here (per-connection forking came in 2.4.2, \
-                 for client_limit = 1): use \"on-demand\""
-            ),
-        )),
-        (MasterMode::Prefork, _) => Err(bad(
-            &mode_field,
-            format!(
-                "a Dovecot master ({raw}) does not keep a fixed pool: use \"on-demand\" or \
-                 \"per-connection\""
-            ),
-        )),
-        _ => Ok(()),
-    }
 }
 
 fn positive(path: &str, x: f64, unit: &str) -> Result<(), FieldError> {

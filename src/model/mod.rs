@@ -1,7 +1,27 @@
 //! The scenario: what a model file says (serde structs with `deny_unknown_fields`),
 //! its defaults (Linux >= 5.4 and the servers' own), and the checks that turn a parsed
 //! file into a model the simulator can trust. Loading, `--set` overrides and error
-//! locations live in `source.rs`; the list of addressable paths in `paths.rs`.
+//! locations live in `source.rs`; the list of addressable paths in `paths.rs`; how a
+//! file is read and written, one service or a chain, in `chain.rs`. The rules of each
+//! server family (its defaults, checks and backlog) live in `crate::families`, which
+//! the model calls with a service's settings.
+//!
+//! **One shape.** A model is its load, its run settings and `services`, a list of one
+//! or more services, the one the clients connect to first. A file that writes one
+//! service with top-level `listener`, `pool`, `master` and `work` tables loads as a
+//! list of one whose service has an empty name; a chain of `[[services]]` names every
+//! service. That empty name is how the written shape is kept: `Model::is_chain` (the
+//! output's per-service tables are for chains only), serialising the model back as
+//! the user wrote it, and `Service::path`, which gives `pool.x` for the one service of
+//! a single-service file and `services.NAME.pool.x` in a chain, so that every message
+//! names a path the user's file has. What runs one service asks `Model::single`, which
+//! refuses a chain.
+//!
+//! **Time steps.** Every time a model gives that repeats an event has a lower bound,
+//! so that no run multiplies events without end: `master.tick` at least `MIN_TICK`
+//! and at most `sim.max_connections` ticks over the arrival window; `sim.bin` at least
+//! the arrival window / `MAX_TIMELINE_BINS`; a retry pause a mean of at least
+//! `MIN_RETRY_PAUSE`. A chain has at most `MAX_SERVICES` services.
 
 mod chain;
 mod check;
@@ -12,29 +32,25 @@ pub mod trace;
 
 pub use chain::{Connect, Handoff, Service};
 
-pub use check::{spares, start_servers};
-pub use paths::{check_path, PATHS};
-pub use source::{gives, load, load_str, parse_assignment, parse_value, LoadedModel, Override};
+pub use crate::families::MasterMode;
+pub use paths::check_path;
+pub(crate) use paths::is_integer_path;
+pub(crate) use source::load_text;
+pub use source::{load, load_str, parse_assignment, parse_value, LoadedModel, Override};
 
 use crate::dist::DistSpec;
-use crate::dovecot::Version;
+use crate::families::{self, Settings};
 use serde::{Deserialize, Serialize};
 
-/// A whole model: one service (the top-level `listener`, `pool`, `master` and `work`
-/// tables), or a chain of them (`services`). It is read and written as the file
-/// writes it (`chain.rs`).
+/// A whole model: its load, its services (the one the clients connect to first) and
+/// its run settings. It is read and written as the file writes it (`chain.rs`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     pub name: String,
     pub description: String,
     pub load: Load,
-    /// The tables of the service the clients connect to: a single-service model's own,
-    /// or a chain's first service's.
-    pub listener: Listener,
-    pub pool: Pool,
-    pub master: Master,
-    pub work: Work,
-    /// A chain's services, first service first; empty for a single service.
+    /// One or more services, the first the one the clients connect to: a single-service
+    /// file's one service (named ""), or a chain's, in the file's order.
     pub services: Vec<Service>,
     pub sim: SimSettings,
 }
@@ -241,45 +257,6 @@ fn default_idle_kill() -> f64 {
     60.0
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MasterMode {
-    /// A fixed pool ready at t = 0, respawned on exit (gunicorn sync workers).
-    #[default]
-    Prefork,
-    /// Dovecot up to 2.4.1: one fork per startup round trip while connections wait.
-    OnDemand,
-    /// Dovecot 2.4.2 and later (client_limit = 1), courier: the master accepts and forks.
-    PerConnection,
-    /// PHP-FPM pm = dynamic: a maintenance tick keeps the idle children between
-    /// min_spare and max_spare, forking at a rate that doubles per tick.
-    PhpFpmDynamic,
-    /// PHP-FPM pm = ondemand: one fork per wake-up of its edge-triggered watch.
-    PhpFpmOndemand,
-    /// Apache httpd's prefork MPM: as dynamic, with its own rules.
-    ApachePrefork,
-}
-
-impl MasterMode {
-    /// As a model file writes it ("on-demand").
-    pub fn name(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default()
-    }
-
-    /// The modes with a maintenance tick and spare servers.
-    pub fn has_spares(self) -> bool {
-        matches!(self, MasterMode::PhpFpmDynamic | MasterMode::ApachePrefork)
-    }
-
-    /// The modes with a maintenance tick at all.
-    pub fn ticks(self) -> bool {
-        self.has_spares() || self == MasterMode::PhpFpmOndemand
-    }
-}
-
 /// The master process that forks the workers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -418,6 +395,13 @@ pub const MAX_REPLICATIONS: u32 = 1_000_000;
 /// The shortest mean pause between a client's retries: below it the clock of a
 /// retrying client would hardly advance.
 pub const MIN_RETRY_PAUSE: f64 = 1e-6;
+/// The shortest maintenance tick (`master.tick`), a millisecond: PHP-FPM's and
+/// Apache's are a second, fixed in their code (semantics: php-fpm-tick, apache-tick),
+/// and a shorter one would only multiply the run's events.
+pub const MIN_TICK: f64 = 1e-3;
+/// The most services of a chain: real chains have two or three, and the simulator keeps
+/// a record of each per replication.
+pub const MAX_SERVICES: usize = 100;
 
 fn default_max_connections() -> u64 {
     DEFAULT_MAX_CONNECTIONS
@@ -442,30 +426,30 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// A Dovecot master's backlog left out of the file: process_limit x client_limit, at
-/// least 4 (service_get_backlog(); semantics: dovecot-backlog).
-fn derive_backlog(listener: &mut Listener, pool: &Pool, master: &Master) {
-    if listener.backlog == BACKLOG_NOT_GIVEN && master.dovecot_version.is_some() {
-        listener.backlog = crate::dovecot::backlog(pool.process_limit, pool.client_limit);
+/// The family's view of a service's tables: what its rules read.
+fn settings<'a>(pool: &Pool, mode: MasterMode, dovecot_version: Option<&'a str>) -> Settings<'a> {
+    Settings {
+        mode,
+        dovecot_version,
+        process_limit: pool.process_limit,
+        client_limit: pool.client_limit,
+        start_servers: pool.start_servers,
+        min_spare: pool.min_spare,
+        max_spare: pool.max_spare,
     }
 }
 
-/// What listen() is given: `listener.backlog`, cut by the Dovecot version's cap
-/// (semantics: dovecot-backlog-cap).
-fn listen_backlog(listener: &Listener, master: &Master) -> u32 {
-    let cap = master
-        .dovecot_version
-        .as_deref()
-        .and_then(Version::parse)
-        .and_then(|v| v.backlog_cap());
-    cap.map_or(listener.backlog, |c| listener.backlog.min(c))
+/// The fewest and the most idle processes a spare-server master keeps, with its
+/// family's defaults (PHP-FPM: semantics: php-fpm-dynamic-config; Apache: semantics:
+/// apache-defaults); (0, 0) for a master that keeps none.
+pub(crate) fn spares(pool: &Pool, mode: MasterMode) -> (u32, u32) {
+    families::of(mode, None).spares(&settings(pool, mode, None))
 }
 
-/// Pending connections the kernel holds: min(backlog, somaxconn) + 1, because both
-/// unix_recvq_full() and sk_acceptq_is_full() test `>` (semantics: unix-capacity,
-/// tcp-capacity, somaxconn-cap).
-fn queue_capacity(listener: &Listener, master: &Master) -> u64 {
-    u64::from(listen_backlog(listener, master).min(listener.somaxconn)) + 1
+/// The processes a spare-server master starts with: pm.start_servers or StartServers,
+/// with its family's default.
+pub(crate) fn start_servers(pool: &Pool, mode: MasterMode) -> u32 {
+    families::of(mode, None).start_servers(&settings(pool, mode, None))
 }
 
 fn bad(path: &str, message: impl Into<String>) -> FieldError {
@@ -476,10 +460,11 @@ fn bad(path: &str, message: impl Into<String>) -> FieldError {
 }
 
 impl Model {
-    /// Fills what follows from other fields: a Dovecot master's backlog,
-    /// process_limit x client_limit and at least 4 (service_get_backlog(); semantics:
-    /// dovecot-backlog).
-    pub fn derive(&mut self) {
+    /// Fills what follows from other fields: a trace's rate and window, and each
+    /// service's backlog when the file leaves it out and its family derives one (a
+    /// Dovecot master's process_limit x client_limit, at least 4; semantics:
+    /// dovecot-backlog). Returns whether the first service's backlog was derived.
+    fn derive(&mut self) -> bool {
         // A trace replays at its own rate unless load.rate says otherwise, and lasts
         // its span unless the file bounds it.
         if let Some(tr) = self.load.trace_data.clone() {
@@ -500,43 +485,58 @@ impl Model {
                 }
             }
         }
-        derive_backlog(&mut self.listener, &self.pool, &self.master);
-        for s in &mut self.services {
-            derive_backlog(&mut s.listener, &s.pool, &s.master);
+        let mut front_derived = false;
+        for (i, s) in self.services.iter_mut().enumerate() {
+            if s.listener.backlog != BACKLOG_NOT_GIVEN {
+                continue;
+            }
+            if let Some(b) = s.family().derived_backlog(&s.settings()) {
+                s.listener.backlog = b;
+                front_derived |= i == 0;
+            }
         }
-        if let Some(front) = self.services.first() {
-            self.listener = front.listener.clone();
-        }
+        front_derived
     }
 
-    /// The services: a chain's, or the single service as a chain of one (named "").
-    pub fn service_list(&self) -> std::borrow::Cow<'_, [Service]> {
-        if self.services.is_empty() {
-            std::borrow::Cow::Owned(vec![Service::single(
-                "",
-                &self.listener,
-                &self.pool,
-                &self.master,
-                &self.work,
-            )])
-        } else {
-            std::borrow::Cow::Borrowed(&self.services)
-        }
+    /// The service the clients connect to: a single-service file's one service, or a
+    /// chain's first.
+    pub fn front(&self) -> &Service {
+        &self.services[0]
     }
 
-    /// Whether this is a chain of services rather than one.
+    /// Whether the file gives a chain of `[[services]]` rather than one service's
+    /// top-level tables (a chain of one included).
     pub fn is_chain(&self) -> bool {
-        !self.services.is_empty()
+        !self.front().name.is_empty()
+    }
+
+    /// The one service of a single-service model, for what runs one service. A chain is
+    /// refused with a message that reads after the name of what refuses it ("the
+    /// builtin server runs one service, not a chain: ...") and names the services.
+    pub fn single(&self) -> Result<&Service, FieldError> {
+        if self.is_chain() {
+            let names: Vec<&str> = self.services.iter().map(|s| s.name.as_str()).collect();
+            return Err(bad(
+                "services",
+                format!(
+                    "runs one service, not a chain: this model is a chain of {} service{} ({})",
+                    names.len(),
+                    if names.len() == 1 { "" } else { "s" },
+                    names.join(", ")
+                ),
+            ));
+        }
+        Ok(self.front())
     }
 
     /// What the first service's listen() is given.
     pub fn listen_backlog(&self) -> u32 {
-        listen_backlog(&self.listener, &self.master)
+        self.front().listen_backlog()
     }
 
     /// The first service's queue capacity.
     pub fn queue_capacity(&self) -> u64 {
-        queue_capacity(&self.listener, &self.master)
+        self.front().queue_capacity()
     }
 
     /// Connections one replication sends: `load.connections`, or about rate x duration
@@ -601,9 +601,10 @@ impl Model {
             .saturating_add(1_000_000)
     }
 
-    /// Offered load in Erlangs: arrival rate times mean blocking time.
+    /// Offered load in Erlangs: arrival rate times the first service's mean blocking
+    /// time.
     pub fn offered_load(&self) -> f64 {
-        self.load.rate * self.work.blocking.mean()
+        self.load.rate * self.front().work.blocking.mean()
     }
 }
 
@@ -649,11 +650,19 @@ blocking = {{ dist = "constant", value = 1 }}
     #[test]
     fn a_dovecot_backlog_left_out_is_process_limit_times_client_limit() {
         assert_eq!(
-            dovecot("2.3.21", "on-demand", 1).unwrap().listener.backlog,
+            dovecot("2.3.21", "on-demand", 1)
+                .unwrap()
+                .front()
+                .listener
+                .backlog,
             1024
         );
         assert_eq!(
-            dovecot("2.3.21", "on-demand", 3).unwrap().listener.backlog,
+            dovecot("2.3.21", "on-demand", 3)
+                .unwrap()
+                .front()
+                .listener
+                .backlog,
             3072
         );
         let text = "name = \"x\"\n[load]\nrate = 1\nduration = 1\n[listener]\n\
@@ -662,6 +671,83 @@ blocking = {{ dist = "constant", value = 1 }}
             .unwrap_err()
             .0;
         assert!(e.contains("`listener.backlog`: is required"), "{e}");
+    }
+
+    const ONE: &str = "name = \"one\"\n[load]\nrate = 1\nduration = 10\n[listener]\nbacklog = 8\n\
+                       [pool]\nprocess_limit = 2\n[work]\nblocking = { dist = \"constant\", value = 1 }\n";
+    const TWO: &str = "name = \"two\"\n[load]\nrate = 1\nduration = 10\n\
+                       [[services]]\nname = \"front\"\nnext = \"back\"\n\
+                       listener = { backlog = 8 }\npool = { process_limit = 2 }\n\
+                       work = { blocking = { dist = \"constant\", value = 1 } }\n\
+                       [[services]]\nname = \"back\"\n\
+                       listener = { backlog = 8 }\npool = { process_limit = 2 }\n\
+                       work = { blocking = { dist = \"constant\", value = 1 } }\n";
+
+    #[test]
+    fn a_single_service_file_is_a_list_of_one_that_names_the_paths_the_file_has() {
+        let one = source::load_str(ONE, "one.toml", Path::new("."), &[]).unwrap();
+        assert_eq!(one.services.len(), 1);
+        assert!(!one.is_chain());
+        let s = one.single().unwrap();
+        assert_eq!(s.path("pool.process_limit"), "pool.process_limit");
+        assert_eq!(one.queue_capacity(), 9);
+        // Written back as the user wrote it: top-level tables, no [[services]].
+        let text = toml::to_string(&one).unwrap();
+        assert!(
+            text.contains("[listener]") && !text.contains("services"),
+            "{text}"
+        );
+        assert_eq!(
+            source::load_str(&text, "back.toml", Path::new("."), &[]).unwrap(),
+            one
+        );
+
+        let two = source::load_str(TWO, "two.toml", Path::new("."), &[]).unwrap();
+        assert!(two.is_chain());
+        assert_eq!(
+            two.services[1].path("pool.process_limit"),
+            "services.back.pool.process_limit"
+        );
+        let e = two.single().unwrap_err();
+        assert_eq!(e.path, "services");
+        assert_eq!(
+            e.message,
+            "runs one service, not a chain: this model is a chain of 2 services (front, back)"
+        );
+        // A chain writes each hop's connect table, so it reads back as it writes.
+        let text = toml::to_string(&two).unwrap();
+        assert!(text.contains("[[services]]"), "{text}");
+        let again = source::load_str(&text, "back.toml", Path::new("."), &[]).unwrap();
+        assert_eq!(toml::to_string(&again).unwrap(), text);
+    }
+
+    #[test]
+    fn a_chains_service_named_empty_is_refused_so_the_written_shape_stays_known() {
+        let e = source::load_str(
+            &TWO.replace("name = \"front\"", "name = \"\""),
+            "two.toml",
+            Path::new("."),
+            &[],
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            e.contains("`services[0].name`: `` is not a service name"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_dovecot_version_on_a_master_that_is_not_dovecots_is_refused() {
+        for mode in ["php-fpm-dynamic", "php-fpm-ondemand", "apache-prefork"] {
+            let e = dovecot("2.3.21", mode, 1).unwrap_err();
+            assert!(
+                e.contains("`master.mode`")
+                    && e.contains(&format!("\"{mode}\" is not how a Dovecot master"))
+                    && e.contains("leave master.dovecot_version out"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -1,16 +1,18 @@
-//! The dotted paths `--set` and `--vary` address (SPEC section 3), each with what it
-//! means. A path outside this list is refused before anything runs.
+//! The dotted paths `--set` and `--vary` address (SPEC section 3), each with its kind
+//! and what it means. A path outside this list is refused before anything runs; a
+//! sweep's geometric range rounds the values of a path of whole numbers.
 
-/// Whether a path holds a plain value or a distribution table (whose own keys, such as
-/// `work.blocking.mean`, may be addressed too).
+/// What a path holds: a whole number, another plain value, or a distribution table
+/// (whose own keys, such as `work.blocking.mean`, may be addressed too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathKind {
+    Integer,
     Value,
     Distribution,
 }
 
 /// Every addressable path, its kind and its meaning.
-pub const PATHS: &[(&str, PathKind, &str)] = &[
+const PATHS: &[(&str, PathKind, &str)] = &[
     ("name", PathKind::Value, "the model's name"),
     ("description", PathKind::Value, "free text"),
     (
@@ -30,7 +32,11 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
         "with arrival = \"trace\": the CSV of arrival times",
     ),
     ("load.duration", PathKind::Value, "arrival window, seconds"),
-    ("load.connections", PathKind::Value, "number of connections"),
+    (
+        "load.connections",
+        PathKind::Integer,
+        "number of connections",
+    ),
     ("load.timeout", PathKind::Value, "client gives up, seconds"),
     (
         "load.connect_timeout",
@@ -51,10 +57,10 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
     ("listener.kind", PathKind::Value, "\"unix\" or \"tcp\""),
     (
         "listener.backlog",
-        PathKind::Value,
+        PathKind::Integer,
         "what listen() is given",
     ),
-    ("listener.somaxconn", PathKind::Value, "the kernel cap"),
+    ("listener.somaxconn", PathKind::Integer, "the kernel cap"),
     (
         "listener.syn_schedule",
         PathKind::Value,
@@ -62,42 +68,42 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
     ),
     (
         "pool.process_limit",
-        PathKind::Value,
+        PathKind::Integer,
         "most processes at once",
     ),
     (
         "pool.client_limit",
-        PathKind::Value,
+        PathKind::Integer,
         "connections one process holds",
     ),
     (
         "pool.service_count",
-        PathKind::Value,
+        PathKind::Integer,
         "connections before a process exits (0 = never)",
     ),
     (
         "pool.process_min_avail",
-        PathKind::Value,
+        PathKind::Integer,
         "idle processes kept ready",
     ),
     (
         "pool.threads",
-        PathKind::Value,
+        PathKind::Integer,
         "connections of a process working at once",
     ),
     (
         "pool.start_servers",
-        PathKind::Value,
+        PathKind::Integer,
         "spare-server masters: processes at t = 0",
     ),
     (
         "pool.min_spare",
-        PathKind::Value,
+        PathKind::Integer,
         "fewest idle processes kept",
     ),
     (
         "pool.max_spare",
-        PathKind::Value,
+        PathKind::Integer,
         "most idle processes kept",
     ),
     (
@@ -107,7 +113,7 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
     ),
     (
         "master.max_spawn_rate",
-        PathKind::Value,
+        PathKind::Integer,
         "most processes one tick forks",
     ),
     (
@@ -160,8 +166,8 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
         PathKind::Distribution,
         "connection open after its work, process free",
     ),
-    ("sim.seed", PathKind::Value, "random seed"),
-    ("sim.replications", PathKind::Value, "independent runs"),
+    ("sim.seed", PathKind::Integer, "random seed"),
+    ("sim.replications", PathKind::Integer, "independent runs"),
     (
         "sim.warmup",
         PathKind::Value,
@@ -170,7 +176,7 @@ pub const PATHS: &[(&str, PathKind, &str)] = &[
     ("sim.bin", PathKind::Value, "seconds per row of a timeline"),
     (
         "sim.max_connections",
-        PathKind::Value,
+        PathKind::Integer,
         "the budget of connections one replication may send",
     ),
 ];
@@ -186,9 +192,22 @@ pub fn check_path(path: &str) -> Result<(), String> {
         .ok_or_else(|| unknown(path))
 }
 
+/// Whether `path` holds a whole number (a chain's `services.NAME.pool.process_limit`
+/// as a single service's `pool.process_limit`).
+pub(crate) fn is_integer_path(path: &str) -> bool {
+    let path = match path.strip_prefix("services.") {
+        Some(rest) => rest.split_once('.').map_or("", |(_, field)| field),
+        None => path,
+    };
+    PATHS
+        .iter()
+        .chain(SERVICE_PATHS)
+        .any(|(p, kind, _)| *p == path && *kind == PathKind::Integer)
+}
+
 /// The paths of one service of a chain, after `services.NAME.`: its tables' paths
 /// (those of a single-service model), its hop, and its name.
-pub const SERVICE_PATHS: &[(&str, PathKind, &str)] = &[
+const SERVICE_PATHS: &[(&str, PathKind, &str)] = &[
     ("name", PathKind::Value, "the service's name"),
     (
         "next",
@@ -305,6 +324,32 @@ mod tests {
         assert!(check_path("pool.process_limit").is_ok());
         assert!(check_path("work.blocking").is_ok());
         assert!(check_path("work.blocking.mean").is_ok());
+    }
+
+    #[test]
+    fn the_table_knows_which_paths_hold_whole_numbers() {
+        for p in [
+            "pool.process_limit",
+            "listener.backlog",
+            "services.imap.pool.process_limit",
+            "services.nginx.listener.somaxconn",
+            "sim.seed",
+            "load.connections",
+            "master.max_spawn_rate",
+        ] {
+            assert!(is_integer_path(p), "{p}");
+        }
+        for p in [
+            "load.rate",
+            "work.blocking.mean",
+            "master.startup.value",
+            "master.tick",
+            "services.imap.work.blocking.mean",
+            "services.imap",
+            "pool.idle_kill",
+        ] {
+            assert!(!is_integer_path(p), "{p}");
+        }
     }
 
     #[test]

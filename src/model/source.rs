@@ -21,6 +21,10 @@ pub struct LoadedModel {
     pub file: PathBuf,
     pub text: String,
     pub model: Model,
+    /// The first service's backlog was left out (by the file and the `--set`s) and
+    /// derived by its family's rule (a Dovecot master's process_limit x client_limit):
+    /// a chart says so rather than print one number.
+    pub backlog_derived: bool,
 }
 
 /// Parses a VALUE the way the command line takes it: a TOML value, or a bare word as a string.
@@ -72,12 +76,22 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<LoadedModel, BadInput
             crate::input::naming("model file", &e)
         ))
     })?;
+    load_text(file, text, overrides)
+}
+
+/// The same from the text of `file` read before (a sweep's results.json keeps it).
+pub(crate) fn load_text(
+    file: &Path,
+    text: String,
+    overrides: &[Override],
+) -> Result<LoadedModel, BadInput> {
     let base = file.parent().unwrap_or(Path::new("."));
-    let model = load_str(&text, &file.display().to_string(), base, overrides)?;
+    let (model, backlog_derived) = load_model(&text, &file.display().to_string(), base, overrides)?;
     Ok(LoadedModel {
         file: file.to_path_buf(),
         text,
         model,
+        backlog_derived,
     })
 }
 
@@ -88,28 +102,53 @@ pub fn load_str(
     base: &Path,
     overrides: &[Override],
 ) -> Result<Model, BadInput> {
-    let mut table: toml::Table = toml::from_str(text).map_err(|e| {
-        BadInput(format!(
-            "{name}{}: {} (the file must be TOML)",
-            at_line(text, e.span().map(|s| s.start)),
-            one_line(e.message())
-        ))
-    })?;
-    for o in overrides {
-        set(&mut table, &o.path, o.value.clone())
-            .map_err(|m| BadInput(format!("{name}: {}: {m}", o.origin)))?;
-    }
+    load_model(text, name, base, overrides).map(|(m, _)| m)
+}
+
+/// The model, and whether its first service's backlog was derived.
+fn load_model(
+    text: &str,
+    name: &str,
+    base: &Path,
+    overrides: &[Override],
+) -> Result<(Model, bool), BadInput> {
+    let table = overridden(text, name, overrides)?;
     let locate = |path: &str| -> String {
         match overrides.iter().rev().find(|o| path.starts_with(&o.path)) {
             Some(o) => format!(" (from {})", o.origin),
             None => at_line(text, key_offset(text, path)),
         }
     };
+    let field_error = |e: super::FieldError| {
+        BadInput(format!(
+            "{name}{}: `{}`: {}",
+            locate(&e.path),
+            e.path,
+            e.message
+        ))
+    };
+    // A chain too long is refused before its services are read.
+    if let Some(n) = table
+        .get("services")
+        .and_then(|s| s.as_array())
+        .map(|s| s.len())
+    {
+        super::chain::check_count(n).map_err(field_error)?;
+    }
     let raw: super::chain::RawModel =
         toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| {
                 let (message, path) = split_serde_message(&e.to_string());
+                let (message, path) = if path == "services" || path.starts_with("services.") {
+                    // The table was moved into the model: read it again, on this path only.
+                    overridden(text, name, overrides)
+                        .ok()
+                        .and_then(|again| service_error(&again))
+                        .unwrap_or((message, path))
+                } else {
+                    (message, path)
+                };
                 let path = match unknown_field(&message) {
                     Some(field) if !path.is_empty() => format!("{path}.{field}"),
                     Some(field) => field,
@@ -129,102 +168,79 @@ pub fn load_str(
                     },
                 ))
             })?;
-    let field_error = |e: super::FieldError| {
-        BadInput(format!(
-            "{name}{}: `{}`: {}",
-            locate(&e.path),
-            e.path,
-            e.message
-        ))
-    };
     let mut model = raw.into_model().map_err(field_error)?;
     for (path, d) in distributions(&mut model) {
         d.load_files(base)
             .map_err(|m| BadInput(format!("{name}{}: `{path}`: {m}", locate(&path))))?;
-    }
-    if let Some(front) = model.services.first() {
-        model.master = front.master.clone();
-        model.work = front.work.clone();
     }
     if let Some(file) = &model.load.trace {
         let trace = super::trace::Trace::read(&base.join(file))
             .map_err(|m| BadInput(format!("{name}{}: `load.trace`: {m}", locate("load.trace"))))?;
         model.load.trace_data = Some(std::sync::Arc::new(trace));
     }
-    model.derive();
+    let backlog_derived = model.derive();
     model.check().map_err(field_error)?;
-    Ok(model)
+    Ok((model, backlog_derived))
+}
+
+/// The model file's TOML with the `--set` overrides written in.
+fn overridden(text: &str, name: &str, overrides: &[Override]) -> Result<toml::Table, BadInput> {
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| {
+        BadInput(format!(
+            "{name}{}: {} (the file must be TOML)",
+            at_line(text, e.span().map(|s| s.start)),
+            one_line(e.message())
+        ))
+    })?;
+    for o in overrides {
+        set(&mut table, &o.path, o.value.clone())
+            .map_err(|m| BadInput(format!("{name}: {}: {m}", o.origin)))?;
+    }
+    Ok(table)
 }
 
 /// Every distribution of a model with its path, to read their files.
 fn distributions(m: &mut Model) -> Vec<(String, &mut crate::dist::DistSpec)> {
     let mut out = vec![("load.retry_pause".to_string(), &mut m.load.retry_pause)];
-    fn tables<'a>(
-        p: &str,
-        master: &'a mut super::Master,
-        work: &'a mut super::Work,
-    ) -> Vec<(String, &'a mut crate::dist::DistSpec)> {
-        vec![
-            (format!("{p}master.startup"), &mut master.startup),
-            (format!("{p}master.fork_time"), &mut master.fork_time),
-            (
-                format!("{p}master.respawn_delay"),
-                &mut master.respawn_delay,
-            ),
-            (format!("{p}work.blocking"), &mut work.blocking),
-            (format!("{p}work.hold"), &mut work.hold),
-        ]
-    }
-    if m.services.is_empty() {
-        out.extend(tables("", &mut m.master, &mut m.work));
-    }
     for s in &mut m.services {
-        let p = format!("services.{}.", s.name);
-        out.push((
-            format!("{p}connect.retry_pause"),
-            &mut s.connect.retry_pause,
-        ));
-        out.extend(tables(&p, &mut s.master, &mut s.work));
+        let p = |field: &str| s.path(field);
+        let paths = [
+            p("connect.retry_pause"),
+            p("master.startup"),
+            p("master.fork_time"),
+            p("master.respawn_delay"),
+            p("work.blocking"),
+            p("work.hold"),
+        ];
+        let [a, b, c, d, e, f] = paths;
+        out.extend([
+            (a, &mut s.connect.retry_pause),
+            (b, &mut s.master.startup),
+            (c, &mut s.master.fork_time),
+            (d, &mut s.master.respawn_delay),
+            (e, &mut s.work.blocking),
+            (f, &mut s.work.hold),
+        ]);
     }
     out
 }
 
-/// Whether the model file's text, or one of the `--set PATH=VALUE`s, gives `path`
-/// itself, rather than leaving it to a default or a derived value.
-pub fn gives(text: &str, set: &[String], path: &str) -> bool {
-    if path.starts_with("services.") {
-        return set
-            .iter()
-            .any(|s| s.split_once('=').is_some_and(|(p, _)| p.trim() == path))
-            || key_offset(text, path).is_some_and(|o| {
-                // The path's own key, not only its service, is in the file.
-                let last = path.rsplit('.').next().unwrap_or("");
-                text[o..].starts_with(last)
-            });
-    }
-    if set
-        .iter()
-        .any(|s| s.split_once('=').is_some_and(|(p, _)| p.trim() == path))
-    {
-        return true;
-    }
-    let Ok(table) = toml::from_str::<toml::Table>(text) else {
-        return false;
-    };
-    let mut here = &table;
-    let mut keys = path.split('.').peekable();
-    while let Some(key) = keys.next() {
-        match (here.get(key), keys.peek()) {
-            (Some(_), None) => return true,
-            (Some(toml::Value::Table(t)), Some(_)) => here = t,
-            _ => return false,
-        }
-    }
-    false
-}
-
 /// Writes `value` at a dotted path, creating tables on the way.
 fn set(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
+    let service_table = ["listener.", "pool.", "master.", "work."]
+        .iter()
+        .any(|t| path.starts_with(t));
+    if let (true, Some(toml::Value::Array(services))) = (service_table, table.get("services")) {
+        let names: Vec<&str> = services
+            .iter()
+            .filter_map(|s| s.get("name")?.as_str())
+            .collect();
+        return Err(format!(
+            "the model is a chain of [[services]], so `{path}` names nothing: use \
+             `services.NAME.{path}`, NAME one of: {}",
+            names.join(", ")
+        ));
+    }
     if let Some(rest) = path.strip_prefix("services.") {
         let (name, field) = rest.split_once('.').unwrap_or((rest, ""));
         let Some(toml::Value::Array(services)) = table.get_mut("services") else {
@@ -269,6 +285,28 @@ fn set(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), St
         };
     }
     Ok(())
+}
+
+/// toml's error inside an array of tables names no entry ("services.pool.x"): this
+/// reads the entries one by one and names the first that fails as the file does,
+/// `services.NAME.pool.x` (or `services[i]...` for an entry without a name).
+/// Returns (what, path).
+fn service_error(model: &toml::Table) -> Option<(String, String)> {
+    let services = model.get("services")?.as_array()?;
+    services.iter().enumerate().find_map(|(i, entry)| {
+        let e = entry.clone().try_into::<super::Service>().err()?;
+        let (message, path) = split_serde_message(&e.to_string());
+        let at = match entry.get("name").and_then(|n| n.as_str()) {
+            Some(n) if !n.is_empty() => format!("services.{n}"),
+            _ => format!("services[{i}]"),
+        };
+        let path = if path.is_empty() {
+            at
+        } else {
+            format!("{at}.{path}")
+        };
+        Some((message, path))
+    })
 }
 
 /// toml's message is "what\nin `path`"; returns (what, path).
@@ -320,10 +358,24 @@ fn key_offset(text: &str, path: &str) -> Option<usize> {
     let mut found = None;
     let mut keys = path.split('.');
     while let Some(key) = keys.next() {
-        // A chain's service is found by its name in the array of [[services]].
+        // A chain's service by its place, `services[i]`, when it has no name.
+        if let Some(i) = key
+            .strip_prefix("services[")
+            .and_then(|r| r.strip_suffix(']'))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            let service = here.get("services")?.as_array_of_tables()?.get(i)?;
+            found = service.span().map(|s| s.start).or(found);
+            here = service;
+            continue;
+        }
+        // A chain's service is found by its name in the array of [[services]]; the
+        // chain itself at its first.
         if key == "services" {
-            let name = keys.next()?;
             let services = here.get("services")?.as_array_of_tables()?;
+            let Some(name) = keys.next() else {
+                return services.get(0).and_then(|t| t.span()).map(|s| s.start);
+            };
             let service = services
                 .iter()
                 .find(|t| t.get("name").and_then(|n| n.as_str()) == Some(name))?;
@@ -376,9 +428,9 @@ blocking = { dist = "exponential", mean = 0.1 }
     #[test]
     fn a_valid_model_loads_with_defaults() {
         let m = load_str(GOOD, "m.toml", Path::new("."), &[]).unwrap();
-        assert_eq!(m.listener.somaxconn, 4096);
+        assert_eq!(m.front().listener.somaxconn, 4096);
         assert_eq!(m.queue_capacity(), 17);
-        assert_eq!(m.pool.client_limit, 1);
+        assert_eq!(m.front().pool.client_limit, 1);
         assert_eq!(m.sim.replications, 10);
     }
 
@@ -407,12 +459,31 @@ blocking = { dist = "exponential", mean = 0.1 }
     fn set_overrides_a_field_and_errors_name_the_flag() {
         let o = [parse_assignment("pool.process_limit=7").unwrap()];
         let m = load_str(GOOD, "m.toml", Path::new("."), &o).unwrap();
-        assert_eq!(m.pool.process_limit, 7);
+        assert_eq!(m.front().pool.process_limit, 7);
         let e = err(GOOD, &["listener.backlog=-1"]);
         assert!(e.contains("(from --set listener.backlog=-1)"), "{e}");
         assert!(e.contains("whole number"), "{e}");
         let e = parse_assignment("pool.nope=1").unwrap_err().0;
         assert!(e.contains("`pool.nope` is not a model path"), "{e}");
+    }
+
+    #[test]
+    fn a_set_of_the_other_shape_names_the_set_and_the_path_to_use() {
+        let chain = "name = \"c\"\n[load]\nrate = 1\nduration = 1\n[[services]]\nname = \"a\"\n\
+                     listener = { backlog = 1 }\npool = { process_limit = 1 }\n\
+                     work = { blocking = { dist = \"constant\", value = 1 } }\n";
+        let e = err(chain, &["pool.process_limit=3"]);
+        assert!(
+            e.starts_with("m.toml: --set pool.process_limit=3: the model is a chain")
+                && e.contains("`services.NAME.pool.process_limit`, NAME one of: a"),
+            "{e}"
+        );
+        let e = err(GOOD, &["services.a.pool.process_limit=3"]);
+        assert!(
+            e.contains("--set services.a.pool.process_limit=3: the model is a single service")
+                && e.contains("use `pool.process_limit`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ impl Effective {
             queue_capacity: model.queue_capacity(),
             listen_backlog: u64::from(model.listen_backlog()),
             offered_load_erlangs: model.offered_load(),
-            mean_blocking_s: model.work.blocking.mean(),
+            mean_blocking_s: model.front().work.blocking.mean(),
         }
     }
 }

@@ -30,50 +30,47 @@ impl ChartText {
     }
 }
 
-/// The fixed parameters of a model for a chart's subtitle, leaving out the varied ones.
+/// The fixed parameters of a model for a chart's subtitle, leaving out the varied ones:
+/// those of the service the clients connect to.
 fn fixed_parameters(m: &Model, varied: &[String], backlog_derived: bool) -> String {
+    let s = m.front();
     let varies = |path: &str| varied.iter().any(|a| a.starts_with(path));
     let derived = backlog_derived && (varies("pool.process_limit") || varies("pool.client_limit"));
     let backlog = if derived {
         "backlog=process_limit x client_limit".to_string()
     } else {
-        format!("backlog={}", m.listener.backlog)
+        format!("backlog={}", s.listener.backlog)
     };
     let items = [
         (
             "pool.process_limit",
-            format!("process_limit={}", m.pool.process_limit),
+            format!("process_limit={}", s.pool.process_limit),
         ),
         (
             "pool.client_limit",
-            format!("client_limit={}", m.pool.client_limit),
+            format!("client_limit={}", s.pool.client_limit),
         ),
         (
             "pool.service_count",
-            format!("service_count={}", m.pool.service_count),
+            format!("service_count={}", s.pool.service_count),
         ),
         (
             "pool.process_min_avail",
-            format!("process_min_avail={}", m.pool.process_min_avail),
+            format!("process_min_avail={}", s.pool.process_min_avail),
         ),
         ("listener.backlog", backlog),
         (
             "listener.somaxconn",
-            format!("somaxconn={}", m.listener.somaxconn),
+            format!("somaxconn={}", s.listener.somaxconn),
         ),
         (
             "listener.kind",
-            format!("{:?}", m.listener.kind).to_lowercase(),
+            format!("{:?}", s.listener.kind).to_lowercase(),
         ),
-        (
-            "master.mode",
-            serde_json::to_value(m.master.mode)
-                .map(|v| v.as_str().unwrap_or_default().to_string())
-                .unwrap_or_default(),
-        ),
+        ("master.mode", s.master.mode.to_string()),
         (
             "work.blocking",
-            format!("blocking mean {} s", fmt_number(m.work.blocking.mean(), 4)),
+            format!("blocking mean {} s", fmt_number(s.work.blocking.mean(), 4)),
         ),
         (
             "load.rate",

@@ -162,7 +162,7 @@ fn rules(
 impl Compiled {
     /// Call with a model that passed `Model::check`.
     pub fn new(model: &Model) -> Compiled {
-        let list = model.service_list();
+        let list = &model.services;
         let mut masters: Vec<String> = Vec::new();
         let index = |name: &str| list.iter().position(|s| s.name == name);
         let svcs: Vec<Svc> = list

@@ -95,7 +95,7 @@ pub fn parse_axis(raw: &str) -> Result<Axis, BadInput> {
     let range: Vec<&str> = values.split(':').collect();
     let looks_like_range = parts.len() == 1 && range.len() == 3 && !values.contains(['{', '"']);
     let values = if looks_like_range {
-        range_values(&range, values, is_integer_path(path)).map_err(err)?
+        range_values(&range, values, crate::model::is_integer_path(path)).map_err(err)?
     } else {
         parts
             .iter()
@@ -107,31 +107,6 @@ pub fn parse_axis(raw: &str) -> Result<Axis, BadInput> {
         path: path.to_string(),
         values,
     })
-}
-
-/// Paths that hold whole numbers: a geometric range over them is rounded.
-fn is_integer_path(path: &str) -> bool {
-    matches!(
-        path.rsplit('.').next(),
-        Some(
-            "process_limit"
-                | "client_limit"
-                | "service_count"
-                | "process_min_avail"
-                | "backlog"
-                | "somaxconn"
-                | "connections"
-                | "seed"
-                | "replications"
-                | "max_connections"
-                | "threads"
-                | "start_servers"
-                | "min_spare"
-                | "max_spare"
-                | "max_spawn_rate"
-        )
-    ) && !path.starts_with("work.")
-        && !path.starts_with("master.startup")
 }
 
 fn range_values(

@@ -290,3 +290,119 @@ fn a_saturated_master_is_busy_all_of_the_window_and_no_more() {
     let busy = rep.masters[0].busy_s / rep.window;
     assert!((0.99..=1.0).contains(&busy), "busy fraction {busy}");
 }
+
+#[test]
+fn an_error_inside_a_service_names_the_service_and_its_line_and_a_set_is_blamed_on_the_set() {
+    // toml names no entry of an array of tables ("services.handoff",
+    // "services.pool.process_limit", paths no file has): the entry is found and named.
+    let dir = tempfile::tempdir().unwrap();
+    let good_back = "[services.listener]\nbacklog = 1\n[services.pool]\nprocess_limit = 1\n[services.work]\nblocking = { dist = \"constant\", value = 1.0 }";
+    let load = "rate = 1.0\nduration = 10.0";
+    let run = |text: &str, sets: &[&str]| {
+        let p = crate::common::write(dir.path(), "c.toml", text);
+        let mut c = eagain();
+        c.args(["simulate", p.to_str().unwrap()]);
+        for s in sets {
+            c.args(["--set", s]);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let good = chain(load, good_back, good_back);
+    let line_of = |text: &str, l: &str| text.lines().position(|x| x == l).unwrap() + 1;
+    let bad_handoff = chain(
+        load,
+        &format!("handoff = \"proxxy\"\n{good_back}"),
+        good_back,
+    );
+    let err = run(&bad_handoff, &[]);
+    assert!(
+        err.contains(&format!(
+            "c.toml line {}: `services.front.handoff`: unknown variant `proxxy`",
+            line_of(&bad_handoff, "handoff = \"proxxy\"")
+        )),
+        "{err}"
+    );
+    let negative = good.replace(
+        "name = \"back\"\n[services.listener]\nbacklog = 1\n[services.pool]\nprocess_limit = 1",
+        "name = \"back\"\n[services.listener]\nbacklog = 1\n[services.pool]\nprocess_limit = -2",
+    );
+    let line = line_of(&negative, "process_limit = -2");
+    let err = run(&negative, &[]);
+    assert!(
+        err.contains(&format!(
+            "c.toml line {line}: `services.back.pool.process_limit`: invalid value"
+        )),
+        "{err}"
+    );
+    let unknown = chain(load, &format!("nxt = 1\n{good_back}"), good_back);
+    let err = run(&unknown, &[]);
+    assert!(
+        err.contains(&format!(
+            "line {}: `services.front.nxt`: unknown field `nxt`",
+            line_of(&unknown, "nxt = 1")
+        )),
+        "{err}"
+    );
+    // An entry with no name is named by its place, at its header's line.
+    let nameless = good.replace("name = \"back\"\n", "");
+    let header = nameless.rfind("[[services]]").unwrap();
+    let line = nameless[..header].matches('\n').count() + 1;
+    let err = run(&nameless, &[]);
+    assert!(
+        err.contains(&format!("line {line}: `services[1]`: missing field `name`")),
+        "{err}"
+    );
+    // A --set's bad value is the --set's, not the file's.
+    for (set, path) in [
+        (
+            "services.back.pool.process_limit=-1",
+            "`services.back.pool.process_limit`: invalid value",
+        ),
+        (
+            "services.front.handoff=bogus",
+            "`services.front.handoff`: unknown variant `bogus`",
+        ),
+        (
+            "services.back.pool.process_limit=0",
+            "`services.back.pool.process_limit`: must be at least 1",
+        ),
+    ] {
+        let err = run(&good, &[set]);
+        assert!(
+            err.contains(&format!("c.toml (from --set {set}): {path}")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_chain_of_more_than_100_services_is_refused_naming_the_cap() {
+    let text = |n: usize| {
+        let mut t = "name = \"long\"\n[load]\nrate = 1.0\nduration = 10.0\n".to_string();
+        for i in 0..n {
+            t += &format!("\n[[services]]\nname = \"s{i}\"\n");
+            if i + 1 < n {
+                t += &format!("next = \"s{}\"\n", i + 1);
+            }
+            t += "pool = { process_limit = 1 }\nlistener = { backlog = 1 }\n\
+                  work = { blocking = { dist = \"constant\", value = 0.001 } }\n";
+        }
+        t
+    };
+    assert_eq!(model(&text(100)).services.len(), 100);
+    let dir = tempfile::tempdir().unwrap();
+    let p = crate::common::write(dir.path(), "long.toml", &text(101));
+    let out = eagain()
+        .args(["simulate", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("long.toml line 6: `services`: 101 services: a chain has at most 100"),
+        "{err}"
+    );
+}

@@ -476,3 +476,36 @@ fn a_chain_whose_services_give_different_somaxconns_is_refused_naming_the_field(
         &["`services`", "one service"],
     );
 }
+
+#[test]
+fn every_single_service_target_refuses_a_chain_naming_it_before_anything_runs() {
+    // Before, nginx-php-fpm and apache-prefork passed every model check of a chain whose
+    // first service suited them (they would have measured that service alone against
+    // the chain's prediction), and courier named a path the file does not have. The
+    // refusal comes first, before the programs are looked for and before the caps.
+    for target in ["builtin", "nginx-php-fpm", "apache-prefork", "courier"] {
+        let dir = tempfile::tempdir().unwrap();
+        let model = write(dir.path(), "c.toml", CHAIN);
+        let out = dir.path().join("out");
+        common::refused(
+            dir.path(),
+            &[
+                "validate",
+                model.to_str().unwrap(),
+                "--target",
+                target,
+                "--max-total-s",
+                "0.001",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[
+                "`services`",
+                &format!("--target {target} ("),
+                "runs one service, not a chain: this model is a chain of 2 services \
+                 (front, back)",
+            ],
+        );
+        assert_eq!(walk(dir.path()), [model], "{target} made files");
+    }
+}

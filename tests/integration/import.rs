@@ -41,16 +41,16 @@ fn refused(name: &str, line: usize) -> String {
 fn doveconf_2_3_imap_model_has_process_limit_512_and_2_3_rules() {
     let (toml, err) = import("dovecot-2.3.conf", &["--service", "imap"]);
     let m = load_imported(&toml);
-    assert_eq!(m.pool.process_limit, 512);
-    assert_eq!(m.pool.client_limit, 1);
-    assert_eq!(m.pool.service_count, 1);
-    assert_eq!(m.pool.process_min_avail, 0);
-    assert_eq!(m.pool.idle_kill, 60.0);
-    assert_eq!(m.listener.kind, ListenerKind::Unix);
-    assert_eq!(m.listener.backlog, 512);
-    assert_eq!(m.listener.somaxconn, 4096);
-    assert_eq!(m.master.mode, MasterMode::OnDemand);
-    assert_eq!(m.master.drop_timeout, Some(10.0));
+    assert_eq!(m.front().pool.process_limit, 512);
+    assert_eq!(m.front().pool.client_limit, 1);
+    assert_eq!(m.front().pool.service_count, 1);
+    assert_eq!(m.front().pool.process_min_avail, 0);
+    assert_eq!(m.front().pool.idle_kill, 60.0);
+    assert_eq!(m.front().listener.kind, ListenerKind::Unix);
+    assert_eq!(m.front().listener.backlog, 512);
+    assert_eq!(m.front().listener.somaxconn, 4096);
+    assert_eq!(m.front().master.mode, MasterMode::OnDemand);
+    assert_eq!(m.front().master.drop_timeout, Some(10.0));
     assert_eq!(m.load.on_refused, OnRefused::Retry);
     assert_eq!(m.load.retry_for, 0.5);
     assert!(m.name.contains("2.3.19.1"), "{}", m.name);
@@ -72,13 +72,13 @@ fn doveconf_2_3_imap_model_has_process_limit_512_and_2_3_rules() {
 fn doveconf_2_3_imap_login_model_is_high_performance_mode() {
     let (toml, _) = import("dovecot-2.3.conf", &["--service", "imap-login"]);
     let m = load_imported(&toml);
-    assert_eq!(m.pool.process_limit, 100, "default_process_limit");
-    assert_eq!(m.pool.client_limit, 1000, "default_client_limit");
-    assert_eq!(m.pool.service_count, 0);
-    assert_eq!(m.pool.process_min_avail, 4);
-    assert_eq!(m.listener.kind, ListenerKind::Tcp);
-    assert_eq!(m.listener.backlog, 100_000);
-    assert_eq!(m.master.mode, MasterMode::OnDemand);
+    assert_eq!(m.front().pool.process_limit, 100, "default_process_limit");
+    assert_eq!(m.front().pool.client_limit, 1000, "default_client_limit");
+    assert_eq!(m.front().pool.service_count, 0);
+    assert_eq!(m.front().pool.process_min_avail, 4);
+    assert_eq!(m.front().listener.kind, ListenerKind::Tcp);
+    assert_eq!(m.front().listener.backlog, 100_000);
+    assert_eq!(m.front().master.mode, MasterMode::OnDemand);
     assert_eq!(m.load.on_refused, OnRefused::Fail);
     assert!(m.load.connect_timeout.is_some());
     assert!(toml.contains("service_count = 0            # service_count at line 38: never exit"));
@@ -108,19 +108,19 @@ fn doveconf_2_3_lists_unused_service_settings_and_counts_the_rest() {
 fn doveconf_2_2_10_caps_the_backlog_at_511() {
     let (toml, err) = import("dovecot-2.2.10.conf", &["--service", "imap"]);
     let m = load_imported(&toml);
-    assert_eq!(m.pool.process_limit, 2048);
-    assert_eq!(m.listener.backlog, 511);
-    assert_eq!(m.master.dovecot_version.as_deref(), Some("2.2.10"));
+    assert_eq!(m.front().pool.process_limit, 2048);
+    assert_eq!(m.front().listener.backlog, 511);
+    assert_eq!(m.front().master.dovecot_version.as_deref(), Some("2.2.10"));
     assert_eq!(m.queue_capacity(), 512);
-    assert_eq!(m.master.mode, MasterMode::OnDemand);
-    assert_eq!(m.master.drop_timeout, Some(10.0));
+    assert_eq!(m.front().master.mode, MasterMode::OnDemand);
+    assert_eq!(m.front().master.drop_timeout, Some(10.0));
     assert!(
         toml.contains("cut to 511, the cap of Dovecot 2.0.13 to 2.2.25"),
         "{toml}"
     );
     // imap-login's process_limit comes from default_process_limit at line 4.
     let (login, _) = import("dovecot-2.2.10.conf", &["--service", "imap-login"]);
-    assert_eq!(load_imported(&login).pool.process_limit, 200);
+    assert_eq!(load_imported(&login).front().pool.process_limit, 200);
     assert!(
         login.contains("process_limit = 200          # default_process_limit at line 4"),
         "{login}"
@@ -150,13 +150,13 @@ fn doveconf_2_2_10_lists_privilege_and_memory_settings() {
 fn doveconf_2_4_2_forks_per_connection_with_restart_request_count() {
     let (toml, err) = import("dovecot-2.4.2.conf", &["--service", "imap"]);
     let m = load_imported(&toml);
-    assert_eq!(m.pool.process_limit, 256);
-    assert_eq!(m.pool.service_count, 100);
-    assert_eq!(m.pool.process_min_avail, 8);
-    assert_eq!(m.pool.idle_kill, 120.0);
-    assert_eq!(m.listener.backlog, 256);
-    assert_eq!(m.master.mode, MasterMode::PerConnection);
-    assert!(m.master.fork_time.mean() > 0.0);
+    assert_eq!(m.front().pool.process_limit, 256);
+    assert_eq!(m.front().pool.service_count, 100);
+    assert_eq!(m.front().pool.process_min_avail, 8);
+    assert_eq!(m.front().pool.idle_kill, 120.0);
+    assert_eq!(m.front().listener.backlog, 256);
+    assert_eq!(m.front().master.mode, MasterMode::PerConnection);
+    assert!(m.front().master.fork_time.mean() > 0.0);
     assert!(toml.contains("restart_request_count at line 23"), "{toml}");
     assert!(err.contains("every setting in service imap and service imap-login is in the model"));
     assert!(err.contains("ignored 8 settings outside"), "{err}");
@@ -166,10 +166,14 @@ fn doveconf_2_4_2_forks_per_connection_with_restart_request_count() {
 fn doveconf_2_4_2_imap_login_with_client_limit_1000_stays_on_demand() {
     let (toml, _) = import("dovecot-2.4.2.conf", &["--service", "imap-login"]);
     let m = load_imported(&toml);
-    assert_eq!(m.pool.client_limit, 1000);
-    assert_eq!(m.pool.service_count, 0, "restart_request_count = unlimited");
-    assert_eq!(m.pool.process_min_avail, 2);
-    assert_eq!(m.master.mode, MasterMode::OnDemand);
+    assert_eq!(m.front().pool.client_limit, 1000);
+    assert_eq!(
+        m.front().pool.service_count,
+        0,
+        "restart_request_count = unlimited"
+    );
+    assert_eq!(m.front().pool.process_min_avail, 2);
+    assert_eq!(m.front().master.mode, MasterMode::OnDemand);
 }
 
 #[test]
@@ -258,9 +262,9 @@ fn the_default_model_is_the_imap_login_to_imap_chain_with_one_master() {
     // process_limit 512 (line 42).
     for (s, alone) in [(login, "imap-login"), (imap, "imap")] {
         let alone = load_imported(&import("dovecot-2.3.conf", &["--service", alone]).0);
-        assert_eq!(s.pool, alone.pool);
-        assert_eq!(s.listener, alone.listener);
-        assert_eq!(s.master.mode, alone.master.mode);
+        assert_eq!(s.pool, alone.front().pool);
+        assert_eq!(s.listener, alone.front().listener);
+        assert_eq!(s.master.mode, alone.front().master.mode);
         assert_eq!(s.master.process.as_deref(), Some("dovecot"));
         assert_eq!(s.master.dovecot_version.as_deref(), Some("2.3.19.1"));
     }

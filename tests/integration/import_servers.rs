@@ -59,16 +59,26 @@ fn simulate(model: &Path, extra: &[&str]) -> serde_json::Value {
 fn php_fpm_debian_www_pool_gives_the_dynamic_master_with_its_spares() {
     let (toml, err) = import("php-fpm", "debian-www.conf", &[]);
     let m = load_imported(&toml);
-    assert_eq!(m.master.mode, MasterMode::PhpFpmDynamic);
-    assert_eq!(m.pool.process_limit, 5);
+    assert_eq!(m.front().master.mode, MasterMode::PhpFpmDynamic);
+    assert_eq!(m.front().pool.process_limit, 5);
     assert_eq!(
-        (m.pool.start_servers, m.pool.min_spare, m.pool.max_spare),
+        (
+            m.front().pool.start_servers,
+            m.front().pool.min_spare,
+            m.front().pool.max_spare
+        ),
         (Some(2), Some(1), Some(3))
     );
-    assert_eq!((m.master.tick, m.master.max_spawn_rate), (1.0, 32));
-    assert_eq!((m.pool.client_limit, m.pool.service_count), (1, 0));
-    assert_eq!(m.listener.kind, ListenerKind::Unix);
-    assert_eq!(m.listener.backlog, 4096);
+    assert_eq!(
+        (m.front().master.tick, m.front().master.max_spawn_rate),
+        (1.0, 32)
+    );
+    assert_eq!(
+        (m.front().pool.client_limit, m.front().pool.service_count),
+        (1, 0)
+    );
+    assert_eq!(m.front().listener.kind, ListenerKind::Unix);
+    assert_eq!(m.front().listener.backlog, 4096);
     assert_eq!(m.load.on_refused, OnRefused::Fail);
     assert!(toml.contains("-1 on Linux for PHP 8.2"), "{toml}");
     // Debian's file: user, group, listen.owner, listen.group are listed with their lines.
@@ -88,12 +98,12 @@ fn php_fpm_debian_www_pool_gives_the_dynamic_master_with_its_spares() {
 fn php_fpm_static_tcp_pool_is_a_prefork_pool_with_its_backlog() {
     let (toml, err) = import("php-fpm", "static-tcp.conf", &[]);
     let m = load_imported(&toml);
-    assert_eq!(m.master.mode, MasterMode::Prefork);
-    assert_eq!(m.pool.process_limit, 16);
-    assert_eq!(m.pool.service_count, 500);
-    assert_eq!(m.pool.min_spare, None);
-    assert_eq!(m.listener.kind, ListenerKind::Tcp);
-    assert_eq!(m.listener.backlog, 511);
+    assert_eq!(m.front().master.mode, MasterMode::Prefork);
+    assert_eq!(m.front().pool.process_limit, 16);
+    assert_eq!(m.front().pool.service_count, 500);
+    assert_eq!(m.front().pool.min_spare, None);
+    assert_eq!(m.front().listener.kind, ListenerKind::Tcp);
+    assert_eq!(m.front().listener.backlog, 511);
     assert_eq!(m.load.connect_timeout, Some(60.0));
     assert!(
         err.contains("line 11: [api] pm.min_spare_servers = 2: read only with pm = dynamic"),
@@ -126,10 +136,10 @@ fn php_fpm_ondemand_pool_takes_its_idle_timeout_and_simulates() {
         "--out: nothing on stdout"
     );
     let m = load_imported(&std::fs::read_to_string(&out).unwrap());
-    assert_eq!(m.master.mode, MasterMode::PhpFpmOndemand);
-    assert_eq!(m.pool.process_limit, 20);
-    assert_eq!(m.pool.idle_kill, 30.0);
-    assert_eq!(m.pool.service_count, 1000);
+    assert_eq!(m.front().master.mode, MasterMode::PhpFpmOndemand);
+    assert_eq!(m.front().pool.process_limit, 20);
+    assert_eq!(m.front().pool.idle_kill, 30.0);
+    assert_eq!(m.front().pool.service_count, 1000);
     let json = simulate(&out, &["--set", "load.duration=60"]);
     assert!(json["offered"].as_f64().unwrap() > 0.0, "{json}");
     assert!(json["served"].as_f64().unwrap() > 0.0, "{json}");
@@ -165,7 +175,7 @@ fn php_fpm_pools_are_picked_with_pool_or_listed() {
     );
     let (toml, err) = import("php-fpm", "two-pools.conf", &["--pool", "www"]);
     let m = load_imported(&toml);
-    assert_eq!(m.pool.start_servers, Some(4), "2 + (6 - 2) / 2");
+    assert_eq!(m.front().pool.start_servers, Some(4), "2 + (6 - 2) / 2");
     assert!(
         err.contains("ignored 4 settings outside pool [www]"),
         "{err}"
@@ -173,10 +183,10 @@ fn php_fpm_pools_are_picked_with_pool_or_listed() {
     let (toml, _) = import("php-fpm", "two-pools.conf", &["--pool", "admin"]);
     let m = load_imported(&toml);
     assert_eq!(
-        (m.master.mode, m.pool.process_limit),
+        (m.front().master.mode, m.front().pool.process_limit),
         (MasterMode::Prefork, 2)
     );
-    assert_eq!(m.listener.kind, ListenerKind::Tcp);
+    assert_eq!(m.front().listener.kind, ListenerKind::Tcp);
     let err = refused("php-fpm", "two-pools.conf", None, &["--pool", "api"]);
     assert!(err.contains("its pools are [www], [admin]"), "{err}");
 }
@@ -215,16 +225,26 @@ fn php_fpm_bad_input_exits_2_naming_the_file_line_and_setting() {
 fn apache_debian_mpm_prefork_conf_gives_the_shipped_numbers() {
     let (toml, err) = import("apache", "debian-mpm_prefork.conf", &[]);
     let m = load_imported(&toml);
-    assert_eq!(m.master.mode, MasterMode::ApachePrefork);
-    assert_eq!(m.pool.process_limit, 150);
+    assert_eq!(m.front().master.mode, MasterMode::ApachePrefork);
+    assert_eq!(m.front().pool.process_limit, 150);
     assert_eq!(
-        (m.pool.start_servers, m.pool.min_spare, m.pool.max_spare),
+        (
+            m.front().pool.start_servers,
+            m.front().pool.min_spare,
+            m.front().pool.max_spare
+        ),
         (Some(5), Some(5), Some(10))
     );
-    assert_eq!((m.pool.client_limit, m.pool.service_count), (1, 0));
-    assert_eq!((m.master.tick, m.master.max_spawn_rate), (1.0, 32));
-    assert_eq!(m.listener.kind, ListenerKind::Tcp);
-    assert_eq!(m.listener.backlog, 511);
+    assert_eq!(
+        (m.front().pool.client_limit, m.front().pool.service_count),
+        (1, 0)
+    );
+    assert_eq!(
+        (m.front().master.tick, m.front().master.max_spawn_rate),
+        (1.0, 32)
+    );
+    assert_eq!(m.front().listener.kind, ListenerKind::Tcp);
+    assert_eq!(m.front().listener.backlog, 511);
     assert_eq!(m.load.connect_timeout, Some(30.0));
     assert!(
         err.contains("every setting of Apache prefork is in the model"),
@@ -238,17 +258,21 @@ fn apache_ifmodule_sections_old_names_and_the_server_limit_clamp() {
     let (toml, err) = import("apache", "ifmodule.conf", &[]);
     let m = load_imported(&toml);
     // MaxClients 400 is clamped to the default ServerLimit 256, and stderr says so.
-    assert_eq!(m.pool.process_limit, 256);
+    assert_eq!(m.front().pool.process_limit, 256);
     assert!(
         err.contains("MaxRequestWorkers 400 (line 11) is above ServerLimit 256"),
         "{err}"
     );
     assert_eq!(
-        (m.pool.start_servers, m.pool.min_spare, m.pool.max_spare),
+        (
+            m.front().pool.start_servers,
+            m.front().pool.min_spare,
+            m.front().pool.max_spare
+        ),
         (Some(10), Some(10), Some(20))
     );
-    assert_eq!(m.pool.service_count, 1000);
-    assert_eq!(m.listener.backlog, 1024);
+    assert_eq!(m.front().pool.service_count, 1000);
+    assert_eq!(m.front().listener.backlog, 1024);
     assert!(toml.contains("Listen 127.0.0.1:8080 (line 2)"), "{toml}");
     // The event MPM's section, the keep-alive settings and Include are listed.
     for needle in [
@@ -261,7 +285,7 @@ fn apache_ifmodule_sections_old_names_and_the_server_limit_clamp() {
         assert!(err.contains(needle), "no `{needle}` in {err}");
     }
     let (toml, err) = import("apache", "server-limit.conf", &[]);
-    assert_eq!(load_imported(&toml).pool.process_limit, 400);
+    assert_eq!(load_imported(&toml).front().pool.process_limit, 400);
     assert!(!err.contains("clamps"), "{err}");
 }
 
@@ -282,8 +306,8 @@ fn apache_whole_apache2_conf_has_the_defaults_and_simulates() {
         ));
     assert!(assert.get_output().stdout.is_empty());
     let m = load_imported(&std::fs::read_to_string(&out).unwrap());
-    assert_eq!(m.pool.process_limit, 256);
-    assert_eq!(m.pool.start_servers, Some(5));
+    assert_eq!(m.front().pool.process_limit, 256);
+    assert_eq!(m.front().pool.start_servers, Some(5));
     let json = simulate(&out, &["--set", "load.duration=30"]);
     assert!(json["served"].as_f64().unwrap() > 0.0, "{json}");
 }

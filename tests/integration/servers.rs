@@ -4,7 +4,7 @@
 //! php-fpm-dynamic-spawn, apache-spawn, php-fpm-ondemand).
 
 use crate::common::{
-    assert_covers, eagain, model, processes_per_second, refusal, replications, write,
+    assert_covers, eagain, model, processes_per_second, refusal, replications, root, write,
 };
 use eagain::analytic::mmck;
 
@@ -152,4 +152,60 @@ fn bad_spare_server_settings_are_refused_naming_the_field() {
         "process_limit = 2\nmin_spare = 1",
         &["`pool.min_spare`", "keeps no spare servers"],
     );
+}
+
+#[test]
+fn a_tick_too_short_is_refused_not_run_for_ever() {
+    // A tick of 1e-9 s or 1e-300 s on PHP-FPM's and Apache's masters once made a run
+    // that never ended; a tick is at least a millisecond (model::MIN_TICK), and its
+    // ticks over the arrival window count against sim.max_connections.
+    let run = |model: &str, sets: &[&str]| {
+        let mut c = eagain();
+        c.timeout(std::time::Duration::from_secs(60))
+            .args(["simulate", &root(model).display().to_string()]);
+        for s in sets {
+            c.args(["--set", s]);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    for model in [
+        "models/php-fpm-dynamic.toml",
+        "models/php-fpm-ondemand.toml",
+        "models/apache-prefork.toml",
+    ] {
+        for tick in ["1e-300", "1e-9", "0.0009"] {
+            let (code, err) = run(model, &[&format!("master.tick={tick}")]);
+            assert_eq!(code, Some(2), "{model} {tick}: {err}");
+            assert!(
+                err.contains("`master.tick`")
+                    && err.contains("shortest tick")
+                    && err.contains("0.001 s"),
+                "{model} {tick}: {err}"
+            );
+        }
+        // A millisecond over a 10^6-second window is 10^9 ticks: past the budget.
+        let (code, err) = run(
+            model,
+            &["master.tick=0.001", "load.duration=1000000", "load.rate=10"],
+        );
+        assert_eq!(code, Some(2), "{model}: {err}");
+        assert!(
+            err.contains("`master.tick`") && err.contains("sim.max_connections"),
+            "{model}: {err}"
+        );
+    }
+    // The shortest tick runs.
+    let (code, err) = run(
+        "models/php-fpm-dynamic.toml",
+        &[
+            "master.tick=0.001",
+            "sim.replications=1",
+            "load.duration=20",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
 }

@@ -26,37 +26,30 @@ impl Target for Builtin {
     }
 
     fn check_model(&self, m: &Model, run_limit_s: f64) -> Result<(), String> {
-        if m.is_chain() {
-            return Err(
-                "`services`: the builtin server runs one service, not a chain; measure a \
-                 chain with --target nginx-gunicorn (nginx -> gunicorn) or --target dovecot \
-                 (imap-login -> imap)"
-                    .into(),
-            );
-        }
-        if m.master.mode.ticks() {
+        let s = super::single(self, m)?;
+        if s.master.mode.ticks() {
             return Err(format!(
-                "`master.mode` = {}: the builtin server forks as gunicorn and Dovecot do \
+                "`master.mode` = \"{}\": the builtin server forks as gunicorn and Dovecot do \
                  (prefork, on-demand, per-connection); measure PHP-FPM and Apache with \
                  their own targets",
-                serde_json::to_value(m.master.mode).unwrap_or_default()
+                s.master.mode
             ));
         }
-        if m.pool.threads > 1 {
+        if s.pool.threads > 1 {
             return Err(
                 "`pool.threads`: the builtin server's processes serve one connection's \
                  work at a time; use 1"
                     .into(),
             );
         }
-        if m.master.mode != MasterMode::Prefork
-            && m.pool.idle_kill > 0.0
-            && m.pool.idle_kill < run_limit_s
+        if s.master.mode != MasterMode::Prefork
+            && s.pool.idle_kill > 0.0
+            && s.pool.idle_kill < run_limit_s
         {
             return Err(format!(
                 "`pool.idle_kill` = {} s is shorter than a run ({run_limit_s:.0} s) and the \
                  builtin server does not end idle processes: --set pool.idle_kill=0",
-                m.pool.idle_kill
+                s.pool.idle_kill
             ));
         }
         Ok(())
@@ -65,8 +58,12 @@ impl Target for Builtin {
     /// The master, given its unix socket bound here (so that the run owns its path),
     /// or binding its TCP port itself.
     fn start(&self, run: &Run, servers: &mut Servers) -> Result<Endpoint> {
+        let kind = super::single(self, run.model())
+            .map_err(|e| anyhow!(e))?
+            .listener
+            .kind;
         let mut serve = run.internal("serve");
-        let unix = match run.model().listener.kind {
+        let unix = match kind {
             ListenerKind::Unix => {
                 let sock = servers.bind_unix(&run.spec.socket)?;
                 sys::keep_fd(&mut serve, sock.as_raw_fd());
@@ -92,7 +89,7 @@ impl Target for Builtin {
                 }
             },
         )?;
-        Ok(match run.model().listener.kind {
+        Ok(match kind {
             ListenerKind::Unix => Endpoint::Unix(run.spec.socket.clone()),
             ListenerKind::Tcp => Endpoint::Tcp(
                 addr.trim()

@@ -19,7 +19,7 @@ use crate::harness::prefork::parse_request;
 use crate::harness::spec::Endpoint;
 use crate::harness::supervisor::{Run, Servers};
 use crate::harness::sys;
-use crate::model::{ListenerKind, MasterMode, Model};
+use crate::model::{ListenerKind, MasterMode, Model, Service};
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -65,7 +65,8 @@ impl Target for Courier {
     }
 
     fn check_model(&self, m: &Model, _run_limit_s: f64) -> Result<(), String> {
-        check_expressible(m).map_err(|e| format!("the {NAME} target cannot run {e}"))
+        let s = super::single(self, m)?;
+        check_expressible(m, s).map_err(|e| format!("the {NAME} target cannot run {e}"))
     }
 
     fn check_machine(&self) -> Result<serde_json::Value, BadInput> {
@@ -82,7 +83,10 @@ impl Target for Courier {
             .with_context(|| format!("cannot create {}", log.display()))?;
         let exe = std::env::current_exe().context("cannot find the eagain executable")?;
         let port = run.port()?;
-        let n = run.model().pool.process_limit;
+        let n = super::single(self, run.model())
+            .map_err(|e| anyhow!(e))?
+            .pool
+            .process_limit;
         let mut c = run.command(&program.couriertcpd);
         c.arg(format!("-maxprocs={n}"))
             .arg(format!("-maxperip={n}"))
@@ -148,38 +152,38 @@ fn probe(addr: SocketAddr) -> bool {
     buf[..n].starts_with(b"OK")
 }
 
-/// What couriertcpd cannot run as the model says.
-fn check_expressible(m: &Model) -> Result<(), String> {
-    if m.master.mode != MasterMode::PerConnection {
+/// What couriertcpd cannot run as model `m` and its one service `s` say.
+fn check_expressible(m: &Model, s: &Service) -> Result<(), String> {
+    if s.master.mode != MasterMode::PerConnection {
         return Err(format!(
             "`master.mode` = \"{}\": couriertcpd accepts and forks a process per \
              connection, up to -maxprocs, with none kept ready; use \"per-connection\" \
              with the {NAME} target",
-            m.master.mode.name()
+            s.master.mode
         ));
     }
-    if m.master.dovecot_version.is_some() {
+    if s.master.dovecot_version.is_some() {
         return Err(
             "`master.dovecot_version`: couriertcpd is not Dovecot; leave it out with the \
              courier target"
                 .into(),
         );
     }
-    if m.listener.kind != ListenerKind::Tcp {
+    if s.listener.kind != ListenerKind::Tcp {
         return Err(format!(
             "`listener.kind` = \"unix\": couriertcpd listens on TCP; use \"tcp\" with the \
              {NAME} target"
         ));
     }
-    if m.listener.backlog != SOMAXCONN {
+    if s.listener.backlog != SOMAXCONN {
         return Err(format!(
             "`listener.backlog` = {}: couriertcpd passes its compile-time SOMAXCONN, \
              {SOMAXCONN} with Debian 12's glibc, to listen() (semantics: courier-backlog); \
              set {SOMAXCONN}, and a smaller listener.somaxconn for a shorter queue",
-            m.listener.backlog
+            s.listener.backlog
         ));
     }
-    let p = &m.pool;
+    let p = &s.pool;
     if p.service_count != 1 {
         return Err(format!(
             "`pool.service_count` = {}: couriertcpd's program serves one connection and \
@@ -194,7 +198,7 @@ fn check_expressible(m: &Model) -> Result<(), String> {
             p.process_min_avail
         ));
     }
-    one_connection_per_process(m, NAME)
+    one_connection_per_process(m, s, NAME)
 }
 
 /// `eagain __internal connection`: the program couriertcpd runs for a connection on

@@ -25,6 +25,10 @@ impl Target for Mock {
         "the mock target (the simulator's own replications)"
     }
 
+    fn runs_chains(&self) -> bool {
+        true
+    }
+
     fn hidden(&self) -> bool {
         true
     }

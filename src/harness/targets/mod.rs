@@ -17,7 +17,7 @@ use super::measurement::{PointMeasurement, Prediction};
 use super::spec::{Endpoint, ServerLog};
 use super::supervisor::{Run, Servers};
 use crate::error::BadInput;
-use crate::model::Model;
+use crate::model::{Model, Service};
 use anyhow::Result;
 pub(crate) use logs::LogLine;
 use std::path::{Path, PathBuf};
@@ -49,6 +49,12 @@ pub(crate) trait Target: Sync {
         false
     }
 
+    /// It runs a chain of services (nginx -> gunicorn, imap-login -> imap). A target
+    /// that runs one service has a chain refused (`single`) before any other check.
+    fn runs_chains(&self) -> bool {
+        false
+    }
+
     /// Its listen queue is the kernel's: a `listener.somaxconn` below the machine's is
     /// applied in a network namespace of the run's own, which needs root.
     fn kernel_queue(&self) -> bool {
@@ -59,7 +65,7 @@ pub(crate) trait Target: Sync {
     /// pool.process_limit set (a real server's workers); checked against
     /// `--max-processes` before anything runs.
     fn processes(&self, m: &Model) -> u64 {
-        m.service_list()
+        m.services
             .iter()
             .map(|s| u64::from(s.pool.process_limit))
             .sum()
@@ -176,6 +182,21 @@ pub(crate) fn names() -> impl Iterator<Item = (&'static str, bool)> {
     REGISTRY.iter().map(|t| (t.name(), t.hidden()))
 }
 
+/// The one service `target` runs, or its refusal of a chain, naming the targets that
+/// measure one.
+pub(crate) fn single<'a>(target: &dyn Target, m: &'a Model) -> Result<&'a Service, String> {
+    m.single().map_err(|e| {
+        format!(
+            "`{}`: --target {} ({}) {}; measure a chain with --target nginx-gunicorn \
+             (nginx -> gunicorn) or --target dovecot (imap-login -> imap)",
+            e.path,
+            target.name(),
+            target.title(),
+            e.message
+        )
+    })
+}
+
 /// Finds a program on PATH or in the usual Debian places.
 fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -236,29 +257,30 @@ fn programs(target: &str, names: &[(&str, &str)]) -> Result<Vec<PathBuf>, BadInp
 }
 
 /// What a server with one connection per process and no proxy retries cannot run
-/// (nginx + PHP-FPM, Apache prefork, couriertcpd): `target` names it in the message.
-fn one_connection_per_process(m: &Model, target: &str) -> Result<(), String> {
-    if m.pool.client_limit != 1 {
+/// (nginx + PHP-FPM, Apache prefork, couriertcpd) of model `m` and its one service `s`:
+/// `target` names it in the message.
+fn one_connection_per_process(m: &Model, s: &Service, target: &str) -> Result<(), String> {
+    if s.pool.client_limit != 1 {
         return Err(format!(
             "`pool.client_limit` = {}: each of its processes serves one connection at a \
              time; use 1 with the {target} target",
-            m.pool.client_limit
+            s.pool.client_limit
         ));
     }
-    if m.pool.threads != 1 {
+    if s.pool.threads != 1 {
         return Err(format!(
             "`pool.threads` = {}: its processes have one thread; use 1 with the {target} \
              target",
-            m.pool.threads
+            s.pool.threads
         ));
     }
-    if m.work.hold.mean() != 0.0 {
+    if s.work.hold.mean() != 0.0 {
         return Err(format!(
             "`work.hold`: the program it runs cannot keep a connection open after its \
              reply; use a hold of constant 0 with the {target} target"
         ));
     }
-    if m.master.drop_timeout.is_some() {
+    if s.master.drop_timeout.is_some() {
         return Err(format!(
             "`master.drop_timeout`: its master has no drop timer (it is Dovecot's); \
              leave it out with the {target} target"
@@ -275,12 +297,12 @@ fn one_connection_per_process(m: &Model, target: &str) -> Result<(), String> {
 
 /// A maintenance tick fixed at 1 s in the server's code (PHP-FPM's heartbeat, Apache's
 /// sleep; semantics: php-fpm-tick, apache-tick).
-fn fixed_tick(m: &Model, target: &str, what: &str) -> Result<(), String> {
-    if m.master.tick != 1.0 {
+fn fixed_tick(s: &Service, target: &str, what: &str) -> Result<(), String> {
+    if s.master.tick != 1.0 {
         return Err(format!(
             "`master.tick` = {}: {what} every second, fixed in its code; use 1 with the \
              {target} target",
-            m.master.tick
+            s.master.tick
         ));
     }
     Ok(())

@@ -31,7 +31,7 @@ use crate::error::BadInput;
 use crate::harness::spec::{Endpoint, RunSpec};
 use crate::harness::supervisor::{Run, Servers};
 use crate::harness::sys;
-use crate::model::{spares, start_servers, ListenerKind, MasterMode, Model};
+use crate::model::{spares, start_servers, ListenerKind, MasterMode, Model, Service};
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -96,7 +96,8 @@ impl Target for NginxPhpFpm {
     }
 
     fn check_model(&self, m: &Model, _run_limit_s: f64) -> Result<(), String> {
-        check_expressible(m).map_err(|e| format!("the {NAME} target cannot run {e}"))
+        let s = super::single(self, m)?;
+        check_expressible(m, s).map_err(|e| format!("the {NAME} target cannot run {e}"))
     }
 
     fn check_machine(&self) -> Result<serde_json::Value, BadInput> {
@@ -120,12 +121,13 @@ impl Target for NginxPhpFpm {
             ))
             .into());
         }
+        let service = super::single(self, run.model()).map_err(|e| anyhow!(e))?;
         let write = |name: &str, text: String| {
             let path = dir.join(name);
             std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
         };
         write(SCRIPT, SCRIPT_TEXT.to_string())?;
-        write(FPM_CONF, fpm_conf(run.spec, sys::is_root()))?;
+        write(FPM_CONF, fpm_conf(run.spec, service, sys::is_root()))?;
         write(
             NGINX_CONF,
             nginx_conf(dir, run.port()?, &location(run.spec), sys::is_root()),
@@ -137,6 +139,10 @@ impl Target for NginxPhpFpm {
     /// the pool; then the load, in phase with the master's tick.
     fn start(&self, run: &Run, servers: &mut Servers) -> Result<Endpoint> {
         let programs: Programs = super::state(run)?;
+        let mode = super::single(self, run.model())
+            .map_err(|e| anyhow!(e))?
+            .master
+            .mode;
         let dir = run.dir();
         let stderr_path = dir.join("php-fpm-stderr.log");
         let stderr = std::fs::File::create(&stderr_path)
@@ -182,7 +188,7 @@ impl Target for NginxPhpFpm {
             NGINX_READY,
         )?;
         let addr = ([127, 0, 0, 1], run.port()?).into();
-        if run.model().master.mode != MasterMode::PhpFpmOndemand {
+        if mode != MasterMode::PhpFpmOndemand {
             servers.wait_until(
                 15.0,
                 "the PHP script through nginx and php-fpm",
@@ -215,30 +221,30 @@ header('Content-Type: text/plain');
 echo "OK\n";
 "#;
 
-/// What PHP-FPM behind a single-server nginx upstream cannot run as the model says.
-fn check_expressible(m: &Model) -> Result<(), String> {
-    let mode = m.master.mode;
+/// What PHP-FPM behind a single-server nginx upstream cannot run as model `m` and its
+/// one service `s` say.
+fn check_expressible(m: &Model, s: &Service) -> Result<(), String> {
+    let mode = s.master.mode;
     if !matches!(
         mode,
         MasterMode::Prefork | MasterMode::PhpFpmDynamic | MasterMode::PhpFpmOndemand
     ) {
         return Err(format!(
-            "`master.mode` = \"{}\": PHP-FPM's process managers are \"prefork\" (pm = \
-             static), \"php-fpm-dynamic\" and \"php-fpm-ondemand\"",
-            mode.name()
+            "`master.mode` = \"{mode}\": PHP-FPM's process managers are \"prefork\" (pm = \
+             static), \"php-fpm-dynamic\" and \"php-fpm-ondemand\""
         ));
     }
-    if m.listener.kind != ListenerKind::Unix {
+    if s.listener.kind != ListenerKind::Unix {
         return Err(format!(
             "`listener.kind` = \"tcp\": nginx reaches the pool over a unix socket in the \
              run's folder; use \"unix\" with the {NAME} target"
         ));
     }
-    one_connection_per_process(m, NAME)?;
+    one_connection_per_process(m, s, NAME)?;
     if mode.ticks() {
-        fixed_tick(m, NAME, "PHP-FPM's master runs its maintenance")?;
+        fixed_tick(s, NAME, "PHP-FPM's master runs its maintenance")?;
     }
-    let p = &m.pool;
+    let p = &s.pool;
     if mode == MasterMode::PhpFpmDynamic && spares(p, mode).0 == 0 {
         return Err(
             "`pool.min_spare` = 0: PHP-FPM refuses pm.min_spare_servers below 1 \
@@ -258,12 +264,12 @@ fn check_expressible(m: &Model) -> Result<(), String> {
     Ok(())
 }
 
-/// php-fpm.conf for one run: the master's files in the run's folder, one pool.
-fn fpm_conf(spec: &RunSpec, root: bool) -> String {
-    let m = &spec.model;
-    let p = &m.pool;
+/// php-fpm.conf for one run: the master's files in the run's folder, one pool, of
+/// service `s`.
+fn fpm_conf(spec: &RunSpec, s: &Service, root: bool) -> String {
+    let p = &s.pool;
     let d = |x: &str| spec.dir.join(x).display().to_string();
-    let mode = m.master.mode;
+    let mode = s.master.mode;
     let pm = match mode {
         MasterMode::PhpFpmDynamic => {
             let (min, max) = spares(p, mode);
@@ -274,7 +280,7 @@ fn fpm_conf(spec: &RunSpec, root: bool) -> String {
                  pm.max_spare_servers = {max}\n\
                  pm.max_spawn_rate = {}\n",
                 start_servers(p, mode),
-                m.master.max_spawn_rate
+                s.master.max_spawn_rate
             )
         }
         MasterMode::PhpFpmOndemand => format!(
@@ -312,7 +318,7 @@ fn fpm_conf(spec: &RunSpec, root: bool) -> String {
             ""
         },
         sock = spec.socket.display(),
-        backlog = m.listener.backlog.min(i32::MAX as u32),
+        backlog = s.listener.backlog.min(i32::MAX as u32),
         children = p.process_limit,
         requests = p.service_count,
     )

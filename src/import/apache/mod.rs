@@ -464,8 +464,8 @@ mod tests {
     fn debians_mpm_prefork_conf_is_the_shipped_apache_model() {
         let i = ok(DEBIAN);
         let m = &i.model;
-        assert_eq!(m.master.mode, MasterMode::ApachePrefork);
-        assert_eq!(m.listener.kind, ListenerKind::Tcp);
+        assert_eq!(m.front().master.mode, MasterMode::ApachePrefork);
+        assert_eq!(m.front().listener.kind, ListenerKind::Tcp);
         let shipped = crate::model::load_str(
             include_str!("../../../models/apache-prefork.toml"),
             "apache-prefork.toml",
@@ -473,10 +473,10 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(m.pool, shipped.pool);
-        assert_eq!(m.listener, shipped.listener);
-        assert_eq!(m.master.tick, 1.0);
-        assert_eq!(m.master.max_spawn_rate, 32);
+        assert_eq!(m.front().pool, shipped.front().pool);
+        assert_eq!(m.front().listener, shipped.front().listener);
+        assert_eq!(m.front().master.tick, 1.0);
+        assert_eq!(m.front().master.max_spawn_rate, 32);
         assert!(i.unused.is_empty());
     }
 
@@ -484,28 +484,28 @@ mod tests {
     fn directives_are_case_insensitive_with_their_old_names_and_ifmodule() {
         let i = ok("<IfModule mpm_prefork_module>\n  startservers 2\n  MaxClients 40\n  \
                     MaxRequestsPerChild 1000\n</IfModule>\nlistenbacklog 100\nListen 127.0.0.1:8080\n");
-        let p = &i.model.pool;
+        let p = &i.model.front().pool;
         assert_eq!(
             (p.start_servers, p.process_limit, p.service_count),
             (Some(2), 40, 1000)
         );
-        assert_eq!(i.model.listener.backlog, 100);
+        assert_eq!(i.model.front().listener.backlog, 100);
     }
 
     #[test]
     fn max_request_workers_is_clamped_to_server_limit_with_a_note() {
         let i = ok("MaxRequestWorkers 3522\n");
-        assert_eq!(i.model.pool.process_limit, 256);
+        assert_eq!(i.model.front().pool.process_limit, 256);
         assert!(
             i.notes.iter().any(|n| n.contains("clamps it to 256")),
             "{:?}",
             i.notes
         );
         let j = ok("ServerLimit 1000\nMaxRequestWorkers 600\n");
-        assert_eq!(j.model.pool.process_limit, 600);
+        assert_eq!(j.model.front().pool.process_limit, 600);
         let k = ok("ServerLimit 20\n");
-        assert_eq!(k.model.pool.process_limit, 20);
-        assert_eq!(k.model.pool.max_spare, Some(10));
+        assert_eq!(k.model.front().pool.process_limit, 20);
+        assert_eq!(k.model.front().pool.max_spare, Some(10));
     }
 
     #[test]
@@ -523,7 +523,7 @@ mod tests {
             .why
             .contains("another MPM (<IfModule mpm_event_module>, line 5)"));
         assert_eq!(i.ignored, 2);
-        assert_eq!(i.model.pool.process_limit, 256);
+        assert_eq!(i.model.front().pool.process_limit, 256);
         assert!(i.notes.iter().any(|n| n.contains("no Listen")));
         assert!(i
             .notes
@@ -535,11 +535,14 @@ mod tests {
     fn spare_settings_are_adjusted_as_prefork_does() {
         let i = ok("MinSpareServers 8\nMaxSpareServers 4\n");
         assert_eq!(
-            (i.model.pool.min_spare, i.model.pool.max_spare),
+            (
+                i.model.front().pool.min_spare,
+                i.model.front().pool.max_spare
+            ),
             (Some(8), Some(9))
         );
         let j = ok("MaxRequestWorkers 3\n");
-        let p = &j.model.pool;
+        let p = &j.model.front().pool;
         assert_eq!(
             (p.start_servers, p.min_spare, p.max_spare),
             (Some(3), Some(3), Some(3))

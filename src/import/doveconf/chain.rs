@@ -11,7 +11,7 @@ use super::write::{
     write_pool_sources, write_sim, write_title, write_unused, Part, Writing, SERVICE_TABLES,
 };
 use super::{Service, MEASURE};
-use crate::dovecot::LOGIN_RETRY_S;
+use crate::families::dovecot::LOGIN_RETRY_S;
 use crate::import::server::write_sources_title;
 use crate::import::text::{clean, toml_string, Out};
 

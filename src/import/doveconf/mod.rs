@@ -8,7 +8,7 @@
 //! dovecot-defaults) and works out what the version makes of them: the listen backlog
 //! (semantics: dovecot-backlog, dovecot-backlog-cap), the master's forking (semantics:
 //! dovecot-fork) and the drop timer (semantics: dovecot-drop-timer), by the rules of
-//! `crate::dovecot`; `write` writes the commented model, one function per TOML table,
+//! `crate::families::dovecot`; `write` writes the commented model, one function per TOML table,
 //! citing each rule as `(eagain semantics: ID)`, a section of docs/semantics.md. What a
 //! configuration cannot say (the load, session lengths, start-up times, the kernel's
 //! somaxconn) comes from the shipped Dovecot models and is marked "not in doveconf:
@@ -21,8 +21,8 @@ mod parse;
 mod settings;
 mod write;
 
-pub use crate::dovecot::Version;
 use crate::error::BadInput;
+pub use crate::families::dovecot::Version;
 use crate::import::text::clean;
 use crate::model::{load_str, MasterMode, Model};
 use parse::{parse, SHAPE};
@@ -146,11 +146,10 @@ impl Imported {
             Scope::Only(service) => vec![format!(
                 "{file}: Dovecot {version}, service {}: {}",
                 service.name(),
-                pool_summary(
-                    &self.model.pool,
-                    self.model.listener.backlog,
-                    self.model.master.mode
-                ),
+                {
+                    let one = self.model.front();
+                    pool_summary(&one.pool, one.listener.backlog, one.master.mode)
+                },
             )],
             Scope::Chain => {
                 let mut lines = vec![format!(
@@ -196,11 +195,7 @@ fn pool_summary(p: &crate::model::Pool, backlog: u32, mode: MasterMode) -> Strin
     format!(
         "process_limit {}, client_limit {}, service_count {}, process_min_avail {}, \
          backlog {backlog}, master {}",
-        p.process_limit,
-        p.client_limit,
-        p.service_count,
-        p.process_min_avail,
-        mode_name(mode),
+        p.process_limit, p.client_limit, p.service_count, p.process_min_avail, mode,
     )
 }
 
@@ -210,11 +205,6 @@ fn ignored_line(n: usize) -> String {
          (the model does not need them)",
         if n == 1 { "" } else { "s" }
     )
-}
-
-/// `master.mode` as the model file writes it.
-fn mode_name(mode: MasterMode) -> String {
-    mode.name()
 }
 
 /// Reads a saved `doveconf -n` from disk and writes the model of `service` (`--service`),
@@ -361,15 +351,15 @@ mod tests {
     fn empty_config_gives_the_imap_defaults_of_2_3() {
         let i = imap(&format!("{V23}ssl = no\n"));
         let m = &i.model;
-        assert_eq!(m.pool.process_limit, 1024);
-        assert_eq!(m.pool.client_limit, 1);
-        assert_eq!(m.pool.service_count, 1);
-        assert_eq!(m.pool.process_min_avail, 0);
-        assert_eq!(m.pool.idle_kill, 60.0);
-        assert_eq!(m.listener.backlog, 1024);
-        assert_eq!(m.listener.kind, ListenerKind::Unix);
-        assert_eq!(m.master.mode, MasterMode::OnDemand);
-        assert_eq!(m.master.drop_timeout, Some(10.0));
+        assert_eq!(m.front().pool.process_limit, 1024);
+        assert_eq!(m.front().pool.client_limit, 1);
+        assert_eq!(m.front().pool.service_count, 1);
+        assert_eq!(m.front().pool.process_min_avail, 0);
+        assert_eq!(m.front().pool.idle_kill, 60.0);
+        assert_eq!(m.front().listener.backlog, 1024);
+        assert_eq!(m.front().listener.kind, ListenerKind::Unix);
+        assert_eq!(m.front().master.mode, MasterMode::OnDemand);
+        assert_eq!(m.front().master.drop_timeout, Some(10.0));
         assert_eq!(m.load.on_refused, OnRefused::Retry);
         assert_eq!(m.load.retry_for, 0.5);
         assert_eq!(i.ignored, 1);
@@ -392,10 +382,10 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(i.model.pool, shipped.pool);
-        assert_eq!(i.model.listener, shipped.listener);
-        assert_eq!(i.model.master, shipped.master);
-        assert_eq!(i.model.work, shipped.work);
+        assert_eq!(i.model.front().pool, shipped.front().pool);
+        assert_eq!(i.model.front().listener, shipped.front().listener);
+        assert_eq!(i.model.front().master, shipped.front().master);
+        assert_eq!(i.model.front().work, shipped.front().work);
         assert_eq!(i.model.load, shipped.load);
     }
 
@@ -406,18 +396,18 @@ mod tests {
              service imap {{\n  process_limit = 512\n}}\n"
         );
         let i = imap(&text);
-        assert_eq!(i.model.pool.process_limit, 512);
-        assert_eq!(i.model.listener.backlog, 512);
+        assert_eq!(i.model.front().pool.process_limit, 512);
+        assert_eq!(i.model.front().listener.backlog, 512);
         assert!(i.toml.contains("process_limit = 512          # line 7"));
         assert!(i.toml.contains("high-performance mode"));
         let l = login(&text);
-        assert_eq!(l.model.pool.process_limit, 100);
-        assert_eq!(l.model.pool.client_limit, 1000);
-        assert_eq!(l.model.pool.service_count, 0);
-        assert_eq!(l.model.pool.process_min_avail, 4);
-        assert_eq!(l.model.listener.kind, ListenerKind::Tcp);
-        assert_eq!(l.model.listener.backlog, 100_000);
-        assert_eq!(l.model.master.mode, MasterMode::OnDemand);
+        assert_eq!(l.model.front().pool.process_limit, 100);
+        assert_eq!(l.model.front().pool.client_limit, 1000);
+        assert_eq!(l.model.front().pool.service_count, 0);
+        assert_eq!(l.model.front().pool.process_min_avail, 4);
+        assert_eq!(l.model.front().listener.kind, ListenerKind::Tcp);
+        assert_eq!(l.model.front().listener.backlog, 100_000);
+        assert_eq!(l.model.front().master.mode, MasterMode::OnDemand);
     }
 
     #[test]
@@ -428,27 +418,55 @@ mod tests {
                  client_limit = {cl}\n}}\n"
             )
         };
-        assert_eq!(imap(&cfg("2.0.12", 1024, 1)).model.listener.backlog, 128);
-        assert_eq!(imap(&cfg("2.0.13", 1024, 1)).model.listener.backlog, 511);
-        assert_eq!(imap(&cfg("2.2.25", 1024, 1)).model.listener.backlog, 511);
-        assert_eq!(imap(&cfg("2.2.25.4", 1024, 1)).model.listener.backlog, 511);
-        assert_eq!(imap(&cfg("2.2.26", 1024, 1)).model.listener.backlog, 1024);
-        assert_eq!(imap(&cfg("2.2.10", 100, 2)).model.listener.backlog, 200);
-        assert_eq!(imap(&cfg("2.3.21", 2, 1)).model.listener.backlog, 4);
-        assert_eq!(imap(&cfg("2.0.5", 1, 1)).model.listener.backlog, 4);
+        assert_eq!(
+            imap(&cfg("2.0.12", 1024, 1)).model.front().listener.backlog,
+            128
+        );
+        assert_eq!(
+            imap(&cfg("2.0.13", 1024, 1)).model.front().listener.backlog,
+            511
+        );
+        assert_eq!(
+            imap(&cfg("2.2.25", 1024, 1)).model.front().listener.backlog,
+            511
+        );
+        assert_eq!(
+            imap(&cfg("2.2.25.4", 1024, 1))
+                .model
+                .front()
+                .listener
+                .backlog,
+            511
+        );
+        assert_eq!(
+            imap(&cfg("2.2.26", 1024, 1)).model.front().listener.backlog,
+            1024
+        );
+        assert_eq!(
+            imap(&cfg("2.2.10", 100, 2)).model.front().listener.backlog,
+            200
+        );
+        assert_eq!(imap(&cfg("2.3.21", 2, 1)).model.front().listener.backlog, 4);
+        assert_eq!(imap(&cfg("2.0.5", 1, 1)).model.front().listener.backlog, 4);
         let huge = imap(&cfg("2.3.21", 100_000, 100_000));
-        assert_eq!(huge.model.listener.backlog, i32::MAX as u32);
+        assert_eq!(huge.model.front().listener.backlog, i32::MAX as u32);
     }
 
     #[test]
     fn dovecot_version_is_recorded_as_dotted_numbers() {
         let i = imap("# 2.4.1-4 (7d8c0e5759): /etc/dovecot/dovecot.conf\nssl = no\n");
-        assert_eq!(i.model.master.dovecot_version.as_deref(), Some("2.4.1"));
+        assert_eq!(
+            i.model.front().master.dovecot_version.as_deref(),
+            Some("2.4.1")
+        );
         let j = imap(&format!("{V23}ssl = no\n"));
-        assert_eq!(j.model.master.dovecot_version.as_deref(), Some("2.3.19.1"));
+        assert_eq!(
+            j.model.front().master.dovecot_version.as_deref(),
+            Some("2.3.19.1")
+        );
         // The written backlog already has the version's cap: the model's own cut is a no-op.
         let k = imap("# 2.2.10: x\nservice imap {\n  process_limit = 2048\n}\n");
-        assert_eq!(k.model.listener.backlog, 511);
+        assert_eq!(k.model.front().listener.backlog, 511);
         assert_eq!(k.model.listen_backlog(), 511);
     }
 
@@ -458,22 +476,22 @@ mod tests {
             format!("# {v} (x): /etc/dovecot/dovecot.conf\nservice imap {{\n  client_limit = {cl}\n}}\n")
         };
         assert_eq!(
-            imap(&cfg("2.4.1", 1)).model.master.mode,
+            imap(&cfg("2.4.1", 1)).model.front().master.mode,
             MasterMode::OnDemand
         );
         let per = imap(&cfg("2.4.2", 1));
-        assert_eq!(per.model.master.mode, MasterMode::PerConnection);
+        assert_eq!(per.model.front().master.mode, MasterMode::PerConnection);
         assert!(per.toml.contains("fork_time ="));
         // 2.4.2 pre-accepts only with client_limit = 1; otherwise the child accepts
         // (semantics: dovecot-master-accept, dovecot-fork).
         let multi = imap(&cfg("2.4.2", 4));
-        assert_eq!(multi.model.master.mode, MasterMode::OnDemand);
+        assert_eq!(multi.model.front().master.mode, MasterMode::OnDemand);
         assert!(multi
             .notes
             .iter()
             .any(|n| n.contains("client_limit = 4 for imap")));
         assert_eq!(
-            imap(&cfg("2.3.21", 1)).model.master.mode,
+            imap(&cfg("2.3.21", 1)).model.front().master.mode,
             MasterMode::OnDemand
         );
     }
@@ -481,11 +499,11 @@ mod tests {
     #[test]
     fn drop_timer_follows_the_version() {
         let imap20 = imap("# 2.0.15: /etc/dovecot/dovecot.conf\nssl = no\n");
-        assert_eq!(imap20.model.master.drop_timeout, Some(0.0));
+        assert_eq!(imap20.model.front().master.drop_timeout, Some(0.0));
         let login20 = login("# 2.0.15: /etc/dovecot/dovecot.conf\nssl = no\n");
-        assert_eq!(login20.model.master.drop_timeout, None);
+        assert_eq!(login20.model.front().master.drop_timeout, None);
         let imap21 = imap("# 2.1.0: /etc/dovecot/dovecot.conf\nssl = no\n");
-        assert_eq!(imap21.model.master.drop_timeout, Some(10.0));
+        assert_eq!(imap21.model.front().master.drop_timeout, Some(10.0));
     }
 
     #[test]
@@ -497,11 +515,11 @@ mod tests {
                     idle_kill_interval = 2 mins\n}\n\
                     service imap-login {\n  restart_request_count = 100\n}\n";
         let i = imap(text);
-        assert_eq!(i.model.pool.service_count, 0);
-        assert_eq!(i.model.pool.idle_kill, 120.0);
+        assert_eq!(i.model.front().pool.service_count, 0);
+        assert_eq!(i.model.front().pool.idle_kill, 120.0);
         let l = login(text);
-        assert_eq!(l.model.pool.service_count, 100);
-        assert_eq!(l.model.pool.idle_kill, 30.0);
+        assert_eq!(l.model.front().pool.service_count, 100);
+        assert_eq!(l.model.front().pool.idle_kill, 30.0);
         assert_eq!(i.ignored, 0);
     }
 
@@ -510,7 +528,7 @@ mod tests {
         let text =
             format!("{V23}service imap {{\n  service_count = 5\n  restart_request_count = 7\n}}\n");
         let i = imap(&text);
-        assert_eq!(i.model.pool.service_count, 7);
+        assert_eq!(i.model.front().pool.service_count, 7);
         assert_eq!(i.unused.len(), 1);
         assert_eq!(i.unused[0].line, 3);
         assert!(i.unused[0].why.contains("overridden by line 4"));
@@ -524,12 +542,12 @@ mod tests {
              idle_kill = 0\n}}\n"
         );
         let i = imap(&text);
-        assert_eq!(i.model.pool.process_limit, 300);
-        assert_eq!(i.model.pool.idle_kill, 300.0);
+        assert_eq!(i.model.front().pool.process_limit, 300);
+        assert_eq!(i.model.front().pool.idle_kill, 300.0);
         let l = login(&text);
-        assert_eq!(l.model.pool.process_limit, 300);
-        assert_eq!(l.model.pool.client_limit, 50);
-        assert_eq!(l.model.listener.backlog, 15_000);
+        assert_eq!(l.model.front().pool.process_limit, 300);
+        assert_eq!(l.model.front().pool.client_limit, 50);
+        assert_eq!(l.model.front().listener.backlog, 15_000);
     }
 
     #[test]
@@ -537,7 +555,7 @@ mod tests {
         let i = imap(&format!(
             "{V23}service imap {{\n  idle_kill = infinite\n}}\n"
         ));
-        assert_eq!(i.model.pool.idle_kill, 0.0);
+        assert_eq!(i.model.front().pool.idle_kill, 0.0);
     }
 
     #[test]
@@ -660,15 +678,15 @@ mod tests {
         assert_eq!(m.sim.warmup, 300.0);
         // imap as `--service imap` writes it, but for the shared master and its forks.
         let alone = imap(&format!("{V23}ssl = no\n")).model;
-        assert_eq!(p.listener, alone.listener);
-        assert_eq!(p.pool, alone.pool);
-        assert_eq!(p.work, alone.work);
+        assert_eq!(p.listener, alone.front().listener);
+        assert_eq!(p.pool, alone.front().pool);
+        assert_eq!(p.work, alone.front().work);
         let master = Master {
             process: None,
             fork_time: DistSpec::constant(0.0),
             ..p.master.clone()
         };
-        assert_eq!(master, alone.master);
+        assert_eq!(master, alone.front().master);
         assert!(prose(&i.toml).contains("service_count 1: high-security mode"));
         assert!(prose(&i.toml).contains("every login costs two forks"));
     }
@@ -839,7 +857,7 @@ mod tests {
     #[test]
     fn byte_order_mark_and_crlf_line_ends_are_accepted() {
         let i = imap("\u{feff}# 2.3.21 (x): /etc/dovecot/dovecot.conf\r\nservice imap {\r\n  process_limit = 64\r\n}\r\n");
-        assert_eq!(i.model.pool.process_limit, 64);
+        assert_eq!(i.model.front().pool.process_limit, 64);
         assert!(i.toml.contains("# line 3"));
     }
 
@@ -847,16 +865,16 @@ mod tests {
     fn version_can_come_from_dovecot_config_version() {
         let i = imap("dovecot_config_version = 2.4.2\nssl = no\n");
         assert_eq!(i.version.parts, [2, 4, 2, 0]);
-        assert_eq!(i.model.master.mode, MasterMode::PerConnection);
+        assert_eq!(i.model.front().master.mode, MasterMode::PerConnection);
     }
 
     #[test]
     fn slow_fork_versions_get_the_slow_start_up() {
         let i = imap("# 2.2.5: /etc/dovecot/dovecot.conf\nssl = no\n");
         assert!(i.toml.contains("slow host name lookup"));
-        assert_eq!(i.model.master.startup.mean(), 0.5);
+        assert_eq!(i.model.front().master.startup.mean(), 0.5);
         let j = imap("# 2.2.10: /etc/dovecot/dovecot.conf\nssl = no\n");
-        assert_eq!(j.model.master.startup.mean(), 0.02);
+        assert_eq!(j.model.front().master.startup.mean(), 0.02);
     }
 
     #[test]

@@ -4,13 +4,13 @@
 //! of it: the listen backlog (semantics: dovecot-backlog, dovecot-backlog-cap), the
 //! master's forking (semantics: dovecot-fork), the drop timer (semantics:
 //! dovecot-drop-timer) and the notes, with the rules themselves taken from
-//! `crate::dovecot`. Every setting of the two services that the model does not use is
+//! `crate::families::dovecot`. Every setting of the two services that the model does not use is
 //! listed with why; settings elsewhere are only counted.
 
 use super::parse::{bad_line, Parsed, Section, Setting};
 use super::{Service, Unused, Version};
-use crate::dovecot::{DROP_TIMEOUT_S, MIN_BACKLOG};
 use crate::error::BadInput;
+use crate::families::dovecot::{DROP_TIMEOUT_S, MIN_BACKLOG};
 use crate::import::text::{clean, snippet};
 use crate::model::MasterMode;
 
@@ -761,7 +761,7 @@ pub(super) struct Backlog {
 /// The listen() backlog Dovecot asks for (service_get_backlog(); semantics:
 /// dovecot-backlog), cut by the version's cap (semantics: dovecot-backlog-cap).
 pub(super) fn backlog(v: &Version, pool: &Pool) -> Backlog {
-    let asked = crate::dovecot::backlog(pool.process_limit, pool.client_limit);
+    let asked = crate::families::dovecot::backlog(pool.process_limit, pool.client_limit);
     let product = u64::from(pool.process_limit) * u64::from(pool.client_limit);
     let formula = format!(
         "process_limit x client_limit = {} x {} = {product}",

@@ -6,8 +6,8 @@
 //! (`chain.rs` writes the rest of a chain: its header, load and hop).
 
 use super::settings::{Backlog, DropTimer, Forking, Pool};
-use super::{ignored_line, mode_name, Service, Unused, Version, MEASURE};
-use crate::dovecot::LOGIN_RETRY_S;
+use super::{ignored_line, Service, Unused, Version, MEASURE};
+use crate::families::dovecot::LOGIN_RETRY_S;
 use crate::import::server::{self, write_sources_title};
 use crate::import::text::{capitalise, clean, float, secs_text, toml_string, Out};
 use crate::model::MasterMode;
@@ -446,7 +446,7 @@ fn write_pool(o: &mut Out, c: &Writing, part: &Part) {
 fn write_master(o: &mut Out, c: &Writing, p: &Part) {
     c.table(o, "master");
     o.field(
-        &format!("mode = \"{}\"", mode_name(p.forking.mode)),
+        &format!("mode = \"{}\"", p.forking.mode),
         &p.forking.comment,
     );
     o.field(

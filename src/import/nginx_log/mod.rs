@@ -140,7 +140,6 @@ impl Observed {
 pub struct Imported {
     pub summary: Vec<String>,
     pub notes: Vec<String>,
-    pub written: Vec<PathBuf>,
 }
 
 /// Reads the log, reconstructs the traffic and writes the files into `settings.out`.
@@ -183,7 +182,6 @@ pub fn import(settings: &Settings) -> anyhow::Result<Imported> {
     Ok(Imported {
         summary: summary(&observed, &written),
         notes: notes(&observed, &traffic, &format),
-        written,
     })
 }
 

@@ -681,17 +681,24 @@ mod tests {
     fn debians_www_pool_is_the_shipped_dynamic_model() {
         let i = ok(DEBIAN);
         let m = &i.model;
-        assert_eq!(m.master.mode, MasterMode::PhpFpmDynamic);
-        assert_eq!(m.pool.process_limit, 5);
+        assert_eq!(m.front().master.mode, MasterMode::PhpFpmDynamic);
+        assert_eq!(m.front().pool.process_limit, 5);
         assert_eq!(
-            (m.pool.start_servers, m.pool.min_spare, m.pool.max_spare),
+            (
+                m.front().pool.start_servers,
+                m.front().pool.min_spare,
+                m.front().pool.max_spare
+            ),
             (Some(2), Some(1), Some(3))
         );
-        assert_eq!((m.master.tick, m.master.max_spawn_rate), (1.0, 32));
-        assert_eq!(m.listener.kind, ListenerKind::Unix);
-        assert_eq!(m.listener.backlog, 4096);
-        assert_eq!(m.pool.client_limit, 1);
-        assert_eq!(m.pool.service_count, 0);
+        assert_eq!(
+            (m.front().master.tick, m.front().master.max_spawn_rate),
+            (1.0, 32)
+        );
+        assert_eq!(m.front().listener.kind, ListenerKind::Unix);
+        assert_eq!(m.front().listener.backlog, 4096);
+        assert_eq!(m.front().pool.client_limit, 1);
+        assert_eq!(m.front().pool.service_count, 0);
         let shipped = crate::model::load_str(
             include_str!("../../../models/php-fpm-dynamic.toml"),
             "php-fpm-dynamic.toml",
@@ -699,8 +706,8 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(m.pool, shipped.pool);
-        assert_eq!(m.listener, shipped.listener);
+        assert_eq!(m.front().pool, shipped.front().pool);
+        assert_eq!(m.front().listener, shipped.front().listener);
         assert_eq!(i.unused.len(), 1);
         assert_eq!(i.unused[0].setting.key, "user");
         assert!(
@@ -714,8 +721,8 @@ mod tests {
     fn start_servers_unset_is_min_plus_half_the_spread() {
         let i = ok("[www]\nlisten = 9000\npm = dynamic\npm.max_children = 50\n\
                     pm.min_spare_servers = 5\npm.max_spare_servers = 20\n");
-        assert_eq!(i.model.pool.start_servers, Some(12));
-        assert_eq!(i.model.listener.kind, ListenerKind::Tcp);
+        assert_eq!(i.model.front().pool.start_servers, Some(12));
+        assert_eq!(i.model.front().listener.kind, ListenerKind::Tcp);
     }
 
     #[test]
@@ -724,19 +731,19 @@ mod tests {
             "[a]\nlisten = 127.0.0.1:9000\npm = static\npm.max_children = 8\n\
                     pm.max_requests = 500\npm.min_spare_servers = 2\n",
         );
-        assert_eq!(i.model.master.mode, MasterMode::Prefork);
-        assert_eq!(i.model.pool.process_limit, 8);
-        assert_eq!(i.model.pool.service_count, 500);
-        assert_eq!(i.model.pool.min_spare, None);
+        assert_eq!(i.model.front().master.mode, MasterMode::Prefork);
+        assert_eq!(i.model.front().pool.process_limit, 8);
+        assert_eq!(i.model.front().pool.service_count, 500);
+        assert_eq!(i.model.front().pool.min_spare, None);
         assert!(i.unused[0].why.contains("only with pm = dynamic"));
         let j = ok(
             "[a]\nlisten = /x.sock\npm = ondemand\npm.max_children = 8\n\
                     pm.process_idle_timeout = 2m\n",
         );
-        assert_eq!(j.model.master.mode, MasterMode::PhpFpmOndemand);
-        assert_eq!(j.model.pool.idle_kill, 120.0);
+        assert_eq!(j.model.front().master.mode, MasterMode::PhpFpmOndemand);
+        assert_eq!(j.model.front().pool.idle_kill, 120.0);
         let k = ok("[a]\nlisten = /x.sock\npm = OnDemand\npm.max_children = 8\n");
-        assert_eq!(k.model.pool.idle_kill, 10.0);
+        assert_eq!(k.model.front().pool.idle_kill, 10.0);
         assert_eq!(parse_time("1h"), Some(3600.0));
         assert_eq!(parse_time("15"), Some(15.0));
         assert_eq!(parse_time("1x"), None);
@@ -745,10 +752,10 @@ mod tests {
     #[test]
     fn backlog_minus_one_is_somaxconn_and_a_number_is_kept() {
         let i = ok(&format!("{DEBIAN}listen.backlog = -1\n"));
-        assert_eq!(i.model.listener.backlog, 4096);
+        assert_eq!(i.model.front().listener.backlog, 4096);
         assert!(i.toml.contains("-1 on Linux for PHP 8.2"), "{}", i.toml);
         let j = ok(&format!("{DEBIAN}listen.backlog = 511\n"));
-        assert_eq!(j.model.listener.backlog, 511);
+        assert_eq!(j.model.front().listener.backlog, 511);
     }
 
     #[test]
@@ -763,7 +770,7 @@ mod tests {
             "{e}"
         );
         let i = import(&two, "www.conf", Some("api")).unwrap();
-        assert_eq!(i.model.pool.process_limit, 3);
+        assert_eq!(i.model.front().pool.process_limit, 3);
         assert_eq!(i.ignored, 7);
         assert!(i.notes.iter().any(|n| n.contains("not followed")));
         let e = import(&two, "www.conf", Some("nope")).unwrap_err().0;
@@ -830,7 +837,7 @@ mod tests {
         let i = ok(&format!(
             "{DEBIAN}pm.max_children = 7\nfrobnicate = 1\nrequest_terminate_timeout = 30s\n"
         ));
-        assert_eq!(i.model.pool.process_limit, 7);
+        assert_eq!(i.model.front().pool.process_limit, 7);
         let lines: Vec<(usize, &str)> = i
             .unused
             .iter()

@@ -5,22 +5,21 @@
 //! imap-login's connect to login/imap).
 
 use crate::dist::DistSpec;
-use crate::model::{
-    Handoff, Listener, ListenerKind, Master, MasterMode, Model, OnRefused, Pool, Service, Work,
-};
+use crate::families::dovecot::{backlog, Version, DROP_TIMEOUT_S, LOGIN_RETRY_S};
+use crate::model::{Handoff, ListenerKind, MasterMode, Model, OnRefused, Service};
 
 /// The most processes the harness starts for one Dovecot service.
 pub(super) const MAX_PROCESS_LIMIT: u32 = 1000;
 
 /// What the dovecot target cannot run as `m` says, naming the field.
 pub(super) fn expressible(m: &Model) -> Result<(), String> {
-    if m.is_chain() {
+    let Ok(s) = m.single() else {
         return chain(m);
-    }
+    };
     // What imap must be first: a client_limit above 1 would otherwise be reported as
     // the backlog it implies.
-    imap("", &m.listener, &m.pool, &m.work)?;
-    service("", &m.listener, &m.pool, &m.master)?;
+    imap(s)?;
+    service(s)?;
     let l = &m.load;
     retries(
         "load.",
@@ -40,43 +39,35 @@ fn chain(m: &Model) -> Result<(), String> {
             m.services.len()
         ));
     };
-    let p = |s: &Service| format!("services.{}.", s.name);
-    let (lp, ip) = (p(login), p(imap_service));
-    service(&lp, &login.listener, &login.pool, &login.master)?;
-    imap(
-        &ip,
-        &imap_service.listener,
-        &imap_service.pool,
-        &imap_service.work,
-    )?;
-    service(
-        &ip,
-        &imap_service.listener,
-        &imap_service.pool,
-        &imap_service.master,
-    )?;
+    let (lp, ip) = (|f: &str| login.path(f), |f: &str| imap_service.path(f));
+    service(login)?;
+    imap(imap_service)?;
+    service(imap_service)?;
     if login.listener.kind != ListenerKind::Tcp {
         return Err(format!(
-            "`{lp}listener.kind` = \"unix\": the clients connect to imap-login's inet listener \
-             on loopback; use \"tcp\" with the dovecot target"
+            "`{}` = \"unix\": the clients connect to imap-login's inet listener \
+             on loopback; use \"tcp\" with the dovecot target",
+            lp("listener.kind")
         ));
     }
     if login.handoff == Some(Handoff::Proxy) {
         return Err(format!(
-            "`{lp}handoff` = \"proxy\": without TLS imap-login passes the client's descriptor \
+            "`{}` = \"proxy\": without TLS imap-login passes the client's descriptor \
              to imap and lets it go (semantics: dovecot-login-retry); the harness runs IMAP \
-             without TLS, so use \"pass\""
+             without TLS, so use \"pass\"",
+            lp("handoff")
         ));
     }
     if login.work.hold.mean() != 0.0 {
         return Err(format!(
-            "`{lp}work.hold`: imap-login hands the client on when its login is done and keeps \
-             nothing open; leave hold at constant 0"
+            "`{}`: imap-login hands the client on when its login is done and keeps \
+             nothing open; leave hold at constant 0",
+            lp("work.hold")
         ));
     }
     let c = &login.connect;
     retries(
-        &format!("{lp}connect."),
+        &lp("connect."),
         "imap-login connects to login/imap",
         c.on_refused,
         c.retry_for,
@@ -84,24 +75,28 @@ fn chain(m: &Model) -> Result<(), String> {
     )?;
     if let Some(t) = c.connect_timeout {
         return Err(format!(
-            "`{lp}connect.connect_timeout` = {t}: imap-login's connect to the unix listener \
-             login/imap succeeds or fails at once (semantics: dovecot-login-retry); leave it out"
+            "`{}` = {t}: imap-login's connect to the unix listener \
+             login/imap succeeds or fails at once (semantics: dovecot-login-retry); leave it out",
+            lp("connect.connect_timeout")
         ));
     }
     if let Some(t) = c.timeout {
         return Err(format!(
-            "`{lp}connect.timeout` = {t}: imap-login lets the client go once it is in imap's \
-             queue (pass); leave it out"
+            "`{}` = {t}: imap-login lets the client go once it is in imap's \
+             queue (pass); leave it out",
+            lp("connect.timeout")
         ));
     }
     let (a, b) = (&login.master.process, &imap_service.master.process);
     if a.is_none() || a != b {
         let shown = |x: &Option<String>| x.as_deref().map_or("none".into(), |l| format!("\"{l}\""));
         return Err(format!(
-            "`{lp}master.process` = {} and `{ip}master.process` = {}: Dovecot's one master \
+            "`{}` = {} and `{}` = {}: Dovecot's one master \
              forks for imap-login and imap one fork at a time (semantics: dovecot-fork-serial); \
              give both services the same label, such as master.process = \"dovecot\"",
+            lp("master.process"),
             shown(a),
+            ip("master.process"),
             shown(b)
         ));
     }
@@ -109,58 +104,71 @@ fn chain(m: &Model) -> Result<(), String> {
 }
 
 /// What every Dovecot service must say: its master's rules and Dovecot's backlog.
-fn service(p: &str, listener: &Listener, pool: &Pool, master: &Master) -> Result<(), String> {
+fn service(s: &Service) -> Result<(), String> {
+    let p = |f: &str| s.path(f);
+    let (listener, pool, master) = (&s.listener, &s.pool, &s.master);
     if master.mode != MasterMode::OnDemand {
-        let mode = serde_json::to_value(master.mode).unwrap_or_default();
         return Err(format!(
-            "`{p}master.mode` = {mode}: Dovecot 2.3 forks its processes on demand (semantics: \
-             dovecot-fork); use \"on-demand\" with the dovecot target"
+            "`{}` = \"{}\": Dovecot 2.3 forks its processes on demand (semantics: \
+             dovecot-fork); use \"on-demand\" with the dovecot target",
+            p("master.mode"),
+            master.mode
         ));
     }
     if let Some(raw) = &master.dovecot_version {
-        let v = crate::dovecot::Version::parse(raw);
+        let v = Version::parse(raw);
         if !v.is_some_and(|v| v.at_least(2, 2, 26) && !v.at_least(2, 4, 2)) {
             return Err(format!(
-                "`{p}master.dovecot_version` = \"{raw}\": the installed Dovecot is 2.3, which \
+                "`{}` = \"{raw}\": the installed Dovecot is 2.3, which \
                  behaves as 2.2.26 to 2.4.1 (no backlog cap, on-demand forks); leave it out \
-                 or give a version in that range"
+                 or give a version in that range",
+                p("master.dovecot_version")
             ));
         }
     }
     if pool.process_limit > MAX_PROCESS_LIMIT {
         return Err(format!(
-            "`{p}pool.process_limit` = {}: the harness starts at most {MAX_PROCESS_LIMIT} real \
+            "`{}` = {}: the harness starts at most {MAX_PROCESS_LIMIT} real \
              processes of a Dovecot service",
+            p("pool.process_limit"),
             pool.process_limit
         ));
     }
-    let backlog = crate::dovecot::backlog(pool.process_limit, pool.client_limit);
+    let backlog = backlog(pool.process_limit, pool.client_limit);
     if listener.backlog != backlog {
         return Err(format!(
-            "`{p}listener.backlog` = {}: Dovecot passes process_limit x client_limit (at least \
+            "`{}` = {}: Dovecot passes process_limit x client_limit (at least \
              4) = {backlog} to listen() (semantics: dovecot-backlog); --set \
-             {p}listener.backlog={backlog}, or give {p}master.dovecot_version and leave the \
+             {}={backlog}, or give {} and leave the \
              backlog out",
-            listener.backlog
+            p("listener.backlog"),
+            listener.backlog,
+            p("listener.backlog"),
+            p("master.dovecot_version")
         ));
     }
     if pool.process_min_avail > pool.process_limit {
         return Err(format!(
-            "`{p}pool.process_min_avail` = {} is above {p}pool.process_limit = {}",
-            pool.process_min_avail, pool.process_limit
+            "`{}` = {} is above {} = {}",
+            p("pool.process_min_avail"),
+            pool.process_min_avail,
+            p("pool.process_limit"),
+            pool.process_limit
         ));
     }
     if pool.idle_kill.fract() != 0.0 || pool.idle_kill >= 4_294_967_295.0 {
         return Err(format!(
-            "`{p}pool.idle_kill` = {}: Dovecot's idle_kill is whole seconds; give an integer \
+            "`{}` = {}: Dovecot's idle_kill is whole seconds; give an integer \
              (0: never)",
+            p("pool.idle_kill"),
             pool.idle_kill
         ));
     }
-    if master.drop_timeout != Some(crate::dovecot::DROP_TIMEOUT_S) {
+    if master.drop_timeout != Some(DROP_TIMEOUT_S) {
         return Err(format!(
-            "`{p}master.drop_timeout` = {}: Dovecot's master drops connections after 10 s at \
+            "`{}` = {}: Dovecot's master drops connections after 10 s at \
              process_limit (SERVICE_DROP_TIMEOUT_MSECS; semantics: dovecot-drop-timer); set 10",
+            p("master.drop_timeout"),
             master
                 .drop_timeout
                 .map_or("none".to_string(), |d| d.to_string())
@@ -171,25 +179,30 @@ fn service(p: &str, listener: &Listener, pool: &Pool, master: &Master) -> Result
 
 /// What the imap service must say: a unix listener, one session per process, the
 /// session all blocking.
-fn imap(p: &str, listener: &Listener, pool: &Pool, work: &Work) -> Result<(), String> {
-    if listener.kind != ListenerKind::Unix {
+fn imap(s: &Service) -> Result<(), String> {
+    let p = |f: &str| s.path(f);
+    if s.listener.kind != ListenerKind::Unix {
         return Err(format!(
-            "`{p}listener.kind` = \"tcp\": imap-login reaches imap over the unix listener \
-             login/imap; use \"unix\" with the dovecot target"
+            "`{}` = \"tcp\": imap-login reaches imap over the unix listener \
+             login/imap; use \"unix\" with the dovecot target",
+            p("listener.kind")
         ));
     }
-    if pool.client_limit != 1 {
+    if s.pool.client_limit != 1 {
         return Err(format!(
-            "`{p}pool.client_limit` = {}: an imap process with more than one client does not \
+            "`{}` = {}: an imap process with more than one client does not \
              serialise their sessions as the model's processes do (Dovecot says client_limit \
              must be 1 for imap); use 1 with the dovecot target",
-            pool.client_limit
+            p("pool.client_limit"),
+            s.pool.client_limit
         ));
     }
-    if work.hold.mean() != 0.0 {
+    if s.work.hold.mean() != 0.0 {
         return Err(format!(
-            "`{p}work.hold`: an IMAP session keeps its imap process (client_limit 1) for its \
-             whole length; put the session in {p}work.blocking and leave hold at constant 0"
+            "`{}`: an IMAP session keeps its imap process (client_limit 1) for its \
+             whole length; put the session in {} and leave hold at constant 0",
+            p("work.hold"),
+            p("work.blocking")
         ));
     }
     Ok(())
@@ -210,7 +223,7 @@ fn retries(
              dovecot-login-retry); use \"retry\" with the dovecot target"
         ));
     }
-    if retry_for != crate::dovecot::LOGIN_RETRY_S {
+    if retry_for != LOGIN_RETRY_S {
         return Err(format!(
             "`{p}retry_for` = {retry_for}: imap-login retries for 0.5 s \
              (SOCKET_CONNECT_RETRY_MSECS); set 0.5"

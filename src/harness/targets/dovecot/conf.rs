@@ -79,7 +79,7 @@ pub(super) fn services(m: &Model) -> (ServiceConf, ServiceConf) {
                 process_min_avail: Some(LOGIN_MIN_AVAIL),
                 ..ServiceConf::default()
             },
-            ServiceConf::of(&m.pool),
+            ServiceConf::of(&m.front().pool),
         ),
     }
 }
@@ -327,11 +327,12 @@ blocking = { dist = "constant", value = 0.5 }
     fn a_chains_log_lines_are_counted_per_service() {
         let dir = tempfile::tempdir().unwrap();
         let m = crate::harness::testing::model(&[]);
+        let one = m.front();
+        let service = |name| {
+            crate::model::Service::new(name, &one.listener, &one.pool, &one.master, &one.work)
+        };
         let mut chain = m.clone();
-        chain.services = vec![
-            crate::model::Service::single("imap-login", &m.listener, &m.pool, &m.master, &m.work),
-            crate::model::Service::single("imap", &m.listener, &m.pool, &m.master, &m.work),
-        ];
+        chain.services = vec![service("imap-login"), service("imap")];
         std::fs::write(
             dir.path().join(LOG),
             "old line before the start\n\

@@ -71,6 +71,10 @@ impl Target for Dovecot {
         "Dovecot"
     }
 
+    fn runs_chains(&self) -> bool {
+        true
+    }
+
     fn check_model(&self, m: &Model, _run_limit_s: f64) -> Result<(), String> {
         // Dovecot ends idle processes itself (idle_kill is passed on).
         check::expressible(m).map_err(|e| format!("the dovecot target cannot run {e}"))

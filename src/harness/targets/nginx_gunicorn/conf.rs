@@ -48,7 +48,7 @@ const OWN_CONNECTIONS: u32 = 2;
 
 /// What a run of `m` configures: nginx, and gunicorn's service (the model's one, or
 /// the chain's last).
-pub(super) fn plan(m: &Model) -> (Nginx, Service) {
+pub(super) fn plan(m: &Model) -> (Nginx, &Service) {
     match m.services.as_slice() {
         [nginx, gunicorn] => (
             Nginx {
@@ -62,7 +62,7 @@ pub(super) fn plan(m: &Model) -> (Nginx, Service) {
                 connect_timeout: nginx.connect.connect_timeout,
                 read_timeout: nginx.connect.timeout,
             },
-            gunicorn.clone(),
+            gunicorn,
         ),
         _ => (
             Nginx {
@@ -72,7 +72,7 @@ pub(super) fn plan(m: &Model) -> (Nginx, Service) {
                 connect_timeout: m.load.connect_timeout,
                 read_timeout: m.load.timeout,
             },
-            Service::single("", &m.listener, &m.pool, &m.master, &m.work),
+            m.front(),
         ),
     }
 }
@@ -80,8 +80,8 @@ pub(super) fn plan(m: &Model) -> (Nginx, Service) {
 /// What gunicorn's sync workers and a single-server nginx upstream cannot do, naming
 /// the field.
 pub(super) fn expressible(m: &Model) -> Result<(), String> {
-    if !m.is_chain() {
-        gunicorn("", &plan(m).1)?;
+    if let Ok(one) = m.single() {
+        gunicorn(one)?;
         if m.load.on_refused != OnRefused::Fail {
             return Err(
                 "`load.on_refused` = \"retry\": nginx answers 502 at once for a single \
@@ -99,7 +99,7 @@ pub(super) fn expressible(m: &Model) -> Result<(), String> {
             m.services.len()
         ));
     };
-    gunicorn(&format!("services.{}.", back.name), back)?;
+    gunicorn(back)?;
     let p = format!("services.{}.", nginx.name);
     if nginx.handoff != Some(Handoff::Proxy) {
         return Err(format!(
@@ -114,10 +114,10 @@ pub(super) fn expressible(m: &Model) -> Result<(), String> {
         ));
     }
     if nginx.master.mode != MasterMode::Prefork {
-        let mode = serde_json::to_value(nginx.master.mode).unwrap_or_default();
         return Err(format!(
-            "`{p}master.mode` = {mode}: nginx's master keeps worker_processes workers; use \
-             \"prefork\""
+            "`{p}master.mode` = \"{}\": nginx's master keeps worker_processes workers; use \
+             \"prefork\"",
+            nginx.master.mode
         ));
     }
     if nginx.master.drop_timeout.is_some() {
@@ -156,32 +156,37 @@ pub(super) fn expressible(m: &Model) -> Result<(), String> {
     Ok(())
 }
 
-/// What a gunicorn sync pool must say; `p` is "" or "services.NAME.".
-fn gunicorn(p: &str, s: &Service) -> Result<(), String> {
+/// What a gunicorn sync pool must say.
+fn gunicorn(s: &Service) -> Result<(), String> {
+    let p = |f: &str| s.path(f);
     if s.master.mode != MasterMode::Prefork {
-        let mode = serde_json::to_value(s.master.mode).unwrap_or_default();
         return Err(format!(
-            "`{p}master.mode` = {mode}: gunicorn's arbiter keeps a fixed pool of workers; \
-             use \"prefork\" with the nginx-gunicorn target (the builtin target forks on demand)"
+            "`{}` = \"{}\": gunicorn's arbiter keeps a fixed pool of workers; \
+             use \"prefork\" with the nginx-gunicorn target (the builtin target forks on demand)",
+            p("master.mode"),
+            s.master.mode
         ));
     }
     if s.pool.client_limit != 1 {
         return Err(format!(
-            "`{p}pool.client_limit` = {}: a gunicorn sync worker serves one request at a time; \
+            "`{}` = {}: a gunicorn sync worker serves one request at a time; \
              use 1 with the nginx-gunicorn target",
+            p("pool.client_limit"),
             s.pool.client_limit
         ));
     }
     if s.work.hold.mean() != 0.0 {
         return Err(format!(
-            "`{p}work.hold`: the app cannot keep a connection open after its reply; use the \
-             builtin target, or a hold of constant 0"
+            "`{}`: the app cannot keep a connection open after its reply; use the \
+             builtin target, or a hold of constant 0",
+            p("work.hold")
         ));
     }
     if s.master.drop_timeout.is_some() {
         return Err(format!(
-            "`{p}master.drop_timeout`: gunicorn has no drop timer (it is Dovecot's); leave it \
-             out with the nginx-gunicorn target"
+            "`{}`: gunicorn has no drop timer (it is Dovecot's); leave it \
+             out with the nginx-gunicorn target",
+            p("master.drop_timeout")
         ));
     }
     Ok(())
@@ -309,7 +314,9 @@ mod tests {
     /// The testing model as the chain nginx -> gunicorn.
     fn chain() -> Model {
         let mut m = model(&[]);
-        let mut nginx = Service::single("nginx", &m.listener, &m.pool, &m.master, &m.work);
+        let one = m.front().clone();
+        let service = |name| Service::new(name, &one.listener, &one.pool, &one.master, &one.work);
+        let mut nginx = service("nginx");
         nginx.next = Some("gunicorn".into());
         nginx.handoff = Some(Handoff::Proxy);
         nginx.listener.kind = ListenerKind::Tcp;
@@ -321,7 +328,7 @@ mod tests {
             timeout: Some(3.0),
             ..Connect::default()
         };
-        let mut g = Service::single("gunicorn", &m.listener, &m.pool, &m.master, &m.work);
+        let mut g = service("gunicorn");
         g.pool.process_limit = 3;
         g.listener.backlog = 9;
         m.services = vec![nginx, g];

@@ -49,6 +49,10 @@ impl Target for NginxGunicorn {
         "nginx + gunicorn"
     }
 
+    fn runs_chains(&self) -> bool {
+        true
+    }
+
     fn check_model(&self, m: &Model, _run_limit_s: f64) -> Result<(), String> {
         conf::expressible(m).map_err(|e| format!("the nginx-gunicorn target cannot run {e}"))
     }

@@ -1,7 +1,72 @@
-//! Dovecot's rules, once, for the model, the harness and the importer: how a version is
-//! written and compared, the backlog its master passes to listen(), how its master
-//! forks, what it does at process_limit, and the versions that changed start-up,
-//! pre-forking and idle_kill.
+//! Dovecot's rules, once, for the model, the simulator, the harness and the importer:
+//! how a version is written and compared, the backlog its master passes to listen(),
+//! how its master forks, what it does at process_limit, and the versions that changed
+//! start-up, pre-forking and idle_kill. `master.mode = "on-demand"`, and any mode with
+//! a `master.dovecot_version`, is this family (`super::of`).
+
+use super::{one_connection_per_fork, refuse, Family, MasterMode, Refusal, Settings};
+
+/// Dovecot's master.
+pub struct Dovecot;
+
+impl Family for Dovecot {
+    /// A backlog left out of a model with a version: process_limit x client_limit, at
+    /// least 4 (service_get_backlog(); semantics: dovecot-backlog).
+    fn derived_backlog(&self, s: &Settings) -> Option<u32> {
+        s.dovecot_version
+            .map(|_| backlog(s.process_limit, s.client_limit))
+    }
+
+    /// The version's own cap on what listen() is given (semantics: dovecot-backlog-cap).
+    fn backlog_cap(&self, s: &Settings) -> Option<u32> {
+        s.dovecot_version
+            .and_then(Version::parse)
+            .and_then(|v| v.backlog_cap())
+    }
+
+    /// A per-connection master gives each process one connection, and a version fixes
+    /// the fork mode (semantics: dovecot-fork).
+    fn check(&self, s: &Settings) -> Result<(), Refusal> {
+        one_connection_per_fork(s)?;
+        match s.dovecot_version {
+            Some(raw) => check_version(raw, s.mode, s.client_limit),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A Dovecot master's version fixes its fork mode (semantics: dovecot-fork).
+fn check_version(raw: &str, mode: MasterMode, client_limit: u32) -> Result<(), Refusal> {
+    let v = Version::parse(raw).ok_or_else(|| {
+        refuse(
+            "master.dovecot_version",
+            format!(
+                "`{}` is not a version: write it as doveconf prints it, e.g. \"2.3.21\"",
+                crate::error::quoted(raw)
+            ),
+        )
+    })?;
+    let wrong = |message: String| Err(refuse("master.mode", message));
+    match (mode, v.forks_per_connection(client_limit)) {
+        (MasterMode::OnDemand, true) => wrong(format!(
+            "Dovecot {raw} with client_limit = 1 accepts in the master and forks per \
+             connection: use \"per-connection\""
+        )),
+        (MasterMode::PerConnection, false) => wrong(format!(
+            "Dovecot {raw} forks on demand here (per-connection forking came in 2.4.2, \
+             for client_limit = 1): use \"on-demand\""
+        )),
+        (MasterMode::Prefork, _) => wrong(format!(
+            "a Dovecot master ({raw}) does not keep a fixed pool: use \"on-demand\" or \
+             \"per-connection\""
+        )),
+        (MasterMode::OnDemand | MasterMode::PerConnection, _) => Ok(()),
+        (other, _) => wrong(format!(
+            "\"{other}\" is not how a Dovecot master ({raw}) forks: use \"on-demand\" or \
+             \"per-connection\", or leave master.dovecot_version out"
+        )),
+    }
+}
 
 /// A Dovecot version as doveconf prints it (`2.3.19.1`, `2.4.1-4`) or a model gives it
 /// in `master.dovecot_version`.

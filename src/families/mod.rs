@@ -1,0 +1,264 @@
+//! The server families: the rules each kind of master follows, one file a family
+//! (`gunicorn.rs`, `dovecot.rs`, `php_fpm.rs`, `apache.rs`, `courier.rs`). A family
+//! owns its defaults (the spare servers its master keeps, the processes it starts
+//! with), its checks of a service's settings, and its backlog: the one it derives when
+//! the model leaves `listener.backlog` out, and the cap its version puts on what
+//! listen() is given. This file holds the master modes, what a family's rules read of
+//! a service (`Settings`, copied from the model's tables), and `of`: the one place that
+//! decides which family a service is, from its master's mode and its Dovecot version.
+//!
+//! Nothing here knows the model's types: the model copies a service's settings in and
+//! names the paths of what a rule refuses (`Refusal::field` is relative to the
+//! service), so the arrow points one way, model → families. The simulator's spawn
+//! rules live in `server/`; the harness's and the importers' rules of each real server
+//! in their own folders.
+//!
+//! A new family costs a file here and an arm of `of` (with its mode, if it brings one).
+
+pub mod apache;
+pub mod courier;
+pub mod dovecot;
+pub mod gunicorn;
+pub mod php_fpm;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How a service's master forks its processes (`master.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MasterMode {
+    /// A fixed pool ready at t = 0, respawned on exit (gunicorn sync workers).
+    #[default]
+    Prefork,
+    /// Dovecot up to 2.4.1: one fork per startup round trip while connections wait.
+    OnDemand,
+    /// Dovecot 2.4.2 and later (client_limit = 1), courier: the master accepts and forks.
+    PerConnection,
+    /// PHP-FPM pm = dynamic: a maintenance tick keeps the idle children between
+    /// min_spare and max_spare, forking at a rate that doubles per tick.
+    PhpFpmDynamic,
+    /// PHP-FPM pm = ondemand: one fork per wake-up of its edge-triggered watch.
+    PhpFpmOndemand,
+    /// Apache httpd's prefork MPM: as dynamic, with its own rules.
+    ApachePrefork,
+}
+
+impl MasterMode {
+    /// Every mode, in the order messages list them.
+    pub const ALL: [MasterMode; 6] = [
+        MasterMode::Prefork,
+        MasterMode::OnDemand,
+        MasterMode::PerConnection,
+        MasterMode::PhpFpmDynamic,
+        MasterMode::PhpFpmOndemand,
+        MasterMode::ApachePrefork,
+    ];
+
+    /// The modes whose maintenance tick keeps spare servers (PHP-FPM dynamic, Apache
+    /// prefork): their family says so.
+    pub fn has_spares(self) -> bool {
+        of(self, None).keeps_spares(self)
+    }
+
+    /// The modes with a maintenance tick at all.
+    pub fn ticks(self) -> bool {
+        of(self, None).ticks(self)
+    }
+}
+
+impl fmt::Display for MasterMode {
+    /// As a model file writes it ("on-demand"): serde's name, which a test keeps equal.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MasterMode::Prefork => "prefork",
+            MasterMode::OnDemand => "on-demand",
+            MasterMode::PerConnection => "per-connection",
+            MasterMode::PhpFpmDynamic => "php-fpm-dynamic",
+            MasterMode::PhpFpmOndemand => "php-fpm-ondemand",
+            MasterMode::ApachePrefork => "apache-prefork",
+        })
+    }
+}
+
+/// What a family's rules read of one service: its master's mode and version and the
+/// pool's limits, as the model's tables give them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings<'a> {
+    pub mode: MasterMode,
+    /// `master.dovecot_version`, as written.
+    pub dovecot_version: Option<&'a str>,
+    pub process_limit: u32,
+    pub client_limit: u32,
+    /// `pool.start_servers`, `pool.min_spare`, `pool.max_spare`, when given.
+    pub start_servers: Option<u32>,
+    pub min_spare: Option<u32>,
+    pub max_spare: Option<u32>,
+}
+
+/// A setting a family refuses: `field` is the service's own path ("pool.min_spare"),
+/// which the model turns into the path the file has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn refuse(field: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A family's rules. Each method has the answer of a family without the feature, so a
+/// family writes only what it has.
+pub trait Family: Sync {
+    /// Whether `mode`, one of this family's, has a maintenance tick.
+    fn ticks(&self, _mode: MasterMode) -> bool {
+        false
+    }
+
+    /// Whether `mode`'s tick keeps spare servers between `spares`.
+    fn keeps_spares(&self, _mode: MasterMode) -> bool {
+        false
+    }
+
+    /// The fewest and the most idle processes the master keeps, with the family's
+    /// defaults for what the model leaves out; read only where `keeps_spares`.
+    fn spares(&self, _s: &Settings) -> (u32, u32) {
+        (0, 0)
+    }
+
+    /// The processes a spare-server master starts with, with the family's default;
+    /// read only where `keeps_spares`.
+    fn start_servers(&self, _s: &Settings) -> u32 {
+        0
+    }
+
+    /// The backlog the server passes to listen() when the model leaves
+    /// `listener.backlog` out; None: the model must give it.
+    fn derived_backlog(&self, _s: &Settings) -> Option<u32> {
+        None
+    }
+
+    /// The most the server passes to listen(), whatever it is configured with.
+    fn backlog_cap(&self, _s: &Settings) -> Option<u32> {
+        None
+    }
+
+    /// The family's own rules about a service's settings, after the checks every
+    /// service has.
+    fn check(&self, _s: &Settings) -> Result<(), Refusal> {
+        Ok(())
+    }
+}
+
+/// The family of a service whose master runs `mode`, with `dovecot_version` when the
+/// model names one: the one place this is decided.
+pub fn of(mode: MasterMode, dovecot_version: Option<&str>) -> &'static dyn Family {
+    match (mode, dovecot_version) {
+        (_, Some(_)) | (MasterMode::OnDemand, None) => &dovecot::Dovecot,
+        (MasterMode::Prefork, None) => &gunicorn::Gunicorn,
+        (MasterMode::PerConnection, None) => &courier::Courier,
+        (MasterMode::PhpFpmDynamic | MasterMode::PhpFpmOndemand, None) => &php_fpm::PhpFpm,
+        (MasterMode::ApachePrefork, None) => &apache::Apache,
+    }
+}
+
+/// A master that accepts each connection and forks a process for it gives each
+/// process one connection (semantics: dovecot-master-accept, courier-maxprocs).
+fn one_connection_per_fork(s: &Settings) -> Result<(), Refusal> {
+    if s.mode == MasterMode::PerConnection && s.client_limit != 1 {
+        return Err(refuse(
+            "master.mode",
+            format!(
+                "\"per-connection\" forking needs pool.client_limit = 1 (Dovecot 2.4.2 accepts \
+                 in the master only then), got client_limit = {}: use \"on-demand\"",
+                s.client_limit
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The bounds every spare-server master puts on its spares: min_spare <= max_spare <=
+/// process_limit (semantics: php-fpm-dynamic-config, apache-defaults).
+fn spare_bounds(min: u32, max: u32, process_limit: u32) -> Result<(), Refusal> {
+    if min > max {
+        return Err(refuse(
+            "pool.min_spare",
+            format!("{min} is above pool.max_spare ({max}): give min_spare <= max_spare"),
+        ));
+    }
+    if max > process_limit {
+        return Err(refuse(
+            "pool.max_spare",
+            format!(
+                "{max} is above pool.process_limit ({process_limit}): no more processes can \
+                 be idle than exist"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// No master starts more processes than its limit.
+fn start_within_limit(start: u32, process_limit: u32) -> Result<(), Refusal> {
+    if start > process_limit {
+        return Err(refuse(
+            "pool.start_servers",
+            format!("{start} is above pool.process_limit ({process_limit})"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_modes_display_is_its_name_in_a_model_file() {
+        for mode in MasterMode::ALL {
+            let serde = serde_json::to_value(mode).unwrap();
+            assert_eq!(serde.as_str(), Some(mode.to_string().as_str()));
+        }
+    }
+
+    #[test]
+    fn the_family_follows_the_mode_and_a_dovecot_version_makes_it_dovecots() {
+        let s = |mode, v: Option<&'static str>| Settings {
+            mode,
+            dovecot_version: v,
+            process_limit: 10,
+            client_limit: 1,
+            start_servers: None,
+            min_spare: None,
+            max_spare: None,
+        };
+        // Dovecot derives its backlog only with a version; no other family does.
+        for mode in MasterMode::ALL {
+            let with = s(mode, Some("2.3.21"));
+            assert_eq!(of(mode, Some("2.3.21")).derived_backlog(&with), Some(10));
+            assert_eq!(of(mode, None).derived_backlog(&s(mode, None)), None);
+        }
+        let spares: Vec<MasterMode> = MasterMode::ALL
+            .into_iter()
+            .filter(|m| m.has_spares())
+            .collect();
+        assert_eq!(
+            spares,
+            [MasterMode::PhpFpmDynamic, MasterMode::ApachePrefork]
+        );
+        let ticks: Vec<MasterMode> = MasterMode::ALL.into_iter().filter(|m| m.ticks()).collect();
+        assert_eq!(
+            ticks,
+            [
+                MasterMode::PhpFpmDynamic,
+                MasterMode::PhpFpmOndemand,
+                MasterMode::ApachePrefork
+            ]
+        );
+    }
+}
