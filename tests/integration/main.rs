@@ -6,6 +6,8 @@
 //! - `oracles`: the simulator against exact queueing results, inside 99.9 % intervals.
 //! - `deterministic`: constant arrivals and blocking, answers computed by hand.
 //! - `determinism`: same seed, same bytes; separate random streams.
+//! - `help`: `--help` and its examples, the man page, the completions, and the
+//!   command line's common slips answered in words.
 //! - `cli_errors`: the command line's exit codes, messages and JSON.
 //! - `sweep`: sweeps, shards, resume, charts and plan through the command line.
 //! - `scheduler`: sweeps as a batch scheduler runs them: `--shard auto/N`, SIGTERM and
@@ -31,6 +33,7 @@ mod determinism;
 mod deterministic;
 mod fuzz;
 mod harness_mock;
+mod help;
 mod import;
 mod import_servers;
 mod load_over_time;
