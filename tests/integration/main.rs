@@ -6,6 +6,7 @@
 //! - `oracles`: the simulator against exact queueing results, inside 99.9 % intervals.
 //! - `deterministic`: constant arrivals and blocking, answers computed by hand.
 //! - `determinism`: same seed, same bytes; separate random streams.
+//! - `docs`: every command README.md and docs/ show, run; their charts kept current.
 //! - `help`: `--help` and its examples, the man page, the completions, and the
 //!   command line's common slips answered in words.
 //! - `cli_errors`: the command line's exit codes, messages and JSON.
@@ -31,6 +32,7 @@ mod common;
 mod deploy;
 mod determinism;
 mod deterministic;
+mod docs;
 mod fuzz;
 mod harness_mock;
 mod help;
