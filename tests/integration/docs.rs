@@ -28,6 +28,7 @@
 //!     PATH, which must be byte for byte the committed NAME.png. With `, measured`
 //!     at the end the chart comes from real servers: the block stays `not run`, and
 //!     only the committed file is checked (a 1400 x 900 PNG).
+//!
 //!   Every image a page shows from `output/readme/` needs its chart marker, and every
 //!   PNG there must be shown.
 //! - `scripts/readme-charts.sh` runs this test with `EAGAIN_DOCS_CHARTS=write`, which
@@ -480,13 +481,11 @@ fn run_page(page: &Path, mode: Mode) -> PageRun {
         }
         for m in &block.markers {
             match m {
-                Marker::Expect(text) => {
-                    if !output.lines().any(|l| l.contains(text.as_str())) {
-                        failures.push(format!(
-                            "{at}: no line of the output contains `{text}`; the output:\n{}",
-                            tail(&output, 2000)
-                        ));
-                    }
+                Marker::Expect(text) if !output.lines().any(|l| l.contains(text.as_str())) => {
+                    failures.push(format!(
+                        "{at}: no line of the output contains `{text}`; the output:\n{}",
+                        tail(&output, 2000)
+                    ));
                 }
                 Marker::Chart {
                     committed, made, ..
