@@ -13,13 +13,20 @@ use clap::CommandFactory;
 use std::io::Write;
 
 pub fn run(args: GenerateArgs) -> Result<()> {
-    let mut cmd = Cli::command();
+    let cmd = Cli::command();
     let mut out = Vec::new();
     let man = matches!(args, GenerateArgs::Man);
     match args {
         GenerateArgs::Man => man_page(cmd, &mut out)?,
         GenerateArgs::Completions { shell } => {
-            clap_complete::generate(shell, &mut cmd, "eagain", &mut out)
+            // The shells' generators offer hidden commands too (`__internal`, the
+            // harness's own processes): complete a copy that has only the visible ones.
+            // eagain itself has no flag of its own beyond --help and --version.
+            let mut visible_only = clap::Command::new("eagain")
+                .version(env!("CARGO_PKG_VERSION"))
+                .about(cmd.get_about().cloned().unwrap_or_default())
+                .subcommands(visible(&cmd).cloned());
+            clap_complete::generate(shell, &mut visible_only, "eagain", &mut out)
         }
     }
     let mut text = String::from_utf8_lossy(&out).into_owned();

@@ -259,6 +259,8 @@ fn bash_completion_completes_commands_subcommands_and_flags() {
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
     assert_eq!(complete("eagain s"), "simulate sweep");
+    // Hidden commands (the harness's own processes) are not offered.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("__internal"));
     assert_eq!(complete("eagain analytic m"), "mmck md1k");
     assert_eq!(complete("eagain sweep --sh"), "--shard");
     for shell in ["zsh", "fish"] {
