@@ -18,9 +18,18 @@ pub const MAX_CV: f64 = 1e6;
 /// The heaviest Pareto tail: below this shape its draws overflow.
 pub const MIN_PARETO_SHAPE: f64 = 0.1;
 
-/// A distribution as the model file writes it.
+/// A distribution as the model file writes it: a table tagged by `dist`, or a bare
+/// number for a constant (`blocking = 2` in a file, `--set work.blocking=2`), which
+/// reads as `{ dist = "constant", value = 2 }` and is written back as that table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+// `remote = "Self"`: the derived code becomes `DistSpec::serialize`/`deserialize`, which
+// the trait impls below call, so that the number form is read besides the table.
+#[serde(
+    tag = "dist",
+    rename_all = "lowercase",
+    deny_unknown_fields,
+    remote = "Self"
+)]
 pub enum DistSpec {
     /// Always `value`.
     Constant { value: f64 },
@@ -42,6 +51,41 @@ pub enum DistSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         file: Option<String>,
     },
+}
+
+impl Serialize for DistSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        DistSpec::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for DistSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// A number, or the tagged table (read by the derived code).
+        struct NumberOrTable;
+        impl<'de> serde::de::Visitor<'de> for NumberOrTable {
+            type Value = DistSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a distribution: a number (a constant) or a table such as \
+                     { dist = \"exponential\", mean = 1.0 }",
+                )
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<DistSpec, E> {
+                Ok(DistSpec::constant(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<DistSpec, E> {
+                Ok(DistSpec::constant(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<DistSpec, E> {
+                Ok(DistSpec::constant(v as f64))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<DistSpec, A::Error> {
+                DistSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_any(NumberOrTable)
+    }
 }
 
 impl DistSpec {

@@ -2,6 +2,7 @@
 //! subcommand. Raw flags are parsed here; the handlers beside this file turn them into
 //! the checked settings the library takes. Nothing outside `app/` knows clap.
 
+use super::help;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -10,7 +11,8 @@ use std::path::PathBuf;
     name = "eagain",
     version,
     about = "Predicts when a pre-forking server starts refusing connections (EAGAIN, 502, dropped SYNs)",
-    long_about = None
+    long_about = None,
+    after_help = help::EAGAIN
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -20,34 +22,36 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Simulate one model and print its outcomes and latencies.
+    #[command(after_help = help::SIMULATE)]
     Simulate(SimulateArgs),
     /// Simulate every point of a grid in parallel; write results.csv, results.json and charts.
-    #[command(after_help = "Examples:\n  \
-            eagain sweep models/mmck.toml --vary load.rate=6:12:1 --vary pool.process_limit=8,10 --out study\n  \
-            # task K of a Slurm job array (sbatch --array=0-15), a Kubernetes Indexed Job\n  \
-            # (completions: 16) or an AWS Batch array job (size 16):\n  \
-            eagain sweep models/mmck.toml --vary load.rate=1:200:1 --shard auto/16 --resume --out shards/$SLURM_ARRAY_TASK_ID\n  \
-            eagain merge shards/* --out study\n\n\
-            Exit codes: 0 done; 2 bad input (do not retry); 1 any other failure; 75 stopped by\n\
-            SIGTERM with its progress saved in DIR/progress.jsonl (run it again with --resume).\n\
-            docs/cluster.md shows a whole study on Slurm and Kubernetes.")]
+    #[command(after_help = help::SWEEP)]
     Sweep(SweepArgs),
     /// Join the folders of `sweep --shard K/N` into the results of one unsharded sweep.
+    #[command(after_help = help::MERGE)]
     Merge(MergeArgs),
     /// Draw a chart from a sweep's results.csv (or a validation.csv).
+    #[command(after_help = help::PLOT)]
     Plot(PlotArgs),
     /// Find the smallest limit, or the largest load, that meets a target.
+    #[command(after_help = help::PLAN)]
     Plan(PlanArgs),
     /// Print an exact queueing result (the oracles the simulator is tested against).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = help::ANALYTIC)]
     Analytic(AnalyticArgs),
     /// Measure a real server on this machine at the model's load; write measured.csv.
+    #[command(after_help = help::HARNESS)]
     Harness(HarnessArgs),
     /// Measure and simulate the same grid; write validation.csv and an overlay chart.
+    #[command(after_help = help::VALIDATE)]
     Validate(HarnessArgs),
     /// Write a model from a server's configuration or its access log.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = help::IMPORT)]
     Import(ImportArgs),
+    /// Print the man page or a shell's completions, generated from these definitions
+    /// (docs/install.md says where to put them).
+    #[command(subcommand, hide = true)]
+    Generate(GenerateArgs),
     /// Processes the harness starts (a server, a load generator); not for direct use.
     #[command(hide = true, name = "__internal")]
     Internal {
@@ -61,7 +65,9 @@ pub enum Command {
 pub struct ModelArgs {
     /// The model file (TOML), e.g. models/nginx-gunicorn.toml.
     pub model: PathBuf,
-    /// Override a model field: PATH=VALUE, e.g. --set load.rate=5 --set listener.kind=tcp.
+    /// Override a model field: PATH=VALUE, e.g. --set load.rate=5 --set listener.kind=tcp;
+    /// a distribution takes a number (a constant) or a table, e.g. --set work.blocking=0.5
+    /// or --set 'work.blocking={ dist = "exponential", mean = 0.5 }'.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
     /// Random seed (default: the model's sim.seed).
@@ -197,6 +203,7 @@ pub struct PlanArgs {
 #[derive(Debug, Subcommand)]
 pub enum AnalyticArgs {
     /// Erlang B: blocking probability of M/G/c/c.
+    #[command(after_help = help::ERLANG_B)]
     ErlangB {
         /// Processes (c).
         #[arg(long)]
@@ -206,6 +213,7 @@ pub enum AnalyticArgs {
         load: f64,
     },
     /// Erlang C: probability of waiting in M/M/c with an unlimited queue.
+    #[command(after_help = help::ERLANG_C)]
     ErlangC {
         #[arg(long)]
         servers: u32,
@@ -216,6 +224,7 @@ pub enum AnalyticArgs {
         mu: Option<f64>,
     },
     /// M/M/c/K: c processes, K connections at most in the system (c + queue capacity).
+    #[command(after_help = help::MMCK)]
     Mmck {
         #[arg(long)]
         rate: f64,
@@ -227,6 +236,7 @@ pub enum AnalyticArgs {
         capacity: u32,
     },
     /// M/D/1/K: one process, constant blocking time, K connections at most.
+    #[command(after_help = help::MD1K)]
     Md1k {
         #[arg(long)]
         rate: f64,
@@ -300,6 +310,7 @@ pub enum ListenerArg {
 #[derive(Debug, Subcommand)]
 pub enum ImportArgs {
     /// Write a model from the output of `doveconf -n` (Dovecot 2.0 to 2.4).
+    #[command(after_help = help::DOVECONF)]
     Doveconf {
         /// The saved output of `doveconf -n`, e.g. from `doveconf -n > dovecot.txt`.
         file: PathBuf,
@@ -318,9 +329,7 @@ pub enum ImportArgs {
     /// settings, pm.max_spawn_rate, pm.process_idle_timeout, pm.max_requests, listen and
     /// listen.backlog; lists the pool's other settings with their lines on stderr. The
     /// `include=` lines of a php-fpm.conf are not followed: give the pool file itself.
-    #[command(after_help = "Example:\n  \
-            eagain import php-fpm /etc/php/8.2/fpm/pool.d/www.conf --out models/www.toml\n  \
-            eagain simulate models/www.toml")]
+    #[command(after_help = help::PHP_FPM)]
     PhpFpm {
         /// The pool file, e.g. /etc/php/8.2/fpm/pool.d/www.conf.
         file: PathBuf,
@@ -338,9 +347,7 @@ pub enum ImportArgs {
     /// ServerLimit, MaxConnectionsPerChild (MaxRequestsPerChild), ListenBacklog and Listen,
     /// at the top level or in <IfModule mpm_prefork_module>; lists other MPMs' directives,
     /// Include lines (not followed) and the keep-alive settings with their lines on stderr.
-    #[command(after_help = "Example:\n  \
-            eagain import apache /etc/apache2/mods-available/mpm_prefork.conf --out models/apache.toml\n  \
-            eagain simulate models/apache.toml")]
+    #[command(after_help = help::APACHE)]
     Apache {
         /// The configuration: mpm_prefork.conf, or a whole apache2.conf.
         file: PathBuf,
@@ -356,12 +363,7 @@ pub enum ImportArgs {
     /// `eagain simulate DIR/model.toml` can be compared with what happened, and --set
     /// and --vary ask what other limits would have done. gunicorn's own log works too
     /// when it has %(L)s or %(D)s, but it has no refused connections.
-    #[command(
-        after_help = "Example (docs/semantics.md, log-nginx-format, has the recommended log_format):\n  \
-            eagain import nginx-log /var/log/nginx/access.log --workers 4 --out yesterday \\\n    \
-            --log-format 'msec=$msec rt=$request_time \"$request\" $status urt=\"$upstream_response_time\"'\n  \
-            eagain simulate yesterday/model.toml"
-    )]
+    #[command(after_help = help::NGINX_LOG)]
     NginxLog {
         /// The access log (uncompressed; read line by line).
         access_log: PathBuf,
@@ -387,6 +389,19 @@ pub enum ImportArgs {
         /// The folder to write trace.csv, model.toml, observed.json (and work.txt) into.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+}
+
+/// `eagain generate`: text made from these definitions, printed to stdout.
+#[derive(Debug, Subcommand)]
+pub enum GenerateArgs {
+    /// The man page, eagain(1), with every command in it (roff).
+    Man,
+    /// The completion script of a shell.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 

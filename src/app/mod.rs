@@ -1,11 +1,15 @@
 //! The command layer, and the only code that knows clap, stdout, stderr and the progress
 //! bar: `args.rs` holds every flag; each subcommand has one handler file that turns its
 //! raw flags into the library's checked settings, calls the library, and prints or
-//! writes what it returns. `main.rs` calls `main()` here.
+//! writes what it returns; `help.rs` holds the Examples of every `--help`, and
+//! `generate.rs` makes the man page and completions from the same definitions.
+//! `main.rs` calls `main()` here.
 
 mod analytic;
 pub(crate) mod args;
+mod generate;
 mod harness;
+mod help;
 mod import;
 mod plan;
 mod plot;
@@ -31,6 +35,12 @@ pub fn main() -> ExitCode {
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
             return ExitCode::SUCCESS;
+        }
+        // `eagain` (or `eagain import`) alone: the whole help, as clap formats it, on
+        // stderr, and the usage error's exit code; not squashed onto one line.
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ExitCode::from(2);
         }
         Err(e) => {
             let text = e.to_string();
@@ -75,6 +85,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Harness(args) => harness::measure(args),
         Command::Validate(args) => harness::validate(args),
         Command::Import(args) => import::run(args),
+        Command::Generate(args) => generate::run(args),
         Command::Internal { args } => crate::harness::internal(args),
     }
 }

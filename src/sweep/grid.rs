@@ -94,6 +94,16 @@ pub fn parse_axis(raw: &str) -> Result<Axis, BadInput> {
     let parts = split_top_level(values);
     let range: Vec<&str> = values.split(':').collect();
     let looks_like_range = parts.len() == 1 && range.len() == 3 && !values.contains(['{', '"']);
+    // `0.1:2.4` would otherwise be taken as the word "0.1:2.4" and refused by the model
+    // as "expected f64".
+    if parts.len() == 1 && range.len() == 2 && range.iter().all(|p| p.trim().parse::<f64>().is_ok())
+    {
+        let (start, stop) = (range[0].trim(), range[1].trim());
+        return Err(err(format!(
+            "a range needs a step: write start:stop:step (stop included), e.g. \
+             {start}:{stop}:STEP, or start:stop:xF for a geometric one, e.g. {start}:{stop}:x2"
+        )));
+    }
     let values = if looks_like_range {
         range_values(&range, values, crate::model::is_integer_path(path)).map_err(err)?
     } else {

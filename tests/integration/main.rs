@@ -6,6 +6,9 @@
 //! - `oracles`: the simulator against exact queueing results, inside 99.9 % intervals.
 //! - `deterministic`: constant arrivals and blocking, answers computed by hand.
 //! - `determinism`: same seed, same bytes; separate random streams.
+//! - `docs`: every command README.md and docs/ show, run; their charts kept current.
+//! - `help`: `--help` and its examples, the man page, the completions, and the
+//!   command line's common slips answered in words.
 //! - `cli_errors`: the command line's exit codes, messages and JSON.
 //! - `sweep`: sweeps, shards, resume, charts and plan through the command line.
 //! - `scheduler`: sweeps as a batch scheduler runs them: `--shard auto/N`, SIGTERM and
@@ -29,8 +32,10 @@ mod common;
 mod deploy;
 mod determinism;
 mod deterministic;
+mod docs;
 mod fuzz;
 mod harness_mock;
+mod help;
 mod import;
 mod import_servers;
 mod load_over_time;
