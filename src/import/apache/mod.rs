@@ -15,7 +15,11 @@ mod parse;
 mod write;
 
 use crate::error::BadInput;
-use crate::import::server::{bad_line, load_written, uint, Imported, Setting, Unused};
+use crate::import::common::{
+    bad_line, load_written, Imported, LeftOut, Notation, Setting, Sourced, Unused,
+};
+use crate::import::server::{summary, uint};
+use crate::import::skeleton::write_model;
 use crate::import::text::{clean, snippet};
 use parse::{parse, Directive, Open, SHAPE};
 use std::path::Path;
@@ -35,13 +39,6 @@ const DEFAULT_BACKLOG: u32 = 511;
 
 const DEFAULT: &str = "Apache 2.4's default";
 
-/// A number and where it came from: `line 8`, `Apache 2.4's default`.
-#[derive(Debug, Clone)]
-pub(super) struct Num {
-    pub(super) value: u32,
-    pub(super) from: String,
-}
-
 /// The first `Listen`.
 #[derive(Debug, Clone)]
 pub(super) struct Listen {
@@ -52,13 +49,13 @@ pub(super) struct Listen {
 /// prefork's settings after Apache's defaults and its start-up adjustments.
 #[derive(Debug, Clone)]
 pub(super) struct Prefork {
-    pub(super) start: Num,
-    pub(super) min_spare: Num,
-    pub(super) max_spare: Num,
-    pub(super) max_workers: Num,
-    pub(super) server_limit: Num,
-    pub(super) per_child: Num,
-    pub(super) backlog: Num,
+    pub(super) start: Sourced<u32>,
+    pub(super) min_spare: Sourced<u32>,
+    pub(super) max_spare: Sourced<u32>,
+    pub(super) max_workers: Sourced<u32>,
+    pub(super) server_limit: Sourced<u32>,
+    pub(super) per_child: Sourced<u32>,
+    pub(super) backlog: Sourced<u32>,
     pub(super) listen: Option<Listen>,
 }
 
@@ -163,7 +160,7 @@ fn reason(name: &str) -> Option<&'static str> {
 fn setting(d: &Directive) -> Setting {
     Setting {
         line: d.line,
-        section: d.within.last().map(Open::title),
+        sections: d.within.last().map(Open::title).into_iter().collect(),
         key: d.name.clone(),
         value: d.args.clone(),
     }
@@ -239,23 +236,28 @@ pub fn import(text: &str, file: &str) -> Result<Imported, BadInput> {
         );
     }
     unused.sort_by_key(|u| u.setting.line);
-    let toml = write::write_model(&write::Writing {
-        file,
-        prefork: &prefork,
-        unused: &unused,
-        ignored,
-        notes: &notes,
-    });
-    let model = load_written(&toml, file, "the prefork directives")?;
-    Ok(Imported {
-        what: "Apache prefork".into(),
-        toml,
-        model,
+    let left_out = LeftOut {
+        part: "Apache prefork".into(),
+        part_in_report: "of Apache prefork".into(),
         unused,
         ignored,
         ignored_place: "that do not concern prefork's processes or its listener".into(),
-        sep: SEP,
+        notation: Notation::Directive,
+    };
+    let toml = write_model(&write::Writing {
+        file,
+        prefork: &prefork,
+        left_out: &left_out,
+        notes: &notes,
+    });
+    let model = load_written(&toml, file, "the prefork directives", true)?;
+    Ok(Imported {
+        summary: vec![summary(file, "Apache prefork", &model)],
+        toml,
+        beside: Vec::new(),
+        warnings: Vec::new(),
         notes,
+        left_out: Some(left_out),
     })
 }
 
@@ -280,16 +282,10 @@ fn resolve<'a>(
     unused: &mut Vec<Unused>,
     notes: &mut Vec<String>,
 ) -> Result<Prefork, BadInput> {
-    let number = |name: &str, default: u32| -> Result<Num, BadInput> {
+    let number = |name: &str, default: u32| -> Result<Sourced<u32>, BadInput> {
         Ok(match get(name) {
-            Some(s) => Num {
-                value: uint(file, s, SEP, "a whole number")?,
-                from: format!("line {}", s.line),
-            },
-            None => Num {
-                value: default,
-                from: DEFAULT.into(),
-            },
+            Some(s) => Sourced::given(s, uint(file, s, SEP, "a whole number")?),
+            None => Sourced::default(default, DEFAULT),
         })
     };
     let mut server_limit = number("ServerLimit", DEFAULT_SERVER_LIMIT)?;
@@ -297,44 +293,42 @@ fn resolve<'a>(
         notes.push(format!(
             "ServerLimit {} ({}) is above prefork's MAX_SERVER_LIMIT: Apache lowers it to \
              {MAX_SERVER_LIMIT}.",
-            server_limit.value, server_limit.from
+            server_limit.value,
+            server_limit.from()
         ));
-        server_limit = Num {
-            value: MAX_SERVER_LIMIT,
-            from: format!("{}, lowered to MAX_SERVER_LIMIT", server_limit.from),
-        };
+        server_limit = Sourced::derived(
+            MAX_SERVER_LIMIT,
+            format!("{}, lowered to MAX_SERVER_LIMIT", server_limit.from()),
+        );
     } else if server_limit.value == 0 {
         notes.push(format!(
             "ServerLimit 0 ({}): Apache raises it to 1.",
-            server_limit.from
+            server_limit.from()
         ));
         server_limit.value = 1;
     }
     let mut max_workers = match get("MaxRequestWorkers") {
         Some(_) => number("MaxRequestWorkers", 0)?,
-        None => Num {
-            value: server_limit.value,
-            from: format!("{DEFAULT}: ServerLimit"),
-        },
+        None => Sourced::default(server_limit.value, format!("{DEFAULT}: ServerLimit")),
     };
     if max_workers.value > server_limit.value {
         notes.push(format!(
             "MaxRequestWorkers {} ({}) is above ServerLimit {} ({}): Apache clamps it to \
              {}, and so does the model (eagain semantics: apache-server-limit).",
             max_workers.value,
-            max_workers.from,
+            max_workers.from(),
             server_limit.value,
-            server_limit.from,
+            server_limit.from(),
             server_limit.value
         ));
-        max_workers = Num {
-            value: server_limit.value,
-            from: format!("{}, clamped to ServerLimit", max_workers.from),
-        };
+        max_workers = Sourced::derived(
+            server_limit.value,
+            format!("{}, clamped to ServerLimit", max_workers.from()),
+        );
     } else if max_workers.value == 0 {
         notes.push(format!(
             "MaxRequestWorkers 0 ({}): Apache raises it to 1.",
-            max_workers.from
+            max_workers.from()
         ));
         max_workers.value = 1;
     }
@@ -344,7 +338,8 @@ fn resolve<'a>(
         notes.push(format!(
             "StartServers {} ({}) is above MaxRequestWorkers {limit}: no more children can \
              start, so the model starts {limit}.",
-            start.value, start.from
+            start.value,
+            start.from()
         ));
         start.value = limit;
     }
@@ -352,7 +347,7 @@ fn resolve<'a>(
     if min_spare.value == 0 {
         notes.push(format!(
             "MinSpareServers 0 ({}): Apache resets it to 1.",
-            min_spare.from
+            min_spare.from()
         ));
         min_spare.value = 1;
     }
@@ -362,7 +357,7 @@ fn resolve<'a>(
             "MaxSpareServers {} ({}) is not above MinSpareServers {}: Apache raises it to \
              MinSpareServers + 1 = {}.",
             max_spare.value,
-            max_spare.from,
+            max_spare.from(),
             min_spare.value,
             min_spare.value + 1
         ));
@@ -463,7 +458,7 @@ mod tests {
     #[test]
     fn debians_mpm_prefork_conf_is_the_shipped_apache_model() {
         let i = ok(DEBIAN);
-        let m = &i.model;
+        let m = i.model();
         assert_eq!(m.front().master.mode, MasterMode::ApachePrefork);
         assert_eq!(m.front().listener.kind, ListenerKind::Tcp);
         let shipped = crate::model::load_str(
@@ -477,35 +472,36 @@ mod tests {
         assert_eq!(m.front().listener, shipped.front().listener);
         assert_eq!(m.front().master.tick, 1.0);
         assert_eq!(m.front().master.max_spawn_rate, 32);
-        assert!(i.unused.is_empty());
+        assert!(i.unused().is_empty());
     }
 
     #[test]
     fn directives_are_case_insensitive_with_their_old_names_and_ifmodule() {
         let i = ok("<IfModule mpm_prefork_module>\n  startservers 2\n  MaxClients 40\n  \
                     MaxRequestsPerChild 1000\n</IfModule>\nlistenbacklog 100\nListen 127.0.0.1:8080\n");
-        let p = &i.model.front().pool;
+        let model = i.model();
+        let p = &model.front().pool;
         assert_eq!(
             (p.start_servers, p.process_limit, p.service_count),
             (Some(2), 40, 1000)
         );
-        assert_eq!(i.model.front().listener.backlog, 100);
+        assert_eq!(i.model().front().listener.backlog, 100);
     }
 
     #[test]
     fn max_request_workers_is_clamped_to_server_limit_with_a_note() {
         let i = ok("MaxRequestWorkers 3522\n");
-        assert_eq!(i.model.front().pool.process_limit, 256);
+        assert_eq!(i.model().front().pool.process_limit, 256);
         assert!(
             i.notes.iter().any(|n| n.contains("clamps it to 256")),
             "{:?}",
             i.notes
         );
         let j = ok("ServerLimit 1000\nMaxRequestWorkers 600\n");
-        assert_eq!(j.model.front().pool.process_limit, 600);
+        assert_eq!(j.model().front().pool.process_limit, 600);
         let k = ok("ServerLimit 20\n");
-        assert_eq!(k.model.front().pool.process_limit, 20);
-        assert_eq!(k.model.front().pool.max_spare, Some(10));
+        assert_eq!(k.model().front().pool.process_limit, 20);
+        assert_eq!(k.model().front().pool.max_spare, Some(10));
     }
 
     #[test]
@@ -516,14 +512,14 @@ mod tests {
                     ThreadsPerChild 25\n</IfModule>\n<Directory />\n  Require all denied\n\
                     </Directory>\n<IfModule mod_ssl.c>\n  Listen 443\n</IfModule>\n",
         );
-        let lines: Vec<usize> = i.unused.iter().map(|u| u.setting.line).collect();
+        let lines: Vec<usize> = i.unused().iter().map(|u| u.setting.line).collect();
         assert_eq!(lines, vec![1, 2, 3, 6, 7, 13]);
-        assert!(i.unused[2].why.starts_with("not followed"));
-        assert!(i.unused[3]
+        assert!(i.unused()[2].why.starts_with("not followed"));
+        assert!(i.unused()[3]
             .why
             .contains("another MPM (<IfModule mpm_event_module>, line 5)"));
-        assert_eq!(i.ignored, 2);
-        assert_eq!(i.model.front().pool.process_limit, 256);
+        assert_eq!(i.ignored(), 2);
+        assert_eq!(i.model().front().pool.process_limit, 256);
         assert!(i.notes.iter().any(|n| n.contains("no Listen")));
         assert!(i
             .notes
@@ -536,13 +532,14 @@ mod tests {
         let i = ok("MinSpareServers 8\nMaxSpareServers 4\n");
         assert_eq!(
             (
-                i.model.front().pool.min_spare,
-                i.model.front().pool.max_spare
+                i.model().front().pool.min_spare,
+                i.model().front().pool.max_spare
             ),
             (Some(8), Some(9))
         );
         let j = ok("MaxRequestWorkers 3\n");
-        let p = &j.model.front().pool;
+        let model = j.model();
+        let p = &model.front().pool;
         assert_eq!(
             (p.start_servers, p.min_spare, p.max_spare),
             (Some(3), Some(3), Some(3))

@@ -4,54 +4,54 @@
 //! the requests' time, the fork time, the kernel's somaxconn) is the shipped
 //! models/apache-prefork.toml's, marked with `MEASURE`.
 
-use super::{Prefork, MEASURE, SEP};
+use super::{Prefork, MEASURE};
+use crate::import::common::LeftOut;
 use crate::import::server::{
-    ignored_line, write_arrival, write_connect_timeout, write_kernel, write_notes, write_sim,
-    write_sources_title, write_startup, write_unused, write_work, Unused,
+    write_arrival, write_connect_timeout, write_kernel, write_sim, write_startup, write_work,
 };
-use crate::import::text::{capitalise, clean, toml_string, Out};
+use crate::import::skeleton::{write_sources_title, ModelText};
+use crate::import::text::{clean, toml_string, Out};
 use std::path::Path;
 
 /// Everything the model's text is written from.
 pub(super) struct Writing<'a> {
     pub(super) file: &'a str,
     pub(super) prefork: &'a Prefork,
-    pub(super) unused: &'a [Unused],
-    pub(super) ignored: usize,
+    pub(super) left_out: &'a LeftOut,
     pub(super) notes: &'a [String],
 }
 
-/// The model file: the comment block, `name` and `description`, then the tables.
-pub(super) fn write_model(c: &Writing) -> String {
-    let mut o = Out::default();
-    write_header(&mut o, c);
-    write_unused(&mut o, "Apache prefork", c.unused, SEP);
-    o.wrap(
-        "#",
-        "#",
-        &format!(
-            "{}.",
-            capitalise(&ignored_line(
-                c.ignored,
-                "that do not concern prefork's processes or its listener"
-            ))
-        ),
-    );
-    write_notes(&mut o, c.notes);
-    write_name(&mut o, c);
-    o.raw("");
-    write_load(&mut o);
-    o.raw("");
-    write_listener(&mut o, c.prefork);
-    o.raw("");
-    write_pool(&mut o, c.prefork);
-    o.raw("");
-    write_master(&mut o);
-    o.raw("");
-    write_work(&mut o, 1.0, "a slow request", MEASURE);
-    o.raw("");
-    write_sim(&mut o);
-    o.into_text()
+impl ModelText for Writing<'_> {
+    fn header(&self, o: &mut Out) {
+        write_header(o, self);
+    }
+    fn left_out(&self) -> &LeftOut {
+        self.left_out
+    }
+    fn notes(&self) -> &[String] {
+        self.notes
+    }
+    fn name(&self, o: &mut Out) {
+        write_name(o, self);
+    }
+    fn load(&self, o: &mut Out) {
+        write_load(o);
+    }
+    fn listener(&self, o: &mut Out, _: usize) {
+        write_listener(o, self.prefork);
+    }
+    fn pool(&self, o: &mut Out, _: usize) {
+        write_pool(o, self.prefork);
+    }
+    fn master(&self, o: &mut Out, _: usize) {
+        write_master(o);
+    }
+    fn work(&self, o: &mut Out, _: usize) {
+        write_work(o, 1.0, "a slow request", MEASURE);
+    }
+    fn sim(&self, o: &mut Out) {
+        write_sim(o);
+    }
 }
 
 fn write_header(o: &mut Out, c: &Writing) {
@@ -78,17 +78,17 @@ fn write_header(o: &mut Out, c: &Writing) {
          MaxRequestWorkers {} ({}), ServerLimit {} ({}), MaxConnectionsPerChild {} ({}) \
          (eagain semantics: apache-defaults, apache-server-limit, apache-max-connections).",
         p.start.value,
-        p.start.from,
+        p.start.from(),
         p.min_spare.value,
-        p.min_spare.from,
+        p.min_spare.from(),
         p.max_spare.value,
-        p.max_spare.from,
+        p.max_spare.from(),
         p.max_workers.value,
-        p.max_workers.from,
+        p.max_workers.from(),
         p.server_limit.value,
-        p.server_limit.from,
+        p.server_limit.from(),
         p.per_child.value,
-        p.per_child.from,
+        p.per_child.from(),
     ));
     o.bullet(
         "the master's maintenance runs after a quiet 1-s sleep (eagain semantics: \
@@ -105,7 +105,8 @@ fn write_header(o: &mut Out, c: &Writing) {
         "{listen}: one TCP queue every child accepts from; ListenBacklog {} ({}), cut to \
          somaxconn, and the queue holds one connection more (eagain semantics: \
          apache-backlog, somaxconn-cap, tcp-capacity).",
-        p.backlog.value, p.backlog.from
+        p.backlog.value,
+        p.backlog.from()
     ));
     o.bullet(&format!(
         "Not in the Apache configuration, so measure and --set them: the load (rate, \
@@ -159,7 +160,7 @@ fn write_listener(o: &mut Out, p: &Prefork) {
         &format!("backlog = {}", p.backlog.value),
         &format!(
             "ListenBacklog ({}) (eagain semantics: apache-backlog)",
-            p.backlog.from
+            p.backlog.from()
         ),
     );
     write_kernel(o, true, MEASURE);
@@ -170,7 +171,7 @@ fn write_pool(o: &mut Out, p: &Prefork) {
     o.raw("[pool]");
     o.field(
         &format!("process_limit = {}", p.max_workers.value),
-        &format!("MaxRequestWorkers ({})", p.max_workers.from),
+        &format!("MaxRequestWorkers ({})", p.max_workers.from()),
     );
     o.field("client_limit = 1", "prefork: one connection a child");
     let never = if p.per_child.value == 0 {
@@ -180,19 +181,19 @@ fn write_pool(o: &mut Out, p: &Prefork) {
     };
     o.field(
         &format!("service_count = {}", p.per_child.value),
-        &format!("MaxConnectionsPerChild ({}){never}", p.per_child.from),
+        &format!("MaxConnectionsPerChild ({}){never}", p.per_child.from()),
     );
     o.field(
         &format!("start_servers = {}", p.start.value),
-        &format!("StartServers ({})", p.start.from),
+        &format!("StartServers ({})", p.start.from()),
     );
     o.field(
         &format!("min_spare = {}", p.min_spare.value),
-        &format!("MinSpareServers ({})", p.min_spare.from),
+        &format!("MinSpareServers ({})", p.min_spare.from()),
     );
     o.field(
         &format!("max_spare = {}", p.max_spare.value),
-        &format!("MaxSpareServers ({})", p.max_spare.from),
+        &format!("MaxSpareServers ({})", p.max_spare.from()),
     );
 }
 

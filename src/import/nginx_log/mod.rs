@@ -17,14 +17,15 @@ mod time;
 mod write;
 
 use crate::error::{quoted, BadInput};
+use crate::import::common::{Imported, Sourced};
 use crate::model::{ListenerKind, MAX_PROCESSES};
 use format::{Format, Syntax};
 use reconstruct::Traffic;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// The files an import writes into `--out`.
-pub const OUTPUTS: [&str; 4] = ["trace.csv", "work.txt", "model.toml", "observed.json"];
+/// The files an import writes into `--out`: the model last, since it reads the others.
+pub const OUTPUTS: [&str; 4] = ["trace.csv", "work.txt", "observed.json", "model.toml"];
 
 /// The command line's settings.
 #[derive(Debug, Clone)]
@@ -35,40 +36,11 @@ pub struct Settings {
     pub listener: ListenerKind,
     pub backlog: Option<u32>,
     pub somaxconn: Option<u32>,
-    pub out: PathBuf,
 }
 
-/// Where a value of the model comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    /// A flag of the command line.
-    Flag,
-    /// Worked out from the log by the replay.
-    Estimated,
-    /// Not known: a default the user must check.
-    Default,
-}
-
-/// A value of the model and where it comes from.
-#[derive(Debug, Clone, Copy)]
-struct Choice {
-    pub value: u32,
-    pub origin: Origin,
-}
-
-impl Choice {
-    fn of(flag: Option<u32>, default: u32) -> Choice {
-        match flag {
-            Some(value) => Choice {
-                value,
-                origin: Origin::Flag,
-            },
-            None => Choice {
-                value: default,
-                origin: Origin::Default,
-            },
-        }
-    }
+/// A value of the model from `flag`, else `default`, which the log cannot know.
+fn flag_or(flag: &'static str, given: Option<u32>, default: u32) -> Sourced<u32> {
+    Sourced::flag_or(flag, given, Sourced::default(default, write::MEASURE))
 }
 
 /// gunicorn's default backlog, the model's when the log and the flags say nothing
@@ -112,9 +84,9 @@ struct Observed {
     pub work: Option<WorkStats>,
     /// The replay's count of requests waiting at the refusals (the queue's capacity).
     pub queue_at_refusals: Option<u64>,
-    pub workers: Choice,
-    pub backlog: Choice,
-    pub somaxconn: Choice,
+    pub workers: Sourced<u32>,
+    pub backlog: Sourced<u32>,
+    pub somaxconn: Sourced<u32>,
     pub listener: ListenerKind,
 }
 
@@ -135,21 +107,14 @@ impl Observed {
     }
 }
 
-/// What an import did: the summary for stdout and the notes for stderr.
-#[derive(Debug, Clone)]
-pub struct Imported {
-    pub summary: Vec<String>,
-    pub notes: Vec<String>,
-}
-
-/// Reads the log, reconstructs the traffic and writes the files into `settings.out`.
+/// Reads the log and reconstructs the traffic: the trace, the model that replays it and
+/// the observed outcomes, for the caller to write into one folder.
 pub fn import(settings: &Settings) -> anyhow::Result<Imported> {
     check_flags(settings)?;
     let format = Format::compile(&settings.format)?;
-    refuse_overwriting(&settings.log, &settings.out)?;
     let shown = quoted(&settings.format);
     let parsed = parse::read_log(&settings.log, &format, &shown)?;
-    let workers = Choice::of(settings.workers, 1);
+    let workers = flag_or("--workers", settings.workers, 1);
     let (lines, unmatched, first_unmatched) =
         (parsed.lines, parsed.unmatched, parsed.first_unmatched);
     let requests = parsed.requests.len() as u64;
@@ -171,17 +136,14 @@ pub fn import(settings: &Settings) -> anyhow::Result<Imported> {
         status,
         (lines, unmatched, first_unmatched, requests),
     );
-    let written = write::write_all(&settings.out, &observed, &traffic)?;
-    let model = settings.out.join("model.toml");
-    crate::model::load(&model, &[]).map_err(|e| {
-        anyhow::anyhow!(
-            "the model written to {} does not load: {e}",
-            model.display()
-        )
-    })?;
+    let (toml, beside) = write::files(&observed, &traffic)?;
     Ok(Imported {
-        summary: summary(&observed, &written),
+        summary: summary(&observed),
+        toml,
+        beside,
+        warnings: Vec::new(),
         notes: notes(&observed, &traffic, &format),
+        left_out: None,
     })
 }
 
@@ -206,40 +168,21 @@ fn check_flags(s: &Settings) -> Result<(), BadInput> {
     Ok(())
 }
 
-/// `--out` may not hold the log under one of the names written there.
-fn refuse_overwriting(log: &Path, out: &Path) -> Result<(), BadInput> {
-    let Ok(input) = log.canonicalize() else {
-        return Ok(());
-    };
-    for name in OUTPUTS {
-        let target = out.join(name);
-        if target.canonicalize().is_ok_and(|t| t == input) {
-            return Err(BadInput(format!(
-                "--out {}: {} is the access log being imported, and the import writes \
-                 {name} there; give another folder",
-                out.display(),
-                target.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// The observed figures, and the model's values with where they come from.
 fn observe(
     s: &Settings,
     format: &Format,
     traffic: &Traffic,
-    workers: Choice,
+    workers: Sourced<u32>,
     status: BTreeMap<u16, u64>,
     (lines, unmatched, first_unmatched, requests): (u64, u64, Option<u64>, u64),
 ) -> Observed {
     let backlog = match (s.backlog, traffic.queue_at_refusals) {
-        (None, Some(q)) if q >= 1 => Choice {
-            value: (q - 1).min(i32::MAX as u64) as u32,
-            origin: Origin::Estimated,
-        },
-        (flag, _) => Choice::of(flag, DEFAULT_BACKLOG),
+        (None, Some(q)) if q >= 1 => Sourced::derived(
+            (q - 1).min(i32::MAX as u64) as u32,
+            "ESTIMATED from the log, not known: measure and --set",
+        ),
+        (flag, _) => flag_or("--backlog", flag, DEFAULT_BACKLOG),
     };
     let rows = &traffic.rows;
     Observed {
@@ -262,7 +205,7 @@ fn observe(
         queue_at_refusals: traffic.queue_at_refusals,
         workers,
         backlog,
-        somaxconn: Choice::of(s.somaxconn, DEFAULT_SOMAXCONN),
+        somaxconn: flag_or("--somaxconn", s.somaxconn, DEFAULT_SOMAXCONN),
         listener: s.listener,
     }
 }
@@ -312,7 +255,7 @@ fn status_text(status: &BTreeMap<u16, u64>) -> String {
 }
 
 /// The summary printed on stdout.
-fn summary(o: &Observed, written: &[PathBuf]) -> Vec<String> {
+fn summary(o: &Observed) -> Vec<String> {
     let kind = o.syntax.name();
     let mut lines = vec![
         format!(
@@ -363,8 +306,6 @@ fn summary(o: &Observed, written: &[PathBuf]) -> Vec<String> {
             secs(w.max)
         ));
     }
-    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-    lines.push(format!("wrote {}", names.join(", ")));
     lines
 }
 

@@ -6,13 +6,13 @@
 
 use super::reconstruct::Traffic;
 use super::time::utc_text;
-use super::{secs, status_text, Choice, Observed, Origin, Syntax};
+use super::{secs, status_text, Observed, Syntax};
+use crate::import::common::{Beside, Source, Sourced};
 use crate::import::text::{toml_string, Out};
 use crate::model::ListenerKind;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The mark on every model value the log cannot know.
 pub(super) const MEASURE: &str = "NOT KNOWN from the log: measure and --set";
@@ -20,21 +20,12 @@ pub(super) const MEASURE: &str = "NOT KNOWN from the log: measure and --set";
 /// Up to this many work times are written into the model; more go to work.txt.
 const INLINE_MAX: usize = 20;
 
-/// Writes every file; returns their paths in the order written.
-pub(super) fn write_all(dir: &Path, o: &Observed, traffic: &Traffic) -> Result<Vec<PathBuf>> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(crate::error::BadInput(format!(
-            "--out {}: that is a file; give a folder (it is created if missing)",
-            dir.display()
-        ))
-        .into());
-    }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the folder {}", dir.display()))?;
-    let mut written = Vec::new();
-    let trace = dir.join("trace.csv");
-    write_trace(&trace, o, traffic)?;
-    written.push(trace);
+/// The model's text and the files beside it, in the order they are written.
+pub(super) fn files(o: &Observed, traffic: &Traffic) -> Result<(String, Vec<Beside>)> {
+    let mut beside = vec![Beside {
+        name: "trace.csv",
+        bytes: trace(o, traffic),
+    }];
     let works: Vec<f64> = traffic.works().collect();
     let work_spec = if works.is_empty() {
         None
@@ -45,21 +36,23 @@ pub(super) fn write_all(dir: &Path, o: &Observed, traffic: &Traffic) -> Result<V
             values.join(", ")
         ))
     } else {
-        let path = dir.join("work.txt");
-        write_lines(&path, works.iter().map(|&w| decimal(w, 6)))?;
-        written.push(path);
+        let mut text = String::with_capacity(works.len() * 9);
+        for &w in &works {
+            push_decimal(&mut text, w, 6);
+            text.push('\n');
+        }
+        beside.push(Beside {
+            name: "work.txt",
+            bytes: text.into_bytes(),
+        });
         Some("{ dist = \"empirical\", file = \"work.txt\" }".to_string())
     };
-    let model = dir.join("model.toml");
-    std::fs::write(&model, model_text(o, work_spec.as_deref()))
-        .with_context(|| format!("cannot write {}", model.display()))?;
-    written.push(model);
-    let observed = dir.join("observed.json");
     let json = serde_json::to_string_pretty(&observed_json(o))? + "\n";
-    std::fs::write(&observed, json)
-        .with_context(|| format!("cannot write {}", observed.display()))?;
-    written.push(observed);
-    Ok(written)
+    beside.push(Beside {
+        name: "observed.json",
+        bytes: json.into_bytes(),
+    });
+    Ok((model_text(o, work_spec.as_deref()), beside))
 }
 
 /// `x` with at most `places` decimals, trailing zeros dropped: `0.203`, `12`, `0.5`.
@@ -83,28 +76,18 @@ fn push_decimal(out: &mut String, x: f64, places: usize) {
 }
 
 /// The trace: a header, then one row per request in arrival order.
-fn write_trace(path: &Path, o: &Observed, traffic: &Traffic) -> Result<()> {
-    let rows = traffic.rows.iter().map(|r| {
-        let mut line = String::with_capacity(24);
-        push_decimal(&mut line, r.t - o.first, 6);
-        line.push(',');
+fn trace(o: &Observed, traffic: &Traffic) -> Vec<u8> {
+    let mut text = String::with_capacity(11 + traffic.rows.len() * 20);
+    text.push_str("t,blocking\n");
+    for r in &traffic.rows {
+        push_decimal(&mut text, r.t - o.first, 6);
+        text.push(',');
         if !r.work.is_nan() {
-            push_decimal(&mut line, r.work, 6);
+            push_decimal(&mut text, r.work, 6);
         }
-        line
-    });
-    write_lines(path, std::iter::once("t,blocking".to_string()).chain(rows))
-}
-
-fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<()> {
-    let context = || format!("cannot write {}", path.display());
-    let file = std::fs::File::create(path).with_context(context)?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-    for line in lines {
-        w.write_all(line.as_bytes()).with_context(context)?;
-        w.write_all(b"\n").with_context(context)?;
+        text.push('\n');
     }
-    w.flush().with_context(context)
+    text.into_bytes()
 }
 
 /// `observed.json`: what the log shows (SPEC section 10's fields first).
@@ -186,7 +169,7 @@ fn model_text(o: &Observed, work_spec: Option<&str>) -> String {
     out.raw("[pool]");
     out.field(
         &format!("process_limit = {}", o.workers.value),
-        &origin_comment(o.workers, "--workers"),
+        &origin_comment(&o.workers),
     );
     out.field("client_limit = 1", "a sync worker: one request at a time");
     out.raw("");
@@ -323,47 +306,43 @@ fn listener(out: &mut Out, o: &Observed) {
         &format!("kind = \"{kind}\""),
         "--listener (proxy_pass http://unix:... is unix)",
     );
-    let backlog = match o.backlog.origin {
-        Origin::Estimated => format!(
+    let backlog = match o.backlog.source {
+        Source::Derived(_) => format!(
             "ESTIMATED from the 502s (queue {} - 1), not known: measure (ss -xln, \
              semantics: unix-ss-queue) and --set",
             o.backlog.value + 1
         ),
-        _ => origin_comment(o.backlog, "--backlog"),
+        _ => origin_comment(&o.backlog),
     };
     out.field(&format!("backlog = {}", o.backlog.value), &backlog);
     out.field(
         &format!("somaxconn = {}", o.somaxconn.value),
-        &origin_comment(o.somaxconn, "--somaxconn"),
+        &origin_comment(&o.somaxconn),
     );
 }
 
-/// Where a value comes from, for its comment.
-fn origin_comment(c: Choice, flag: &str) -> String {
-    match c.origin {
-        Origin::Flag => flag.to_string(),
-        Origin::Estimated => "ESTIMATED from the log, not known: measure and --set".into(),
-        Origin::Default => MEASURE.to_string(),
-    }
+/// Where a value comes from, for its comment: its flag, or that the log cannot know it.
+fn origin_comment(c: &Sourced<u32>) -> String {
+    c.from()
 }
 
 /// The notes on stderr for the values the log could not give.
 pub(super) fn unknown_notes(o: &Observed) -> Vec<String> {
     let mut notes = Vec::new();
-    if o.workers.origin == Origin::Default {
+    if matches!(o.workers.source, Source::Default(_)) {
         notes.push(format!(
             "--workers not given: the replay and the model assume {} worker; give the \
              upstream's count (gunicorn --workers, pm.max_children)",
             o.workers.value
         ));
     }
-    match o.backlog.origin {
-        Origin::Default => notes.push(format!(
+    match o.backlog.source {
+        Source::Default(_) => notes.push(format!(
             "listener.backlog is not known from the log: the model has {} (gunicorn's \
              default); read it with `ss -xln` (Send-Q) and give --backlog",
             o.backlog.value
         )),
-        Origin::Estimated => notes.push(format!(
+        Source::Derived(_) => notes.push(format!(
             "listener.backlog is estimated from the 502s: {} requests were waiting when they \
              came, so min(backlog, somaxconn) + 1 = {}; the model has backlog {} (check it \
              with `ss -xln`, Send-Q, and give --backlog)",
@@ -371,9 +350,9 @@ pub(super) fn unknown_notes(o: &Observed) -> Vec<String> {
             o.backlog.value + 1,
             o.backlog.value
         )),
-        Origin::Flag => {}
+        Source::Given(_) | Source::Flag(_) => {}
     }
-    if o.somaxconn.origin == Origin::Default {
+    if matches!(o.somaxconn.source, Source::Default(_)) {
         notes.push(format!(
             "listener.somaxconn is not known from the log: the model has {} (Linux 5.4 and \
              later); read `sysctl net.core.somaxconn` in the upstream's namespace and give \
