@@ -31,6 +31,8 @@ pub fn run(args: ImportArgs) -> Result<()> {
             listener,
             backlog,
             somaxconn,
+            read_timeout,
+            pool,
             out,
         } => {
             let settings = nginx_log::Settings {
@@ -43,6 +45,8 @@ pub fn run(args: ImportArgs) -> Result<()> {
                 },
                 backlog,
                 somaxconn,
+                read_timeout,
+                pool,
             };
             log_folder(&settings, &out)
         }

@@ -324,3 +324,45 @@ pub fn timeline_table(rows: &[crate::stats::TimelineRow], source: &Path) -> Tabl
     }
     table
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_of_files_is_put_in_place_only_once_its_check_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let names = ["model.toml", "trace.csv", "work.txt"];
+        let first: [(&str, &[u8]); 3] = [
+            ("trace.csv", b"t\n0\n"),
+            ("work.txt", b"0.1\n"),
+            ("model.toml", b"one"),
+        ];
+        let written = write_set(&out, &first, &names, |staged| {
+            // The check sees the files together, where they will be read.
+            assert_eq!(std::fs::read(staged.join("model.toml"))?, b"one");
+            assert!(staged.join("trace.csv").exists());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            written,
+            [
+                out.join("trace.csv"),
+                out.join("work.txt"),
+                out.join("model.toml")
+            ]
+        );
+        // A check that fails: nothing changes, and no staging folder is left.
+        let second: [(&str, &[u8]); 2] = [("trace.csv", b"t\n5\n"), ("model.toml", b"two")];
+        let e = write_set(&out, &second, &names, |_| anyhow::bail!("does not load"));
+        assert!(e.is_err());
+        assert_eq!(std::fs::read(out.join("model.toml")).unwrap(), b"one");
+        assert!(out.join("work.txt").exists() && !out.join(STAGING).exists());
+        // A check that passes: the earlier run's work.txt goes with the rest.
+        write_set(&out, &second, &names, |_| Ok(())).unwrap();
+        assert_eq!(std::fs::read(out.join("model.toml")).unwrap(), b"two");
+        assert!(!out.join("work.txt").exists() && !out.join(STAGING).exists());
+    }
+}

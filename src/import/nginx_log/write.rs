@@ -4,11 +4,12 @@
 //! commented `model.toml`, and `observed.json` (what the log shows, to compare with
 //! `eagain simulate`).
 
+use super::pool::TABLES;
 use super::reconstruct::Traffic;
 use super::time::utc_text;
 use super::{secs, status_text, Observed, Syntax};
 use crate::import::common::{Beside, Source, Sourced};
-use crate::import::text::{toml_string, Out};
+use crate::import::text::{float, toml_string, Out};
 use crate::model::ListenerKind;
 use anyhow::Result;
 use std::fmt::Write as _;
@@ -117,7 +118,16 @@ fn observed_json(o: &Observed) -> serde_json::Value {
         "last_arrival": utc_text(o.last),
         "first_arrival_epoch_s": o.first,
         "peak_second": utc_text(o.peak.0),
-        "workers": o.workers.value,
+        "workers": {
+            "value": o.workers.value,
+            "given": !o.workers_guessed(),
+            "from": match &o.workers.source {
+                Source::Default(_) => "a guess: --workers not given".to_string(),
+                _ => o.workers.from(),
+            },
+        },
+        "read_timeout_s": o.read_timeout.value,
+        "pool": o.pool.as_ref().map(|p| &p.file),
         "queue_at_refusals": o.queue_at_refusals,
         "work_s": o.work.map(|w| serde_json::json!({
             "n": w.n, "mean": micro(w.mean), "p50": micro(w.p50), "p99": micro(w.p99),
@@ -150,11 +160,92 @@ fn model_text(o: &Observed, work_spec: Option<&str>) -> String {
         ))
     ));
     out.raw("");
+    load(&mut out, o);
+    out.raw("");
+    match &o.pool {
+        Some(p) => {
+            let work = work_spec.map(|spec| {
+                (
+                    spec,
+                    "the served requests' work, from the log; the pool model's is replaced",
+                )
+            });
+            for name in TABLES {
+                let blocking = if name == "work" { work } else { None };
+                if let Some(text) = p.table_text(name, blocking) {
+                    for line in text.lines() {
+                        out.raw(line);
+                    }
+                    out.raw("");
+                }
+            }
+        }
+        None => {
+            listener(&mut out, o);
+            out.raw("");
+            out.raw("[pool]");
+            if o.workers_guessed() {
+                out.wrap(
+                    "#",
+                    "#",
+                    &format!(
+                        "GUESS: --workers was not given, so the import assumed {} worker{}: \
+                         the work times the replay took out and every prediction scale with \
+                         it. Import again with --workers N, the upstream's count.",
+                        o.workers.value,
+                        if o.workers.value == 1 { "" } else { "s" }
+                    ),
+                );
+            }
+            out.field(
+                &format!("process_limit = {}", o.workers.value),
+                &origin_comment(&o.workers),
+            );
+            out.field("client_limit = 1", "a sync worker: one request at a time");
+            out.raw("");
+            out.raw("[master]");
+            out.field("mode = \"prefork\"", "a fixed pool of workers, kept full");
+            out.raw("");
+            out.raw("[work]");
+            match work_spec {
+                Some(spec) => out.field(&format!("blocking = {spec}"), "the served requests' work"),
+                None => out.field(
+                    "blocking = { dist = \"constant\", value = 0.1 }",
+                    &format!("{MEASURE} (the log has no work time)"),
+                ),
+            }
+            out.raw("");
+        }
+    }
+    out.raw("[sim]");
+    out.field("seed = 1", "");
+    out.field(
+        "replications = 10",
+        "the 502s' work is drawn; the rest replays as logged",
+    );
+    out.into_text()
+}
+
+/// The `[load]` table: the trace at its own rate, and nginx's timeouts.
+fn load(out: &mut Out, o: &Observed) {
     out.raw("[load]");
     out.field(
         "arrival = \"trace\"",
         "the log's own times; no rate: at its own rate",
     );
+    if o.to_upstream > 1 {
+        out.wrap(
+            "#",
+            "#",
+            &format!(
+                "load.rate is left out, so the trace replays at its own rate, {} a second. \
+                 --set load.rate=R replays it at R a second, its times scaled by {}/R, and \
+                 `eagain simulate` says so.",
+                decimal(o.own_rate(), 4),
+                decimal(o.own_rate(), 4)
+            ),
+        );
+    }
     out.field(
         "trace = \"trace.csv\"",
         "t: arrival at the queue; blocking: work (empty: a 502)",
@@ -163,35 +254,26 @@ fn model_text(o: &Observed, work_spec: Option<&str>) -> String {
         "on_refused = \"fail\"",
         "nginx answers 502 at once (semantics: nginx-connect)",
     );
-    out.raw("");
-    listener(&mut out, o);
-    out.raw("");
-    out.raw("[pool]");
+    let whose = |s: &Sourced<f64>| match s.source {
+        Source::Flag(flag) => flag.to_string(),
+        _ => "nginx's default, NOT KNOWN from the log: give --read-timeout".into(),
+    };
     out.field(
-        &format!("process_limit = {}", o.workers.value),
-        &origin_comment(&o.workers),
-    );
-    out.field("client_limit = 1", "a sync worker: one request at a time");
-    out.raw("");
-    out.raw("[master]");
-    out.field("mode = \"prefork\"", "a fixed pool of workers, kept full");
-    out.raw("");
-    out.raw("[work]");
-    match work_spec {
-        Some(spec) => out.field(&format!("blocking = {spec}"), "the served requests' work"),
-        None => out.field(
-            "blocking = { dist = \"constant\", value = 0.1 }",
-            &format!("{MEASURE} (the log has no work time)"),
+        &format!("timeout = {}", float(o.read_timeout.value)),
+        &format!(
+            "proxy_read_timeout (fastcgi_read_timeout): nginx answers 504 after it \
+             (semantics: nginx-timeouts, nginx-queued-504); {}",
+            whose(&o.read_timeout)
         ),
-    }
-    out.raw("");
-    out.raw("[sim]");
-    out.field("seed = 1", "");
-    out.field(
-        "replications = 10",
-        "the 502s' work is drawn; the rest replays as logged",
     );
-    out.into_text()
+    if o.listener == ListenerKind::Tcp {
+        out.field(
+            "connect_timeout = 60.0",
+            "proxy_connect_timeout: 504 when a SYN finds the queue full that long \
+             (semantics: nginx-timeouts, nginx-tcp-full); nginx's default, NOT KNOWN from \
+             the log",
+        );
+    }
 }
 
 /// The comment block: what the model is, what the log showed, where each number comes from.
@@ -259,10 +341,15 @@ fn sources(out: &mut Out, o: &Observed) {
             out.bullet(&format!(
                 "work: $upstream_response_time holds the queue wait too (semantics: \
                  log-nginx-unix-queue-wait); it is taken out by replaying the served requests \
-                 through {} FIFO workers (semantics: log-reconstruct-nginx-only). This \
-                 assumes one FIFO queue, workers that accept only when free (gunicorn sync, \
-                 PHP-FPM) and all of the pool's traffic through this nginx.",
-                o.workers.value
+                 through {}{} (semantics: log-reconstruct-nginx-only). This assumes one \
+                 FIFO queue, workers that accept only when free (gunicorn sync, PHP-FPM) and \
+                 all of the pool's traffic through this nginx.",
+                super::plural(u64::from(o.workers.value), "FIFO worker"),
+                match &o.workers.source {
+                    Source::Default(_) => " (a GUESS: --workers was not given)".to_string(),
+                    Source::Derived(why) => format!(" ({why})"),
+                    Source::Given(_) | Source::Flag(_) => String::new(),
+                }
             ));
         }
         Syntax::Gunicorn => {
@@ -291,6 +378,18 @@ fn sources(out: &mut Out, o: &Observed) {
         out.bullet(&format!(
             "at the 502s the replay found {q} requests waiting most often: the queue's \
              capacity, min(backlog, somaxconn) + 1 (semantics: unix-capacity)."
+        ));
+    }
+    if let Some(p) = &o.pool {
+        out.bullet(&format!(
+            "the pool: {}'s [listener], [pool], [master]{} below, with their comments \
+             (`--pool`): the log gives the load, the configuration the pool.",
+            p.file,
+            if o.work.is_some() {
+                " and [work] (its blocking replaced by the log's)"
+            } else {
+                " and [work]"
+            }
         ));
     }
 }
@@ -329,35 +428,47 @@ fn origin_comment(c: &Sourced<u32>) -> String {
 /// The notes on stderr for the values the log could not give.
 pub(super) fn unknown_notes(o: &Observed) -> Vec<String> {
     let mut notes = Vec::new();
-    if matches!(o.workers.source, Source::Default(_)) {
-        notes.push(format!(
-            "--workers not given: the replay and the model assume {} worker; give the \
-             upstream's count (gunicorn --workers, pm.max_children)",
-            o.workers.value
-        ));
+    if let Some(p) = &o.pool {
+        if let Some(q) = o.queue_at_refusals {
+            notes.push(format!(
+                "at the 502s the replay found {q} requests waiting most often, so the \
+                 upstream's queue held about {q} (min(backlog, somaxconn) + 1); the pool \
+                 model's holds {} ({})",
+                p.queue_capacity(),
+                p.file
+            ));
+        }
+    } else {
+        match o.backlog.source {
+            Source::Default(_) => notes.push(format!(
+                "listener.backlog is not known from the log: the model has {} (gunicorn's \
+                 default); read it with `ss -xln` (Send-Q) and give --backlog",
+                o.backlog.value
+            )),
+            Source::Derived(_) => notes.push(format!(
+                "listener.backlog is estimated from the 502s: {} requests were waiting when \
+                 they came, so min(backlog, somaxconn) + 1 = {}; the model has backlog {} \
+                 (check it with `ss -xln`, Send-Q, and give --backlog)",
+                o.backlog.value + 1,
+                o.backlog.value + 1,
+                o.backlog.value
+            )),
+            Source::Given(_) | Source::Flag(_) => {}
+        }
+        if matches!(o.somaxconn.source, Source::Default(_)) {
+            notes.push(format!(
+                "listener.somaxconn is not known from the log: the model has {} (Linux 5.4 \
+                 and later); read `sysctl net.core.somaxconn` in the upstream's namespace and \
+                 give --somaxconn",
+                o.somaxconn.value
+            ));
+        }
     }
-    match o.backlog.source {
-        Source::Default(_) => notes.push(format!(
-            "listener.backlog is not known from the log: the model has {} (gunicorn's \
-             default); read it with `ss -xln` (Send-Q) and give --backlog",
-            o.backlog.value
-        )),
-        Source::Derived(_) => notes.push(format!(
-            "listener.backlog is estimated from the 502s: {} requests were waiting when they \
-             came, so min(backlog, somaxconn) + 1 = {}; the model has backlog {} (check it \
-             with `ss -xln`, Send-Q, and give --backlog)",
-            o.backlog.value + 1,
-            o.backlog.value + 1,
-            o.backlog.value
-        )),
-        Source::Given(_) | Source::Flag(_) => {}
-    }
-    if matches!(o.somaxconn.source, Source::Default(_)) {
+    if matches!(o.read_timeout.source, Source::Default(_)) {
         notes.push(format!(
-            "listener.somaxconn is not known from the log: the model has {} (Linux 5.4 and \
-             later); read `sysctl net.core.somaxconn` in the upstream's namespace and give \
-             --somaxconn",
-            o.somaxconn.value
+            "load.timeout is nginx's default proxy_read_timeout, {} s: give --read-timeout \
+             if nginx.conf sets proxy_read_timeout (or fastcgi_read_timeout) to another",
+            o.read_timeout.value
         ));
     }
     notes
