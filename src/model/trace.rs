@@ -51,7 +51,7 @@ impl Trace {
         }
         if let Some(i) = blocking
             .iter()
-            .position(|w| !w.is_nan() && !(*w >= 0.0 && *w <= crate::dist::MAX_SECONDS))
+            .position(|w| !(w.is_nan() || (0.0..=crate::dist::MAX_SECONDS).contains(w)))
         {
             return Err(at(
                 i,

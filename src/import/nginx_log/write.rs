@@ -431,9 +431,10 @@ pub(super) fn unknown_notes(o: &Observed) -> Vec<String> {
     if let Some(p) = &o.pool {
         if let Some(q) = o.queue_at_refusals {
             notes.push(format!(
-                "at the 502s the replay found {q} requests waiting most often, so the \
-                 upstream's queue held about {q} (min(backlog, somaxconn) + 1); the pool \
-                 model's holds {} ({})",
+                "at the 502s the replay through {} found {q} requests waiting most often: \
+                 if that many workers wrote the log, its queue held about {q} (min(backlog, \
+                 somaxconn) + 1); the pool model's holds {} ({})",
+                super::plural(u64::from(o.workers.value), "worker"),
                 p.queue_capacity(),
                 p.file
             ));
