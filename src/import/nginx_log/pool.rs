@@ -38,12 +38,10 @@ impl PoolModel {
                  models/php-fpm-dynamic.toml)"
             ))
         };
-        let service = loaded.model.single().map_err(|e| {
-            refuse(format!(
-                "the import takes one service: this model {}",
-                e.message
-            ))
-        })?;
+        let service = loaded
+            .model
+            .single()
+            .map_err(|e| refuse(format!("the import {}", e.message)))?;
         let m = &service.master;
         let dists: [(&str, &DistSpec); 5] = [
             ("master.startup", &m.startup),
