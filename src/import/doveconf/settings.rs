@@ -725,16 +725,10 @@ pub(super) fn version_notes(
 // ---------------------------------------------------------------------------
 // Version-dependent fields, each with the comment and the prose that explain it.
 
-/// The listen() backlog the master asks for.
-pub(super) struct Backlog {
-    pub(super) value: u32,
-    /// How it follows from the pool and the version.
-    pub(super) why: String,
-}
-
 /// The listen() backlog Dovecot asks for (service_get_backlog(); semantics:
-/// dovecot-backlog), cut by the version's cap (semantics: dovecot-backlog-cap).
-pub(super) fn backlog(v: &Version, pool: &Pool) -> Backlog {
+/// dovecot-backlog), cut by the version's cap (semantics: dovecot-backlog-cap), with how
+/// it follows from the pool and the version.
+pub(super) fn backlog(v: &Version, pool: &Pool) -> Sourced<u32> {
     let asked =
         crate::families::dovecot::backlog(pool.process_limit.value, pool.client_limit.value);
     let product = u64::from(pool.process_limit.value) * u64::from(pool.client_limit.value);
@@ -756,7 +750,7 @@ pub(super) fn backlog(v: &Version, pool: &Pool) -> Backlog {
         (None, _) => (asked, format!("{formula}, no cap since 2.2.26")),
         (Some(cap), _) => (asked, format!("{formula}, under the cap of {cap}")),
     };
-    Backlog { value, why }
+    Sourced::derived(value, why)
 }
 
 /// How the master forks for this service.

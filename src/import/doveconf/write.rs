@@ -6,10 +6,10 @@
 //! service's tables are written the same way alone and in the chain, which `chain.rs`
 //! writes from the parts here (its header, load and hop are its own).
 
-use super::settings::{Backlog, DropTimer, Forking, Pool};
+use super::settings::{DropTimer, Forking, Pool};
 use super::{Service, Version, MEASURE};
 use crate::families::dovecot::LOGIN_RETRY_S;
-use crate::import::common::LeftOut;
+use crate::import::common::{LeftOut, Sourced};
 use crate::import::server;
 use crate::import::skeleton::{write_sources_title, ModelText};
 use crate::import::text::{clean, float, secs_text, toml_string, Out};
@@ -20,7 +20,8 @@ use std::path::Path;
 pub(super) struct Part<'a> {
     pub(super) service: Service,
     pub(super) pool: &'a Pool,
-    pub(super) backlog: Backlog,
+    /// The listen() backlog, and how it follows from the pool and the version.
+    pub(super) backlog: Sourced<u32>,
     pub(super) forking: Forking,
     pub(super) drop: DropTimer,
 }
@@ -218,7 +219,7 @@ pub(super) fn write_pool_sources(o: &mut Out, c: &Writing, part: &Part) {
         "listen backlog = {} (eagain semantics: dovecot-backlog, dovecot-backlog-cap); the \
          kernel cuts it to somaxconn (eagain semantics: somaxconn-cap) and holds one \
          connection more (eagain semantics: {capacity}).{listeners}",
-        part.backlog.why
+        part.backlog.from()
     ));
     o.bullet(&part.forking.why);
     o.bullet(&part.drop.why);
@@ -379,7 +380,7 @@ pub(super) fn write_listener(o: &mut Out, c: &Writing, p: &Part) {
         Service::Imap => o.field("kind = \"unix\"", "login/imap"),
         Service::ImapLogin => o.field("kind = \"tcp\"", "inet_listener imap (port 143)"),
     }
-    o.field(&format!("backlog = {}", p.backlog.value), &p.backlog.why);
+    o.field(&format!("backlog = {}", p.backlog.value), &p.backlog.from());
     server::write_kernel(o, p.service == Service::ImapLogin, MEASURE);
 }
 

@@ -67,13 +67,6 @@ pub(super) struct Listen {
     pub(super) line: usize,
 }
 
-/// listen.backlog, and what the kernel makes of it.
-#[derive(Debug, Clone)]
-pub(super) struct Backlog {
-    pub(super) value: u32,
-    pub(super) why: String,
-}
-
 /// The pool's settings the model uses, after PHP 8.2's defaults.
 #[derive(Debug, Clone)]
 pub(super) struct Pool {
@@ -85,7 +78,8 @@ pub(super) struct Pool {
     pub(super) idle_timeout: Option<Sourced<f64>>,
     pub(super) max_requests: Sourced<u64>,
     pub(super) listen: Listen,
-    pub(super) backlog: Backlog,
+    /// listen.backlog, and what the kernel makes of it.
+    pub(super) backlog: Sourced<u32>,
     pub(super) terminate_timeout: Option<Setting>,
 }
 
@@ -562,13 +556,15 @@ fn read_listen(
 }
 
 /// listen.backlog: -1 (PHP 8.2's default on Linux) is somaxconn (semantics: php-fpm-backlog).
-fn read_backlog(s: Option<&Setting>, file: &str) -> Result<Backlog, BadInput> {
-    let somaxconn = |given: &str| Backlog {
-        value: 4096,
-        why: format!(
-            "{given}: -1 on Linux for PHP 8.2, which makes listen() take the kernel's \
-             somaxconn, 4096 here (eagain semantics: php-fpm-backlog, somaxconn-cap)"
-        ),
+fn read_backlog(s: Option<&Setting>, file: &str) -> Result<Sourced<u32>, BadInput> {
+    let somaxconn = |given: &str| {
+        Sourced::derived(
+            4096,
+            format!(
+                "{given}: -1 on Linux for PHP 8.2, which makes listen() take the kernel's \
+                 somaxconn, 4096 here (eagain semantics: php-fpm-backlog, somaxconn-cap)"
+            ),
+        )
     };
     let Some(s) = s else {
         return Ok(somaxconn("listen.backlog unset"));
@@ -583,14 +579,14 @@ fn read_backlog(s: Option<&Setting>, file: &str) -> Result<Backlog, BadInput> {
         }
     }
     let n = uint(file, s, SEP, "a whole number, or -1 for somaxconn")?;
-    Ok(Backlog {
-        value: n,
-        why: format!(
+    Ok(Sourced::derived(
+        n,
+        format!(
             "listen.backlog = {n} (line {}); the kernel cuts it to somaxconn (eagain \
              semantics: php-fpm-backlog, somaxconn-cap)",
             s.line
         ),
-    })
+    ))
 }
 
 /// fpm_conf_set_time(): a whole number with an optional unit s, m, h or d.

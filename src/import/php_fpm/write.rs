@@ -145,7 +145,7 @@ fn write_header(o: &mut Out, c: &Writing) {
         } else {
             "unix-capacity"
         },
-        p.backlog.why,
+        p.backlog.from(),
     ));
     o.bullet(&format!(
         "Not in the pool file, so measure and --set them: the load (rate, duration, \
@@ -221,7 +221,7 @@ fn write_listener(o: &mut Out, p: &Pool) {
             p.listen.line
         ),
     );
-    o.field(&format!("backlog = {}", p.backlog.value), &p.backlog.why);
+    o.field(&format!("backlog = {}", p.backlog.value), &p.backlog.from());
     write_kernel(o, p.listen.tcp, MEASURE);
 }
 
