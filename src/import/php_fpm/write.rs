@@ -1,6 +1,6 @@
-//! The model's text for one PHP-FPM pool: the header (what the model is and where each
-//! number comes from, citing `(eagain semantics: ID)`), the settings it leaves out, then
-//! one function per TOML table. What a pool file cannot say (the load, the requests'
+//! The model's text for one PHP-FPM pool, in the order of `crate::import::skeleton`: the
+//! header (what the model is and where each number comes from, citing `(eagain
+//! semantics: ID)`), then one function per TOML table. What a pool file cannot say (the load, the requests'
 //! time, the fork time, the kernel's somaxconn) is the shipped
 //! models/php-fpm-dynamic.toml's, marked with `MEASURE`.
 
