@@ -372,20 +372,29 @@ pub enum ImportArgs {
         /// NAME '...';` directive), or gunicorn's --access-logformat (%(t)s, %(s)s, %(L)s).
         #[arg(long, value_name = "FORMAT")]
         log_format: String,
-        /// The upstream's worker processes (the replay and pool.process_limit; default 1,
-        /// marked as not known).
+        /// The upstream's worker processes (the replay and pool.process_limit; without it,
+        /// 1, a guess the import warns about; with --pool, the pool model's).
         #[arg(long, value_name = "N")]
         workers: Option<u32>,
         /// The upstream's socket.
-        #[arg(long, value_enum, default_value_t = ListenerArg::Unix)]
+        #[arg(long, value_enum, default_value_t = ListenerArg::Unix, conflicts_with = "pool")]
         listener: ListenerArg,
         /// The upstream's listen() backlog (default: estimated from the 502s, else
         /// gunicorn's 2048; marked as not known).
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", conflicts_with = "pool")]
         backlog: Option<u32>,
         /// net.core.somaxconn where the upstream runs (default 4096, marked as not known).
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", conflicts_with = "pool")]
         somaxconn: Option<u32>,
+        /// nginx's proxy_read_timeout (or fastcgi_read_timeout): load.timeout (default 60,
+        /// nginx's).
+        #[arg(long, value_name = "SECONDS")]
+        read_timeout: Option<f64>,
+        /// A model of the upstream pool (from `import php-fpm`, `import apache`, or a
+        /// shipped one): its listener, pool and master replace the fixed pool of
+        /// --workers, the log giving the load.
+        #[arg(long, value_name = "MODEL.toml")]
+        pool: Option<PathBuf>,
         /// The folder to write trace.csv, model.toml, observed.json (and work.txt) into.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,

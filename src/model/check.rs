@@ -62,7 +62,7 @@ impl Model {
             p.check().map_err(|m| bad("load.profile", m))?;
         }
         if let Some(tr) = &l.trace_data {
-            if tr.t.len() > 1 && tr.span() == 0.0 {
+            if !tr.advances() {
                 return Err(bad(
                     "load.trace",
                     "every arrival has the same t: a trace needs times that advance",

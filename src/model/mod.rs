@@ -593,6 +593,15 @@ impl Model {
         }
     }
 
+    /// A trace replayed at a rate other than its own, because the file or a `--set`
+    /// gives `load.rate`: (its own rate, the rate it is replayed at). None for a trace
+    /// at its own rate, and for other arrivals.
+    pub fn trace_rescaled(&self) -> Option<(f64, f64)> {
+        let tr = self.load.trace_data.as_ref()?;
+        let own = (tr.t.len() > 1 && tr.span() > 0.0).then(|| tr.natural_rate())?;
+        ((self.load.rate - own).abs() > 1e-9 * own).then_some((own, self.load.rate))
+    }
+
     /// Events one replication may process before it is stopped as too long.
     pub fn event_budget(&self) -> u64 {
         self.sim

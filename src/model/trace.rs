@@ -13,7 +13,74 @@ pub struct Trace {
     pub blocking: Vec<f64>,
 }
 
+/// Why arrivals cannot be replayed as a trace: the row it is about (0 is the first
+/// arrival; None: the trace as a whole) and what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceError {
+    pub row: Option<usize>,
+    pub message: String,
+}
+
 impl Trace {
+    /// A trace from arrival times (any origin) and each one's work (NaN where not
+    /// known), checked by the rules every trace meets, a file's or one an importer is
+    /// about to write: at least one arrival, times in order, work from 0 to
+    /// `MAX_SECONDS`, a span of at most `MAX_SECONDS`. The times are moved to start at 0.
+    pub fn new(mut t: Vec<f64>, blocking: Vec<f64>) -> Result<Trace, TraceError> {
+        let at = |row: usize, message: String| TraceError {
+            row: Some(row),
+            message,
+        };
+        let Some(&first) = t.first() else {
+            return Err(TraceError {
+                row: None,
+                message: "the trace has no arrivals".into(),
+            });
+        };
+        for (i, pair) in t.windows(2).enumerate() {
+            let (before, x) = (pair[0], pair[1]);
+            if !x.is_finite() || x < before {
+                return Err(at(
+                    i + 1,
+                    format!(
+                        "t = {x} comes before the line above (t = {before}): a trace lists \
+                         its arrivals in time order"
+                    ),
+                ));
+            }
+        }
+        if let Some(i) = blocking
+            .iter()
+            .position(|w| !(w.is_nan() || (0.0..=crate::dist::MAX_SECONDS).contains(w)))
+        {
+            return Err(at(
+                i,
+                format!(
+                    "`blocking` is {}: give seconds from 0 to {:e}, or leave it empty to \
+                     draw from work.blocking",
+                    blocking[i],
+                    crate::dist::MAX_SECONDS
+                ),
+            ));
+        }
+        if !first.is_finite() || t[t.len() - 1] - first > crate::dist::MAX_SECONDS {
+            return Err(TraceError {
+                row: None,
+                message: format!("the trace spans more than {:e} s", crate::dist::MAX_SECONDS),
+            });
+        }
+        for x in &mut t {
+            *x -= first;
+        }
+        Ok(Trace { t, blocking })
+    }
+
+    /// Whether its times advance: one arrival, or a span above 0 (a trace whose
+    /// arrivals all have the same time has no rate to replay at).
+    pub fn advances(&self) -> bool {
+        self.t.len() <= 1 || self.span() > 0.0
+    }
+
     /// The time from the first arrival to the last.
     pub fn span(&self) -> f64 {
         self.t.last().copied().unwrap_or(0.0)
@@ -60,14 +127,6 @@ impl Trace {
                         crate::error::quoted(cell(t_col))
                     )
                 })?;
-            if let Some(&before) = t.last() {
-                if at < before {
-                    return Err(format!(
-                        "{name} line {line}: t = {at} comes before the line above (t = \
-                         {before}): a trace lists its arrivals in time order"
-                    ));
-                }
-            }
             let work = match b_col.map(cell) {
                 None | Some("") => f64::NAN,
                 Some(text) => text
@@ -86,21 +145,15 @@ impl Trace {
             t.push(at);
             blocking.push(work);
         }
-        let Some(&first) = t.first() else {
+        if t.is_empty() {
             return Err(format!(
                 "{name}: the trace has a header but no arrivals: give one line per request"
             ));
-        };
-        if t.last().copied().unwrap_or(first) - first > crate::dist::MAX_SECONDS {
-            return Err(format!(
-                "{name}: the trace spans more than {:e} s",
-                crate::dist::MAX_SECONDS
-            ));
         }
-        for x in &mut t {
-            *x -= first;
-        }
-        Ok(Trace { t, blocking })
+        Trace::new(t, blocking).map_err(|e| match e.row {
+            Some(row) => format!("{name} line {}: {}", row + 2, e.message),
+            None => format!("{name}: {}", e.message),
+        })
     }
 }
 
@@ -140,5 +193,29 @@ mod tests {
         assert!(read("t,blocking\n1,-2\n")
             .unwrap_err()
             .contains("line 2: `blocking` is `-2`"));
+        assert!(read("t\n0\n2e9\n")
+            .unwrap_err()
+            .ends_with("the trace spans more than 1e9 s"));
+    }
+
+    #[test]
+    fn a_trace_made_in_memory_meets_the_rules_of_a_file() {
+        let tr = Trace::new(vec![10.0, 10.5, 12.0], vec![0.1, f64::NAN, 2.0]).unwrap();
+        assert_eq!(tr.t, [0.0, 0.5, 2.0]);
+        assert!(tr.advances());
+        let e = Trace::new(vec![1.0, 0.5], vec![f64::NAN; 2]).unwrap_err();
+        assert_eq!(e.row, Some(1));
+        let e = Trace::new(vec![1.0, 2.0], vec![0.1, 2e9]).unwrap_err();
+        assert_eq!(e.row, Some(1));
+        let e = Trace::new(vec![0.0, 1.8e9], vec![f64::NAN; 2]).unwrap_err();
+        assert_eq!(
+            (e.row, e.message.as_str()),
+            (None, "the trace spans more than 1e9 s")
+        );
+        assert!(Trace::new(Vec::new(), Vec::new()).is_err());
+        assert!(!Trace::new(vec![5.0, 5.0], vec![f64::NAN; 2])
+            .unwrap()
+            .advances());
+        assert!(Trace::new(vec![5.0], vec![f64::NAN]).unwrap().advances());
     }
 }

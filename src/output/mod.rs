@@ -1,6 +1,7 @@
 //! What eagain writes to disk, written one way: `write_atomic` (a temporary file in the
 //! same folder, renamed into place, so an interrupted write never leaves a file that
-//! looks complete), `clear` (an earlier run's files removed before a run writes its
+//! looks complete), `write_set` (files that belong together, such as a model and the
+//! trace it reads, staged and checked together before any is put in place), `clear` (an earlier run's files removed before a run writes its
 //! own, so none stays beside them as if it were this run's), `Lock` (one writer per
 //! output folder), and `Table`, the one results table behind `results.csv`,
 //! `measured.csv` and `validation.csv`, which the charts also draw from in memory.
@@ -50,6 +51,53 @@ pub fn clear(dir: &Path, names: &[&str]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The folder inside an output folder where `write_set` stages its files.
+pub const STAGING: &str = ".eagain-staging";
+
+/// Writes files that belong together into `dir` (made if missing): first into a
+/// staging folder inside it, where `check` reads them as they will be (a model loads
+/// with the trace beside it); then what an earlier run left under `names` is removed
+/// (`clear`) and the staged files are moved into place. When writing or the check
+/// fails, the staging folder is removed and `dir` holds what it held before. Returns
+/// the files' final paths, in the order given.
+pub fn write_set(
+    dir: &Path,
+    files: &[(&str, &[u8])],
+    names: &[&str],
+    check: impl FnOnce(&Path) -> Result<()>,
+) -> Result<Vec<PathBuf>> {
+    create_dir(dir)?;
+    let staging = dir.join(STAGING);
+    let remove_staging = || match std::fs::remove_dir_all(&staging) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", staging.display()))
+        }
+        _ => Ok(()),
+    };
+    // A staging folder an interrupted run left.
+    remove_staging()?;
+    std::fs::create_dir(&staging)
+        .with_context(|| format!("cannot create {}", staging.display()))?;
+    let staged = files.iter().try_for_each(|(name, bytes)| {
+        let path = staging.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    });
+    if let Err(e) = staged.and_then(|()| check(&staging)) {
+        remove_staging()?;
+        return Err(e);
+    }
+    clear(dir, names)?;
+    let mut written = Vec::with_capacity(files.len());
+    for (name, _) in files {
+        let (from, to) = (staging.join(name), dir.join(name));
+        std::fs::rename(&from, &to)
+            .with_context(|| format!("cannot rename {} to {}", from.display(), to.display()))?;
+        written.push(to);
+    }
+    remove_staging()?;
+    Ok(written)
 }
 
 /// The lock file in an output folder.
@@ -275,4 +323,46 @@ pub fn timeline_table(rows: &[crate::stats::TimelineRow], source: &Path) -> Tabl
         table.rows.push(row);
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_of_files_is_put_in_place_only_once_its_check_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let names = ["model.toml", "trace.csv", "work.txt"];
+        let first: [(&str, &[u8]); 3] = [
+            ("trace.csv", b"t\n0\n"),
+            ("work.txt", b"0.1\n"),
+            ("model.toml", b"one"),
+        ];
+        let written = write_set(&out, &first, &names, |staged| {
+            // The check sees the files together, where they will be read.
+            assert_eq!(std::fs::read(staged.join("model.toml"))?, b"one");
+            assert!(staged.join("trace.csv").exists());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            written,
+            [
+                out.join("trace.csv"),
+                out.join("work.txt"),
+                out.join("model.toml")
+            ]
+        );
+        // A check that fails: nothing changes, and no staging folder is left.
+        let second: [(&str, &[u8]); 2] = [("trace.csv", b"t\n5\n"), ("model.toml", b"two")];
+        let e = write_set(&out, &second, &names, |_| anyhow::bail!("does not load"));
+        assert!(e.is_err());
+        assert_eq!(std::fs::read(out.join("model.toml")).unwrap(), b"one");
+        assert!(out.join("work.txt").exists() && !out.join(STAGING).exists());
+        // A check that passes: the earlier run's work.txt goes with the rest.
+        write_set(&out, &second, &names, |_| Ok(())).unwrap();
+        assert_eq!(std::fs::read(out.join("model.toml")).unwrap(), b"two");
+        assert!(!out.join("work.txt").exists() && !out.join(STAGING).exists());
+    }
 }

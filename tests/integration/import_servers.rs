@@ -3,7 +3,7 @@
 //! expected model fields, the models load and simulate, unused settings are listed with
 //! their lines, and bad input exits 2 with one paragraph that names the file and line.
 
-use crate::common::{eagain, import_file, load_imported, root};
+use crate::common::{eagain, import_file, load_imported, root, write};
 use eagain::model::{ListenerKind, MasterMode, OnRefused};
 use predicates::str::contains;
 use std::path::{Path, PathBuf};
@@ -191,6 +191,58 @@ fn php_fpm_pools_are_picked_with_pool_or_listed() {
     assert!(err.contains("its pools are [www], [admin]"), "{err}");
 }
 
+/// A pool file of `n` small pools `[p0]` to `[pN-1]`, four lines each.
+fn many_pools(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("[p{i}]\nlisten = /run/p{i}.sock\npm = static\npm.max_children = 5\n"))
+        .collect()
+}
+
+#[test]
+fn php_fpm_a_file_of_many_pools_is_read_in_one_pass_and_past_the_cap_refused_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // As many pools as a file may hold: the last is found and modelled.
+    let most = write(dir.path(), "most.conf", &many_pools(10_000));
+    let (toml, err) = import_file("php-fpm", &most, &["--pool", "p9999"]);
+    assert!(
+        err.contains("ignored 29997 settings outside pool [p9999]"),
+        "{err}"
+    );
+    assert_eq!(load_imported(&toml).front().pool.process_limit, 5);
+    // Without --pool the names are listed, ten of them.
+    let e = eagain()
+        .args(["import", "php-fpm"])
+        .arg(&most)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let e = String::from_utf8(e).unwrap();
+    assert!(
+        e.contains("10000 pools, [p0], [p1]") && e.contains("[p9] and 9990 more"),
+        "{e}"
+    );
+    // One pool more: exit 2 at the line of the pool past the cap.
+    let over = write(dir.path(), "over.conf", &many_pools(10_001));
+    let e = eagain()
+        .args(["import", "php-fpm"])
+        .arg(&over)
+        .args(["--pool", "p0"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(e.stdout.is_empty());
+    let e = String::from_utf8(e.stderr).unwrap();
+    assert!(
+        e.contains("over.conf line 40001: [p10000] is pool 10001 of this file")
+            && e.contains("at most 10000 pools a file"),
+        "{e}"
+    );
+    assert_eq!(e.trim_end().lines().count(), 1, "one paragraph: {e}");
+}
+
 #[test]
 fn php_fpm_bad_input_exits_2_naming_the_file_line_and_setting() {
     let err = refused("php-fpm", "bad-pm.conf", Some(3), &[]);
@@ -310,6 +362,76 @@ fn apache_whole_apache2_conf_has_the_defaults_and_simulates() {
     assert_eq!(m.front().pool.start_servers, Some(5));
     let json = simulate(&out, &["--set", "load.duration=30"]);
     assert!(json["served"].as_f64().unwrap() > 0.0, "{json}");
+}
+
+#[test]
+fn apache_debians_mpm_event_and_mpm_worker_conf_are_threads_in_processes_said_to_be_approximated() {
+    for (name, mpm) in [
+        ("debian-mpm_event.conf", "event"),
+        ("debian-mpm_worker.conf", "worker"),
+    ] {
+        let (toml, err) = import("apache", name, &[]);
+        let m = load_imported(&toml);
+        let p = &m.front().pool;
+        // ThreadsPerChild 25, MaxRequestWorkers 150: 6 processes of 25 threads; the
+        // spare threads 25 and 75 as 1 and 3 idle processes.
+        assert_eq!(m.front().master.mode, MasterMode::ApachePrefork);
+        assert_eq!((p.process_limit, p.threads, p.client_limit), (6, 25, 25));
+        assert_eq!(
+            (p.start_servers, p.min_spare, p.max_spare, p.service_count),
+            (Some(2), Some(1), Some(3), 0)
+        );
+        assert!(
+            err.contains(&format!("Apache {mpm}: process_limit 6"))
+                && err.contains("note: APPROXIMATED"),
+            "{err}"
+        );
+        assert!(
+            toml.contains("APPROXIMATED: the") && toml.contains("idle THREADS"),
+            "{toml}"
+        );
+        let json = simulate(
+            &write(tempfile::tempdir().unwrap().path(), "m.toml", &toml),
+            &["--set", "load.duration=20"],
+        );
+        assert!(json["served"].as_f64().unwrap() > 0.0, "{json}");
+    }
+}
+
+#[test]
+fn apache_whole_apache2_conf_says_which_mpm_debians_mods_enabled_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("apache2.conf");
+    std::fs::copy(data("apache", "debian-apache2.conf"), &conf).unwrap();
+    let enabled = dir.path().join("mods-enabled");
+    std::fs::create_dir(&enabled).unwrap();
+    write(
+        &enabled,
+        "mpm_event.load",
+        "LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n",
+    );
+    let (toml, err) = import_file("apache", &conf, &[]);
+    assert!(
+        err.contains("note: mpm_event is the MPM this server loads (")
+            && err.contains("mods-enabled/mpm_event.load): the model is of event"),
+        "{err}"
+    );
+    assert!(err.contains("none of event's directives"), "{err}");
+    // Apache's defaults for event: 16 processes of 25 threads.
+    let m = load_imported(&toml);
+    assert_eq!(
+        (m.front().pool.process_limit, m.front().pool.threads),
+        (16, 25)
+    );
+    // The same file next to a prefork server: the prefork defaults, and it says so.
+    std::fs::remove_file(enabled.join("mpm_event.load")).unwrap();
+    write(&enabled, "mpm_prefork.load", "");
+    let (toml, err) = import_file("apache", &conf, &[]);
+    assert!(
+        err.contains("mpm_prefork is the MPM this server loads"),
+        "{err}"
+    );
+    assert_eq!(load_imported(&toml).front().pool.process_limit, 256);
 }
 
 #[test]

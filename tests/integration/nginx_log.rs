@@ -407,3 +407,430 @@ fn the_shipped_example_log_imports_with_the_format_its_script_documents() {
         "predicted {predicted}, observed {share}"
     );
 }
+
+/// The shipped example's format, as its script documents it.
+fn example_format() -> String {
+    let script = std::fs::read_to_string(root("models/examples/make-access-log.py")).unwrap();
+    script
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("--log-format '"))
+        .and_then(|f| f.strip_suffix('\''))
+        .expect("the script documents its --log-format")
+        .to_string()
+}
+
+/// `eagain simulate MODEL ARGS --format json`: (the JSON, stderr).
+fn simulate_json(model: &Path, args: &[&str]) -> (serde_json::Value, String) {
+    let sim = eagain()
+        .arg("simulate")
+        .arg(model)
+        .args(args)
+        .args(["--replications", "2", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(sim.stderr).unwrap();
+    assert!(sim.status.success(), "{stderr}");
+    (serde_json::from_slice(&sim.stdout).unwrap(), stderr)
+}
+
+#[test]
+fn a_missing_workers_is_a_warning_and_the_model_and_observed_json_mark_the_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = root("models/examples/peak-access.log");
+    let guess = dir.path().join("guess");
+    let (code, stdout, stderr) =
+        import(&log, &example_format(), &["--out", guess.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("eagain: import nginx-log: warning: --workers not given: the replay and the model assume 1 worker"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("note: --workers"),
+        "a warning, not a note: {stderr}"
+    );
+    assert!(stdout.contains("a guess: --workers not given"), "{stdout}");
+    let model = std::fs::read_to_string(guess.join("model.toml")).unwrap();
+    assert!(
+        model.contains("# GUESS: --workers was not given"),
+        "{model}"
+    );
+    let observed = json(&guess.join("observed.json"));
+    assert_eq!(observed["workers"]["value"], 1);
+    assert_eq!(observed["workers"]["given"], false);
+
+    let given = dir.path().join("given");
+    let args = ["--workers", "4", "--out", given.to_str().unwrap()];
+    let (code, _, stderr) = import(&log, &example_format(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let model = std::fs::read_to_string(given.join("model.toml")).unwrap();
+    assert!(!model.contains("GUESS"), "{model}");
+    let observed = json(&given.join("observed.json"));
+    assert_eq!(
+        (
+            observed["workers"]["value"].as_u64(),
+            observed["workers"]["given"].as_bool()
+        ),
+        (Some(4), Some(true))
+    );
+}
+
+#[test]
+fn the_model_has_nginxs_read_timeout_marked_as_its_default_unless_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = root("models/examples/peak-access.log");
+    let out = dir.path().join("out");
+    let (code, _, stderr) = import(
+        &log,
+        &example_format(),
+        &["--workers", "4", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let model = std::fs::read_to_string(out.join("model.toml")).unwrap();
+    let line = model
+        .lines()
+        .find(|l| l.starts_with("timeout = "))
+        .expect(&model);
+    assert!(
+        line.starts_with("timeout = 60.0 ")
+            && line.contains("proxy_read_timeout")
+            && line.contains("nginx's default"),
+        "{line}"
+    );
+    assert!(
+        stderr.contains("note: load.timeout is nginx's default proxy_read_timeout, 60 s"),
+        "{stderr}"
+    );
+    let loaded = eagain::model::load(&out.join("model.toml"), &[]).unwrap();
+    assert_eq!(loaded.model.load.timeout, Some(60.0));
+    // No load.rate: the trace replays at its own rate, and the model says how to rescale it.
+    assert!(!model.lines().any(|l| l.starts_with("rate")), "{model}");
+    let prose = model.replace("\n# ", " ");
+    assert!(
+        prose.contains("--set load.rate=R replays it at R a second"),
+        "{model}"
+    );
+
+    let args = [
+        "--workers",
+        "4",
+        "--read-timeout",
+        "30",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, _, stderr) = import(&log, &example_format(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    let model = std::fs::read_to_string(out.join("model.toml")).unwrap();
+    assert!(model.contains("timeout = 30.0 "), "{model}");
+    assert!(
+        !stderr.contains("load.timeout is nginx's default"),
+        "{stderr}"
+    );
+    let e = refused(
+        &log,
+        &example_format(),
+        &["--read-timeout", "0", "--out", out.to_str().unwrap()],
+    );
+    assert!(e.contains("--read-timeout 0"), "{e}");
+}
+
+/// A log in nginx's `combined` format (semantics: log-nginx-combined): 100 seconds, four
+/// requests a second, every seventeenth a 502.
+fn combined_log() -> String {
+    (0..400)
+        .map(|i| {
+            let (m, s) = (i / 4 / 60, i / 4 % 60);
+            let status = if i % 17 == 0 { 502 } else { 200 };
+            format!(
+                "10.0.0.{} - - [29/Nov/2026:12:{m:02}:{s:02} +0000] \"GET /a?i={i} HTTP/1.1\" \
+                 {status} 157 \"-\" \"curl/7.88.1\"\n",
+                i % 250
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn nginxs_predefined_combined_format_is_known_by_its_name_and_by_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", &combined_log());
+    let text = "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \
+                \"$http_referer\" \"$http_user_agent\"";
+    for format in ["combined", text] {
+        let out = dir.path().join("out");
+        let (code, stdout, stderr) = import(
+            &log,
+            format,
+            &["--workers", "3", "--out", out.to_str().unwrap()],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stdout.contains("400 requests") && stdout.contains("502 × 24"),
+            "{stdout}"
+        );
+        assert!(stderr.contains("no work time is known"), "{stderr}");
+        let observed = json(&out.join("observed.json"));
+        assert_eq!(observed["status"]["502"], 24);
+        assert_eq!(observed["time"], "$time_local");
+        eagain::model::load(&out.join("model.toml"), &[]).unwrap();
+    }
+    // A log_format's name other than combined: said to be a name, not a format missing
+    // its $status.
+    let e = refused(
+        &log,
+        "main",
+        &["--out", dir.path().join("x").to_str().unwrap()],
+    );
+    assert!(
+        e.contains("that is the name of a log_format") && !e.contains("no $status"),
+        "{e}"
+    );
+}
+
+#[test]
+fn with_whole_second_times_the_replays_misfits_are_put_down_to_the_resolution_not_to_workers() {
+    // Three requests logged in the same second, spread within it in file order: the
+    // short one first. Replayed through 2 workers, it ends before a worker is free.
+    let format = "$time_local|$status|$request_time|$upstream_response_time";
+    let text = "29/Nov/2026:12:31:40 +0000|200|0.100|0.100\n\
+                29/Nov/2026:12:31:40 +0000|200|5.000|5.000\n\
+                29/Nov/2026:12:31:40 +0000|200|5.000|5.000\n\
+                29/Nov/2026:12:31:45 +0000|200|0.100|0.100\n";
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", text);
+    let out = dir.path().join("out");
+    let (code, _, stderr) = import(
+        &log,
+        format,
+        &["--workers", "2", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let note = stderr
+        .lines()
+        .find(|l| l.contains("could start them"))
+        .unwrap_or_else(|| panic!("no note on the replay: {stderr}"));
+    assert!(
+        note.contains("whole seconds")
+            && note.contains("not from --workers")
+            && !note.contains("check --workers"),
+        "{note}"
+    );
+}
+
+#[test]
+fn importing_again_into_the_same_folder_leaves_no_file_of_the_previous_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let args = ["--workers", "4", "--out", out.to_str().unwrap()];
+    let (code, _, stderr) = import(
+        &root("models/examples/peak-access.log"),
+        &example_format(),
+        &args,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        out.join("work.txt").exists(),
+        "more than 20 work times go to work.txt"
+    );
+    // A small log: its few work times go into the model, and work.txt must go.
+    let small = write(
+        dir.path(),
+        "small.log",
+        "msec=1795953600.438 rt=0.197 \"GET / HTTP/1.1\" 200 urt=\"0.197\"\n\
+        msec=1795953601.438 rt=0.197 \"GET / HTTP/1.1\" 200 urt=\"0.197\"\n",
+    );
+    let (code, stdout, stderr) = import(&small, FORMAT, &args);
+    assert_eq!(code, 0, "{stderr}");
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["model.toml", "observed.json", "trace.csv"],
+        "{stdout}"
+    );
+    assert_eq!(trace(&out).len(), 2);
+}
+
+#[test]
+fn a_log_whose_times_cannot_be_a_trace_is_refused_at_its_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Every request at the same instant.
+    let same = write(
+        dir.path(),
+        "same.log",
+        "msec=1795953600.438 rt=0.000 \"GET / HTTP/1.1\" 502 urt=\"0.000\"\n\
+        msec=1795953600.438 rt=0.000 \"GET / HTTP/1.1\" 502 urt=\"0.000\"\n",
+    );
+    let e = refused(
+        &same,
+        FORMAT,
+        &["--workers", "2", "--out", out.to_str().unwrap()],
+    );
+    assert!(
+        e.contains("same.log line 1:")
+            && e.contains("(the last on line 2) all arrive at")
+            && e.contains("times that advance"),
+        "{e}"
+    );
+    assert!(!out.exists(), "nothing is written for a refused log");
+    // One line's time is 0: a span of 1.8e9 s, named at that line.
+    let good = "msec=1795953600.438 rt=0.197 \"GET / HTTP/1.1\" 200 urt=\"0.197\"\n";
+    let zero = write(
+        dir.path(),
+        "zero.log",
+        &format!("{good}msec=0.000 rt=0.000 \"GET / HTTP/1.1\" 502 urt=\"0.000\"\n{good}"),
+    );
+    // An earlier import's files stay as they were.
+    let args = ["--workers", "4", "--out", out.to_str().unwrap()];
+    let (code, _, stderr) = import(
+        &root("models/examples/peak-access.log"),
+        &example_format(),
+        &args,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let before = std::fs::read(out.join("model.toml")).unwrap();
+    let e = refused(&zero, FORMAT, &args);
+    assert!(
+        e.contains("zero.log line 2: its request arrives at 1970-01-01 00:00:00 UTC")
+            && e.contains("at most 1e9 s"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(out.join("model.toml")).unwrap(), before);
+    assert!(out.join("work.txt").exists());
+    assert!(!out.join(".eagain-staging").exists());
+}
+
+#[test]
+fn pool_gives_the_log_the_pool_of_a_php_fpm_dynamic_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = root("models/examples/peak-access.log");
+    let pool_model = root("models/php-fpm-dynamic.toml");
+    let out = dir.path().join("pool");
+    let args = [
+        "--pool",
+        pool_model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, stdout, stderr) = import(&log, &example_format(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stderr.contains("warning"),
+        "the pool gives the workers: {stderr}"
+    );
+    assert!(
+        stdout.contains("php-fpm-dynamic.toml's listener, pool and master"),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(out.join("model.toml")).unwrap();
+    // The pool model's tables, with their comments; the log's load, with no rate.
+    assert!(
+        text.contains("min_spare = 1                # pm.min_spare_servers"),
+        "{text}"
+    );
+    assert!(!text.lines().any(|l| l.starts_with("rate")), "{text}");
+    let m = eagain::model::load(&out.join("model.toml"), &[])
+        .unwrap()
+        .model;
+    let s = m.front();
+    assert_eq!(s.master.mode, eagain::model::MasterMode::PhpFpmDynamic);
+    assert_eq!(
+        (
+            s.pool.process_limit,
+            s.pool.start_servers,
+            s.pool.min_spare,
+            s.pool.max_spare
+        ),
+        (5, Some(2), Some(1), Some(3))
+    );
+    assert_eq!((s.listener.backlog, m.load.timeout), (4096, Some(60.0)));
+    assert_eq!(m.load.arrival, eagain::model::Arrival::Trace);
+    let observed = json(&out.join("observed.json"));
+    assert_eq!(observed["workers"]["value"], 5);
+    // The dynamic pool forks and shrinks; the fixed pool of the same five never does.
+    let (dynamic, _) = simulate_json(&out.join("model.toml"), &[]);
+    assert!(
+        dynamic["processes"]["forks"].as_f64().unwrap() > 0.0,
+        "{dynamic}"
+    );
+    assert!(
+        dynamic["processes"]["mean"].as_f64().unwrap() < 5.0,
+        "{dynamic}"
+    );
+    let fixed = dir.path().join("fixed");
+    let args = ["--workers", "5", "--out", fixed.to_str().unwrap()];
+    let (code, _, stderr) = import(&log, &example_format(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    let (prefork, _) = simulate_json(&fixed.join("model.toml"), &[]);
+    assert_eq!(
+        prefork["processes"]["forks"].as_f64(),
+        Some(0.0),
+        "{prefork}"
+    );
+    assert_eq!(
+        prefork["processes"]["mean"].as_f64(),
+        Some(5.0),
+        "{prefork}"
+    );
+
+    // What the pool gives cannot also be given by flag; a chain is not a pool.
+    let e = refused(
+        &log,
+        &example_format(),
+        &[
+            "--pool",
+            pool_model.to_str().unwrap(),
+            "--backlog",
+            "16",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(e.contains("--backlog") && e.contains("--pool"), "{e}");
+    let chain = root("models/nginx-gunicorn-chain.toml");
+    let e = refused(
+        &log,
+        &example_format(),
+        &[
+            "--pool",
+            chain.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        e.contains("--pool") && e.contains("nginx-gunicorn-chain.toml") && e.contains("chain"),
+        "{e}"
+    );
+}
+
+#[test]
+fn simulate_says_when_a_trace_is_replayed_at_a_rate_other_than_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let args = ["--workers", "4", "--out", out.to_str().unwrap()];
+    let (code, _, stderr) = import(
+        &root("models/examples/peak-access.log"),
+        &example_format(),
+        &args,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let model = out.join("model.toml");
+    let (own, stderr) = simulate_json(&model, &[]);
+    assert!(!stderr.contains("replayed at"), "{stderr}");
+    let (faster, stderr) = simulate_json(&model, &["--set", "load.rate=10"]);
+    assert!(
+        stderr.contains(
+            "load.trace is replayed at load.rate = 10 a second, not at its own 8.3327 a second"
+        ),
+        "{stderr}"
+    );
+    // The same arrivals, closer together: the window shrinks.
+    assert_eq!(own["offered"], faster["offered"]);
+}

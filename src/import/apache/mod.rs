@@ -1,22 +1,30 @@
-//! `eagain import apache`: a model of Apache httpd 2.4's prefork MPM from its
-//! configuration: Debian's mods-available/mpm_prefork.conf, or a whole apache2.conf.
+//! `eagain import apache`: a model of Apache httpd 2.4's MPM from its configuration:
+//! Debian's mods-available/mpm_prefork.conf, mpm_event.conf or mpm_worker.conf, or a
+//! whole apache2.conf.
 //!
-//! `parse` reads the directives with their lines and sections; this file reads
-//! prefork's directives (case-insensitive, with their old names MaxClients and
-//! MaxRequestsPerChild) at the top level or inside `<IfModule mpm_prefork_module>`,
-//! fills in Apache 2.4's defaults, and applies what prefork.c does to them at start-up
-//! (MaxRequestWorkers clamped to ServerLimit, MaxSpareServers raised above
-//! MinSpareServers; semantics: apache-defaults, apache-server-limit), each change a note;
-//! `write` writes the commented model. Directives for other MPMs, `Include` lines (not
+//! `parse` reads the directives with their lines and sections; this file finds which
+//! MPM the file configures (the `<IfModule mpm_*_module>` sections it has, else the one
+//! the server loads: a `LoadModule` line or Debian's `mods-enabled/mpm_*.load` beside
+//! the file, else prefork) and reads that MPM's directives (case-insensitive, with
+//! their old names MaxClients and MaxRequestsPerChild) at the top level or inside its
+//! `<IfModule>`; `resolve` fills in Apache 2.4's defaults and applies what the MPM does
+//! to them at start-up (semantics: apache-defaults, apache-server-limit), each change a
+//! note; `write` writes the commented model. Prefork is modelled as it is; worker and
+//! event as ThreadsPerChild threads a process under the same spare-server master, its
+//! spare thread counts turned into processes, an approximation the model says loudly
+//! (semantics: apache-event-pool). Directives for other MPMs, `Include` lines (not
 //! followed) and the keep-alive settings are listed with their lines; the rest of a
 //! whole apache2.conf is only counted.
 
 mod parse;
+mod resolve;
 mod write;
 
 use crate::error::BadInput;
-use crate::import::server::{bad_line, load_written, uint, Imported, Setting, Unused};
-use crate::import::text::{clean, snippet};
+use crate::import::common::{load_written, Imported, LeftOut, Notation, Setting, Unused};
+use crate::import::server::summary;
+use crate::import::skeleton::write_model;
+use crate::import::text::snippet;
 use parse::{parse, Directive, Open, SHAPE};
 use std::path::Path;
 
@@ -26,43 +34,63 @@ pub const MEASURE: &str = "not in the Apache configuration: measure and --set";
 /// How the file writes a setting.
 const SEP: &str = " ";
 
-/// DEFAULT_SERVER_LIMIT and MAX_SERVER_LIMIT of prefork (semantics: apache-defaults).
-const DEFAULT_SERVER_LIMIT: u32 = 256;
-const MAX_SERVER_LIMIT: u32 = 200_000;
-
-/// DEFAULT_LISTENBACKLOG (semantics: apache-backlog).
-const DEFAULT_BACKLOG: u32 = 511;
-
-const DEFAULT: &str = "Apache 2.4's default";
-
-/// A number and where it came from: `line 8`, `Apache 2.4's default`.
-#[derive(Debug, Clone)]
-pub(super) struct Num {
-    pub(super) value: u32,
-    pub(super) from: String,
+/// Apache's multi-processing modules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mpm {
+    /// One connection a child process.
+    Prefork,
+    /// ThreadsPerChild threads a child, each with one connection.
+    Worker,
+    /// As worker, with keep-alive connections held without a thread.
+    Event,
 }
 
-/// The first `Listen`.
-#[derive(Debug, Clone)]
-pub(super) struct Listen {
-    pub(super) address: String,
-    pub(super) line: usize,
+impl Mpm {
+    const ALL: [Mpm; 3] = [Mpm::Prefork, Mpm::Worker, Mpm::Event];
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Mpm::Prefork => "prefork",
+            Mpm::Worker => "worker",
+            Mpm::Event => "event",
+        }
+    }
+
+    /// Its module, as `LoadModule` and `<IfModule>` name it.
+    fn module(self) -> &'static str {
+        match self {
+            Mpm::Prefork => "mpm_prefork_module",
+            Mpm::Worker => "mpm_worker_module",
+            Mpm::Event => "mpm_event_module",
+        }
+    }
+
+    /// Whether a child runs several threads.
+    pub(super) fn threaded(self) -> bool {
+        self != Mpm::Prefork
+    }
+
+    /// The MPM an `<IfModule ARG>` or `LoadModule ARG` names (lower case, unquoted).
+    fn of_module(arg: &str) -> Option<Mpm> {
+        Mpm::ALL.into_iter().find(|m| {
+            let short = m.name();
+            arg == m.module() || arg == format!("{short}.c") || arg == format!("mod_mpm_{short}.c")
+        })
+    }
 }
 
-/// prefork's settings after Apache's defaults and its start-up adjustments.
-#[derive(Debug, Clone)]
-pub(super) struct Prefork {
-    pub(super) start: Num,
-    pub(super) min_spare: Num,
-    pub(super) max_spare: Num,
-    pub(super) max_workers: Num,
-    pub(super) server_limit: Num,
-    pub(super) per_child: Num,
-    pub(super) backlog: Num,
-    pub(super) listen: Option<Listen>,
+/// MPMs eagain does not model: their sections are listed, never read.
+const FOREIGN_MPMS: &[&str] = &["mpm_winnt_module", "mpm_netware_module", "mpmt_os2_module"];
+
+/// The MPM the server loads, and how that is known.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Enabled {
+    pub(super) mpm: Mpm,
+    /// `line 12: LoadModule mpm_event_module`, `/etc/apache2/mods-enabled/mpm_event.load`.
+    pub(super) by: String,
 }
 
-/// Reads an Apache configuration from disk and writes the model of its prefork MPM.
+/// Reads an Apache configuration from disk and writes the model of its MPM.
 pub fn import_file(file: &Path) -> Result<Imported, BadInput> {
     let name = file.display().to_string();
     let text = super::read_text(
@@ -71,82 +99,146 @@ pub fn import_file(file: &Path) -> Result<Imported, BadInput> {
         "Give a file such as /etc/apache2/mods-available/mpm_prefork.conf or apache2.conf.",
         &format!("so it is not an Apache configuration: {SHAPE}."),
     )?;
-    import(&text, &name)
+    import(&text, &name, &mods_enabled(file))
+}
+
+/// Debian's `mods-enabled/mpm_*.load` beside the file (apache2.conf's folder), or beside
+/// the folder it is in (mods-available/mpm_prefork.conf): the MPMs the server loads.
+fn mods_enabled(file: &Path) -> Vec<Enabled> {
+    let Some(dir) = file.parent() else {
+        return Vec::new();
+    };
+    let mut places = vec![dir.join("mods-enabled")];
+    if dir
+        .file_name()
+        .is_some_and(|n| n == "mods-available" || n == "mods-enabled")
+    {
+        if let Some(up) = dir.parent() {
+            places.push(up.join("mods-enabled"));
+        }
+    }
+    for place in places {
+        let Ok(entries) = std::fs::read_dir(&place) else {
+            continue;
+        };
+        let mut found: Vec<Enabled> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let short = name.strip_prefix("mpm_")?.strip_suffix(".load")?;
+                let mpm = Mpm::ALL.into_iter().find(|m| m.name() == short)?;
+                Some(Enabled {
+                    mpm,
+                    by: place.join(&name).display().to_string(),
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| a.by.cmp(&b.by));
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    Vec::new()
 }
 
 /// Where a directive is, for what the import does with it.
 enum Context<'a> {
-    /// The top level or `<IfModule mpm_prefork_module>`: read.
-    Prefork,
+    /// The top level or the modelled MPM's `<IfModule>`: read.
+    Read,
     /// Inside another MPM's `<IfModule>`: listed.
     OtherMpm(&'a Open),
-    /// Inside any other section: listed if it is one of prefork's, else counted.
+    /// Inside any other section: listed if it is one of the MPMs', else counted.
     Elsewhere(&'a Open),
 }
 
-const PREFORK_MODULES: &[&str] = &["mpm_prefork_module", "prefork.c", "mod_mpm_prefork.c"];
-const OTHER_MPMS: &[&str] = &[
-    "mpm_event_module",
-    "mpm_worker_module",
-    "event.c",
-    "worker.c",
-    "mod_mpm_event.c",
-    "mod_mpm_worker.c",
-    "mpm_winnt_module",
-    "mpm_netware_module",
-    "mpmt_os2_module",
-];
-
-fn context(d: &Directive) -> Context<'_> {
-    for o in &d.within {
-        let arg = o.arg.trim_matches('"').to_ascii_lowercase();
-        if !o.kind.eq_ignore_ascii_case("IfModule") {
-            return Context::Elsewhere(o);
-        }
-        if OTHER_MPMS.contains(&arg.as_str()) {
-            return Context::OtherMpm(o);
-        }
-        if !PREFORK_MODULES.contains(&arg.as_str()) {
-            return Context::Elsewhere(o);
-        }
+/// The MPM of an `<IfModule>` section: Some(Some(mpm)) for one eagain models,
+/// Some(None) for a foreign one, None for a section that is not an MPM's.
+fn section_mpm(o: &Open) -> Option<Option<Mpm>> {
+    if !o.kind.eq_ignore_ascii_case("IfModule") {
+        return None;
     }
-    Context::Prefork
+    let arg = o.arg.trim_matches('"').to_ascii_lowercase();
+    match Mpm::of_module(&arg) {
+        Some(m) => Some(Some(m)),
+        None if FOREIGN_MPMS.contains(&arg.as_str()) => Some(None),
+        None => None,
+    }
 }
 
-/// The directives the model reads, by their current names (the old ones map here).
+fn context(d: &Directive, mpm: Mpm) -> Context<'_> {
+    for o in &d.within {
+        match section_mpm(o) {
+            Some(Some(m)) if m == mpm => {}
+            Some(_) => return Context::OtherMpm(o),
+            None => return Context::Elsewhere(o),
+        }
+    }
+    Context::Read
+}
+
+/// The directives the model reads, by their current names (the old ones map here):
+/// those of every MPM, then those of prefork only and of the threaded ones only.
 fn canonical(name: &str) -> Option<&'static str> {
     Some(match name.to_ascii_lowercase().as_str() {
         "startservers" => "StartServers",
-        "minspareservers" => "MinSpareServers",
-        "maxspareservers" => "MaxSpareServers",
         "maxrequestworkers" | "maxclients" => "MaxRequestWorkers",
         "serverlimit" => "ServerLimit",
         "maxconnectionsperchild" | "maxrequestsperchild" => "MaxConnectionsPerChild",
         "listenbacklog" => "ListenBacklog",
         "listen" => "Listen",
+        "minspareservers" => "MinSpareServers",
+        "maxspareservers" => "MaxSpareServers",
+        "threadsperchild" => "ThreadsPerChild",
+        "threadlimit" => "ThreadLimit",
+        "minsparethreads" => "MinSpareThreads",
+        "maxsparethreads" => "MaxSpareThreads",
         _ => return None,
     })
 }
 
-/// Why a top-level directive that concerns the queue is not in the model; None: one
-/// the model does not need (counted).
-fn reason(name: &str) -> Option<&'static str> {
+/// Whether `mpm` reads the directive `name` (a canonical name).
+fn reads(mpm: Mpm, name: &str) -> bool {
+    match name {
+        "MinSpareServers" | "MaxSpareServers" => !mpm.threaded(),
+        "ThreadsPerChild" | "ThreadLimit" | "MinSpareThreads" | "MaxSpareThreads" => mpm.threaded(),
+        _ => true,
+    }
+}
+
+/// Why a directive that concerns the queue is not in the model of `mpm`; None: one the
+/// model does not need (counted).
+fn reason(name: &str, mpm: Mpm) -> Option<&'static str> {
     Some(match name.to_ascii_lowercase().as_str() {
         "include" | "includeoptional" => {
             "not followed: import the file it names (for Debian, \
              mods-available/mpm_prefork.conf) if it holds prefork's directives"
+        }
+        "keepalive" | "keepalivetimeout" | "maxkeepaliverequests" if mpm == Mpm::Event => {
+            "the event MPM keeps a connection waiting in keep-alive without a thread \
+             (eagain semantics: apache-event-accept): not modelled"
         }
         "keepalive" | "keepalivetimeout" | "maxkeepaliverequests" => {
             "keep-alive holds a child up to KeepAliveTimeout after a response: not \
              modelled; add it to work.blocking (eagain semantics: apache-keepalive)"
         }
         "timeout" => "bounds slow reads and writes: not modelled",
+        "asyncrequestworkerfactor" if mpm == Mpm::Event => {
+            "the connections a child takes beyond its threads while others wait in \
+             keep-alive: not modelled (eagain semantics: apache-event-accept)"
+        }
         "threadsperchild"
         | "minsparethreads"
         | "maxsparethreads"
         | "threadlimit"
-        | "asyncrequestworkerfactor" => {
+        | "asyncrequestworkerfactor"
+            if !mpm.threaded() =>
+        {
             "for the threaded MPMs (worker, event); prefork has one thread a child"
+        }
+        "asyncrequestworkerfactor" => "for the event MPM only",
+        "minspareservers" | "maxspareservers" if mpm.threaded() => {
+            "for prefork; the threaded MPMs keep spare threads (MinSpareThreads, \
+             MaxSpareThreads)"
         }
         "listencoresbucketsratio" => {
             "SO_REUSEPORT buckets, one queue each: not modelled (the model has one queue)"
@@ -163,27 +255,143 @@ fn reason(name: &str) -> Option<&'static str> {
 fn setting(d: &Directive) -> Setting {
     Setting {
         line: d.line,
-        section: d.within.last().map(Open::title),
+        sections: d.within.last().map(Open::title).into_iter().collect(),
         key: d.name.clone(),
         value: d.args.clone(),
     }
 }
 
+/// The MPM a `LoadModule` line loads, if it is one.
+fn loaded_mpm(d: &Directive) -> Option<Enabled> {
+    if !d.name.eq_ignore_ascii_case("LoadModule") {
+        return None;
+    }
+    let module = d.args.split_whitespace().next()?.to_ascii_lowercase();
+    let mpm = Mpm::of_module(&module)?;
+    Some(Enabled {
+        mpm,
+        by: format!("line {}: LoadModule {}", d.line, mpm.module()),
+    })
+}
+
+/// The MPM to model, and the notes on how it was chosen: the MPM whose `<IfModule>`
+/// sections the file has (prefork first when it has several), else the one the server
+/// loads, else a threaded one when the thread directives are at the top level, else
+/// prefork (semantics: apache-defaults). The loaded MPM, when known, is always said.
+fn choose_mpm(directives: &[Directive], on_disk: &[Enabled], notes: &mut Vec<String>) -> Mpm {
+    // The MPMs whose sections the file has, and whose own directives it has at the top.
+    let mut sections: Vec<Mpm> = Vec::new();
+    let (mut prefork_at_top, mut threads_at_top) = (false, false);
+    let mut loaded: Vec<Enabled> = Vec::new();
+    for d in directives {
+        if let Some(e) = loaded_mpm(d) {
+            loaded.push(e);
+        }
+        let mpm = d.within.iter().find_map(|o| section_mpm(o).flatten());
+        match mpm {
+            Some(m) if !sections.contains(&m) => sections.push(m),
+            Some(_) => {}
+            None if d.within.is_empty() => {
+                if let Some(n) = canonical(&d.name) {
+                    prefork_at_top |= !reads(Mpm::Event, n);
+                    threads_at_top |= !reads(Mpm::Prefork, n);
+                }
+            }
+            None => {}
+        }
+    }
+    // A LoadModule line in the file is what this server loads; else mods-enabled/.
+    let enabled: &[Enabled] = if loaded.is_empty() { on_disk } else { &loaded };
+    let enabled = match enabled {
+        [] => None,
+        [one] => Some(one),
+        several => {
+            notes.push(format!(
+                "more than one MPM is loaded ({}), which Apache refuses; the model follows \
+                 the file's own directives.",
+                several
+                    .iter()
+                    .map(|e| format!("mpm_{} by {}", e.mpm.name(), e.by))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            None
+        }
+    };
+    // What the file configures: its sections, else what its top-level directives are for.
+    let configured: Vec<Mpm> = if !sections.is_empty() {
+        sections.clone()
+    } else {
+        let threaded = match enabled {
+            Some(e) if e.mpm.threaded() => e.mpm,
+            _ => Mpm::Event,
+        };
+        [(prefork_at_top, Mpm::Prefork), (threads_at_top, threaded)]
+            .into_iter()
+            .filter_map(|(at_top, m)| at_top.then_some(m))
+            .collect()
+    };
+    let chosen = match (enabled, configured.as_slice()) {
+        (Some(e), c) if c.is_empty() || c.contains(&e.mpm) => e.mpm,
+        (_, []) => Mpm::Prefork,
+        (_, c) => [Mpm::Prefork, Mpm::Event, Mpm::Worker]
+            .into_iter()
+            .find(|m| c.contains(m))
+            .unwrap_or(Mpm::Prefork),
+    };
+    match enabled {
+        Some(e) if e.mpm == chosen => notes.push(format!(
+            "mpm_{} is the MPM this server loads ({}): the model is of {}.",
+            e.mpm.name(),
+            snippet(&e.by),
+            e.mpm.name()
+        )),
+        Some(e) => notes.push(format!(
+            "mpm_{} is the MPM this server loads ({}), but this file configures {}: the \
+             model is of {}. Import mods-available/mpm_{}.conf for the MPM that runs.",
+            e.mpm.name(),
+            snippet(&e.by),
+            chosen.name(),
+            chosen.name(),
+            e.mpm.name()
+        )),
+        None if sections.len() > 1 => notes.push(format!(
+            "this file has the sections of several MPMs ({}) and does not say which one \
+             the server loads: the model is of {}.",
+            sections
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            chosen.name()
+        )),
+        None if sections.is_empty() && configured == [Mpm::Event] => notes.push(
+            "thread directives at the top level and no MPM named: the model is of a \
+             threaded MPM (event; worker is modelled alike)."
+                .into(),
+        ),
+        None => {}
+    }
+    chosen
+}
+
 /// Reads an Apache configuration's text (`file` names it in messages) and writes the
-/// model of its prefork MPM.
-pub fn import(text: &str, file: &str) -> Result<Imported, BadInput> {
+/// model of its MPM; `on_disk` are the MPMs Debian's mods-enabled/ beside it loads.
+pub fn import(text: &str, file: &str, on_disk: &[Enabled]) -> Result<Imported, BadInput> {
     let directives = parse(text, file)?;
     let mut unused = Vec::new();
     let mut notes = Vec::new();
+    let mpm = choose_mpm(&directives, on_disk, &mut notes);
     let mut ignored = 0;
     // The last one of each wins, as in Apache; earlier ones are listed.
     let mut read: Vec<(&'static str, Setting)> = Vec::new();
     let mut listens: Vec<Setting> = Vec::new();
     for d in &directives {
         let s = setting(d);
-        match (context(d), canonical(&d.name)) {
-            (Context::Prefork, Some("Listen")) => listens.push(s),
-            (Context::Prefork, Some(name)) => {
+        let name = canonical(&d.name).filter(|n| reads(mpm, n));
+        match (context(d, mpm), name) {
+            (Context::Read, Some("Listen")) => listens.push(s),
+            (Context::Read, Some(name)) => {
                 if let Some(i) = read.iter().position(|(n, _)| *n == name) {
                     let old = read.remove(i).1;
                     unused.push(Unused::new(
@@ -193,32 +401,30 @@ pub fn import(text: &str, file: &str) -> Result<Imported, BadInput> {
                 }
                 read.push((name, s));
             }
-            (Context::Prefork, None) => match reason(&d.name) {
+            (Context::Read, None) => match reason(&d.name, mpm) {
                 Some(why) => unused.push(Unused::new(&s, why)),
-                None => {
-                    if d.name.eq_ignore_ascii_case("LoadModule") {
-                        mpm_note(d, &mut notes);
-                    }
-                    ignored += 1;
-                }
+                None => ignored += 1,
             },
             (Context::OtherMpm(o), _) => unused.push(Unused::new(
                 &s,
                 format!(
-                    "for another MPM ({}, line {}): eagain models prefork",
+                    "for another MPM ({}, line {}): the model is of {}",
                     o.title(),
-                    o.line
+                    o.line,
+                    mpm.name()
                 ),
             )),
             (Context::Elsewhere(o), name) => {
-                if name.is_some() || reason(&d.name).is_some() {
+                if name.is_some() || reason(&d.name, mpm).is_some() {
                     unused.push(Unused::new(
                         &s,
                         format!(
-                            "inside {} (line {}): eagain reads prefork's directives at the \
-                             top level or in <IfModule mpm_prefork_module> only",
+                            "inside {} (line {}): eagain reads {}'s directives at the top \
+                             level or in <IfModule {}> only",
                             o.title(),
-                            o.line
+                            o.line,
+                            mpm.name(),
+                            mpm.module()
                         ),
                     ));
                 } else {
@@ -228,337 +434,74 @@ pub fn import(text: &str, file: &str) -> Result<Imported, BadInput> {
         }
     }
     let get = |name: &str| read.iter().find(|(n, _)| *n == name).map(|(_, s)| s);
-    let prefork = resolve(&get, &listens, file, &mut unused, &mut notes)?;
+    let conf = resolve::resolve(mpm, &get, &listens, file, &mut unused, &mut notes)?;
     if read.is_empty() {
-        notes.push(
-            "none of prefork's directives (StartServers, MinSpareServers, MaxSpareServers, \
-             MaxRequestWorkers, MaxConnectionsPerChild) is in this file: the model has Apache \
-             2.4's defaults. Debian keeps them in mods-available/mpm_prefork.conf; import \
-             that file."
-                .into(),
-        );
+        notes.push(none_given(mpm));
+    }
+    if let Some(t) = &conf.threads {
+        notes.push(format!(
+            "APPROXIMATED: {} keeps MinSpareThreads to MaxSpareThreads idle threads; the \
+             model's master counts idle processes, so it keeps {} to {} idle processes of \
+             {} threads ({} to {} threads rounded to processes; eagain semantics: \
+             apache-event-pool), and under a moderate load it forks sooner, and retires \
+             later, than the server.",
+            mpm.name(),
+            conf.min_spare.value,
+            conf.max_spare.value,
+            t.per_child.value,
+            t.min_spare.value,
+            t.max_spare.value
+        ));
     }
     unused.sort_by_key(|u| u.setting.line);
-    let toml = write::write_model(&write::Writing {
-        file,
-        prefork: &prefork,
-        unused: &unused,
-        ignored,
-        notes: &notes,
-    });
-    let model = load_written(&toml, file, "the prefork directives")?;
-    Ok(Imported {
-        what: "Apache prefork".into(),
-        toml,
-        model,
+    let what = format!("Apache {}", mpm.name());
+    let left_out = LeftOut {
+        part: what.clone(),
+        part_in_report: format!("of {what}"),
         unused,
         ignored,
-        ignored_place: "that do not concern prefork's processes or its listener".into(),
-        sep: SEP,
+        ignored_place: format!(
+            "that do not concern {}'s processes or its listener",
+            mpm.name()
+        ),
+        notation: Notation::Directive,
+    };
+    let toml = write_model(&write::Writing {
+        file,
+        conf: &conf,
+        left_out: &left_out,
+        notes: &notes,
+    });
+    let model = load_written(&toml, file, &format!("the {} directives", mpm.name()), true)?;
+    Ok(Imported {
+        summary: vec![summary(file, &what, &model)],
+        toml,
+        beside: Vec::new(),
+        warnings: Vec::new(),
         notes,
+        left_out: Some(left_out),
     })
 }
 
-/// `LoadModule mpm_event_module ...`: this server runs another MPM.
-fn mpm_note(d: &Directive, notes: &mut Vec<String>) {
-    let module = d.args.split_whitespace().next().unwrap_or("");
-    if module.starts_with("mpm_") && module != "mpm_prefork_module" {
-        notes.push(format!(
-            "line {}: `LoadModule {}`: this configuration loads another MPM than prefork, \
-             and the model is of prefork.",
-            d.line,
-            snippet(module)
-        ));
-    }
-}
-
-/// Apache's defaults for what is not given, and prefork.c's start-up adjustments.
-fn resolve<'a>(
-    get: &dyn Fn(&str) -> Option<&'a Setting>,
-    listens: &[Setting],
-    file: &str,
-    unused: &mut Vec<Unused>,
-    notes: &mut Vec<String>,
-) -> Result<Prefork, BadInput> {
-    let number = |name: &str, default: u32| -> Result<Num, BadInput> {
-        Ok(match get(name) {
-            Some(s) => Num {
-                value: uint(file, s, SEP, "a whole number")?,
-                from: format!("line {}", s.line),
-            },
-            None => Num {
-                value: default,
-                from: DEFAULT.into(),
-            },
-        })
-    };
-    let mut server_limit = number("ServerLimit", DEFAULT_SERVER_LIMIT)?;
-    if server_limit.value > MAX_SERVER_LIMIT {
-        notes.push(format!(
-            "ServerLimit {} ({}) is above prefork's MAX_SERVER_LIMIT: Apache lowers it to \
-             {MAX_SERVER_LIMIT}.",
-            server_limit.value, server_limit.from
-        ));
-        server_limit = Num {
-            value: MAX_SERVER_LIMIT,
-            from: format!("{}, lowered to MAX_SERVER_LIMIT", server_limit.from),
-        };
-    } else if server_limit.value == 0 {
-        notes.push(format!(
-            "ServerLimit 0 ({}): Apache raises it to 1.",
-            server_limit.from
-        ));
-        server_limit.value = 1;
-    }
-    let mut max_workers = match get("MaxRequestWorkers") {
-        Some(_) => number("MaxRequestWorkers", 0)?,
-        None => Num {
-            value: server_limit.value,
-            from: format!("{DEFAULT}: ServerLimit"),
-        },
-    };
-    if max_workers.value > server_limit.value {
-        notes.push(format!(
-            "MaxRequestWorkers {} ({}) is above ServerLimit {} ({}): Apache clamps it to \
-             {}, and so does the model (eagain semantics: apache-server-limit).",
-            max_workers.value,
-            max_workers.from,
-            server_limit.value,
-            server_limit.from,
-            server_limit.value
-        ));
-        max_workers = Num {
-            value: server_limit.value,
-            from: format!("{}, clamped to ServerLimit", max_workers.from),
-        };
-    } else if max_workers.value == 0 {
-        notes.push(format!(
-            "MaxRequestWorkers 0 ({}): Apache raises it to 1.",
-            max_workers.from
-        ));
-        max_workers.value = 1;
-    }
-    let limit = max_workers.value;
-    let mut start = number("StartServers", 5)?;
-    if start.value > limit {
-        notes.push(format!(
-            "StartServers {} ({}) is above MaxRequestWorkers {limit}: no more children can \
-             start, so the model starts {limit}.",
-            start.value, start.from
-        ));
-        start.value = limit;
-    }
-    let mut min_spare = number("MinSpareServers", 5)?;
-    if min_spare.value == 0 {
-        notes.push(format!(
-            "MinSpareServers 0 ({}): Apache resets it to 1.",
-            min_spare.from
-        ));
-        min_spare.value = 1;
-    }
-    let mut max_spare = number("MaxSpareServers", 10)?;
-    if max_spare.value < min_spare.value + 1 {
-        notes.push(format!(
-            "MaxSpareServers {} ({}) is not above MinSpareServers {}: Apache raises it to \
-             MinSpareServers + 1 = {}.",
-            max_spare.value,
-            max_spare.from,
-            min_spare.value,
-            min_spare.value + 1
-        ));
-        max_spare.value = min_spare.value + 1;
-    }
-    // More idle children than can exist changes nothing: the model takes the limit.
-    for (name, n) in [
-        ("MinSpareServers", &mut min_spare),
-        ("MaxSpareServers", &mut max_spare),
-    ] {
-        if n.value > limit {
-            notes.push(format!(
-                "{name} {} is above MaxRequestWorkers {limit}: no more children can be idle \
-                 than exist, so the model takes {limit}, which behaves the same.",
-                n.value
-            ));
-            n.value = limit;
+/// The note for a file with none of the MPM's own directives.
+fn none_given(mpm: Mpm) -> String {
+    let directives = match mpm {
+        Mpm::Prefork => {
+            "StartServers, MinSpareServers, MaxSpareServers, MaxRequestWorkers, \
+             MaxConnectionsPerChild"
         }
-    }
-    let per_child = number("MaxConnectionsPerChild", 0)?;
-    let backlog = number("ListenBacklog", DEFAULT_BACKLOG)?;
-    for s in listens {
-        check_listen(s, file)?;
-    }
-    let listen = match listens {
-        [] => {
-            notes.push(
-                "no Listen in this file (Debian's is in ports.conf, and Include is not \
-                 followed): the model has a TCP listener, as every Apache has."
-                    .into(),
-            );
-            None
-        }
-        [first, rest @ ..] => {
-            for s in rest {
-                unused.push(Unused::new(
-                    s,
-                    "another listening socket with its own queue: the model simulates the \
-                     first Listen's (with two or more, the children take an accept mutex, \
-                     eagain semantics: apache-accept-mutex)",
-                ));
-            }
-            Some(Listen {
-                address: first.value.clone(),
-                line: first.line,
-            })
+        Mpm::Worker | Mpm::Event => {
+            "StartServers, MinSpareThreads, MaxSpareThreads, ThreadsPerChild, \
+             MaxRequestWorkers, MaxConnectionsPerChild"
         }
     };
-    Ok(Prefork {
-        start,
-        min_spare,
-        max_spare,
-        max_workers,
-        server_limit,
-        per_child,
-        backlog,
-        listen,
-    })
-}
-
-/// `Listen [address:]port [protocol]`: the port must be one.
-fn check_listen(s: &Setting, file: &str) -> Result<(), BadInput> {
-    let address = s.value.split_whitespace().next().unwrap_or("");
-    let port = address.rsplit_once(':').map_or(address, |(_, p)| p);
-    match port.parse::<u32>() {
-        Ok(p) if (1..=65535).contains(&p) && port.chars().all(|c| c.is_ascii_digit()) => Ok(()),
-        _ => Err(bad_line(
-            file,
-            s.line,
-            format!(
-                "`Listen {}`: Listen takes a port or address:port (80, 127.0.0.1:8080, \
-                 [::1]:8080), with a port from 1 to 65535.",
-                snippet(&clean(&s.value))
-            ),
-        )),
-    }
+    format!(
+        "none of {}'s directives ({directives}) is in this file: the model has Apache \
+         2.4's defaults. Debian keeps them in mods-available/mpm_{}.conf; import that file.",
+        mpm.name(),
+        mpm.name()
+    )
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{ListenerKind, MasterMode};
-
-    const DEBIAN: &str = "# prefork MPM\n\nStartServers\t\t\t 5\nMinSpareServers\t\t  5\n\
-        MaxSpareServers\t\t 10\nMaxRequestWorkers\t  150\nMaxConnectionsPerChild   0\n";
-
-    fn ok(text: &str) -> Imported {
-        import(text, "prefork.conf").unwrap_or_else(|e| panic!("{e}\n{text}"))
-    }
-
-    fn error(text: &str) -> String {
-        match import(text, "prefork.conf") {
-            Ok(i) => panic!("expected an error, got\n{}", i.toml),
-            Err(e) => e.0,
-        }
-    }
-
-    #[test]
-    fn debians_mpm_prefork_conf_is_the_shipped_apache_model() {
-        let i = ok(DEBIAN);
-        let m = &i.model;
-        assert_eq!(m.front().master.mode, MasterMode::ApachePrefork);
-        assert_eq!(m.front().listener.kind, ListenerKind::Tcp);
-        let shipped = crate::model::load_str(
-            include_str!("../../../models/apache-prefork.toml"),
-            "apache-prefork.toml",
-            Path::new("."),
-            &[],
-        )
-        .unwrap();
-        assert_eq!(m.front().pool, shipped.front().pool);
-        assert_eq!(m.front().listener, shipped.front().listener);
-        assert_eq!(m.front().master.tick, 1.0);
-        assert_eq!(m.front().master.max_spawn_rate, 32);
-        assert!(i.unused.is_empty());
-    }
-
-    #[test]
-    fn directives_are_case_insensitive_with_their_old_names_and_ifmodule() {
-        let i = ok("<IfModule mpm_prefork_module>\n  startservers 2\n  MaxClients 40\n  \
-                    MaxRequestsPerChild 1000\n</IfModule>\nlistenbacklog 100\nListen 127.0.0.1:8080\n");
-        let p = &i.model.front().pool;
-        assert_eq!(
-            (p.start_servers, p.process_limit, p.service_count),
-            (Some(2), 40, 1000)
-        );
-        assert_eq!(i.model.front().listener.backlog, 100);
-    }
-
-    #[test]
-    fn max_request_workers_is_clamped_to_server_limit_with_a_note() {
-        let i = ok("MaxRequestWorkers 3522\n");
-        assert_eq!(i.model.front().pool.process_limit, 256);
-        assert!(
-            i.notes.iter().any(|n| n.contains("clamps it to 256")),
-            "{:?}",
-            i.notes
-        );
-        let j = ok("ServerLimit 1000\nMaxRequestWorkers 600\n");
-        assert_eq!(j.model.front().pool.process_limit, 600);
-        let k = ok("ServerLimit 20\n");
-        assert_eq!(k.model.front().pool.process_limit, 20);
-        assert_eq!(k.model.front().pool.max_spare, Some(10));
-    }
-
-    #[test]
-    fn other_mpms_includes_and_keepalive_are_listed_the_rest_counted() {
-        let i = ok(
-            "Timeout 300\nKeepAlive On\nIncludeOptional mods-enabled/*.conf\n\
-                    ErrorLog /var/log/x\n<IfModule mpm_event_module>\n  StartServers 2\n  \
-                    ThreadsPerChild 25\n</IfModule>\n<Directory />\n  Require all denied\n\
-                    </Directory>\n<IfModule mod_ssl.c>\n  Listen 443\n</IfModule>\n",
-        );
-        let lines: Vec<usize> = i.unused.iter().map(|u| u.setting.line).collect();
-        assert_eq!(lines, vec![1, 2, 3, 6, 7, 13]);
-        assert!(i.unused[2].why.starts_with("not followed"));
-        assert!(i.unused[3]
-            .why
-            .contains("another MPM (<IfModule mpm_event_module>, line 5)"));
-        assert_eq!(i.ignored, 2);
-        assert_eq!(i.model.front().pool.process_limit, 256);
-        assert!(i.notes.iter().any(|n| n.contains("no Listen")));
-        assert!(i
-            .notes
-            .iter()
-            .any(|n| n.contains("none of prefork's directives")));
-    }
-
-    #[test]
-    fn spare_settings_are_adjusted_as_prefork_does() {
-        let i = ok("MinSpareServers 8\nMaxSpareServers 4\n");
-        assert_eq!(
-            (
-                i.model.front().pool.min_spare,
-                i.model.front().pool.max_spare
-            ),
-            (Some(8), Some(9))
-        );
-        let j = ok("MaxRequestWorkers 3\n");
-        let p = &j.model.front().pool;
-        assert_eq!(
-            (p.start_servers, p.min_spare, p.max_spare),
-            (Some(3), Some(3), Some(3))
-        );
-    }
-
-    #[test]
-    fn bad_numbers_and_listens_name_the_line() {
-        let e = error("StartServers 5\nMaxRequestWorkers lots\n");
-        assert!(
-            e.starts_with("prefork.conf line 2: `MaxRequestWorkers lots`"),
-            "{e}"
-        );
-        let e = error("Listen http\n");
-        assert!(e.starts_with("prefork.conf line 1: `Listen http`"), "{e}");
-        let e = error("ListenBacklog -5\n");
-        assert!(e.starts_with("prefork.conf line 1:"), "{e}");
-    }
-}
+mod tests;

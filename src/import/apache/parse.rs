@@ -4,7 +4,7 @@
 //! refusal names the file and the line.
 
 use crate::error::BadInput;
-use crate::import::server::bad_line;
+use crate::import::common::bad_line;
 use crate::import::text::{clean, snippet};
 
 /// What an Apache configuration looks like, for the messages about files that are not one.

@@ -4,19 +4,18 @@
 //! (semantics: dovecot-login-retry); one master forks for both services (semantics:
 //! dovecot-fork-serial). This file writes what only a chain has: its header, `[load]`,
 //! the `[[services]]` entries around the tables `write.rs` writes for a service alone,
-//! and the hop's `[services.connect]`.
+//! and the hop's `[services.connect]`, in the order of `crate::import::skeleton`.
 
 use super::write::{
-    write_arrival, write_connect_timeout, write_login_mode, write_login_retries, write_notes,
-    write_pool_sources, write_sim, write_title, write_unused, Part, Writing, SERVICE_TABLES,
+    write_arrival, write_connect_timeout, write_listener, write_login_mode, write_login_retries,
+    write_master, write_pool, write_pool_sources, write_sim, write_title, write_work, Part,
+    Writing, MASTER,
 };
 use super::{Service, MEASURE};
 use crate::families::dovecot::LOGIN_RETRY_S;
-use crate::import::server::write_sources_title;
+use crate::import::common::LeftOut;
+use crate::import::skeleton::{write_sources_title, ModelText};
 use crate::import::text::{clean, toml_string, Out};
-
-/// The label both services give `master.process`: Dovecot has one master.
-pub(super) const MASTER: &str = "dovecot";
 
 /// What the header says about the chain: the way a login goes, and where it is refused.
 const CHAIN_INTRO: &[&str] = &[
@@ -32,30 +31,86 @@ const CHAIN_INTRO: &[&str] = &[
     "# processes of both services.",
 ];
 
-/// The chain's model file: the comment block, `name` and `description`, `[load]`, the
-/// two services, `[sim]`.
-pub(super) fn write_chain(c: &Writing) -> String {
-    let mut o = Out::default();
-    write_chain_header(&mut o, c);
-    write_unused(&mut o, c);
-    write_title(&mut o, c, "imap-login -> imap");
-    o.raw(&format!(
-        "description = {}",
-        toml_string(&format!(
-            "IMAP clients -> imap-login over TCP -> imap over login/imap; from `doveconf -n` \
-             in {}",
-            c.file
-        ))
-    ));
-    o.raw("");
-    write_chain_load(&mut o);
-    for p in [&c.login, &c.imap] {
-        o.raw("");
-        write_service(&mut o, c, p);
+/// The chain's model file: imap-login first, the service the clients connect to.
+pub(super) struct Chain<'a>(pub(super) &'a Writing<'a>);
+
+impl Chain<'_> {
+    fn part(&self, i: usize) -> &Part<'_> {
+        if i == 0 {
+            &self.0.login
+        } else {
+            &self.0.imap
+        }
     }
-    o.raw("");
-    write_sim(&mut o, true);
-    o.into_text()
+}
+
+impl ModelText for Chain<'_> {
+    fn header(&self, o: &mut Out) {
+        write_chain_header(o, self.0);
+    }
+    fn left_out(&self) -> &LeftOut {
+        self.0.left_out
+    }
+    fn notes(&self) -> &[String] {
+        self.0.notes
+    }
+    fn notes_in_header(&self) -> bool {
+        true
+    }
+    fn name(&self, o: &mut Out) {
+        write_title(o, self.0, "imap-login -> imap");
+        o.raw(&format!(
+            "description = {}",
+            toml_string(&format!(
+                "IMAP clients -> imap-login over TCP -> imap over login/imap; from \
+                 `doveconf -n` in {}",
+                self.0.file
+            ))
+        ));
+    }
+    fn load(&self, o: &mut Out) {
+        write_chain_load(o);
+    }
+    fn services(&self) -> usize {
+        2
+    }
+    fn entry_head(&self, o: &mut Out, i: usize) {
+        let p = self.part(i);
+        o.raw("[[services]]");
+        o.raw(&format!("name = \"{}\"", p.service.name()));
+        if p.service == Service::ImapLogin {
+            o.field(
+                "next = \"imap\"",
+                "after login, imap-login connects to imap's login/imap",
+            );
+            o.field(
+                "handoff = \"pass\"",
+                "it passes the client's connection on and its slot frees",
+            );
+        }
+    }
+    fn entry_tail(&self, o: &mut Out, i: usize) {
+        if self.part(i).service == Service::ImapLogin {
+            o.raw("");
+            o.raw("[services.connect]");
+            write_login_retries(o, "net_connect_unix_with_retries()");
+        }
+    }
+    fn listener(&self, o: &mut Out, i: usize) {
+        write_listener(o, self.0, self.part(i));
+    }
+    fn pool(&self, o: &mut Out, i: usize) {
+        write_pool(o, self.0, self.part(i));
+    }
+    fn master(&self, o: &mut Out, i: usize) {
+        write_master(o, self.0, self.part(i));
+    }
+    fn work(&self, o: &mut Out, i: usize) {
+        write_work(o, self.0, self.part(i));
+    }
+    fn sim(&self, o: &mut Out) {
+        write_sim(o, true);
+    }
 }
 
 /// The header: what the chain is, where each service's numbers come from, the hop, the
@@ -114,13 +169,12 @@ fn write_chain_header(o: &mut Out, c: &Writing) {
          session lengths. The values below are those of models/dovecot-login-imap.toml; \
          each such line says \"{MEASURE}\"."
     ));
-    write_notes(o, c);
 }
 
 /// The bullet on the one master: what it forks per login in this login mode
 /// (semantics: dovecot-fork-serial, dovecot-login-modes).
 fn shared_master(c: &Writing) -> String {
-    let per_login = match c.login.pool.service_count {
+    let per_login = match c.login.pool.service_count.value {
         1 => "imap-login is in high-security mode, so every login costs two forks: an \
               imap-login process, then an imap one"
             .to_string(),
@@ -156,31 +210,4 @@ fn write_chain_load(o: &mut Out) {
         "TCP: a dropped SYN is retransmitted on syn_schedule until connect_timeout \
          (eagain semantics: tcp-syn-drop, tcp-syn-retries)",
     );
-}
-
-/// One `[[services]]` entry: its name, imap-login's `next` and `handoff`, the tables of
-/// the service, and imap-login's `[services.connect]`.
-fn write_service(o: &mut Out, c: &Writing, p: &Part) {
-    o.raw("[[services]]");
-    o.raw(&format!("name = \"{}\"", p.service.name()));
-    let login = p.service == Service::ImapLogin;
-    if login {
-        o.field(
-            "next = \"imap\"",
-            "after login, imap-login connects to imap's login/imap",
-        );
-        o.field(
-            "handoff = \"pass\"",
-            "it passes the client's connection on and its slot frees",
-        );
-    }
-    for write_table in SERVICE_TABLES {
-        o.raw("");
-        write_table(o, c, p);
-    }
-    if login {
-        o.raw("");
-        o.raw("[services.connect]");
-        write_login_retries(o, "net_connect_unix_with_retries()");
-    }
 }

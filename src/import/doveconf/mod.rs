@@ -23,15 +23,18 @@ mod write;
 
 use crate::error::BadInput;
 pub use crate::families::dovecot::Version;
+use crate::import::common::{load_written, Imported, LeftOut, Notation, Unused};
+use crate::import::skeleton::write_model;
 use crate::import::text::clean;
-use crate::model::{load_str, MasterMode, Model};
+use crate::model::{MasterMode, Model};
+use chain::Chain;
 use parse::{parse, SHAPE};
 use settings::{
     backlog, check_version, count_ignored, drop_timeout, find_version, master_mode, protocol_notes,
     read_globals, read_service, resolve, version_notes, ServiceConf,
 };
 use std::path::Path;
-use write::{write_model, Part, Writing};
+use write::{Part, Single, Writing};
 
 /// The mark on every model line whose value the configuration cannot know.
 pub const MEASURE: &str = "not in doveconf: measure and --set";
@@ -89,104 +92,32 @@ impl Scope {
     }
 }
 
-/// A setting of one of the two services that the model does not use.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unused {
-    pub line: usize,
-    /// The sections around it, outermost first: `["service imap-login", "inet_listener imap"]`.
-    pub sections: Vec<String>,
-    pub key: String,
-    pub value: String,
-    /// Why the model leaves it out.
-    pub why: String,
-}
-
-impl Unused {
-    /// `line 12: service imap-login { vsz_limit = 1G }: memory limit ...`
-    pub fn describe(&self) -> String {
-        let mut s = format!("line {}: ", self.line);
-        for section in &self.sections {
-            s.push_str(&clean(section));
-            s.push_str(" { ");
-        }
-        s.push_str(&clean(&self.key));
-        s.push_str(" = ");
-        s.push_str(&clean(&self.value));
-        for _ in &self.sections {
-            s.push_str(" }");
-        }
-        s.push_str(": ");
-        s.push_str(&self.why);
-        s
-    }
-}
-
-/// A model written from a doveconf file, and what the import left out.
-#[derive(Debug, Clone)]
-pub struct Imported {
-    pub version: Version,
-    pub scope: Scope,
-    /// The model file's text (commented TOML).
-    pub toml: String,
-    /// The same, loaded and checked.
-    pub model: Model,
-    /// Settings of `service imap` and `service imap-login` the model does not use.
-    pub unused: Vec<Unused>,
-    /// Settings outside those two services (none of them is needed).
-    pub ignored: usize,
-    /// Things the user should know about the result.
-    pub notes: Vec<String>,
-}
-
-impl Imported {
-    /// The lines `eagain import doveconf` prints on stderr.
-    pub fn report(&self, file: &str) -> Vec<String> {
-        let version = clean(&self.version.text);
-        let mut lines = match self.scope {
-            Scope::Only(service) => vec![format!(
+/// The lines that say what was modelled: the service alone, or the chain's two.
+fn summary(file: &str, version: &Version, scope: Scope, model: &Model) -> Vec<String> {
+    let version = clean(&version.text);
+    match scope {
+        Scope::Only(service) => {
+            let one = model.front();
+            vec![format!(
                 "{file}: Dovecot {version}, service {}: {}",
                 service.name(),
-                {
-                    let one = self.model.front();
-                    pool_summary(&one.pool, one.listener.backlog, one.master.mode)
-                },
-            )],
-            Scope::Chain => {
-                let mut lines = vec![format!(
-                    "{file}: Dovecot {version}, the chain imap-login -> imap with one master \
-                     (--service imap or --service imap-login writes one service alone):"
-                )];
-                for s in &self.model.services {
-                    lines.push(format!(
-                        "  service {}: {}",
-                        s.name,
-                        pool_summary(&s.pool, s.listener.backlog, s.master.mode)
-                    ));
-                }
-                lines
-            }
-        };
-        for n in &self.notes {
-            lines.push(format!("note: {n}"));
+                pool_summary(&one.pool, one.listener.backlog, one.master.mode)
+            )]
         }
-        if self.unused.is_empty() {
-            lines.push(
-                "every setting in service imap and service imap-login is in the model".into(),
-            );
-        } else {
-            lines.push(format!(
-                "{} setting{} in service imap and service imap-login {} not in the model \
-                 (also listed in the model's comments):",
-                self.unused.len(),
-                if self.unused.len() == 1 { "" } else { "s" },
-                if self.unused.len() == 1 { "is" } else { "are" },
-            ));
-            for u in &self.unused {
-                lines.push(format!("  {}", u.describe()));
+        Scope::Chain => {
+            let mut lines = vec![format!(
+                "{file}: Dovecot {version}, the chain imap-login -> imap with one master \
+                 (--service imap or --service imap-login writes one service alone):"
+            )];
+            for s in &model.services {
+                lines.push(format!(
+                    "  service {}: {}",
+                    s.name,
+                    pool_summary(&s.pool, s.listener.backlog, s.master.mode)
+                ));
             }
+            lines
         }
-        lines.push(ignored_line(self.ignored));
-        lines
     }
 }
 
@@ -196,14 +127,6 @@ fn pool_summary(p: &crate::model::Pool, backlog: u32, mode: MasterMode) -> Strin
         "process_limit {}, client_limit {}, service_count {}, process_min_avail {}, \
          backlog {backlog}, master {}",
         p.process_limit, p.client_limit, p.service_count, p.process_min_avail, mode,
-    )
-}
-
-fn ignored_line(n: usize) -> String {
-    format!(
-        "ignored {n} setting{} outside service imap and service imap-login \
-         (the model does not need them)",
-        if n == 1 { "" } else { "s" }
     )
 }
 
@@ -270,7 +193,16 @@ pub fn import(text: &str, file: &str, scope: Scope) -> Result<Imported, BadInput
         forking: master_mode(&version, pool),
         drop: drop_timeout(&version, service),
     };
-    let toml = write_model(&Writing {
+    const BOTH: &str = "service imap and service imap-login";
+    let left_out = LeftOut {
+        part: BOTH.into(),
+        part_in_report: format!("in {BOTH}"),
+        unused,
+        ignored,
+        ignored_place: format!("outside {BOTH}"),
+        notation: Notation::Nested,
+    };
+    let writing = Writing {
         file,
         version: &version,
         only: match scope {
@@ -279,35 +211,34 @@ pub fn import(text: &str, file: &str, scope: Scope) -> Result<Imported, BadInput
         },
         imap: part(Service::Imap, imap_pool),
         login: part(Service::ImapLogin, login_pool),
-        unused: &unused,
-        ignored,
+        left_out: &left_out,
         notes: &notes,
-    });
-    let model = load_str(&toml, "the imported model", Path::new("."), &[]).map_err(|e| {
-        let made_from = match scope {
-            Scope::Only(s) => format!("service {}", s.name()),
-            Scope::Chain => "service imap-login and service imap".to_string(),
-        };
-        BadInput(format!(
-            "{file}: the model written from this configuration does not load ({e}); \
-             the settings of {made_from} above are what it was made from."
-        ))
-    })?;
+    };
+    let (toml, made_from) = match scope {
+        Scope::Only(service) => (
+            write_model(&Single {
+                c: &writing,
+                service,
+            }),
+            format!("service {} above", service.name()),
+        ),
+        Scope::Chain => (write_model(&Chain(&writing)), format!("{BOTH} above")),
+    };
+    let model = load_written(&toml, file, &made_from, false)?;
     Ok(Imported {
-        version,
-        scope,
+        summary: summary(file, &version, scope, &model),
         toml,
-        model,
-        unused,
-        ignored,
+        beside: Vec::new(),
+        warnings: Vec::new(),
         notes,
+        left_out: Some(left_out),
     })
 }
 
 /// The unused settings of both services, in the order of their lines in the file.
 fn unused_in_line_order(imap: &ServiceConf, login: &ServiceConf) -> Vec<Unused> {
     let mut unused: Vec<Unused> = imap.unused.iter().chain(&login.unused).cloned().collect();
-    unused.sort_by_key(|u| u.line);
+    unused.sort_by_key(|u| u.setting.line);
     unused
 }
 
@@ -315,6 +246,7 @@ fn unused_in_line_order(imap: &ServiceConf, login: &ServiceConf) -> Vec<Unused> 
 mod tests {
     use super::*;
     use crate::dist::DistSpec;
+    use crate::model::load_str;
     use crate::model::{Handoff, ListenerKind, Master, MasterMode, OnRefused};
 
     const V23: &str = "# 2.3.19.1 (9b53102964): /etc/dovecot/dovecot.conf\n";
@@ -350,7 +282,7 @@ mod tests {
     #[test]
     fn empty_config_gives_the_imap_defaults_of_2_3() {
         let i = imap(&format!("{V23}ssl = no\n"));
-        let m = &i.model;
+        let m = i.model();
         assert_eq!(m.front().pool.process_limit, 1024);
         assert_eq!(m.front().pool.client_limit, 1);
         assert_eq!(m.front().pool.service_count, 1);
@@ -362,8 +294,8 @@ mod tests {
         assert_eq!(m.front().master.drop_timeout, Some(10.0));
         assert_eq!(m.load.on_refused, OnRefused::Retry);
         assert_eq!(m.load.retry_for, 0.5);
-        assert_eq!(i.ignored, 1);
-        assert!(i.unused.is_empty());
+        assert_eq!(i.ignored(), 1);
+        assert!(i.unused().is_empty());
         assert!(i
             .notes
             .iter()
@@ -382,11 +314,11 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(i.model.front().pool, shipped.front().pool);
-        assert_eq!(i.model.front().listener, shipped.front().listener);
-        assert_eq!(i.model.front().master, shipped.front().master);
-        assert_eq!(i.model.front().work, shipped.front().work);
-        assert_eq!(i.model.load, shipped.load);
+        assert_eq!(i.model().front().pool, shipped.front().pool);
+        assert_eq!(i.model().front().listener, shipped.front().listener);
+        assert_eq!(i.model().front().master, shipped.front().master);
+        assert_eq!(i.model().front().work, shipped.front().work);
+        assert_eq!(i.model().load, shipped.load);
     }
 
     #[test]
@@ -396,18 +328,18 @@ mod tests {
              service imap {{\n  process_limit = 512\n}}\n"
         );
         let i = imap(&text);
-        assert_eq!(i.model.front().pool.process_limit, 512);
-        assert_eq!(i.model.front().listener.backlog, 512);
+        assert_eq!(i.model().front().pool.process_limit, 512);
+        assert_eq!(i.model().front().listener.backlog, 512);
         assert!(i.toml.contains("process_limit = 512          # line 7"));
         assert!(i.toml.contains("high-performance mode"));
         let l = login(&text);
-        assert_eq!(l.model.front().pool.process_limit, 100);
-        assert_eq!(l.model.front().pool.client_limit, 1000);
-        assert_eq!(l.model.front().pool.service_count, 0);
-        assert_eq!(l.model.front().pool.process_min_avail, 4);
-        assert_eq!(l.model.front().listener.kind, ListenerKind::Tcp);
-        assert_eq!(l.model.front().listener.backlog, 100_000);
-        assert_eq!(l.model.front().master.mode, MasterMode::OnDemand);
+        assert_eq!(l.model().front().pool.process_limit, 100);
+        assert_eq!(l.model().front().pool.client_limit, 1000);
+        assert_eq!(l.model().front().pool.service_count, 0);
+        assert_eq!(l.model().front().pool.process_min_avail, 4);
+        assert_eq!(l.model().front().listener.kind, ListenerKind::Tcp);
+        assert_eq!(l.model().front().listener.backlog, 100_000);
+        assert_eq!(l.model().front().master.mode, MasterMode::OnDemand);
     }
 
     #[test]
@@ -419,55 +351,81 @@ mod tests {
             )
         };
         assert_eq!(
-            imap(&cfg("2.0.12", 1024, 1)).model.front().listener.backlog,
+            imap(&cfg("2.0.12", 1024, 1))
+                .model()
+                .front()
+                .listener
+                .backlog,
             128
         );
         assert_eq!(
-            imap(&cfg("2.0.13", 1024, 1)).model.front().listener.backlog,
-            511
-        );
-        assert_eq!(
-            imap(&cfg("2.2.25", 1024, 1)).model.front().listener.backlog,
-            511
-        );
-        assert_eq!(
-            imap(&cfg("2.2.25.4", 1024, 1))
-                .model
+            imap(&cfg("2.0.13", 1024, 1))
+                .model()
                 .front()
                 .listener
                 .backlog,
             511
         );
         assert_eq!(
-            imap(&cfg("2.2.26", 1024, 1)).model.front().listener.backlog,
+            imap(&cfg("2.2.25", 1024, 1))
+                .model()
+                .front()
+                .listener
+                .backlog,
+            511
+        );
+        assert_eq!(
+            imap(&cfg("2.2.25.4", 1024, 1))
+                .model()
+                .front()
+                .listener
+                .backlog,
+            511
+        );
+        assert_eq!(
+            imap(&cfg("2.2.26", 1024, 1))
+                .model()
+                .front()
+                .listener
+                .backlog,
             1024
         );
         assert_eq!(
-            imap(&cfg("2.2.10", 100, 2)).model.front().listener.backlog,
+            imap(&cfg("2.2.10", 100, 2))
+                .model()
+                .front()
+                .listener
+                .backlog,
             200
         );
-        assert_eq!(imap(&cfg("2.3.21", 2, 1)).model.front().listener.backlog, 4);
-        assert_eq!(imap(&cfg("2.0.5", 1, 1)).model.front().listener.backlog, 4);
+        assert_eq!(
+            imap(&cfg("2.3.21", 2, 1)).model().front().listener.backlog,
+            4
+        );
+        assert_eq!(
+            imap(&cfg("2.0.5", 1, 1)).model().front().listener.backlog,
+            4
+        );
         let huge = imap(&cfg("2.3.21", 100_000, 100_000));
-        assert_eq!(huge.model.front().listener.backlog, i32::MAX as u32);
+        assert_eq!(huge.model().front().listener.backlog, i32::MAX as u32);
     }
 
     #[test]
     fn dovecot_version_is_recorded_as_dotted_numbers() {
         let i = imap("# 2.4.1-4 (7d8c0e5759): /etc/dovecot/dovecot.conf\nssl = no\n");
         assert_eq!(
-            i.model.front().master.dovecot_version.as_deref(),
+            i.model().front().master.dovecot_version.as_deref(),
             Some("2.4.1")
         );
         let j = imap(&format!("{V23}ssl = no\n"));
         assert_eq!(
-            j.model.front().master.dovecot_version.as_deref(),
+            j.model().front().master.dovecot_version.as_deref(),
             Some("2.3.19.1")
         );
         // The written backlog already has the version's cap: the model's own cut is a no-op.
         let k = imap("# 2.2.10: x\nservice imap {\n  process_limit = 2048\n}\n");
-        assert_eq!(k.model.front().listener.backlog, 511);
-        assert_eq!(k.model.listen_backlog(), 511);
+        assert_eq!(k.model().front().listener.backlog, 511);
+        assert_eq!(k.model().listen_backlog(), 511);
     }
 
     #[test]
@@ -476,22 +434,22 @@ mod tests {
             format!("# {v} (x): /etc/dovecot/dovecot.conf\nservice imap {{\n  client_limit = {cl}\n}}\n")
         };
         assert_eq!(
-            imap(&cfg("2.4.1", 1)).model.front().master.mode,
+            imap(&cfg("2.4.1", 1)).model().front().master.mode,
             MasterMode::OnDemand
         );
         let per = imap(&cfg("2.4.2", 1));
-        assert_eq!(per.model.front().master.mode, MasterMode::PerConnection);
+        assert_eq!(per.model().front().master.mode, MasterMode::PerConnection);
         assert!(per.toml.contains("fork_time ="));
         // 2.4.2 pre-accepts only with client_limit = 1; otherwise the child accepts
         // (semantics: dovecot-master-accept, dovecot-fork).
         let multi = imap(&cfg("2.4.2", 4));
-        assert_eq!(multi.model.front().master.mode, MasterMode::OnDemand);
+        assert_eq!(multi.model().front().master.mode, MasterMode::OnDemand);
         assert!(multi
             .notes
             .iter()
             .any(|n| n.contains("client_limit = 4 for imap")));
         assert_eq!(
-            imap(&cfg("2.3.21", 1)).model.front().master.mode,
+            imap(&cfg("2.3.21", 1)).model().front().master.mode,
             MasterMode::OnDemand
         );
     }
@@ -499,11 +457,11 @@ mod tests {
     #[test]
     fn drop_timer_follows_the_version() {
         let imap20 = imap("# 2.0.15: /etc/dovecot/dovecot.conf\nssl = no\n");
-        assert_eq!(imap20.model.front().master.drop_timeout, Some(0.0));
+        assert_eq!(imap20.model().front().master.drop_timeout, Some(0.0));
         let login20 = login("# 2.0.15: /etc/dovecot/dovecot.conf\nssl = no\n");
-        assert_eq!(login20.model.front().master.drop_timeout, None);
+        assert_eq!(login20.model().front().master.drop_timeout, None);
         let imap21 = imap("# 2.1.0: /etc/dovecot/dovecot.conf\nssl = no\n");
-        assert_eq!(imap21.model.front().master.drop_timeout, Some(10.0));
+        assert_eq!(imap21.model().front().master.drop_timeout, Some(10.0));
     }
 
     #[test]
@@ -515,12 +473,12 @@ mod tests {
                     idle_kill_interval = 2 mins\n}\n\
                     service imap-login {\n  restart_request_count = 100\n}\n";
         let i = imap(text);
-        assert_eq!(i.model.front().pool.service_count, 0);
-        assert_eq!(i.model.front().pool.idle_kill, 120.0);
+        assert_eq!(i.model().front().pool.service_count, 0);
+        assert_eq!(i.model().front().pool.idle_kill, 120.0);
         let l = login(text);
-        assert_eq!(l.model.front().pool.service_count, 100);
-        assert_eq!(l.model.front().pool.idle_kill, 30.0);
-        assert_eq!(i.ignored, 0);
+        assert_eq!(l.model().front().pool.service_count, 100);
+        assert_eq!(l.model().front().pool.idle_kill, 30.0);
+        assert_eq!(i.ignored(), 0);
     }
 
     #[test]
@@ -528,10 +486,10 @@ mod tests {
         let text =
             format!("{V23}service imap {{\n  service_count = 5\n  restart_request_count = 7\n}}\n");
         let i = imap(&text);
-        assert_eq!(i.model.front().pool.service_count, 7);
-        assert_eq!(i.unused.len(), 1);
-        assert_eq!(i.unused[0].line, 3);
-        assert!(i.unused[0].why.contains("overridden by line 4"));
+        assert_eq!(i.model().front().pool.service_count, 7);
+        assert_eq!(i.unused().len(), 1);
+        assert_eq!(i.unused()[0].setting.line, 3);
+        assert!(i.unused()[0].why.contains("overridden by line 4"));
     }
 
     #[test]
@@ -542,12 +500,12 @@ mod tests {
              idle_kill = 0\n}}\n"
         );
         let i = imap(&text);
-        assert_eq!(i.model.front().pool.process_limit, 300);
-        assert_eq!(i.model.front().pool.idle_kill, 300.0);
+        assert_eq!(i.model().front().pool.process_limit, 300);
+        assert_eq!(i.model().front().pool.idle_kill, 300.0);
         let l = login(&text);
-        assert_eq!(l.model.front().pool.process_limit, 300);
-        assert_eq!(l.model.front().pool.client_limit, 50);
-        assert_eq!(l.model.front().listener.backlog, 15_000);
+        assert_eq!(l.model().front().pool.process_limit, 300);
+        assert_eq!(l.model().front().pool.client_limit, 50);
+        assert_eq!(l.model().front().listener.backlog, 15_000);
     }
 
     #[test]
@@ -555,7 +513,7 @@ mod tests {
         let i = imap(&format!(
             "{V23}service imap {{\n  idle_kill = infinite\n}}\n"
         ));
-        assert_eq!(i.model.front().pool.idle_kill, 0.0);
+        assert_eq!(i.model().front().pool.idle_kill, 0.0);
     }
 
     #[test]
@@ -569,7 +527,11 @@ mod tests {
              mode = 0666\n  }}\n}}\n"
         );
         let i = imap(&text);
-        let keys: Vec<(usize, &str)> = i.unused.iter().map(|u| (u.line, u.key.as_str())).collect();
+        let keys: Vec<(usize, &str)> = i
+            .unused()
+            .iter()
+            .map(|u| (u.setting.line, u.setting.key.as_str()))
+            .collect();
         assert_eq!(
             keys,
             vec![
@@ -585,16 +547,20 @@ mod tests {
                 (18, "ssl"),
             ]
         );
-        assert!(i.unused[6].why.contains("unknown to eagain"));
+        assert!(i.unused()[6].why.contains("unknown to eagain"));
         assert_eq!(
-            i.unused[7].describe(),
+            i.unused()[7].describe(Notation::Nested),
             "line 12: service imap { unix_listener imap-master { mode = 0600 } }: \
              socket file and permissions: no effect on the queue"
         );
         // mail_location and the auth listener's mode are outside the two services.
-        assert_eq!(i.ignored, 2);
-        for u in &i.unused {
-            assert!(i.toml.contains(&format!("line {}: ", u.line)), "{}", i.toml);
+        assert_eq!(i.ignored(), 2);
+        for u in i.unused() {
+            assert!(
+                i.toml.contains(&format!("line {}: ", u.setting.line)),
+                "{}",
+                i.toml
+            );
         }
         assert!(i.toml.contains("Ignored 2 settings outside service imap"));
     }
@@ -640,8 +606,8 @@ mod tests {
     #[test]
     fn the_default_is_the_chain_imap_login_to_imap_with_one_master() {
         let i = chain(&format!("{V23}ssl = no\n"));
-        let m = &i.model;
-        assert_eq!(i.scope, Scope::Chain);
+        let m = i.model();
+        assert!(i.model().is_chain());
         let names: Vec<&str> = m.services.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["imap-login", "imap"]);
         let (l, p) = (&m.services[0], &m.services[1]);
@@ -677,7 +643,8 @@ mod tests {
         assert_eq!(m.load.connect_timeout, Some(30.0));
         assert_eq!(m.sim.warmup, 300.0);
         // imap as `--service imap` writes it, but for the shared master and its forks.
-        let alone = imap(&format!("{V23}ssl = no\n")).model;
+        let alone = imap(&format!("{V23}ssl = no\n"));
+        let alone = alone.model();
         assert_eq!(p.listener, alone.front().listener);
         assert_eq!(p.pool, alone.front().pool);
         assert_eq!(p.work, alone.front().work);
@@ -696,37 +663,38 @@ mod tests {
         let i = chain(&format!(
             "{V23}service imap-login {{\n  service_count = 0\n  process_min_avail = 4\n}}\n"
         ));
-        let pool = &i.model.services[0].pool;
+        let model = i.model();
+        let pool = &model.services[0].pool;
         assert_eq!(
             (pool.process_limit, pool.client_limit, pool.service_count),
             (100, 1000, 0)
         );
         assert_eq!(pool.process_min_avail, 4);
-        assert_eq!(i.model.services[0].listener.backlog, 100_000);
+        assert_eq!(i.model().services[0].listener.backlog, 100_000);
         assert!(prose(&i.toml).contains("service_count 0: high-performance mode"));
         assert!(prose(&i.toml).contains("a login costs about one fork"));
         let j = chain(&format!(
             "{V23}service imap-login {{\n  service_count = 100\n}}\n"
         ));
-        assert_eq!(j.model.services[0].pool.service_count, 100);
+        assert_eq!(j.model().services[0].pool.service_count, 100);
         assert!(prose(&j.toml).contains("1 + 1/100 forks"));
     }
 
     #[test]
     fn in_the_chain_each_service_forks_as_its_version_and_client_limit_say() {
         let i = chain("# 2.4.2 (x): /etc/dovecot/dovecot.conf\nssl = no\n");
-        let (l, p) = (&i.model.services[0], &i.model.services[1]);
+        let (l, p) = (&i.model().services[0], &i.model().services[1]);
         assert_eq!(l.master.mode, MasterMode::OnDemand, "client_limit 1000");
         assert_eq!(p.master.mode, MasterMode::PerConnection);
         let j = chain(
             "# 2.4.2 (x): /etc/dovecot/dovecot.conf\nservice imap-login {\n  client_limit = 1\n}\n",
         );
-        assert_eq!(j.model.services[0].master.mode, MasterMode::PerConnection);
+        assert_eq!(j.model().services[0].master.mode, MasterMode::PerConnection);
         // The cap of 2.0.13 to 2.2.25 applies to both listeners.
         let k = chain("# 2.2.10: x\nssl = no\n");
-        assert_eq!(k.model.services[0].listener.backlog, 511);
-        assert_eq!(k.model.services[1].listener.backlog, 511);
-        assert_eq!(k.model.services[1].queue_capacity(), 512);
+        assert_eq!(k.model().services[0].listener.backlog, 511);
+        assert_eq!(k.model().services[1].listener.backlog, 511);
+        assert_eq!(k.model().services[1].queue_capacity(), 512);
     }
 
     #[test]
@@ -747,7 +715,7 @@ mod tests {
             .notes
             .iter()
             .any(|n| n.contains("no `service imap-login` section")));
-        let report = j.report("test.conf");
+        let report = j.report();
         assert!(
             report[0].contains("the chain imap-login -> imap"),
             "{report:?}"
@@ -762,17 +730,17 @@ mod tests {
         let v = "# 2.3.21 (47349e2482): /etc/dovecot/dovecot.conf\n";
         let i = chain(&format!("{v}ssl = no\n"));
         let s = shipped(include_str!("../../../models/dovecot-login-imap.toml"));
-        assert_eq!(i.model.services, s.services);
-        assert_eq!(i.model.load, s.load);
-        assert_eq!(i.model.sim, s.sim);
+        assert_eq!(i.model().services, s.services);
+        assert_eq!(i.model().load, s.load);
+        assert_eq!(i.model().sim, s.sim);
         let hp = chain(&format!(
             "{v}service imap-login {{\n  service_count = 0\n  process_min_avail = 4\n}}\n"
         ));
         let s = shipped(include_str!(
             "../../../models/dovecot-login-imap-high-performance.toml"
         ));
-        assert_eq!(hp.model.services, s.services);
-        assert_eq!(hp.model.load, s.load);
+        assert_eq!(hp.model().services, s.services);
+        assert_eq!(hp.model().load, s.load);
     }
 
     #[test]
@@ -857,24 +825,27 @@ mod tests {
     #[test]
     fn byte_order_mark_and_crlf_line_ends_are_accepted() {
         let i = imap("\u{feff}# 2.3.21 (x): /etc/dovecot/dovecot.conf\r\nservice imap {\r\n  process_limit = 64\r\n}\r\n");
-        assert_eq!(i.model.front().pool.process_limit, 64);
+        assert_eq!(i.model().front().pool.process_limit, 64);
         assert!(i.toml.contains("# line 3"));
     }
 
     #[test]
     fn version_can_come_from_dovecot_config_version() {
         let i = imap("dovecot_config_version = 2.4.2\nssl = no\n");
-        assert_eq!(i.version.parts, [2, 4, 2, 0]);
-        assert_eq!(i.model.front().master.mode, MasterMode::PerConnection);
+        assert_eq!(
+            i.model().front().master.dovecot_version.as_deref(),
+            Some("2.4.2")
+        );
+        assert_eq!(i.model().front().master.mode, MasterMode::PerConnection);
     }
 
     #[test]
     fn slow_fork_versions_get_the_slow_start_up() {
         let i = imap("# 2.2.5: /etc/dovecot/dovecot.conf\nssl = no\n");
         assert!(i.toml.contains("slow host name lookup"));
-        assert_eq!(i.model.front().master.startup.mean(), 0.5);
+        assert_eq!(i.model().front().master.startup.mean(), 0.5);
         let j = imap("# 2.2.10: /etc/dovecot/dovecot.conf\nssl = no\n");
-        assert_eq!(j.model.front().master.startup.mean(), 0.02);
+        assert_eq!(j.model().front().master.startup.mean(), 0.02);
     }
 
     #[test]
@@ -918,6 +889,6 @@ mod tests {
             Scope::Chain,
         )
         .unwrap();
-        assert!(i.model.name.contains("we\"ird"));
+        assert!(i.model().name.contains("we\"ird"));
     }
 }

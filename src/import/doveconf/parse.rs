@@ -4,20 +4,13 @@
 //! `doveconf -n` prints instead.
 
 use crate::error::BadInput;
+use crate::import::common::{bad_line, Setting};
 use crate::import::text::{clean, snippet};
 
 /// What doveconf's output looks like, for the messages about files that are not it.
 pub(super) const SHAPE: &str = "`doveconf -n` prints `key = value` lines, `name [arg] {` lines \
     that open a section, `}` lines that close one, and `#` comments, starting with the \
     Dovecot version; save its output with `doveconf -n > dovecot.txt` and give that file";
-
-#[derive(Debug, Clone)]
-pub(super) struct Setting {
-    pub(super) line: usize,
-    pub(super) key: String,
-    /// Without surrounding quotes.
-    pub(super) value: String,
-}
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct Section {
@@ -73,10 +66,6 @@ enum Line<'a> {
 /// without a bound would overflow the stack of the functions that walk it.
 const MAX_DEPTH: usize = 32;
 
-pub(super) fn bad_line(file: &str, line: usize, message: impl std::fmt::Display) -> BadInput {
-    BadInput(format!("{file} line {line}: {message}"))
-}
-
 /// The tree of `text`; `file` names it in messages.
 pub(super) fn parse(text: &str, file: &str) -> Result<Parsed, BadInput> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -116,8 +105,10 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Parsed, BadInput> {
             }
             Some(Line::Setting { key, value }) => {
                 let section = open.last_mut().expect("the top level stays");
+                // Its sections are named where it is listed (`settings.rs`).
                 section.settings.push(Setting {
                     line: n,
+                    sections: Vec::new(),
                     key: key.to_string(),
                     value,
                 });

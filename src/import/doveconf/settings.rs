@@ -7,10 +7,11 @@
 //! `crate::families::dovecot`. Every setting of the two services that the model does not use is
 //! listed with why; settings elsewhere are only counted.
 
-use super::parse::{bad_line, Parsed, Section, Setting};
-use super::{Service, Unused, Version};
+use super::parse::{Parsed, Section};
+use super::{Service, Version};
 use crate::error::BadInput;
 use crate::families::dovecot::{DROP_TIMEOUT_S, MIN_BACKLOG};
+use crate::import::common::{bad_line, Setting, Sourced, Unused};
 use crate::import::text::{clean, snippet};
 use crate::model::MasterMode;
 
@@ -117,24 +118,6 @@ fn time_setting(file: &str, s: &Setting, place: &str, allowed: &str) -> Result<T
 
 // ---------------------------------------------------------------------------
 // The globals and the version.
-
-/// A value given in the file, with where it was given.
-#[derive(Debug, Clone)]
-struct Given<T> {
-    value: T,
-    line: usize,
-    key: String,
-    raw: String,
-}
-
-fn given<T>(s: &Setting, value: T) -> Given<T> {
-    Given {
-        value,
-        line: s.line,
-        key: s.key.clone(),
-        raw: s.value.clone(),
-    }
-}
 
 /// The global defaults every service falls back on (master-settings.c; semantics:
 /// dovecot-defaults).
@@ -309,12 +292,12 @@ pub(super) struct ServiceConf {
     service: Service,
     /// Lines of its `service NAME {` headers (none: all defaults).
     lines: Vec<usize>,
-    process_limit: Option<Given<u32>>,
-    client_limit: Option<Given<u32>>,
+    process_limit: Option<Sourced<u32>>,
+    client_limit: Option<Sourced<u32>>,
     /// 0 = no limit.
-    service_count: Option<Given<u32>>,
-    process_min_avail: Option<Given<u32>>,
-    idle_kill: Option<Given<Time>>,
+    service_count: Option<Sourced<u32>>,
+    process_min_avail: Option<Sourced<u32>>,
+    idle_kill: Option<Sourced<Time>>,
     pub(super) unused: Vec<Unused>,
 }
 
@@ -375,43 +358,57 @@ fn read_service_setting(
     match s.key.as_str() {
         "process_limit" => {
             let v = uint_setting(file, s, &place, PROCESS_LIMIT)?;
-            set(&mut conf.process_limit, given(s, v), title, unused);
+            set(&mut conf.process_limit, s, v, title, unused);
         }
         "client_limit" => {
             let v = uint_setting(file, s, &place, CLIENT_LIMIT)?;
-            set(&mut conf.client_limit, given(s, v), title, unused);
+            set(&mut conf.client_limit, s, v, title, unused);
         }
         "process_min_avail" => {
             let v = uint_setting(file, s, &place, PROCESS_MIN_AVAIL)?;
-            set(&mut conf.process_min_avail, given(s, v), title, unused);
+            set(&mut conf.process_min_avail, s, v, title, unused);
         }
         // 2.4 renamed service_count to restart_request_count.
         "service_count" | "restart_request_count" => {
             let v = service_count(s, &place, file)?;
-            set(&mut conf.service_count, given(s, v), title, unused);
+            set(&mut conf.service_count, s, v, title, unused);
         }
         // 2.4 renamed idle_kill to idle_kill_interval.
         "idle_kill" | "idle_kill_interval" => {
             let v = time_setting(file, s, &place, IDLE_KILL)?;
-            set(&mut conf.idle_kill, given(s, v), title, unused);
+            set(&mut conf.idle_kill, s, v, title, unused);
         }
-        key => unused.push(Unused {
-            line: s.line,
-            sections: vec![title.to_string()],
-            key: key.to_string(),
-            value: s.value.clone(),
-            why: service_reason(key).to_string(),
-        }),
+        key => unused.push(Unused::new(
+            &Setting {
+                sections: vec![title.to_string()],
+                ..s.clone()
+            },
+            service_reason(key),
+        )),
     }
     Ok(())
 }
 
-/// Fills a setting's slot; the value it held before is overridden, so listed as unused.
-fn set<T>(slot: &mut Option<Given<T>>, new: Given<T>, title: &str, unused: &mut Vec<Unused>) {
-    let line = new.line;
-    if let Some(old) = slot.replace(new) {
-        unused.push(overridden(title, &old, line));
+/// Fills a setting's slot with the value of `s`; the value it held before is
+/// overridden, so listed as unused.
+fn set<T>(
+    slot: &mut Option<Sourced<T>>,
+    s: &Setting,
+    value: T,
+    title: &str,
+    unused: &mut Vec<Unused>,
+) {
+    if let Some(old) = slot.replace(Sourced::given(s, value)) {
+        if let Some(old) = old.setting() {
+            unused.push(overridden(title, old, s.line));
+        }
     }
+}
+
+/// A slot's value and the setting it was read from.
+fn read<T: Copy>(slot: &Option<Sourced<T>>) -> Option<(T, &Setting)> {
+    let g = slot.as_ref()?;
+    Some((g.value, g.setting()?))
 }
 
 /// service_count or restart_request_count: a number, where 0 and `unlimited` mean no limit.
@@ -427,14 +424,14 @@ fn service_count(s: &Setting, place: &str, file: &str) -> Result<u32, BadInput> 
     uint_setting(file, s, place, &allowed)
 }
 
-fn overridden<T>(title: &str, old: &Given<T>, line: usize) -> Unused {
-    Unused {
-        line: old.line,
-        sections: vec![title.to_string()],
-        key: old.key.clone(),
-        value: old.raw.clone(),
-        why: format!("overridden by line {line}"),
-    }
+fn overridden(title: &str, old: &Setting, line: usize) -> Unused {
+    Unused::new(
+        &Setting {
+            sections: vec![title.to_string()],
+            ..old.clone()
+        },
+        format!("overridden by line {line}"),
+    )
 }
 
 /// Lists every setting of a section inside a service (its listeners, or anything else).
@@ -446,18 +443,17 @@ fn list_nested(section: &Section, outer: &[String], unused: &mut Vec<Unused>) {
         "unix_listener" | "fifo_listener" | "inet_listener"
     );
     for s in &section.settings {
-        unused.push(Unused {
-            line: s.line,
-            sections: sections.clone(),
-            key: s.key.clone(),
-            value: s.value.clone(),
-            why: if listener {
+        unused.push(Unused::new(
+            &Setting {
+                sections: sections.clone(),
+                ..s.clone()
+            },
+            if listener {
                 listener_reason(&s.key)
             } else {
                 "unknown to eagain: not modelled"
-            }
-            .to_string(),
-        });
+            },
+        ));
     }
     for sub in &section.sections {
         list_nested(sub, &sections, unused);
@@ -555,17 +551,13 @@ pub(super) fn protocol_notes(root: &Section) -> Vec<String> {
 /// The pool settings after Dovecot's defaults, each with where it came from.
 #[derive(Debug, Clone)]
 pub(super) struct Pool {
-    pub(super) process_limit: u32,
-    pub(super) process_limit_from: String,
-    pub(super) client_limit: u32,
-    pub(super) client_limit_from: String,
-    pub(super) service_count: u32,
-    pub(super) service_count_from: String,
-    pub(super) process_min_avail: u32,
-    pub(super) process_min_avail_from: String,
+    pub(super) process_limit: Sourced<u32>,
+    pub(super) client_limit: Sourced<u32>,
+    /// 0 = no limit.
+    pub(super) service_count: Sourced<u32>,
+    pub(super) process_min_avail: Sourced<u32>,
     /// Seconds; 0 = never.
-    pub(super) idle_kill: f64,
-    pub(super) idle_kill_from: String,
+    pub(super) idle_kill: Sourced<f64>,
 }
 
 /// The pool of a service: its own settings, else its own defaults, else the globals.
@@ -577,50 +569,38 @@ pub(super) fn resolve(conf: &ServiceConf, g: &Globals, file: &str) -> Result<Poo
         Service::Imap => (1024, 1),
         Service::ImapLogin => (0, 0),
     };
-    let limit = |given: &Option<Given<u32>>, own_default, global, key| {
-        resolve_limit(
-            given.as_ref(),
-            (own_default, &own),
-            global,
-            (name, key),
-            file,
-        )
+    let limit = |given: &Option<Sourced<u32>>, own_default, global, key| {
+        resolve_limit(read(given), (own_default, &own), global, (name, key), file)
     };
-    let (process_limit, process_limit_from) = limit(
+    let process_limit = limit(
         &conf.process_limit,
         pl_default,
         &g.process_limit,
         "process_limit",
     )?;
-    let (client_limit, client_limit_from) = limit(
+    let client_limit = limit(
         &conf.client_limit,
         cl_default,
         &g.client_limit,
         "client_limit",
     )?;
-    let (service_count, service_count_from) = match &conf.service_count {
-        Some(s) => (s.value, format!("{} at line {}", s.key, s.line)),
-        None => (1, own.clone()),
+    let service_count = match read(&conf.service_count) {
+        Some((v, s)) => Sourced::derived(v, format!("{} at line {}", s.key, s.line)),
+        None => Sourced::default(1, own.clone()),
     };
-    let (process_min_avail, process_min_avail_from) = match &conf.process_min_avail {
-        Some(s) => (s.value, format!("line {}", s.line)),
-        None => (0, own.clone()),
+    let process_min_avail = match read(&conf.process_min_avail) {
+        Some((v, s)) => {
+            check_min_avail((v, s), name, &process_limit, file)?;
+            Sourced::given(s, v)
+        }
+        None => Sourced::default(0, own.clone()),
     };
-    if let Some(s) = &conf.process_min_avail {
-        check_min_avail(s, name, (process_limit, &process_limit_from), file)?;
-    }
-    let (idle_kill, idle_kill_from) = resolve_idle_kill(conf.idle_kill.as_ref(), g);
     Ok(Pool {
         process_limit,
-        process_limit_from,
         client_limit,
-        client_limit_from,
         service_count,
-        service_count_from,
         process_min_avail,
-        process_min_avail_from,
-        idle_kill,
-        idle_kill_from,
+        idle_kill: resolve_idle_kill(read(&conf.idle_kill), g),
     })
 }
 
@@ -628,25 +608,25 @@ pub(super) fn resolve(conf: &ServiceConf, g: &Globals, file: &str) -> Result<Poo
 /// global one, where 0 also means the global one (semantics: dovecot-defaults); refused
 /// when it comes out as 0.
 fn resolve_limit(
-    given: Option<&Given<u32>>,
+    given: Option<(u32, &Setting)>,
     (own_default, own): (u32, &str),
     global: &GlobalLimit,
     (service, key): (&str, &str),
     file: &str,
-) -> Result<(u32, String), BadInput> {
-    let (value, from) = match given {
-        Some(s) if s.value > 0 => (s.value, format!("line {}", s.line)),
-        Some(s) => (
+) -> Result<Sourced<u32>, BadInput> {
+    let resolved = match given {
+        Some((v, s)) if v > 0 => Sourced::given(s, v),
+        Some((_, s)) => Sourced::derived(
             global.value,
             format!("`{} = 0` at line {}: {}", s.key, s.line, global.from),
         ),
-        None if own_default > 0 => (own_default, own.to_string()),
-        None => (global.value, global.from.clone()),
+        None if own_default > 0 => Sourced::default(own_default, own),
+        None => Sourced::default(global.value, global.from.clone()),
     };
-    if value > 0 {
-        return Ok((value, from));
+    if resolved.value > 0 {
+        return Ok(resolved);
     }
-    let line = global.line.or(given.map(|g| g.line)).unwrap_or(1);
+    let line = global.line.or(given.map(|(_, s)| s.line)).unwrap_or(1);
     Err(bad_line(
         file,
         line,
@@ -661,48 +641,42 @@ fn resolve_limit(
 
 /// Refuses more idle processes than the pool may have, as Dovecot does.
 fn check_min_avail(
-    min_avail: &Given<u32>,
+    (min_avail, s): (u32, &Setting),
     service: &str,
-    (process_limit, process_limit_from): (u32, &str),
+    process_limit: &Sourced<u32>,
     file: &str,
 ) -> Result<(), BadInput> {
-    if min_avail.value <= process_limit {
+    let limit = process_limit.value;
+    if min_avail <= limit {
         return Ok(());
     }
     Err(bad_line(
         file,
-        min_avail.line,
+        s.line,
         format!(
-            "`process_min_avail = {}` in `service {service}` is higher than its \
-             process_limit ({process_limit}, {process_limit_from}): Dovecot refuses this \
-             too (\"process_min_avail is higher than process_limit\"), and the model \
-             cannot keep more idle processes than it may have. Use at most \
-             {process_limit}, or raise process_limit.",
-            min_avail.value
+            "`process_min_avail = {min_avail}` in `service {service}` is higher than its \
+             process_limit ({limit}, {}): Dovecot refuses this too (\"process_min_avail is \
+             higher than process_limit\"), and the model cannot keep more idle processes \
+             than it may have. Use at most {limit}, or raise process_limit.",
+            process_limit.from()
         ),
     ))
 }
 
 /// A service's idle_kill in seconds (0 = never): its own, where 0 means the global one.
-fn resolve_idle_kill(given: Option<&Given<Time>>, g: &Globals) -> (f64, String) {
+fn resolve_idle_kill(given: Option<(Time, &Setting)>, g: &Globals) -> Sourced<f64> {
     match given {
-        Some(Given {
-            value: Time::Secs(x),
-            line,
-            key,
-            ..
-        }) if *x > 0.0 => (*x, format!("{key} at line {line}")),
-        Some(Given {
-            value: Time::Never,
-            line,
-            key,
-            ..
-        }) => (0.0, format!("{key} at line {line}: never")),
-        Some(Given { line, key, .. }) => (
+        Some((Time::Secs(x), s)) if x > 0.0 => {
+            Sourced::derived(x, format!("{} at line {}", s.key, s.line))
+        }
+        Some((Time::Never, s)) => {
+            Sourced::derived(0.0, format!("{} at line {}: never", s.key, s.line))
+        }
+        Some((_, s)) => Sourced::derived(
             time_secs(g.idle_kill),
-            format!("`{key} = 0` at line {line}: {}", g.idle_kill_from),
+            format!("`{} = 0` at line {}: {}", s.key, s.line, g.idle_kill_from),
         ),
-        None => (time_secs(g.idle_kill), g.idle_kill_from.clone()),
+        None => Sourced::default(time_secs(g.idle_kill), g.idle_kill_from.clone()),
     }
 }
 
@@ -720,15 +694,15 @@ pub(super) fn version_notes(
             service.name()
         ));
     }
-    if service == Service::Imap && pool.client_limit > 1 {
+    if service == Service::Imap && pool.client_limit.value > 1 {
         notes.push(format!(
             "client_limit = {} for imap: Dovecot's documentation says imap needs 1, because a \
              session blocks its process; the model serves the sessions a process holds one \
              after another",
-            pool.client_limit
+            pool.client_limit.value
         ));
     }
-    if pool.process_min_avail > 0 && !v.fast_prefork() {
+    if pool.process_min_avail.value > 0 && !v.fast_prefork() {
         notes.push(format!(
             "process_min_avail with Dovecot {}: before 2.3.15 the pre-forking created \
              processes more slowly than the model's rule (up to 10 per timer run, eagain \
@@ -751,21 +725,16 @@ pub(super) fn version_notes(
 // ---------------------------------------------------------------------------
 // Version-dependent fields, each with the comment and the prose that explain it.
 
-/// The listen() backlog the master asks for.
-pub(super) struct Backlog {
-    pub(super) value: u32,
-    /// How it follows from the pool and the version.
-    pub(super) why: String,
-}
-
 /// The listen() backlog Dovecot asks for (service_get_backlog(); semantics:
-/// dovecot-backlog), cut by the version's cap (semantics: dovecot-backlog-cap).
-pub(super) fn backlog(v: &Version, pool: &Pool) -> Backlog {
-    let asked = crate::families::dovecot::backlog(pool.process_limit, pool.client_limit);
-    let product = u64::from(pool.process_limit) * u64::from(pool.client_limit);
+/// dovecot-backlog), cut by the version's cap (semantics: dovecot-backlog-cap), with how
+/// it follows from the pool and the version.
+pub(super) fn backlog(v: &Version, pool: &Pool) -> Sourced<u32> {
+    let asked =
+        crate::families::dovecot::backlog(pool.process_limit.value, pool.client_limit.value);
+    let product = u64::from(pool.process_limit.value) * u64::from(pool.client_limit.value);
     let formula = format!(
         "process_limit x client_limit = {} x {} = {product}",
-        pool.process_limit, pool.client_limit
+        pool.process_limit.value, pool.client_limit.value
     );
     let (value, why) = match (v.backlog_cap(), v.backlog_cap_versions()) {
         (Some(cap), Some(versions)) if asked > cap => (
@@ -781,7 +750,7 @@ pub(super) fn backlog(v: &Version, pool: &Pool) -> Backlog {
         (None, _) => (asked, format!("{formula}, no cap since 2.2.26")),
         (Some(cap), _) => (asked, format!("{formula}, under the cap of {cap}")),
     };
-    Backlog { value, why }
+    Sourced::derived(value, why)
 }
 
 /// How the master forks for this service.
@@ -797,7 +766,7 @@ pub(super) struct Forking {
 /// master accepts and forks per connection when client_limit = 1.
 pub(super) fn master_mode(v: &Version, pool: &Pool) -> Forking {
     let ver = clean(&v.text);
-    if v.forks_per_connection(pool.client_limit) {
+    if v.forks_per_connection(pool.client_limit.value) {
         Forking {
             mode: MasterMode::PerConnection,
             comment: "Dovecot >= 2.4.2 with client_limit = 1 (eagain semantics: dovecot-fork)"
@@ -819,7 +788,7 @@ pub(super) fn master_mode(v: &Version, pool: &Pool) -> Forking {
                  client_limit = {} the child accepts, so the master forks on demand as before \
                  2.4.2 (eagain semantics: dovecot-fork, dovecot-on-demand-fork): master.mode = \
                  \"on-demand\".",
-                pool.client_limit
+                pool.client_limit.value
             ),
         }
     } else {

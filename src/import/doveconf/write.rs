@@ -1,15 +1,18 @@
-//! The model's text, one function per part: the header comment (what the model is and
-//! where each number comes from), the settings it leaves out, then one function per
-//! TOML table. What a configuration cannot say (the load, session lengths, start-up
-//! times, the kernel's somaxconn) comes from the shipped Dovecot models and is marked
-//! with `MEASURE`. A service's tables are written the same way alone and in the chain
-//! (`chain.rs` writes the rest of a chain: its header, load and hop).
+//! The model's text for one service alone (`Single`, in the order of
+//! `crate::import::skeleton`), one function per part: the header comment (what the model
+//! is and where each number comes from), then one function per TOML table. What a
+//! configuration cannot say (the load, session lengths, start-up times, the kernel's
+//! somaxconn) comes from the shipped Dovecot models and is marked with `MEASURE`. A
+//! service's tables are written the same way alone and in the chain, which `chain.rs`
+//! writes from the parts here (its header, load and hop are its own).
 
-use super::settings::{Backlog, DropTimer, Forking, Pool};
-use super::{ignored_line, Service, Unused, Version, MEASURE};
+use super::settings::{DropTimer, Forking, Pool};
+use super::{Service, Version, MEASURE};
 use crate::families::dovecot::LOGIN_RETRY_S;
-use crate::import::server::{self, write_sources_title};
-use crate::import::text::{capitalise, clean, float, secs_text, toml_string, Out};
+use crate::import::common::{LeftOut, Sourced};
+use crate::import::server;
+use crate::import::skeleton::{write_sources_title, ModelText};
+use crate::import::text::{clean, float, secs_text, toml_string, Out};
 use crate::model::MasterMode;
 use std::path::Path;
 
@@ -17,7 +20,8 @@ use std::path::Path;
 pub(super) struct Part<'a> {
     pub(super) service: Service,
     pub(super) pool: &'a Pool,
-    pub(super) backlog: Backlog,
+    /// The listen() backlog, and how it follows from the pool and the version.
+    pub(super) backlog: Sourced<u32>,
     pub(super) forking: Forking,
     pub(super) drop: DropTimer,
 }
@@ -30,10 +34,12 @@ pub(super) struct Writing<'a> {
     pub(super) only: Option<Service>,
     pub(super) imap: Part<'a>,
     pub(super) login: Part<'a>,
-    pub(super) unused: &'a [Unused],
-    pub(super) ignored: usize,
+    pub(super) left_out: &'a LeftOut,
     pub(super) notes: &'a [String],
 }
+
+/// The label both services of a chain give `master.process`: Dovecot has one master.
+pub(super) const MASTER: &str = "dovecot";
 
 impl<'a> Writing<'a> {
     pub(super) fn part(&self, service: Service) -> &Part<'a> {
@@ -51,13 +57,6 @@ impl<'a> Writing<'a> {
         }
     }
 }
-
-/// A table of one service: written the same alone and in a chain.
-pub(super) type ServiceTable = fn(&mut Out, &Writing, &Part);
-
-/// The tables of one service, in the order the model writes them.
-pub(super) const SERVICE_TABLES: [ServiceTable; 4] =
-    [write_listener, write_pool, write_master, write_work];
 
 /// What the header says about imap: where the EAGAIN that eagain predicts is logged.
 const IMAP_INTRO: &[&str] = &[
@@ -78,26 +77,46 @@ const LOGIN_INTRO: &[&str] = &[
     "# retransmits it (eagain semantics: tcp-syn-drop, tcp-syn-retries).",
 ];
 
-/// The model file: the comment block, `name` and `description`, then the tables; the
-/// chain's is written by `chain.rs`.
-pub(super) fn write_model(c: &Writing) -> String {
-    let Some(service) = c.only else {
-        return super::chain::write_chain(c);
-    };
-    let p = c.part(service);
-    let mut o = Out::default();
-    write_header(&mut o, c, p);
-    write_unused(&mut o, c);
-    write_name(&mut o, c, p);
-    o.raw("");
-    write_load(&mut o, p);
-    for write_table in SERVICE_TABLES {
-        o.raw("");
-        write_table(&mut o, c, p);
+/// A model of one service alone (`--service`).
+pub(super) struct Single<'a> {
+    pub(super) c: &'a Writing<'a>,
+    pub(super) service: Service,
+}
+
+impl ModelText for Single<'_> {
+    fn header(&self, o: &mut Out) {
+        write_header(o, self.c, self.c.part(self.service));
     }
-    o.raw("");
-    write_sim(&mut o, p.service == Service::Imap);
-    o.into_text()
+    fn left_out(&self) -> &LeftOut {
+        self.c.left_out
+    }
+    fn notes(&self) -> &[String] {
+        self.c.notes
+    }
+    fn notes_in_header(&self) -> bool {
+        true
+    }
+    fn name(&self, o: &mut Out) {
+        write_name(o, self.c, self.c.part(self.service));
+    }
+    fn load(&self, o: &mut Out) {
+        write_load(o, self.c.part(self.service));
+    }
+    fn listener(&self, o: &mut Out, _: usize) {
+        write_listener(o, self.c, self.c.part(self.service));
+    }
+    fn pool(&self, o: &mut Out, _: usize) {
+        write_pool(o, self.c, self.c.part(self.service));
+    }
+    fn master(&self, o: &mut Out, _: usize) {
+        write_master(o, self.c, self.c.part(self.service));
+    }
+    fn work(&self, o: &mut Out, _: usize) {
+        write_work(o, self.c, self.c.part(self.service));
+    }
+    fn sim(&self, o: &mut Out) {
+        write_sim(o, self.service == Service::Imap);
+    }
 }
 
 /// 2.4 renamed service_count.
@@ -155,12 +174,6 @@ fn write_header(o: &mut Out, c: &Writing, p: &Part) {
         Service::Imap => write_imap_sources(o, c, p),
         Service::ImapLogin => write_login_sources(o, c, p),
     }
-    write_notes(o, c);
-}
-
-/// The notes, if any.
-pub(super) fn write_notes(o: &mut Out, c: &Writing) {
-    server::write_notes(o, c.notes);
 }
 
 /// `process_limit 1024 (line 7), client_limit 1 (imap's default, eagain semantics:
@@ -169,14 +182,14 @@ pub(super) fn pool_settings(p: &Pool, service_count_key: &str) -> String {
     format!(
         "process_limit {} ({}), client_limit {} ({}), {service_count_key} {} ({}), \
          process_min_avail {} ({})",
-        p.process_limit,
-        p.process_limit_from,
-        p.client_limit,
-        p.client_limit_from,
-        p.service_count,
-        p.service_count_from,
-        p.process_min_avail,
-        p.process_min_avail_from,
+        p.process_limit.value,
+        p.process_limit.from(),
+        p.client_limit.value,
+        p.client_limit.from(),
+        p.service_count.value,
+        p.service_count.from(),
+        p.process_min_avail.value,
+        p.process_min_avail.from(),
     )
 }
 
@@ -188,8 +201,8 @@ pub(super) fn write_pool_sources(o: &mut Out, c: &Writing, part: &Part) {
         part.service.name(),
         pool_settings(p, service_count_key(c.version)),
         idle_kill_key(c.version),
-        secs_text(p.idle_kill),
-        p.idle_kill_from,
+        secs_text(p.idle_kill.value),
+        p.idle_kill.from(),
     ));
     let listeners = match part.service {
         Service::Imap => "",
@@ -206,7 +219,7 @@ pub(super) fn write_pool_sources(o: &mut Out, c: &Writing, part: &Part) {
         "listen backlog = {} (eagain semantics: dovecot-backlog, dovecot-backlog-cap); the \
          kernel cuts it to somaxconn (eagain semantics: somaxconn-cap) and holds one \
          connection more (eagain semantics: {capacity}).{listeners}",
-        part.backlog.why
+        part.backlog.from()
     ));
     o.bullet(&part.forking.why);
     o.bullet(&part.drop.why);
@@ -216,7 +229,7 @@ pub(super) fn write_pool_sources(o: &mut Out, c: &Writing, part: &Part) {
 fn write_imap_sources(o: &mut Out, c: &Writing, p: &Part) {
     let sc_key = service_count_key(c.version);
     let login = c.login.pool;
-    let high_performance = if login.service_count == 0 {
+    let high_performance = if login.service_count.value == 0 {
         format!("; {sc_key} 0 is high-performance mode (eagain semantics: dovecot-login-modes)")
     } else {
         String::new()
@@ -251,7 +264,7 @@ fn write_login_sources(o: &mut Out, c: &Writing, p: &Part) {
     o.bullet(&format!(
         "the logins hand over to service imap (process_limit {}, client_limit {}): model \
          that queue with `eagain import doveconf --service imap`.",
-        c.imap.pool.process_limit, c.imap.pool.client_limit
+        c.imap.pool.process_limit.value, c.imap.pool.client_limit.value
     ));
     o.bullet(&format!(
         "Not in doveconf, so measure and --set them: the load (rate, duration, the clients' \
@@ -266,7 +279,7 @@ fn write_login_sources(o: &mut Out, c: &Writing, p: &Part) {
 /// process that stays as the session's TLS proxy.
 pub(super) fn write_login_mode(o: &mut Out, c: &Writing, p: &Part, tls: &str) {
     let sc_key = service_count_key(c.version);
-    match p.pool.service_count {
+    match p.pool.service_count.value {
         0 => o.bullet(&format!(
             "{sc_key} 0: high-performance mode (eagain semantics: dovecot-login-modes): a login \
              process never exits and multiplexes up to client_limit connections."
@@ -278,34 +291,6 @@ pub(super) fn write_login_mode(o: &mut Out, c: &Writing, p: &Part, tls: &str) {
         )),
         _ => {}
     }
-}
-
-/// The settings of the two services the model leaves out, and the count of the rest.
-pub(super) fn write_unused(o: &mut Out, c: &Writing) {
-    o.raw("#");
-    if c.unused.is_empty() {
-        o.raw(
-            "# Settings of service imap and service imap-login that the model does not use: none.",
-        );
-    } else {
-        o.wrap(
-            "#",
-            "#",
-            &format!(
-                "Settings of service imap and service imap-login that the model does not \
-                 use ({}):",
-                c.unused.len()
-            ),
-        );
-        for u in c.unused {
-            o.bullet(&u.describe());
-        }
-    }
-    o.wrap(
-        "#",
-        "#",
-        &format!("{}.", capitalise(&ignored_line(c.ignored))),
-    );
 }
 
 /// The top-level `name` and `description`.
@@ -389,61 +374,61 @@ pub(super) fn write_login_retries(o: &mut Out, what: &str) {
 }
 
 /// [listener]: the socket the service's clients queue on, with the version's backlog.
-fn write_listener(o: &mut Out, c: &Writing, p: &Part) {
+pub(super) fn write_listener(o: &mut Out, c: &Writing, p: &Part) {
     c.table(o, "listener");
     match p.service {
         Service::Imap => o.field("kind = \"unix\"", "login/imap"),
         Service::ImapLogin => o.field("kind = \"tcp\"", "inet_listener imap (port 143)"),
     }
-    o.field(&format!("backlog = {}", p.backlog.value), &p.backlog.why);
+    o.field(&format!("backlog = {}", p.backlog.value), &p.backlog.from());
     server::write_kernel(o, p.service == Service::ImapLogin, MEASURE);
 }
 
 /// [pool]: the service's settings after Dovecot's defaults, each saying where it came from.
-fn write_pool(o: &mut Out, c: &Writing, part: &Part) {
+pub(super) fn write_pool(o: &mut Out, c: &Writing, part: &Part) {
     let p = part.pool;
     c.table(o, "pool");
     o.field(
-        &format!("process_limit = {}", p.process_limit),
-        &p.process_limit_from,
+        &format!("process_limit = {}", p.process_limit.value),
+        &p.process_limit.from(),
     );
     o.field(
-        &format!("client_limit = {}", p.client_limit),
-        &p.client_limit_from,
+        &format!("client_limit = {}", p.client_limit.value),
+        &p.client_limit.from(),
     );
-    let service_count_comment = match p.service_count {
-        0 => format!("{}: never exit", p.service_count_from),
+    let service_count_comment = match p.service_count.value {
+        0 => format!("{}: never exit", p.service_count.from()),
         1 => format!(
             "{}: one connection per process, then exit",
-            p.service_count_from
+            p.service_count.from()
         ),
         n => format!(
             "{}: {n} connections per process, then exit",
-            p.service_count_from
+            p.service_count.from()
         ),
     };
     o.field(
-        &format!("service_count = {}", p.service_count),
+        &format!("service_count = {}", p.service_count.value),
         &service_count_comment,
     );
     o.field(
-        &format!("process_min_avail = {}", p.process_min_avail),
-        &p.process_min_avail_from,
+        &format!("process_min_avail = {}", p.process_min_avail.value),
+        &p.process_min_avail.from(),
     );
-    let idle_comment = if p.idle_kill == 0.0 {
-        format!("{}; 0 = never", p.idle_kill_from)
+    let idle_comment = if p.idle_kill.value == 0.0 {
+        format!("{}; 0 = never", p.idle_kill.from())
     } else {
-        p.idle_kill_from.clone()
+        p.idle_kill.from()
     };
     o.field(
-        &format!("idle_kill = {}", float(p.idle_kill)),
+        &format!("idle_kill = {}", float(p.idle_kill.value)),
         &idle_comment,
     );
 }
 
 /// [master]: the fork mode and the drop timer of the version, start-up times to measure;
 /// in a chain, the one master both services share (semantics: dovecot-fork-serial).
-fn write_master(o: &mut Out, c: &Writing, p: &Part) {
+pub(super) fn write_master(o: &mut Out, c: &Writing, p: &Part) {
     c.table(o, "master");
     o.field(
         &format!("mode = \"{}\"", p.forking.mode),
@@ -456,7 +441,7 @@ fn write_master(o: &mut Out, c: &Writing, p: &Part) {
     );
     if c.only.is_none() {
         o.field(
-            &format!("process = \"{}\"", super::chain::MASTER),
+            &format!("process = \"{MASTER}\""),
             "Dovecot's one master forks for both services, one fork at a time (eagain \
              semantics: dovecot-fork-serial)",
         );
@@ -491,7 +476,7 @@ fn write_master(o: &mut Out, c: &Writing, p: &Part) {
 
 /// [work]: the shipped models' session length (imap) or login work (imap-login; in a
 /// chain only its own CPU, since a service that hands its connection on has no hold).
-fn write_work(o: &mut Out, c: &Writing, p: &Part) {
+pub(super) fn write_work(o: &mut Out, c: &Writing, p: &Part) {
     c.table(o, "work");
     match p.service {
         Service::Imap => o.field(

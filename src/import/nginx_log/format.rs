@@ -91,6 +91,8 @@ pub(super) struct Upstream {
 /// What one matching line says; NaN where the format has no such value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Values {
+    /// The line of the log it was read from (set by the reader; 0 until then).
+    pub line: u64,
     /// The log time, seconds since the epoch: the end of the request.
     pub end: f64,
     pub status: u16,
@@ -103,6 +105,7 @@ pub(super) struct Values {
 impl Values {
     fn empty() -> Values {
         Values {
+            line: 0,
             end: f64::NAN,
             status: 0,
             request_time: f64::NAN,
@@ -115,6 +118,11 @@ impl Values {
         }
     }
 }
+
+/// nginx's predefined `combined` format (semantics: log-nginx-combined), which
+/// `--log-format combined` names.
+pub(super) const COMBINED: &str = "$remote_addr - $remote_user [$time_local] \"$request\" \
+    $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"";
 
 /// The most places one line's values may be tried at before it counts as not matching:
 /// a bound on backtracking for pathological lines.
@@ -138,6 +146,19 @@ impl Format {
     /// `log_format NAME '...' '...';` directive). The error names the format and says
     /// what is missing.
     pub fn compile(text: &str) -> Result<Format, BadInput> {
+        let text = match text.trim() {
+            "combined" => COMBINED,
+            word if is_name(word) => {
+                return Err(BadInput(format!(
+                    "--log-format '{}': that is the name of a log_format, not its string; \
+                     give the string (the quoted parts of `log_format {} '...';` in \
+                     nginx.conf, joined), or `combined`, nginx's predefined format",
+                    quoted(word),
+                    quoted(word)
+                )))
+            }
+            _ => text,
+        };
         let syntax = if text.contains("%(") {
             Syntax::Gunicorn
         } else {
@@ -259,6 +280,14 @@ impl Format {
             }
         }
     }
+}
+
+/// A bare word, as a log_format's name is (no `$`, no `%(`, no space).
+fn is_name(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// What a format lacks, in words; empty when it has a time and a status.
@@ -655,6 +684,27 @@ mod tests {
                 .unwrap()
                 .work,
             0.200565
+        );
+    }
+
+    #[test]
+    fn nginxs_predefined_combined_format_is_known_by_its_name_and_its_text() {
+        // Debian's default access log line (semantics: log-nginx-combined).
+        let line = "10.0.0.7 - - [29/Nov/2026:12:31:38 +0000] \"GET /a?i=8 HTTP/1.1\" 502 157 \
+                    \"-\" \"curl/7.88.1\"";
+        for text in ["combined", " combined ", COMBINED] {
+            let f = Format::compile(text).unwrap();
+            assert_eq!(
+                (f.time, f.has_request_time, f.has_upstream),
+                (Field::TimeLocal, false, false)
+            );
+            let v = f.read(line).unwrap();
+            assert_eq!((v.end, v.status), (1795955498.0, 502));
+        }
+        let e = Format::compile("main").unwrap_err().0;
+        assert!(
+            e.contains("'main': that is the name of a log_format") && !e.contains("no $status"),
+            "{e}"
         );
     }
 

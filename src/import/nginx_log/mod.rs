@@ -12,19 +12,22 @@
 
 mod format;
 mod parse;
+mod pool;
 mod reconstruct;
 mod time;
 mod write;
 
 use crate::error::{quoted, BadInput};
+use crate::import::common::{Imported, Source, Sourced};
 use crate::model::{ListenerKind, MAX_PROCESSES};
 use format::{Format, Syntax};
+use pool::PoolModel;
 use reconstruct::Traffic;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// The files an import writes into `--out`.
-pub const OUTPUTS: [&str; 4] = ["trace.csv", "work.txt", "model.toml", "observed.json"];
+/// The files an import writes into `--out`: the model last, since it reads the others.
+pub const OUTPUTS: [&str; 4] = ["trace.csv", "work.txt", "observed.json", "model.toml"];
 
 /// The command line's settings.
 #[derive(Debug, Clone)]
@@ -35,40 +38,20 @@ pub struct Settings {
     pub listener: ListenerKind,
     pub backlog: Option<u32>,
     pub somaxconn: Option<u32>,
-    pub out: PathBuf,
+    /// nginx's proxy_read_timeout in seconds (None: nginx's default).
+    pub read_timeout: Option<f64>,
+    /// A model of one service whose listener, pool, master (and work, where the log has
+    /// none) the model takes, instead of a fixed pool of `workers`.
+    pub pool: Option<PathBuf>,
 }
 
-/// Where a value of the model comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    /// A flag of the command line.
-    Flag,
-    /// Worked out from the log by the replay.
-    Estimated,
-    /// Not known: a default the user must check.
-    Default,
-}
+/// nginx's proxy_read_timeout (and fastcgi_read_timeout) unless nginx.conf says
+/// otherwise (semantics: nginx-timeouts).
+const DEFAULT_READ_TIMEOUT: f64 = 60.0;
 
-/// A value of the model and where it comes from.
-#[derive(Debug, Clone, Copy)]
-struct Choice {
-    pub value: u32,
-    pub origin: Origin,
-}
-
-impl Choice {
-    fn of(flag: Option<u32>, default: u32) -> Choice {
-        match flag {
-            Some(value) => Choice {
-                value,
-                origin: Origin::Flag,
-            },
-            None => Choice {
-                value: default,
-                origin: Origin::Default,
-            },
-        }
-    }
+/// A value of the model from `flag`, else `default`, which the log cannot know.
+fn flag_or(flag: &'static str, given: Option<u32>, default: u32) -> Sourced<u32> {
+    Sourced::flag_or(flag, given, Sourced::default(default, write::MEASURE))
 }
 
 /// gunicorn's default backlog, the model's when the log and the flags say nothing
@@ -112,10 +95,13 @@ struct Observed {
     pub work: Option<WorkStats>,
     /// The replay's count of requests waiting at the refusals (the queue's capacity).
     pub queue_at_refusals: Option<u64>,
-    pub workers: Choice,
-    pub backlog: Choice,
-    pub somaxconn: Choice,
+    pub workers: Sourced<u32>,
+    pub backlog: Sourced<u32>,
+    pub somaxconn: Sourced<u32>,
     pub listener: ListenerKind,
+    pub read_timeout: Sourced<f64>,
+    /// The model the pool comes from (`--pool`).
+    pub pool: Option<PoolModel>,
 }
 
 impl Observed {
@@ -129,27 +115,39 @@ impl Observed {
         (self.syntax == Syntax::Nginx).then(|| self.refused as f64 / self.to_upstream as f64)
     }
 
+    /// Arrivals per second over the span, the rate the trace replays at: (n - 1) / span.
+    pub fn own_rate(&self) -> f64 {
+        (self.to_upstream as f64 - 1.0) / self.span()
+    }
+
+    /// Whether the worker count is a guess: no --workers, and no --pool to give it.
+    pub fn workers_guessed(&self) -> bool {
+        matches!(self.workers.source, Source::Default(_))
+    }
+
     /// The share of 502s and 504s; None for gunicorn.
     pub fn failure_probability(&self) -> Option<f64> {
         (self.syntax == Syntax::Nginx).then(|| self.failed as f64 / self.to_upstream as f64)
     }
 }
 
-/// What an import did: the summary for stdout and the notes for stderr.
-#[derive(Debug, Clone)]
-pub struct Imported {
-    pub summary: Vec<String>,
-    pub notes: Vec<String>,
-}
-
-/// Reads the log, reconstructs the traffic and writes the files into `settings.out`.
+/// Reads the log and reconstructs the traffic: the trace, the model that replays it and
+/// the observed outcomes, for the caller to write into one folder. What the files would
+/// hold is checked first: a log whose times cannot be a trace is refused (exit 2) at its
+/// line, before anything is written.
 pub fn import(settings: &Settings) -> anyhow::Result<Imported> {
     check_flags(settings)?;
     let format = Format::compile(&settings.format)?;
-    refuse_overwriting(&settings.log, &settings.out)?;
+    let pool = settings.pool.as_deref().map(PoolModel::read).transpose()?;
     let shown = quoted(&settings.format);
     let parsed = parse::read_log(&settings.log, &format, &shown)?;
-    let workers = Choice::of(settings.workers, 1);
+    let workers = match (&pool, settings.workers) {
+        (Some(p), None) => Sourced::derived(
+            p.workers(),
+            format!("the pool model's process_limit x threads ({})", p.file),
+        ),
+        (_, given) => flag_or("--workers", given, 1),
+    };
     let (lines, unmatched, first_unmatched) =
         (parsed.lines, parsed.unmatched, parsed.first_unmatched);
     let requests = parsed.requests.len() as u64;
@@ -163,26 +161,77 @@ pub fn import(settings: &Settings) -> anyhow::Result<Imported> {
         ))
         .into());
     }
+    check_trace(&traffic, &settings.log.display().to_string(), &format)?;
     let observed = observe(
         settings,
         &format,
         &traffic,
-        workers,
+        (workers, pool),
         status,
         (lines, unmatched, first_unmatched, requests),
     );
-    let written = write::write_all(&settings.out, &observed, &traffic)?;
-    let model = settings.out.join("model.toml");
-    crate::model::load(&model, &[]).map_err(|e| {
-        anyhow::anyhow!(
-            "the model written to {} does not load: {e}",
-            model.display()
-        )
-    })?;
+    let (toml, beside) = write::files(&observed, &traffic)?;
     Ok(Imported {
-        summary: summary(&observed, &written),
+        summary: summary(&observed),
+        toml,
+        beside,
+        warnings: warnings(&observed),
         notes: notes(&observed, &traffic, &format),
+        left_out: None,
     })
+}
+
+/// Refuses, at the log's lines, a traffic that cannot be replayed as a trace: times
+/// that do not advance, a span over `MAX_SECONDS` (one line's time far from the
+/// others'), then the rules every trace meets (`model::trace::Trace::new`), so that the
+/// files written always load.
+fn check_trace(traffic: &Traffic, log: &str, format: &Format) -> Result<(), BadInput> {
+    let rows = &traffic.rows;
+    let (first, last) = (&rows[0], &rows[rows.len() - 1]);
+    let when = |r: &reconstruct::Row| time::utc_text(r.t);
+    let time_name = format.time_name();
+    if rows.len() > 1 && first.t == last.t {
+        return Err(BadInput(format!(
+            "{log} line {}: this request and the {} others to the upstream (the last on line \
+             {}) all arrive at {}: a trace needs times that advance, so there is no rate to \
+             replay it at. Give a log of more than one instant, written with a {time_name} \
+             that changes.",
+            first.line.min(last.line),
+            rows.len() - 1,
+            first.line.max(last.line),
+            when(first)
+        )));
+    }
+    let most = crate::dist::MAX_SECONDS;
+    if last.t - first.t > most {
+        // The end farther from the middle arrival is the line to fix.
+        let middle = rows[rows.len() / 2].t;
+        let (odd, other) = if middle - first.t > last.t - middle {
+            (first, last)
+        } else {
+            (last, first)
+        };
+        return Err(BadInput(format!(
+            "{log} line {}: its request arrives at {} ({time_name}), {:.3e} s from the \
+             arrival of line {} ({}): a trace spans at most {most:e} s (about 31 years). \
+             Fix or remove that line.",
+            odd.line,
+            when(odd),
+            (last.t - first.t),
+            other.line,
+            when(other)
+        )));
+    }
+    let t: Vec<f64> = rows.iter().map(|r| r.t).collect();
+    let works: Vec<f64> = rows.iter().map(|r| r.work).collect();
+    crate::model::trace::Trace::new(t, works).map_err(|e| {
+        let line = e.row.map_or(first.line, |i| rows[i].line);
+        BadInput(format!(
+            "{log} line {line}: this request cannot be replayed: {}",
+            e.message
+        ))
+    })?;
+    Ok(())
 }
 
 /// The flags' ranges, each error naming its flag.
@@ -203,24 +252,12 @@ fn check_flags(s: &Settings) -> Result<(), BadInput> {
             "--somaxconn 0: give net.core.somaxconn of the upstream's host, at least 1".into(),
         ));
     }
-    Ok(())
-}
-
-/// `--out` may not hold the log under one of the names written there.
-fn refuse_overwriting(log: &Path, out: &Path) -> Result<(), BadInput> {
-    let Ok(input) = log.canonicalize() else {
-        return Ok(());
-    };
-    for name in OUTPUTS {
-        let target = out.join(name);
-        if target.canonicalize().is_ok_and(|t| t == input) {
-            return Err(BadInput(format!(
-                "--out {}: {} is the access log being imported, and the import writes \
-                 {name} there; give another folder",
-                out.display(),
-                target.display()
-            )));
-        }
+    let most = crate::dist::MAX_SECONDS;
+    if let Some(t) = s.read_timeout.filter(|t| !(*t > 0.0 && *t <= most)) {
+        return Err(BadInput(format!(
+            "--read-timeout {t}: give nginx's proxy_read_timeout in seconds, above 0 and at \
+             most {most:e}"
+        )));
     }
     Ok(())
 }
@@ -230,16 +267,16 @@ fn observe(
     s: &Settings,
     format: &Format,
     traffic: &Traffic,
-    workers: Choice,
+    (workers, pool): (Sourced<u32>, Option<PoolModel>),
     status: BTreeMap<u16, u64>,
     (lines, unmatched, first_unmatched, requests): (u64, u64, Option<u64>, u64),
 ) -> Observed {
     let backlog = match (s.backlog, traffic.queue_at_refusals) {
-        (None, Some(q)) if q >= 1 => Choice {
-            value: (q - 1).min(i32::MAX as u64) as u32,
-            origin: Origin::Estimated,
-        },
-        (flag, _) => Choice::of(flag, DEFAULT_BACKLOG),
+        (None, Some(q)) if q >= 1 => Sourced::derived(
+            (q - 1).min(i32::MAX as u64) as u32,
+            "ESTIMATED from the log, not known: measure and --set",
+        ),
+        (flag, _) => flag_or("--backlog", flag, DEFAULT_BACKLOG),
     };
     let rows = &traffic.rows;
     Observed {
@@ -262,8 +299,14 @@ fn observe(
         queue_at_refusals: traffic.queue_at_refusals,
         workers,
         backlog,
-        somaxconn: Choice::of(s.somaxconn, DEFAULT_SOMAXCONN),
-        listener: s.listener,
+        somaxconn: flag_or("--somaxconn", s.somaxconn, DEFAULT_SOMAXCONN),
+        listener: pool.as_ref().map_or(s.listener, PoolModel::listener),
+        read_timeout: Sourced::flag_or(
+            "--read-timeout",
+            s.read_timeout,
+            Sourced::default(DEFAULT_READ_TIMEOUT, "nginx's default"),
+        ),
+        pool,
     }
 }
 
@@ -312,7 +355,7 @@ fn status_text(status: &BTreeMap<u16, u64>) -> String {
 }
 
 /// The summary printed on stdout.
-fn summary(o: &Observed, written: &[PathBuf]) -> Vec<String> {
+fn summary(o: &Observed) -> Vec<String> {
     let kind = o.syntax.name();
     let mut lines = vec![
         format!(
@@ -349,8 +392,23 @@ fn summary(o: &Observed, written: &[PathBuf]) -> Vec<String> {
               connection: a refused connection never reached it; nginx's log has them)"
             .to_string(),
     });
+    if let Some(p) = &o.pool {
+        lines.push(format!(
+            "pool: {}'s listener, pool and master{}",
+            p.file,
+            if o.work.is_some() {
+                ""
+            } else {
+                " and work (the log has no work times)"
+            }
+        ));
+    }
     if let Some(w) = &o.work {
         let how = match o.syntax {
+            Syntax::Nginx if o.workers_guessed() => format!(
+                "replayed through {}, a guess: --workers not given",
+                plural(u64::from(o.workers.value), "FIFO worker")
+            ),
             Syntax::Nginx => format!("replayed through {} FIFO workers", o.workers.value),
             Syntax::Gunicorn => "as gunicorn logged it".to_string(),
         };
@@ -363,9 +421,24 @@ fn summary(o: &Observed, written: &[PathBuf]) -> Vec<String> {
             secs(w.max)
         ));
     }
-    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-    lines.push(format!("wrote {}", names.join(", ")));
     lines
+}
+
+/// The warnings printed on stderr: a value the import guessed that scales its answer.
+fn warnings(o: &Observed) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if o.workers_guessed() {
+        warnings.push(format!(
+            "--workers not given: the replay and the model assume {}, and every answer \
+             changes with that count, which the log cannot show (the work times the replay \
+             takes out, and the refusals the model predicts). Give the upstream's count \
+             (gunicorn --workers, pm.max_children), or --pool with its model; model.toml \
+             and observed.json mark the {} as a guess.",
+            plural(u64::from(o.workers.value), "worker"),
+            o.workers.value
+        ));
+    }
+    warnings
 }
 
 /// The notes printed on stderr: lines left out, values not known, caveats.
@@ -393,11 +466,30 @@ fn notes(o: &Observed, traffic: &Traffic, format: &Format) -> Vec<String> {
         ));
     }
     if traffic.clamped > 0 {
+        let why = if o.resolution >= 1.0 {
+            format!(
+                "the log's times ({}) are whole seconds, spread evenly within each second, \
+                 so the order and the gaps of the requests within a second are not known: \
+                 this comes from the time's resolution, not from --workers. Add $msec to the \
+                 log_format for exact work times",
+                o.time_name
+            )
+        } else {
+            "check --workers".to_string()
+        };
         notes.push(format!(
             "{} served requests ended before the replay through {} FIFO workers could \
-             start them (their work is set to 0): check --workers",
+             start them (their work is set to 0): {why}",
             traffic.clamped, o.workers.value
         ));
+    }
+    if o.syntax == Syntax::Nginx && !format.has_upstream {
+        notes.push(
+            "the format has no $upstream_response_time: every request is taken as one to \
+             the upstream, and every 502 as a refusal by its full queue (semantics: \
+             log-nginx-eagain-502)"
+                .into(),
+        );
     }
     notes.extend(format_notes(o, format));
     notes.extend(write::unknown_notes(o));

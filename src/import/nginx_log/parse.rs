@@ -51,7 +51,8 @@ pub(super) fn read_log(path: &Path, format: &Format, shown_format: &str) -> anyh
             None
         };
         match values {
-            Some(v) => {
+            Some(mut v) => {
+                v.line = parsed.lines;
                 *parsed.status.entry(v.status).or_insert(0) += 1;
                 parsed.requests.push(v);
             }

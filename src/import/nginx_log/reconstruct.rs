@@ -30,6 +30,8 @@ pub(super) enum Outcome {
 /// One request that reached the upstream (or was refused by its queue).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Row {
+    /// The line of the log it comes from.
+    pub line: u64,
     /// When it entered the upstream's queue, seconds since the epoch.
     pub t: f64,
     /// When the upstream's answer ended (NaN: not known).
@@ -162,6 +164,7 @@ fn row(v: &Values, format: &Format) -> Option<Row> {
             v.end - v.work
         });
         return Some(Row {
+            line: v.line,
             t,
             end: v.end,
             start: t,
@@ -189,6 +192,7 @@ fn row(v: &Values, format: &Format) -> Option<Row> {
         (arrival, f64::NAN)
     };
     Some(Row {
+        line: v.line,
         t: instant(t),
         end: if refused { f64::NAN } else { instant(end) },
         start: f64::NAN,

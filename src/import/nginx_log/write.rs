@@ -4,15 +4,16 @@
 //! commented `model.toml`, and `observed.json` (what the log shows, to compare with
 //! `eagain simulate`).
 
+use super::pool::TABLES;
 use super::reconstruct::Traffic;
 use super::time::utc_text;
-use super::{secs, status_text, Choice, Observed, Origin, Syntax};
-use crate::import::text::{toml_string, Out};
+use super::{secs, status_text, Observed, Syntax};
+use crate::import::common::{Beside, Source, Sourced};
+use crate::import::text::{float, toml_string, Out};
 use crate::model::ListenerKind;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The mark on every model value the log cannot know.
 pub(super) const MEASURE: &str = "NOT KNOWN from the log: measure and --set";
@@ -20,21 +21,12 @@ pub(super) const MEASURE: &str = "NOT KNOWN from the log: measure and --set";
 /// Up to this many work times are written into the model; more go to work.txt.
 const INLINE_MAX: usize = 20;
 
-/// Writes every file; returns their paths in the order written.
-pub(super) fn write_all(dir: &Path, o: &Observed, traffic: &Traffic) -> Result<Vec<PathBuf>> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(crate::error::BadInput(format!(
-            "--out {}: that is a file; give a folder (it is created if missing)",
-            dir.display()
-        ))
-        .into());
-    }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the folder {}", dir.display()))?;
-    let mut written = Vec::new();
-    let trace = dir.join("trace.csv");
-    write_trace(&trace, o, traffic)?;
-    written.push(trace);
+/// The model's text and the files beside it, in the order they are written.
+pub(super) fn files(o: &Observed, traffic: &Traffic) -> Result<(String, Vec<Beside>)> {
+    let mut beside = vec![Beside {
+        name: "trace.csv",
+        bytes: trace(o, traffic),
+    }];
     let works: Vec<f64> = traffic.works().collect();
     let work_spec = if works.is_empty() {
         None
@@ -45,21 +37,23 @@ pub(super) fn write_all(dir: &Path, o: &Observed, traffic: &Traffic) -> Result<V
             values.join(", ")
         ))
     } else {
-        let path = dir.join("work.txt");
-        write_lines(&path, works.iter().map(|&w| decimal(w, 6)))?;
-        written.push(path);
+        let mut text = String::with_capacity(works.len() * 9);
+        for &w in &works {
+            push_decimal(&mut text, w, 6);
+            text.push('\n');
+        }
+        beside.push(Beside {
+            name: "work.txt",
+            bytes: text.into_bytes(),
+        });
         Some("{ dist = \"empirical\", file = \"work.txt\" }".to_string())
     };
-    let model = dir.join("model.toml");
-    std::fs::write(&model, model_text(o, work_spec.as_deref()))
-        .with_context(|| format!("cannot write {}", model.display()))?;
-    written.push(model);
-    let observed = dir.join("observed.json");
     let json = serde_json::to_string_pretty(&observed_json(o))? + "\n";
-    std::fs::write(&observed, json)
-        .with_context(|| format!("cannot write {}", observed.display()))?;
-    written.push(observed);
-    Ok(written)
+    beside.push(Beside {
+        name: "observed.json",
+        bytes: json.into_bytes(),
+    });
+    Ok((model_text(o, work_spec.as_deref()), beside))
 }
 
 /// `x` with at most `places` decimals, trailing zeros dropped: `0.203`, `12`, `0.5`.
@@ -83,28 +77,18 @@ fn push_decimal(out: &mut String, x: f64, places: usize) {
 }
 
 /// The trace: a header, then one row per request in arrival order.
-fn write_trace(path: &Path, o: &Observed, traffic: &Traffic) -> Result<()> {
-    let rows = traffic.rows.iter().map(|r| {
-        let mut line = String::with_capacity(24);
-        push_decimal(&mut line, r.t - o.first, 6);
-        line.push(',');
+fn trace(o: &Observed, traffic: &Traffic) -> Vec<u8> {
+    let mut text = String::with_capacity(11 + traffic.rows.len() * 20);
+    text.push_str("t,blocking\n");
+    for r in &traffic.rows {
+        push_decimal(&mut text, r.t - o.first, 6);
+        text.push(',');
         if !r.work.is_nan() {
-            push_decimal(&mut line, r.work, 6);
+            push_decimal(&mut text, r.work, 6);
         }
-        line
-    });
-    write_lines(path, std::iter::once("t,blocking".to_string()).chain(rows))
-}
-
-fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<()> {
-    let context = || format!("cannot write {}", path.display());
-    let file = std::fs::File::create(path).with_context(context)?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-    for line in lines {
-        w.write_all(line.as_bytes()).with_context(context)?;
-        w.write_all(b"\n").with_context(context)?;
+        text.push('\n');
     }
-    w.flush().with_context(context)
+    text.into_bytes()
 }
 
 /// `observed.json`: what the log shows (SPEC section 10's fields first).
@@ -134,7 +118,16 @@ fn observed_json(o: &Observed) -> serde_json::Value {
         "last_arrival": utc_text(o.last),
         "first_arrival_epoch_s": o.first,
         "peak_second": utc_text(o.peak.0),
-        "workers": o.workers.value,
+        "workers": {
+            "value": o.workers.value,
+            "given": !o.workers_guessed(),
+            "from": match &o.workers.source {
+                Source::Default(_) => "a guess: --workers not given".to_string(),
+                _ => o.workers.from(),
+            },
+        },
+        "read_timeout_s": o.read_timeout.value,
+        "pool": o.pool.as_ref().map(|p| &p.file),
         "queue_at_refusals": o.queue_at_refusals,
         "work_s": o.work.map(|w| serde_json::json!({
             "n": w.n, "mean": micro(w.mean), "p50": micro(w.p50), "p99": micro(w.p99),
@@ -167,11 +160,92 @@ fn model_text(o: &Observed, work_spec: Option<&str>) -> String {
         ))
     ));
     out.raw("");
+    load(&mut out, o);
+    out.raw("");
+    match &o.pool {
+        Some(p) => {
+            let work = work_spec.map(|spec| {
+                (
+                    spec,
+                    "the served requests' work, from the log; the pool model's is replaced",
+                )
+            });
+            for name in TABLES {
+                let blocking = if name == "work" { work } else { None };
+                if let Some(text) = p.table_text(name, blocking) {
+                    for line in text.lines() {
+                        out.raw(line);
+                    }
+                    out.raw("");
+                }
+            }
+        }
+        None => {
+            listener(&mut out, o);
+            out.raw("");
+            out.raw("[pool]");
+            if o.workers_guessed() {
+                out.wrap(
+                    "#",
+                    "#",
+                    &format!(
+                        "GUESS: --workers was not given, so the import assumed {} worker{}: \
+                         the work times the replay took out and every prediction scale with \
+                         it. Import again with --workers N, the upstream's count.",
+                        o.workers.value,
+                        if o.workers.value == 1 { "" } else { "s" }
+                    ),
+                );
+            }
+            out.field(
+                &format!("process_limit = {}", o.workers.value),
+                &origin_comment(&o.workers),
+            );
+            out.field("client_limit = 1", "a sync worker: one request at a time");
+            out.raw("");
+            out.raw("[master]");
+            out.field("mode = \"prefork\"", "a fixed pool of workers, kept full");
+            out.raw("");
+            out.raw("[work]");
+            match work_spec {
+                Some(spec) => out.field(&format!("blocking = {spec}"), "the served requests' work"),
+                None => out.field(
+                    "blocking = { dist = \"constant\", value = 0.1 }",
+                    &format!("{MEASURE} (the log has no work time)"),
+                ),
+            }
+            out.raw("");
+        }
+    }
+    out.raw("[sim]");
+    out.field("seed = 1", "");
+    out.field(
+        "replications = 10",
+        "the 502s' work is drawn; the rest replays as logged",
+    );
+    out.into_text()
+}
+
+/// The `[load]` table: the trace at its own rate, and nginx's timeouts.
+fn load(out: &mut Out, o: &Observed) {
     out.raw("[load]");
     out.field(
         "arrival = \"trace\"",
         "the log's own times; no rate: at its own rate",
     );
+    if o.to_upstream > 1 {
+        out.wrap(
+            "#",
+            "#",
+            &format!(
+                "load.rate is left out, so the trace replays at its own rate, {} a second. \
+                 --set load.rate=R replays it at R a second, its times scaled by {}/R, and \
+                 `eagain simulate` says so.",
+                decimal(o.own_rate(), 4),
+                decimal(o.own_rate(), 4)
+            ),
+        );
+    }
     out.field(
         "trace = \"trace.csv\"",
         "t: arrival at the queue; blocking: work (empty: a 502)",
@@ -180,35 +254,26 @@ fn model_text(o: &Observed, work_spec: Option<&str>) -> String {
         "on_refused = \"fail\"",
         "nginx answers 502 at once (semantics: nginx-connect)",
     );
-    out.raw("");
-    listener(&mut out, o);
-    out.raw("");
-    out.raw("[pool]");
+    let whose = |s: &Sourced<f64>| match s.source {
+        Source::Flag(flag) => flag.to_string(),
+        _ => "nginx's default, NOT KNOWN from the log: give --read-timeout".into(),
+    };
     out.field(
-        &format!("process_limit = {}", o.workers.value),
-        &origin_comment(o.workers, "--workers"),
-    );
-    out.field("client_limit = 1", "a sync worker: one request at a time");
-    out.raw("");
-    out.raw("[master]");
-    out.field("mode = \"prefork\"", "a fixed pool of workers, kept full");
-    out.raw("");
-    out.raw("[work]");
-    match work_spec {
-        Some(spec) => out.field(&format!("blocking = {spec}"), "the served requests' work"),
-        None => out.field(
-            "blocking = { dist = \"constant\", value = 0.1 }",
-            &format!("{MEASURE} (the log has no work time)"),
+        &format!("timeout = {}", float(o.read_timeout.value)),
+        &format!(
+            "proxy_read_timeout (fastcgi_read_timeout): nginx answers 504 after it \
+             (semantics: nginx-timeouts, nginx-queued-504); {}",
+            whose(&o.read_timeout)
         ),
-    }
-    out.raw("");
-    out.raw("[sim]");
-    out.field("seed = 1", "");
-    out.field(
-        "replications = 10",
-        "the 502s' work is drawn; the rest replays as logged",
     );
-    out.into_text()
+    if o.listener == ListenerKind::Tcp {
+        out.field(
+            "connect_timeout = 60.0",
+            "proxy_connect_timeout: 504 when a SYN finds the queue full that long \
+             (semantics: nginx-timeouts, nginx-tcp-full); nginx's default, NOT KNOWN from \
+             the log",
+        );
+    }
 }
 
 /// The comment block: what the model is, what the log showed, where each number comes from.
@@ -276,10 +341,15 @@ fn sources(out: &mut Out, o: &Observed) {
             out.bullet(&format!(
                 "work: $upstream_response_time holds the queue wait too (semantics: \
                  log-nginx-unix-queue-wait); it is taken out by replaying the served requests \
-                 through {} FIFO workers (semantics: log-reconstruct-nginx-only). This \
-                 assumes one FIFO queue, workers that accept only when free (gunicorn sync, \
-                 PHP-FPM) and all of the pool's traffic through this nginx.",
-                o.workers.value
+                 through {}{} (semantics: log-reconstruct-nginx-only). This assumes one \
+                 FIFO queue, workers that accept only when free (gunicorn sync, PHP-FPM) and \
+                 all of the pool's traffic through this nginx.",
+                super::plural(u64::from(o.workers.value), "FIFO worker"),
+                match &o.workers.source {
+                    Source::Default(_) => " (a GUESS: --workers was not given)".to_string(),
+                    Source::Derived(why) => format!(" ({why})"),
+                    Source::Given(_) | Source::Flag(_) => String::new(),
+                }
             ));
         }
         Syntax::Gunicorn => {
@@ -310,6 +380,18 @@ fn sources(out: &mut Out, o: &Observed) {
              capacity, min(backlog, somaxconn) + 1 (semantics: unix-capacity)."
         ));
     }
+    if let Some(p) = &o.pool {
+        out.bullet(&format!(
+            "the pool: {}'s [listener], [pool], [master]{} below, with their comments \
+             (`--pool`): the log gives the load, the configuration the pool.",
+            p.file,
+            if o.work.is_some() {
+                " and [work] (its blocking replaced by the log's)"
+            } else {
+                " and [work]"
+            }
+        ));
+    }
 }
 
 /// The `[listener]` table.
@@ -323,62 +405,71 @@ fn listener(out: &mut Out, o: &Observed) {
         &format!("kind = \"{kind}\""),
         "--listener (proxy_pass http://unix:... is unix)",
     );
-    let backlog = match o.backlog.origin {
-        Origin::Estimated => format!(
+    let backlog = match o.backlog.source {
+        Source::Derived(_) => format!(
             "ESTIMATED from the 502s (queue {} - 1), not known: measure (ss -xln, \
              semantics: unix-ss-queue) and --set",
             o.backlog.value + 1
         ),
-        _ => origin_comment(o.backlog, "--backlog"),
+        _ => origin_comment(&o.backlog),
     };
     out.field(&format!("backlog = {}", o.backlog.value), &backlog);
     out.field(
         &format!("somaxconn = {}", o.somaxconn.value),
-        &origin_comment(o.somaxconn, "--somaxconn"),
+        &origin_comment(&o.somaxconn),
     );
 }
 
-/// Where a value comes from, for its comment.
-fn origin_comment(c: Choice, flag: &str) -> String {
-    match c.origin {
-        Origin::Flag => flag.to_string(),
-        Origin::Estimated => "ESTIMATED from the log, not known: measure and --set".into(),
-        Origin::Default => MEASURE.to_string(),
-    }
+/// Where a value comes from, for its comment: its flag, or that the log cannot know it.
+fn origin_comment(c: &Sourced<u32>) -> String {
+    c.from()
 }
 
 /// The notes on stderr for the values the log could not give.
 pub(super) fn unknown_notes(o: &Observed) -> Vec<String> {
     let mut notes = Vec::new();
-    if o.workers.origin == Origin::Default {
-        notes.push(format!(
-            "--workers not given: the replay and the model assume {} worker; give the \
-             upstream's count (gunicorn --workers, pm.max_children)",
-            o.workers.value
-        ));
+    if let Some(p) = &o.pool {
+        if let Some(q) = o.queue_at_refusals {
+            notes.push(format!(
+                "at the 502s the replay through {} found {q} requests waiting most often: \
+                 if that many workers wrote the log, its queue held about {q} (min(backlog, \
+                 somaxconn) + 1); the pool model's holds {} ({})",
+                super::plural(u64::from(o.workers.value), "worker"),
+                p.queue_capacity(),
+                p.file
+            ));
+        }
+    } else {
+        match o.backlog.source {
+            Source::Default(_) => notes.push(format!(
+                "listener.backlog is not known from the log: the model has {} (gunicorn's \
+                 default); read it with `ss -xln` (Send-Q) and give --backlog",
+                o.backlog.value
+            )),
+            Source::Derived(_) => notes.push(format!(
+                "listener.backlog is estimated from the 502s: {} requests were waiting when \
+                 they came, so min(backlog, somaxconn) + 1 = {}; the model has backlog {} \
+                 (check it with `ss -xln`, Send-Q, and give --backlog)",
+                o.backlog.value + 1,
+                o.backlog.value + 1,
+                o.backlog.value
+            )),
+            Source::Given(_) | Source::Flag(_) => {}
+        }
+        if matches!(o.somaxconn.source, Source::Default(_)) {
+            notes.push(format!(
+                "listener.somaxconn is not known from the log: the model has {} (Linux 5.4 \
+                 and later); read `sysctl net.core.somaxconn` in the upstream's namespace and \
+                 give --somaxconn",
+                o.somaxconn.value
+            ));
+        }
     }
-    match o.backlog.origin {
-        Origin::Default => notes.push(format!(
-            "listener.backlog is not known from the log: the model has {} (gunicorn's \
-             default); read it with `ss -xln` (Send-Q) and give --backlog",
-            o.backlog.value
-        )),
-        Origin::Estimated => notes.push(format!(
-            "listener.backlog is estimated from the 502s: {} requests were waiting when they \
-             came, so min(backlog, somaxconn) + 1 = {}; the model has backlog {} (check it \
-             with `ss -xln`, Send-Q, and give --backlog)",
-            o.backlog.value + 1,
-            o.backlog.value + 1,
-            o.backlog.value
-        )),
-        Origin::Flag => {}
-    }
-    if o.somaxconn.origin == Origin::Default {
+    if matches!(o.read_timeout.source, Source::Default(_)) {
         notes.push(format!(
-            "listener.somaxconn is not known from the log: the model has {} (Linux 5.4 and \
-             later); read `sysctl net.core.somaxconn` in the upstream's namespace and give \
-             --somaxconn",
-            o.somaxconn.value
+            "load.timeout is nginx's default proxy_read_timeout, {} s: give --read-timeout \
+             if nginx.conf sets proxy_read_timeout (or fastcgi_read_timeout) to another",
+            o.read_timeout.value
         ));
     }
     notes

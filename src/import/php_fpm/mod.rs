@@ -14,9 +14,14 @@ mod parse;
 mod write;
 
 use crate::error::BadInput;
-use crate::import::server::{bad_line, load_written, uint, Imported, Setting, Unused};
+use crate::import::common::{
+    bad_line, load_written, Imported, LeftOut, Notation, Setting, Sourced, Unused,
+};
+use crate::import::server::{summary, uint};
+use crate::import::skeleton::write_model;
 use crate::import::text::{clean, snippet};
 use parse::{parse, Section, SHAPE};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The mark on every model line whose value the pool file cannot know.
@@ -43,26 +48,15 @@ impl Pm {
     }
 }
 
-/// A value, and where it came from: `line 8` or `PHP 8.2's default`.
-#[derive(Debug, Clone)]
-pub(super) struct Num<T> {
-    pub(super) value: T,
-    pub(super) from: String,
-}
-
 const DEFAULT: &str = "PHP 8.2's default";
-
-fn from_line(s: &Setting) -> String {
-    format!("line {}", s.line)
-}
 
 /// pm = dynamic's spare-server settings.
 #[derive(Debug, Clone)]
 pub(super) struct Spares {
-    pub(super) start: Num<u32>,
-    pub(super) min: Num<u32>,
-    pub(super) max: Num<u32>,
-    pub(super) spawn_rate: Num<u32>,
+    pub(super) start: Sourced<u32>,
+    pub(super) min: Sourced<u32>,
+    pub(super) max: Sourced<u32>,
+    pub(super) spawn_rate: Sourced<u32>,
 }
 
 /// Where the pool listens.
@@ -73,25 +67,19 @@ pub(super) struct Listen {
     pub(super) line: usize,
 }
 
-/// listen.backlog, and what the kernel makes of it.
-#[derive(Debug, Clone)]
-pub(super) struct Backlog {
-    pub(super) value: u32,
-    pub(super) why: String,
-}
-
 /// The pool's settings the model uses, after PHP 8.2's defaults.
 #[derive(Debug, Clone)]
 pub(super) struct Pool {
     pub(super) name: String,
-    pub(super) pm: Num<Pm>,
-    pub(super) max_children: Num<u32>,
+    pub(super) pm: Sourced<Pm>,
+    pub(super) max_children: Sourced<u32>,
     pub(super) spares: Option<Spares>,
     /// pm = ondemand: pm.process_idle_timeout in seconds.
-    pub(super) idle_timeout: Option<Num<f64>>,
-    pub(super) max_requests: Num<u64>,
+    pub(super) idle_timeout: Option<Sourced<f64>>,
+    pub(super) max_requests: Sourced<u64>,
     pub(super) listen: Listen,
-    pub(super) backlog: Backlog,
+    /// listen.backlog, and what the kernel makes of it.
+    pub(super) backlog: Sourced<u32>,
     pub(super) terminate_timeout: Option<Setting>,
 }
 
@@ -135,46 +123,75 @@ pub fn import(text: &str, file: &str, pool: Option<&str>) -> Result<Imported, Ba
             t.line
         ));
     }
-    let what = format!("PHP-FPM pool [{}]", clean(&pool.name));
-    let toml = write::write_model(&write::Writing {
-        file,
-        pool: &pool,
-        unused: &unused,
-        ignored,
-        notes: &notes,
-    });
-    let model = load_written(&toml, file, &format!("pool [{}]", clean(&pool.name)))?;
-    Ok(Imported {
-        what,
-        toml,
-        model,
+    let name = clean(&pool.name);
+    let left_out = LeftOut {
+        part: format!("pool [{name}]"),
+        part_in_report: format!("of PHP-FPM pool [{name}]"),
         unused,
         ignored,
-        ignored_place: format!("outside pool [{}]", clean(&pool.name)),
-        sep: SEP,
+        ignored_place: format!("outside pool [{name}]"),
+        notation: Notation::Ini,
+    };
+    let toml = write_model(&write::Writing {
+        file,
+        pool: &pool,
+        left_out: &left_out,
+        notes: &notes,
+    });
+    let model = load_written(&toml, file, &format!("pool [{name}]"), true)?;
+    Ok(Imported {
+        summary: vec![summary(file, &format!("PHP-FPM pool [{name}]"), &model)],
+        toml,
+        beside: Vec::new(),
+        warnings: Vec::new(),
         notes,
+        left_out: Some(left_out),
     })
 }
 
+/// The most pools one file may hold: PHP-FPM has no limit, but a file of more pools is
+/// not one a person keeps, and the import of one pool reads them all.
+pub const MAX_POOLS: usize = 10_000;
+
 /// The pool `wanted` names, or the only one; its sections joined (PHP merges a section
-/// given twice), and the count of the settings elsewhere.
+/// given twice), and the count of the settings elsewhere. Linear in the file's size.
 fn choose_pool(
     sections: &[Section],
     file: &str,
     wanted: Option<&str>,
 ) -> Result<(Section, usize), BadInput> {
     let mut names: Vec<&str> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for s in sections.iter().filter(|s| s.name != "global") {
-        if !names.contains(&s.name.as_str()) {
+        if seen.insert(&s.name) {
             names.push(&s.name);
+            if names.len() > MAX_POOLS {
+                return Err(bad_line(
+                    file,
+                    s.line,
+                    format!(
+                        "[{}] is pool {} of this file: eagain reads at most {MAX_POOLS} \
+                         pools a file. Give a file with the pool to model, such as its own \
+                         pool.d/NAME.conf.",
+                        snippet(&s.name),
+                        names.len()
+                    ),
+                ));
+            }
         }
     }
+    // The names in messages: the first ten, and how many more.
     let list = || {
-        names
+        let mut text = names
             .iter()
+            .take(10)
             .map(|n| format!("[{}]", clean(n)))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        if names.len() > 10 {
+            text.push_str(&format!(" and {} more", names.len() - 10));
+        }
+        text
     };
     let name = match (wanted, names.as_slice()) {
         (_, []) => {
@@ -184,7 +201,7 @@ fn choose_pool(
                  followed."
             )))
         }
-        (Some(w), _) if !names.contains(&w) => {
+        (Some(w), _) if !seen.contains(w) => {
             return Err(BadInput(format!(
                 "--pool {}: {file} has no pool of that name; its pools are {}.",
                 clean(w),
@@ -212,7 +229,9 @@ fn choose_pool(
             joined = Some(s.clone());
         }
     }
-    Ok((joined.expect("the name is one of the sections"), ignored))
+    let joined =
+        joined.ok_or_else(|| BadInput(format!("{file}: pool [{}] has no section", clean(name))))?;
+    Ok((joined, ignored))
 }
 
 /// The settings the model reads.
@@ -246,18 +265,20 @@ fn read_pool(section: &Section, file: &str, unused: &mut Vec<Unused>) -> Result<
     let title = format!("pool [{}]", clean(&section.name));
     // The last one given wins, as in PHP's ini reader; earlier ones are listed.
     let mut last: Vec<&Setting> = Vec::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
     for s in &section.settings {
-        if let Some(i) = last.iter().position(|o| o.key == s.key) {
+        if let Some(&i) = at.get(s.key.as_str()) {
             unused.push(Unused::new(
                 last[i],
                 format!("given again on line {}, which wins", s.line),
             ));
             last[i] = s;
         } else {
+            at.insert(&s.key, last.len());
             last.push(s);
         }
     }
-    let get = |key: &str| last.iter().copied().find(|s| s.key == key);
+    let get = |key: &str| at.get(key).map(|&i| last[i]);
     let missing = |what: String| bad_line(file, section.line, format!("{title}: {what}"));
     let Some(pm_setting) = get("pm") else {
         return Err(missing(
@@ -324,16 +345,13 @@ fn read_pool(section: &Section, file: &str, unused: &mut Vec<Unused>) -> Result<
                 .into(),
         ));
     };
-    let max_children = Num {
-        value: positive(mc, number(mc)?)?,
-        from: from_line(mc),
-    };
+    let max_children = Sourced::given(mc, positive(mc, number(mc)?)?);
     if max_children.value > crate::model::MAX_PROCESSES {
         return Err(bad_line(
             file,
             mc.line,
             format!(
-                "`pm.max_children = {}` in {title}: eagain simulates at most {} processes                  a pool.",
+                "`pm.max_children = {}` in {title}: eagain simulates at most {} processes a pool.",
                 max_children.value,
                 crate::model::MAX_PROCESSES
             ),
@@ -373,35 +391,20 @@ fn read_pool(section: &Section, file: &str, unused: &mut Vec<Unused>) -> Result<
                     ),
                 ));
             }
-            Some(Num {
-                value: secs,
-                from: from_line(s),
-            })
+            Some(Sourced::given(s, secs))
         }
-        (Pm::Ondemand, None) => Some(Num {
-            value: 10.0,
-            from: DEFAULT.into(),
-        }),
+        (Pm::Ondemand, None) => Some(Sourced::default(10.0, DEFAULT)),
         _ => None,
     };
     let max_requests = match get("pm.max_requests") {
-        Some(s) => Num {
-            value: u64::from(number(s)?),
-            from: from_line(s),
-        },
-        None => Num {
-            value: 0,
-            from: DEFAULT.into(),
-        },
+        Some(s) => Sourced::given(s, u64::from(number(s)?)),
+        None => Sourced::default(0, DEFAULT),
     };
     let listen = read_listen(get("listen"), file, &title, section.line)?;
     let backlog = read_backlog(get("listen.backlog"), file)?;
     Ok(Pool {
         name: section.name.clone(),
-        pm: Num {
-            value: pm,
-            from: from_line(pm_setting),
-        },
+        pm: Sourced::given(pm_setting, pm),
         max_children,
         spares,
         idle_timeout,
@@ -420,7 +423,7 @@ fn read_spares<'a>(
     file: &str,
     title: &str,
     section_line: usize,
-    max_children: &Num<u32>,
+    max_children: &Sourced<u32>,
 ) -> Result<Spares, BadInput> {
     let mc = max_children.value;
     let refuse = |line: usize, what: String| bad_line(file, line, format!("{title}: {what}"));
@@ -447,7 +450,7 @@ fn read_spares<'a>(
                 format!(
                     "`{key} = {n}` is above pm.max_children ({mc}, {}): PHP-FPM refuses it \
                      (\"{key}({n}) must not be greater than pm.max_children({mc})\").",
-                    max_children.from
+                    max_children.from()
                 ),
             ));
         }
@@ -480,18 +483,15 @@ fn read_spares<'a>(
                     ),
                 ));
             }
-            Num {
-                value: n,
-                from: from_line(s),
-            }
+            Sourced::given(s, n)
         }
-        None => Num {
-            value: min + (max - min) / 2,
-            from: format!(
+        None => Sourced::derived(
+            min + (max - min) / 2,
+            format!(
                 "unset: PHP-FPM takes min_spare + (max_spare - min_spare) / 2 = {min} + ({max} - \
                  {min}) / 2"
             ),
-        },
+        ),
     };
     let spawn_rate = match get("pm.max_spawn_rate") {
         Some(s) => {
@@ -502,26 +502,14 @@ fn read_spares<'a>(
                     "`pm.max_spawn_rate = 0`: PHP-FPM refuses it (it must be at least 1).".into(),
                 ));
             }
-            Num {
-                value: n,
-                from: from_line(s),
-            }
+            Sourced::given(s, n)
         }
-        None => Num {
-            value: 32,
-            from: DEFAULT.into(),
-        },
+        None => Sourced::default(32, DEFAULT),
     };
     Ok(Spares {
         start,
-        min: Num {
-            value: min,
-            from: from_line(min_s),
-        },
-        max: Num {
-            value: max,
-            from: from_line(max_s),
-        },
+        min: Sourced::given(min_s, min),
+        max: Sourced::given(max_s, max),
         spawn_rate,
     })
 }
@@ -568,13 +556,15 @@ fn read_listen(
 }
 
 /// listen.backlog: -1 (PHP 8.2's default on Linux) is somaxconn (semantics: php-fpm-backlog).
-fn read_backlog(s: Option<&Setting>, file: &str) -> Result<Backlog, BadInput> {
-    let somaxconn = |given: &str| Backlog {
-        value: 4096,
-        why: format!(
-            "{given}: -1 on Linux for PHP 8.2, which makes listen() take the kernel's \
-             somaxconn, 4096 here (eagain semantics: php-fpm-backlog, somaxconn-cap)"
-        ),
+fn read_backlog(s: Option<&Setting>, file: &str) -> Result<Sourced<u32>, BadInput> {
+    let somaxconn = |given: &str| {
+        Sourced::derived(
+            4096,
+            format!(
+                "{given}: -1 on Linux for PHP 8.2, which makes listen() take the kernel's \
+                 somaxconn, 4096 here (eagain semantics: php-fpm-backlog, somaxconn-cap)"
+            ),
+        )
     };
     let Some(s) = s else {
         return Ok(somaxconn("listen.backlog unset"));
@@ -589,14 +579,14 @@ fn read_backlog(s: Option<&Setting>, file: &str) -> Result<Backlog, BadInput> {
         }
     }
     let n = uint(file, s, SEP, "a whole number, or -1 for somaxconn")?;
-    Ok(Backlog {
-        value: n,
-        why: format!(
+    Ok(Sourced::derived(
+        n,
+        format!(
             "listen.backlog = {n} (line {}); the kernel cuts it to somaxconn (eagain \
              semantics: php-fpm-backlog, somaxconn-cap)",
             s.line
         ),
-    })
+    ))
 }
 
 /// fpm_conf_set_time(): a whole number with an optional unit s, m, h or d.
@@ -680,7 +670,7 @@ mod tests {
     #[test]
     fn debians_www_pool_is_the_shipped_dynamic_model() {
         let i = ok(DEBIAN);
-        let m = &i.model;
+        let m = i.model();
         assert_eq!(m.front().master.mode, MasterMode::PhpFpmDynamic);
         assert_eq!(m.front().pool.process_limit, 5);
         assert_eq!(
@@ -708,8 +698,8 @@ mod tests {
         .unwrap();
         assert_eq!(m.front().pool, shipped.front().pool);
         assert_eq!(m.front().listener, shipped.front().listener);
-        assert_eq!(i.unused.len(), 1);
-        assert_eq!(i.unused[0].setting.key, "user");
+        assert_eq!(i.unused().len(), 1);
+        assert_eq!(i.unused()[0].setting.key, "user");
         assert!(
             i.toml.contains("line 2: [www] user = www-data"),
             "{}",
@@ -721,8 +711,8 @@ mod tests {
     fn start_servers_unset_is_min_plus_half_the_spread() {
         let i = ok("[www]\nlisten = 9000\npm = dynamic\npm.max_children = 50\n\
                     pm.min_spare_servers = 5\npm.max_spare_servers = 20\n");
-        assert_eq!(i.model.front().pool.start_servers, Some(12));
-        assert_eq!(i.model.front().listener.kind, ListenerKind::Tcp);
+        assert_eq!(i.model().front().pool.start_servers, Some(12));
+        assert_eq!(i.model().front().listener.kind, ListenerKind::Tcp);
     }
 
     #[test]
@@ -731,19 +721,19 @@ mod tests {
             "[a]\nlisten = 127.0.0.1:9000\npm = static\npm.max_children = 8\n\
                     pm.max_requests = 500\npm.min_spare_servers = 2\n",
         );
-        assert_eq!(i.model.front().master.mode, MasterMode::Prefork);
-        assert_eq!(i.model.front().pool.process_limit, 8);
-        assert_eq!(i.model.front().pool.service_count, 500);
-        assert_eq!(i.model.front().pool.min_spare, None);
-        assert!(i.unused[0].why.contains("only with pm = dynamic"));
+        assert_eq!(i.model().front().master.mode, MasterMode::Prefork);
+        assert_eq!(i.model().front().pool.process_limit, 8);
+        assert_eq!(i.model().front().pool.service_count, 500);
+        assert_eq!(i.model().front().pool.min_spare, None);
+        assert!(i.unused()[0].why.contains("only with pm = dynamic"));
         let j = ok(
             "[a]\nlisten = /x.sock\npm = ondemand\npm.max_children = 8\n\
                     pm.process_idle_timeout = 2m\n",
         );
-        assert_eq!(j.model.front().master.mode, MasterMode::PhpFpmOndemand);
-        assert_eq!(j.model.front().pool.idle_kill, 120.0);
+        assert_eq!(j.model().front().master.mode, MasterMode::PhpFpmOndemand);
+        assert_eq!(j.model().front().pool.idle_kill, 120.0);
         let k = ok("[a]\nlisten = /x.sock\npm = OnDemand\npm.max_children = 8\n");
-        assert_eq!(k.model.front().pool.idle_kill, 10.0);
+        assert_eq!(k.model().front().pool.idle_kill, 10.0);
         assert_eq!(parse_time("1h"), Some(3600.0));
         assert_eq!(parse_time("15"), Some(15.0));
         assert_eq!(parse_time("1x"), None);
@@ -752,10 +742,10 @@ mod tests {
     #[test]
     fn backlog_minus_one_is_somaxconn_and_a_number_is_kept() {
         let i = ok(&format!("{DEBIAN}listen.backlog = -1\n"));
-        assert_eq!(i.model.front().listener.backlog, 4096);
+        assert_eq!(i.model().front().listener.backlog, 4096);
         assert!(i.toml.contains("-1 on Linux for PHP 8.2"), "{}", i.toml);
         let j = ok(&format!("{DEBIAN}listen.backlog = 511\n"));
-        assert_eq!(j.model.front().listener.backlog, 511);
+        assert_eq!(j.model().front().listener.backlog, 511);
     }
 
     #[test]
@@ -770,8 +760,8 @@ mod tests {
             "{e}"
         );
         let i = import(&two, "www.conf", Some("api")).unwrap();
-        assert_eq!(i.model.front().pool.process_limit, 3);
-        assert_eq!(i.ignored, 7);
+        assert_eq!(i.model().front().pool.process_limit, 3);
+        assert_eq!(i.ignored(), 7);
         assert!(i.notes.iter().any(|n| n.contains("not followed")));
         let e = import(&two, "www.conf", Some("nope")).unwrap_err().0;
         assert!(e.contains("its pools are [www], [api]"), "{e}");
@@ -837,9 +827,9 @@ mod tests {
         let i = ok(&format!(
             "{DEBIAN}pm.max_children = 7\nfrobnicate = 1\nrequest_terminate_timeout = 30s\n"
         ));
-        assert_eq!(i.model.front().pool.process_limit, 7);
+        assert_eq!(i.model().front().pool.process_limit, 7);
         let lines: Vec<(usize, &str)> = i
-            .unused
+            .unused()
             .iter()
             .map(|u| (u.setting.line, u.setting.key.as_str()))
             .collect();

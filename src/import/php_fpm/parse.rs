@@ -4,7 +4,7 @@
 //! refusal names the file and the line.
 
 use crate::error::BadInput;
-use crate::import::server::{bad_line, Setting};
+use crate::import::common::{bad_line, Setting};
 use crate::import::text::snippet;
 
 /// What a pool file looks like, for the messages about files that are not one.
@@ -93,10 +93,9 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Vec<Section>, BadInput> {
                 ),
             ));
         };
-        let title = format!("[{}]", section.name);
         section.settings.push(Setting {
             line: n,
-            section: Some(title),
+            sections: vec![format!("[{}]", section.name)],
             key: key.to_string(),
             value: unquote(strip_comment(value).trim()).to_string(),
         });
@@ -154,7 +153,7 @@ mod tests {
             ("pm", "static")
         );
         assert_eq!(www[2].key, "php_admin_value[error_log]");
-        assert_eq!(www[2].section.as_deref(), Some("[www]"));
+        assert_eq!(www[2].sections, ["[www]"]);
     }
 
     #[test]

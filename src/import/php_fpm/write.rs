@@ -1,55 +1,57 @@
-//! The model's text for one PHP-FPM pool: the header (what the model is and where each
-//! number comes from, citing `(eagain semantics: ID)`), the settings it leaves out, then
-//! one function per TOML table. What a pool file cannot say (the load, the requests'
+//! The model's text for one PHP-FPM pool, in the order of `crate::import::skeleton`: the
+//! header (what the model is and where each number comes from, citing `(eagain
+//! semantics: ID)`), then one function per TOML table. What a pool file cannot say (the load, the requests'
 //! time, the fork time, the kernel's somaxconn) is the shipped
 //! models/php-fpm-dynamic.toml's, marked with `MEASURE`.
 
-use super::{Pm, Pool, MEASURE, SEP};
+use super::{Pm, Pool, MEASURE};
+use crate::import::common::LeftOut;
 use crate::import::server::{
-    ignored_line, write_arrival, write_connect_timeout, write_kernel, write_notes, write_sim,
-    write_sources_title, write_startup, write_unused, write_work, Unused,
+    write_arrival, write_connect_timeout, write_kernel, write_sim, write_startup, write_work,
 };
-use crate::import::text::{capitalise, clean, float, toml_string, Out};
+use crate::import::skeleton::{write_sources_title, ModelText};
+use crate::import::text::{clean, float, toml_string, Out};
 use std::path::Path;
 
 /// Everything the model's text is written from.
 pub(super) struct Writing<'a> {
     pub(super) file: &'a str,
     pub(super) pool: &'a Pool,
-    pub(super) unused: &'a [Unused],
-    pub(super) ignored: usize,
+    pub(super) left_out: &'a LeftOut,
     pub(super) notes: &'a [String],
 }
 
-/// The model file: the comment block, `name` and `description`, then the tables.
-pub(super) fn write_model(c: &Writing) -> String {
-    let mut o = Out::default();
-    write_header(&mut o, c);
-    let pool = format!("pool [{}]", clean(&c.pool.name));
-    write_unused(&mut o, &pool, c.unused, SEP);
-    o.wrap(
-        "#",
-        "#",
-        &format!(
-            "{}.",
-            capitalise(&ignored_line(c.ignored, &format!("outside {pool}")))
-        ),
-    );
-    write_notes(&mut o, c.notes);
-    write_name(&mut o, c);
-    o.raw("");
-    write_load(&mut o, c.pool);
-    o.raw("");
-    write_listener(&mut o, c.pool);
-    o.raw("");
-    write_pool(&mut o, c.pool);
-    o.raw("");
-    write_master(&mut o, c.pool);
-    o.raw("");
-    write_work(&mut o, 0.15, "a PHP page", MEASURE);
-    o.raw("");
-    write_sim(&mut o);
-    o.into_text()
+impl ModelText for Writing<'_> {
+    fn header(&self, o: &mut Out) {
+        write_header(o, self);
+    }
+    fn left_out(&self) -> &LeftOut {
+        self.left_out
+    }
+    fn notes(&self) -> &[String] {
+        self.notes
+    }
+    fn name(&self, o: &mut Out) {
+        write_name(o, self);
+    }
+    fn load(&self, o: &mut Out) {
+        write_load(o, self.pool);
+    }
+    fn listener(&self, o: &mut Out, _: usize) {
+        write_listener(o, self.pool);
+    }
+    fn pool(&self, o: &mut Out, _: usize) {
+        write_pool(o, self.pool);
+    }
+    fn master(&self, o: &mut Out, _: usize) {
+        write_master(o, self.pool);
+    }
+    fn work(&self, o: &mut Out, _: usize) {
+        write_work(o, 0.15, "a PHP page", MEASURE);
+    }
+    fn sim(&self, o: &mut Out) {
+        write_sim(o);
+    }
 }
 
 fn write_header(o: &mut Out, c: &Writing) {
@@ -76,33 +78,35 @@ fn write_header(o: &mut Out, c: &Writing) {
         "pool [{}]: pm = {} ({}), pm.max_children = {} ({})",
         clean(&p.name),
         p.pm.value.name(),
-        p.pm.from,
+        p.pm.from(),
         p.max_children.value,
-        p.max_children.from
+        p.max_children.from()
     );
     if let Some(s) = &p.spares {
         pool.push_str(&format!(
             ", pm.start_servers = {} ({}), pm.min_spare_servers = {} ({}), \
              pm.max_spare_servers = {} ({}), pm.max_spawn_rate = {} ({})",
             s.start.value,
-            s.start.from,
+            s.start.from(),
             s.min.value,
-            s.min.from,
+            s.min.from(),
             s.max.value,
-            s.max.from,
+            s.max.from(),
             s.spawn_rate.value,
-            s.spawn_rate.from
+            s.spawn_rate.from()
         ));
     }
     if let Some(t) = &p.idle_timeout {
         pool.push_str(&format!(
             ", pm.process_idle_timeout = {} s ({})",
-            t.value, t.from
+            t.value,
+            t.from()
         ));
     }
     pool.push_str(&format!(
         ", pm.max_requests = {} ({}) (eagain semantics: php-fpm-max-requests).",
-        p.max_requests.value, p.max_requests.from
+        p.max_requests.value,
+        p.max_requests.from()
     ));
     o.bullet(&pool);
     o.bullet(match p.pm.value {
@@ -141,7 +145,7 @@ fn write_header(o: &mut Out, c: &Writing) {
         } else {
             "unix-capacity"
         },
-        p.backlog.why,
+        p.backlog.from(),
     ));
     o.bullet(&format!(
         "Not in the pool file, so measure and --set them: the load (rate, duration, \
@@ -217,7 +221,7 @@ fn write_listener(o: &mut Out, p: &Pool) {
             p.listen.line
         ),
     );
-    o.field(&format!("backlog = {}", p.backlog.value), &p.backlog.why);
+    o.field(&format!("backlog = {}", p.backlog.value), &p.backlog.from());
     write_kernel(o, p.listen.tcp, MEASURE);
 }
 
@@ -226,7 +230,7 @@ fn write_pool(o: &mut Out, p: &Pool) {
     o.raw("[pool]");
     o.field(
         &format!("process_limit = {}", p.max_children.value),
-        &format!("pm.max_children ({})", p.max_children.from),
+        &format!("pm.max_children ({})", p.max_children.from()),
     );
     o.field("client_limit = 1", "a child serves one request at a time");
     let never = if p.max_requests.value == 0 {
@@ -236,20 +240,20 @@ fn write_pool(o: &mut Out, p: &Pool) {
     };
     o.field(
         &format!("service_count = {}", p.max_requests.value),
-        &format!("pm.max_requests ({}){never}", p.max_requests.from),
+        &format!("pm.max_requests ({}){never}", p.max_requests.from()),
     );
     if let Some(s) = &p.spares {
         o.field(
             &format!("start_servers = {}", s.start.value),
-            &format!("pm.start_servers ({})", s.start.from),
+            &format!("pm.start_servers ({})", s.start.from()),
         );
         o.field(
             &format!("min_spare = {}", s.min.value),
-            &format!("pm.min_spare_servers ({})", s.min.from),
+            &format!("pm.min_spare_servers ({})", s.min.from()),
         );
         o.field(
             &format!("max_spare = {}", s.max.value),
-            &format!("pm.max_spare_servers ({})", s.max.from),
+            &format!("pm.max_spare_servers ({})", s.max.from()),
         );
     }
     if let Some(t) = &p.idle_timeout {
@@ -257,7 +261,7 @@ fn write_pool(o: &mut Out, p: &Pool) {
             &format!("idle_kill = {}", float(t.value)),
             &format!(
                 "pm.process_idle_timeout ({}) (eagain semantics: php-fpm-ondemand-idle)",
-                t.from
+                t.from()
             ),
         );
     }
@@ -284,7 +288,7 @@ fn write_master(o: &mut Out, p: &Pool) {
     if let Some(s) = &p.spares {
         o.field(
             &format!("max_spawn_rate = {}", s.spawn_rate.value),
-            &format!("pm.max_spawn_rate ({})", s.spawn_rate.from),
+            &format!("pm.max_spawn_rate ({})", s.spawn_rate.from()),
         );
     }
     write_startup(o, 0.005, MEASURE);
