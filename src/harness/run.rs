@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// Where the harness says what it is doing while it runs (the caller shows it).
+pub type Notes<'a> = &'a dyn Fn(&str);
+
 /// One grid point's runs: the simulator's statistics per run, and what only a real
 /// server shows (its log lines summed over the runs, IMAP login latencies, and the
 /// services of a chain whose outcomes its records tell).
@@ -93,7 +96,7 @@ impl Runner {
         label: &str,
         model: &Model,
         run_limit_s: f64,
-        notes: super::Notes<'_>,
+        notes: Notes<'_>,
     ) -> Result<Measured> {
         // From here on a stop signal ends the runs cleanly (before, the default action
         // is right: nothing has been started yet).
