@@ -2,7 +2,8 @@
 //! one supervisor process per run (a new process group; as root, new network and PID
 //! namespaces), the wait for it with Ctrl-C and SIGTERM handled (the run's group is
 //! stopped and the folder removed), runs repeated when the load generator fell behind
-//! its schedule, and the measured counts turned into the simulator's `RepStats`.
+//! its schedule, the notes a run's target left said, and the measured counts turned
+//! into the simulator's `RepStats`.
 
 use super::spec::{LoadResult, RunOutcome, RunSpec, ServerLog};
 use super::sys;
@@ -122,6 +123,9 @@ impl Runner {
                     RunOutcome::BadInput(m) => return Err(BadInput(m).into()),
                     RunOutcome::Failed(m) => bail!("{label}, run {}: {m}", r + 1),
                 };
+                for note in &server.notes {
+                    notes(note);
+                }
                 if !load.unexpected.is_empty() {
                     bail!(
                         "{label}, run {}: outcomes the model has no place for: {}",

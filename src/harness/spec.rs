@@ -147,6 +147,10 @@ pub struct ServerLog {
     /// outcomes the target can tell (from its logs, or the mock's simulation).
     #[serde(default)]
     pub services: BTreeMap<String, ServiceOutcomes>,
+    /// What the user should know of the run (a file the target could not keep), for
+    /// the harness to say: the supervisor's process prints nothing itself.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// What happened to the client connections at one service of a chain, as far as the

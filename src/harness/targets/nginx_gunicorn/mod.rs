@@ -129,7 +129,7 @@ impl Target for NginxGunicorn {
         let path = run.dir().join(conf::ACCESS_LOG);
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let lines: Vec<&str> = text.lines().filter(|l| !l.contains(PROBE)).collect();
-        let log = match run.model().services.as_slice() {
+        let mut log = match run.model().services.as_slice() {
             [nginx, gunicorn] => access_counts(&lines, &nginx.name, &gunicorn.name),
             _ => ServerLog::default(),
         };
@@ -137,11 +137,10 @@ impl Target for NginxGunicorn {
             let to = keep.join(run.spec.kept_name("nginx-access", "log"));
             let kept: String = lines.iter().map(|l| format!("{l}\n")).collect();
             if let Err(e) = std::fs::write(&to, kept) {
-                // The supervisor's stderr is the harness's.
-                eprintln!(
+                log.notes.push(format!(
                     "note: cannot keep nginx's access log as {}: {e}",
                     to.display()
-                );
+                ));
             }
         }
         log
@@ -294,5 +293,33 @@ mod tests {
         assert_eq!(log.lines["log.gunicorn.status_504"], 1);
         let g = log.services["gunicorn"];
         assert_eq!((g.offered, g.refused, g.timed_out), (3, 1, 1));
+    }
+
+    #[test]
+    fn an_access_log_it_cannot_keep_is_a_note_for_the_harness_not_a_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = crate::harness::testing::spec(crate::harness::testing::model(&[]), 0);
+        spec.dir = dir.path().to_path_buf();
+        let missing = dir.path().join("no-such-folder");
+        spec.keep = Some(missing.clone());
+        std::fs::write(dir.path().join(conf::ACCESS_LOG), "a line\n").unwrap();
+        let run = Run::new(&spec, dir.path());
+        let log = NginxGunicorn.read_logs(&run);
+        let kept = missing.join("nginx-access-point1-run1.log");
+        assert_eq!(log.notes.len(), 1, "{:?}", log.notes);
+        assert!(
+            log.notes[0].starts_with(&format!(
+                "note: cannot keep nginx's access log as {}: ",
+                kept.display()
+            )),
+            "{}",
+            log.notes[0]
+        );
+        // Where it can, it keeps the lines and has nothing to say.
+        spec.keep = Some(dir.path().to_path_buf());
+        let run = Run::new(&spec, dir.path());
+        assert!(NginxGunicorn.read_logs(&run).notes.is_empty());
+        let kept = dir.path().join("nginx-access-point1-run1.log");
+        assert_eq!(std::fs::read_to_string(kept).unwrap(), "a line\n");
     }
 }
