@@ -7,8 +7,8 @@
 //! - `job.rs`: the `Request` checked (target, grid, sizes, caps) into a `Job`.
 //! - `measurement.rs`: the loop over the points, and the prediction of the same points.
 //! - `run.rs`: one supervisor process per run, signals, retries, clean-up.
-//! - `tables.rs`: measured.csv, validation.csv and the lines on stdout, the target's
-//!   `Report` among them.
+//! - `tables.rs`: measured.csv, validation.csv and the lines on stdout; `report.rs`
+//!   the target's part of them, from its `Report`.
 //! - `chart.rs`: the overlay chart.
 //!
 //! The targets: `target.rs` is the trait (a target's lifecycle, and the data it
@@ -32,6 +32,7 @@ mod job;
 mod loadgen;
 mod measurement;
 mod prefork;
+mod report;
 mod run;
 mod servers;
 mod spec;
