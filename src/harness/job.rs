@@ -5,10 +5,10 @@
 //! express and needs of this machine, and whether the runs need network namespaces of
 //! their own. The result, `Job`, is what the measurement loop and the tables trust.
 
-use super::run::{Runner, Settings};
+use super::run::{Notes, Runner, Settings};
 use super::sys;
-use super::targets::{self, Target};
-use super::{Notes, Request};
+use super::target::{single, About, Report, Target};
+use super::targets;
 use crate::error::BadInput;
 use crate::model::{ListenerKind, Model};
 use crate::replicate::Scenario;
@@ -32,6 +32,31 @@ pub const DEFAULT_MAX_TOTAL_S: f64 = 1800.0;
 /// derived: a gunicorn worker, the largest of the targets' processes, takes about that.
 const MIB_PER_PROCESS: u64 = 16;
 
+/// A measurement asked for: the model, the grid, and how to run it.
+pub struct Request {
+    pub scenario: Scenario,
+    /// One of `TARGET_NAMES`.
+    pub target: String,
+    /// `--vary PATH=VALUES`, as for a sweep.
+    pub vary: Vec<String>,
+    pub out: PathBuf,
+    /// Real runs per grid point (default: the model's sim.replications, at most 3).
+    pub runs: Option<u32>,
+    /// A run whose load generator fell more than this many milliseconds behind its
+    /// schedule is run again (four times at most), then refused.
+    pub max_lag_ms: f64,
+    /// The loopback port of the measured server (0: a free one).
+    pub port: u16,
+    /// The unix socket path of the measured server (default: in a temporary folder).
+    pub socket: Option<PathBuf>,
+    /// Run in this machine's network namespace even as root.
+    pub no_namespace: bool,
+    /// The most real processes one point may fork (at most what this machine holds).
+    pub max_processes: u32,
+    /// The longest the whole measurement may take: points x runs x each run's limit.
+    pub max_total_s: f64,
+}
+
 /// A checked measurement: the model, the grid, the target and how to run it.
 pub(crate) struct Job {
     pub scenario: Scenario,
@@ -40,6 +65,9 @@ pub(crate) struct Job {
     /// The longest each point's run may last, in seconds.
     pub limits: Vec<f64>,
     pub target: &'static dyn Target,
+    /// What the target's logs add to the output, for the grid's first point (the
+    /// points differ in values, not in their services).
+    pub report: Report,
     pub runner: Runner,
     pub out: PathBuf,
 }
@@ -124,9 +152,10 @@ impl Job {
             );
         }
         let target_state = target.check_machine()?;
-        let namespace = namespace(args.no_namespace, target, &axes, &points)?;
+        let about = target.about();
+        let namespace = namespace(args.no_namespace, about, &axes, &points)?;
         let runner = Runner::new(Settings {
-            target: target.name().to_string(),
+            target: about.name.to_string(),
             target_state,
             namespace,
             runs,
@@ -134,12 +163,12 @@ impl Job {
             max_lag_s: args.max_lag_ms / 1e3,
             port: args.port,
             socket: args.socket.clone(),
-            keep: target.keeps_files().then(|| args.out.clone()),
+            keep: about.keeps_files.then(|| args.out.clone()),
         })?;
         notes(&format!(
             "measuring {} point(s) x {runs} run(s) on {}: at most {:.0} s of runs{}",
             points.len(),
-            target.title(),
+            about.title,
             total,
             if namespace {
                 " (each in its own network namespace)"
@@ -147,12 +176,14 @@ impl Job {
                 ""
             }
         ));
+        let report = target.report(&points[0].model);
         Ok(Job {
             scenario,
             axes,
             points,
             limits,
             target,
+            report,
             runner,
             out: args.out,
         })
@@ -191,11 +222,11 @@ fn label(axes: &[Axis], p: &Point) -> String {
 /// listener.somaxconn caps the queue below what this machine's does needs one.
 fn namespace(
     no_namespace: bool,
-    target: &dyn Target,
+    about: About,
     axes: &[Axis],
     points: &[Point],
 ) -> Result<bool, BadInput> {
-    if !target.kernel_queue() {
+    if !about.kernel_queue {
         return Ok(false);
     }
     if !no_namespace && sys::is_root() {
@@ -342,6 +373,18 @@ fn one_somaxconn(m: &Model) -> Result<(), String> {
     }
 }
 
+/// The most real processes one run of `m` forks: the services' pool.process_limit (a
+/// real server's workers), for a target that forks them.
+fn processes(about: About, m: &Model) -> u64 {
+    if !about.forks {
+        return 0;
+    }
+    m.services
+        .iter()
+        .map(|s| u64::from(s.pool.process_limit))
+        .sum()
+}
+
 /// Refuses a point that is too large for a real run, that forks more processes than
 /// `max_processes`, or that the target cannot express.
 fn check_point(
@@ -351,9 +394,10 @@ fn check_point(
     run_limit: f64,
     max_processes: u32,
 ) -> Result<(), BadInput> {
+    let about = target.about();
     // A target that runs one service refuses a chain before anything else.
-    if !target.runs_chains() {
-        targets::single(target, m).map_err(|e| BadInput(format!("{what}: {e}")))?;
+    if !about.runs_chains {
+        single(target, m).map_err(|e| BadInput(format!("{what}: {e}")))?;
     }
     // The model's own count and window: a profile's integral, a trace's arrivals.
     let window = m.arrival_window();
@@ -374,7 +418,7 @@ fn check_point(
              may last: --set a shorter load.duration (for example --set load.duration=10)"
         )));
     }
-    if target.kernel_queue() {
+    if about.kernel_queue {
         one_somaxconn(m).map_err(|e| BadInput(format!("{what}: {e}")))?;
     }
     if !run_limit.is_finite() || run_limit > MAX_RUN_S {
@@ -385,7 +429,7 @@ fn check_point(
             m.front().work.blocking.mean()
         )));
     }
-    let processes = target.processes(m);
+    let processes = processes(about, m);
     if processes > u64::from(max_processes) {
         let limits = m
             .services
@@ -403,7 +447,7 @@ fn check_point(
             "{what}: {limits} would have {} fork {processes} real processes, more than \
              --max-processes {max_processes}{}: lower the process_limit, or raise the cap \
              with --max-processes N (this machine holds at most {})",
-            target.title(),
+            about.title,
             if max_processes == DEFAULT_MAX_PROCESSES {
                 " (the default)"
             } else {

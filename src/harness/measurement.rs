@@ -3,7 +3,7 @@
 //! `validate`, the simulator's prediction of the same points with the same seed.
 
 use super::job::Job;
-use super::Notes;
+use super::run::Notes;
 use crate::model::Model;
 use crate::replicate::{run_point, CONFIDENCE};
 use crate::server::Compiled;
@@ -19,8 +19,8 @@ pub(crate) struct PointMeasurement {
     pub server_log: BTreeMap<String, u64>,
     /// IMAP: from each served connection's intended send time to its LOGIN's OK.
     pub login_latencies: Vec<f64>,
-    /// Each run's pool processes half-way through each second of its load (targets
-    /// with a `pool_master`).
+    /// Each run's pool processes half-way through each second of its load (for a
+    /// target that `counts_pool`).
     pub processes_per_s: Vec<Vec<u64>>,
     /// A chain's services whose outcomes the target's records told (the others' stay
     /// 0 in the summary, as the levels a client cannot see do).

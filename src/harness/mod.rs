@@ -4,43 +4,52 @@
 //! `validation.csv`, the overlay chart and `max_abs_error=` as its last line.
 //!
 //! In the `eagain` process, one file a job:
-//! - `job.rs`: the request checked (target, grid, sizes, caps) into a `Job`.
+//! - `job.rs`: the `Request` checked (target, grid, sizes, caps) into a `Job`.
 //! - `measurement.rs`: the loop over the points, and the prediction of the same points.
 //! - `run.rs`: one supervisor process per run, signals, retries, clean-up.
-//! - `tables.rs`: measured.csv, validation.csv and the lines on stdout.
+//! - `tables.rs`: measured.csv, validation.csv and the lines on stdout; `report.rs`
+//!   the target's part of them, from its `Report`.
 //! - `chart.rs`: the overlay chart.
 //!
-//! The targets, behind one trait: `targets/` (`builtin`, `nginx_gunicorn`, `dovecot`,
-//! `php_fpm`, `apache`, `courier`, `mock`; `logs` counts and reports their log lines). The processes the harness starts, each in its own file:
-//! - `supervisor.rs` (`__internal supervise`): namespaces, the target's servers, the
-//!   load, the stop.
+//! The targets: `target.rs` is the trait (a target's lifecycle, and the data it
+//! reports), `targets/` the registry and one file per target (`builtin`,
+//! `nginx_gunicorn`, `dovecot`, `php_fpm`, `apache`, `courier`, `mock`). The processes
+//! the harness starts, each in its own file:
+//! - `supervisor.rs` (`__internal supervise`): namespaces, the target's servers (with
+//!   `servers.rs`, what a target works with there), the load, the stop.
 //! - `prefork.rs` (`__internal serve`): the builtin pre-forking server.
 //! - `loadgen.rs` (`__internal loadgen`): the open-loop load generator.
 //!
 //! `sys.rs` holds every system call (and all the `unsafe`); `spec.rs` what the
 //! processes tell each other.
+//!
+//! Every file here depends only on files below it: this one on all; `job.rs` on the
+//! registry `targets/`, which depends on the targets, which depend on `target.rs`,
+//! `servers.rs` and `spec.rs`; no file depends on one above it.
 
 mod chart;
 mod job;
 mod loadgen;
 mod measurement;
 mod prefork;
+mod report;
 mod run;
+mod servers;
 mod spec;
 mod supervisor;
 mod sys;
 mod tables;
+mod target;
 mod targets;
 
-pub use job::{DEFAULT_MAX_PROCESSES, DEFAULT_MAX_TOTAL_S};
-pub use prefork::request_line;
+pub use job::{Request, DEFAULT_MAX_PROCESSES, DEFAULT_MAX_TOTAL_S};
+pub use run::Notes;
 pub use spec::RunSpec;
 
 use crate::error::BadInput;
-use crate::replicate::Scenario;
 use anyhow::Result;
 use job::Job;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::LazyLock;
 
 /// The names `--target` takes, from the registry of targets (`targets/mod.rs`).
@@ -51,34 +60,6 @@ pub static TARGET_NAMES: LazyLock<Vec<&'static str>> =
 pub fn is_hidden_target(name: &str) -> bool {
     targets::names().any(|(n, hidden)| n == name && hidden)
 }
-
-/// A measurement asked for: the model, the grid, and how to run it.
-pub struct Request {
-    pub scenario: Scenario,
-    /// One of `TARGET_NAMES`.
-    pub target: String,
-    /// `--vary PATH=VALUES`, as for a sweep.
-    pub vary: Vec<String>,
-    pub out: PathBuf,
-    /// Real runs per grid point (default: the model's sim.replications, at most 3).
-    pub runs: Option<u32>,
-    /// A run whose load generator fell more than this many milliseconds behind its
-    /// schedule is run again (four times at most), then refused.
-    pub max_lag_ms: f64,
-    /// The loopback port of the measured server (0: a free one).
-    pub port: u16,
-    /// The unix socket path of the measured server (default: in a temporary folder).
-    pub socket: Option<PathBuf>,
-    /// Run in this machine's network namespace even as root.
-    pub no_namespace: bool,
-    /// The most real processes one point may fork (at most what this machine holds).
-    pub max_processes: u32,
-    /// The longest the whole measurement may take: points x runs x each run's limit.
-    pub max_total_s: f64,
-}
-
-/// Where the harness says what it is doing while it runs (the caller shows it).
-pub type Notes<'a> = &'a dyn Fn(&str);
 
 /// `eagain harness`: measures the grid, writes `measured.csv`; returns what to print.
 pub fn measure(request: Request, notes: Notes<'_>) -> Result<String> {

@@ -2,7 +2,8 @@
 //! one supervisor process per run (a new process group; as root, new network and PID
 //! namespaces), the wait for it with Ctrl-C and SIGTERM handled (the run's group is
 //! stopped and the folder removed), runs repeated when the load generator fell behind
-//! its schedule, and the measured counts turned into the simulator's `RepStats`.
+//! its schedule, the notes a run's target left said, and the measured counts turned
+//! into the simulator's `RepStats`.
 
 use super::spec::{LoadResult, RunOutcome, RunSpec, ServerLog};
 use super::sys;
@@ -16,6 +17,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+
+/// Where the harness says what it is doing while it runs (the caller shows it).
+pub type Notes<'a> = &'a dyn Fn(&str);
 
 /// One grid point's runs: the simulator's statistics per run, and what only a real
 /// server shows (its log lines summed over the runs, IMAP login latencies, and the
@@ -93,7 +97,7 @@ impl Runner {
         label: &str,
         model: &Model,
         run_limit_s: f64,
-        notes: super::Notes<'_>,
+        notes: Notes<'_>,
     ) -> Result<Measured> {
         // From here on a stop signal ends the runs cleanly (before, the default action
         // is right: nothing has been started yet).
@@ -119,6 +123,9 @@ impl Runner {
                     RunOutcome::BadInput(m) => return Err(BadInput(m).into()),
                     RunOutcome::Failed(m) => bail!("{label}, run {}: {m}", r + 1),
                 };
+                for note in &server.notes {
+                    notes(note);
+                }
                 if !load.unexpected.is_empty() {
                     bail!(
                         "{label}, run {}: outcomes the model has no place for: {}",

@@ -139,13 +139,18 @@ pub struct ServerLog {
     /// Lines counted in the server's own logs (Dovecot's, nginx's), by column name.
     pub lines: BTreeMap<String, u64>,
     /// The pool's processes counted half-way through each second of the load (the
-    /// target's `pool_master` children, from /proc), for the targets that name one.
+    /// children of the target's first server, from /proc), for a target that
+    /// `counts_pool`.
     #[serde(default)]
     pub processes_per_s: Vec<u64>,
     /// A chain's outcomes per service, by service name, for the services whose
     /// outcomes the target can tell (from its logs, or the mock's simulation).
     #[serde(default)]
     pub services: BTreeMap<String, ServiceOutcomes>,
+    /// What the user should know of the run (a file the target could not keep), for
+    /// the harness to say: the supervisor's process prints nothing itself.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// What happened to the client connections at one service of a chain, as far as the

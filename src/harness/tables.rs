@@ -1,10 +1,13 @@
 //! What `harness` and `validate` write and print: measured.csv (the varied paths, the
 //! columns of a sweep's results.csv, then the target's own), validation.csv (the
-//! varied paths, SPEC section 4's columns, the measured interval, then the target's
-//! own), both as `output::Table`s, and the lines they print on stdout.
+//! varied paths, SPEC section 4's columns, the measured interval, a chain's refusals
+//! per service, then the target's own), both as `output::Table`s, and the lines they
+//! print on stdout. The target's own columns and the line under each point are its
+//! `Report`, formatted by `report.rs`.
 
 use super::job::Job;
 use super::measurement::{PointMeasurement, Prediction};
+use super::report;
 use crate::output::report::flatten;
 use crate::output::{cell, create_dir, number, Table};
 use anyhow::Result;
@@ -32,13 +35,13 @@ pub(crate) fn write_measured(job: &Job, measured: &[PointMeasurement]) -> Result
     if let Some(m) = measured.first() {
         header.extend(flatten(&m.summary).into_iter().map(|(k, _)| k));
     }
-    header.extend(job.target.measured_columns(&job.points[0].model));
+    header.extend(report::measured_columns(job.target.about(), &job.report));
     let path = job.out.join("measured.csv");
     let mut table = Table::new(&path, header);
     for (i, m) in measured.iter().enumerate() {
         let mut row = job.values(i);
         row.extend(flatten(&m.summary).iter().map(|(_, v)| cell(v)));
-        row.extend(job.target.measured_values(&job.points[i].model, m));
+        row.extend(report::measured_values(job.target.about(), &job.report, m));
         table.rows.push(row);
     }
     create_dir(&job.out)?;
@@ -59,7 +62,7 @@ pub(crate) fn measured_text(job: &Job, measured: &[PointMeasurement]) -> String 
             s.latency_s.p50
         );
         text += &services_line(m, None);
-        text += &job.target.point_lines(&job.points[i].model, m, None);
+        text += &report::line(job.target.about(), &job.report, m, None);
     }
     text
 }
@@ -163,7 +166,7 @@ pub(crate) fn validation(
     let mut header = job.header();
     header.extend(VALIDATION_COLUMNS.iter().map(|c| c.to_string()));
     header.extend(service_columns(job));
-    header.extend(job.target.validation_columns(&job.points[0].model));
+    header.extend(report::validation_columns(job.target.about(), &job.report));
     let mut table = Table::new(job.out.join("validation.csv"), header);
     let mut max_abs_error = 0.0f64;
     let mut text = String::new();
@@ -194,7 +197,12 @@ pub(crate) fn validation(
             .map(number),
         );
         row.extend(service_values(job, pm, pp));
-        row.extend(job.target.validation_values(&job.points[i].model, pm, pp));
+        row.extend(report::validation_values(
+            job.target.about(),
+            &job.report,
+            pm,
+            pp,
+        ));
         table.rows.push(row);
         text += &format!(
             "{}: refusal predicted {:.4}, measured {:.4} (|error| {:.4}); latency p50 predicted {:.4} s, measured {:.4} s\n",
@@ -206,7 +214,7 @@ pub(crate) fn validation(
             m.latency_s.p50
         );
         text += &services_line(pm, Some(pp));
-        text += &job.target.point_lines(&job.points[i].model, pm, Some(pp));
+        text += &report::line(job.target.about(), &job.report, pm, Some(pp));
     }
     Validation {
         table,

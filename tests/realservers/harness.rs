@@ -1,14 +1,15 @@
 //! The measurement harness against real processes on this machine: the kernel's
-//! listen-queue rule, `validate` on the builtin server (a fixed pool and on-demand
-//! forking), on nginx + gunicorn and on Dovecot, nothing left behind when the harness
-//! is killed, and the bad inputs it refuses. Tests that need nginx and gunicorn, or
-//! Dovecot (and root), print a SKIPPED line and pass when those are not there. The
-//! timing-sensitive tests run one at a time (a lock), so they do not measure each other.
+//! listen-queue rule, nothing left behind when the harness is killed (the builtin
+//! server, nginx + gunicorn, Dovecot), and the bad inputs it refuses. Also what the
+//! other real-server files share: the lock that runs the timing-sensitive tests one at
+//! a time (so they do not measure each other), what a test needs of this machine and
+//! the one `skip` that prints `SKIPPED <test>: <why>` and passes when it lacks it, the
+//! CSV reader, and the kill-mid-run check.
 
 use crate::common::{bin, refused, run_in, text, walk, write, PREFORK};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -30,34 +31,70 @@ pub(crate) fn installed(name: &str) -> bool {
         .any(|d| d.join(name).is_file())
 }
 
-/// True (after printing why) when nginx or gunicorn is missing.
-fn skip_without_nginx_gunicorn(test: &str) -> bool {
-    let missing: Vec<&str> = ["nginx", "gunicorn"]
-        .into_iter()
-        .filter(|n| !installed(n))
-        .collect();
-    if missing.is_empty() {
-        return false;
-    }
-    eprintln!(
-        "SKIPPED {test}: {} not installed (apt-get install -y nginx gunicorn)",
-        missing.join(" and ")
-    );
-    true
+/// What a test needs of this machine: programs, each with its Debian package, and
+/// root (with the reason).
+pub(crate) struct Needs {
+    pub programs: &'static [(&'static str, &'static str)],
+    pub root: Option<&'static str>,
 }
 
-/// True (after printing why) when Dovecot is missing or this is not root (its master
-/// runs its processes as other users; the test's somaxconn needs a namespace).
-fn skip_without_dovecot(test: &str) -> bool {
-    if !installed("dovecot") {
-        eprintln!("SKIPPED {test}: dovecot not installed (apt-get install -y dovecot-imapd)");
+/// The builtin server and the mock: nothing.
+pub(crate) const NEEDS_NOTHING: Needs = Needs {
+    programs: &[],
+    root: None,
+};
+/// nginx + gunicorn run without root too (without a network namespace).
+pub(crate) const NEEDS_NGINX_GUNICORN: Needs = Needs {
+    programs: &[("nginx", "nginx"), ("gunicorn", "gunicorn")],
+    root: None,
+};
+/// Dovecot's master runs its processes as other users; the tests' somaxconn needs a
+/// namespace.
+pub(crate) const NEEDS_DOVECOT: Needs = Needs {
+    programs: &[("dovecot", "dovecot-imapd")],
+    root: Some("the dovecot target needs root"),
+};
+/// The runs of these apply listener.somaxconn in a network namespace, and the servers
+/// switch users.
+const SERVERS_ROOT: Option<&str> = Some("the real-server runs need root (network namespaces)");
+pub(crate) const NEEDS_PHP_FPM: Needs = Needs {
+    programs: &[("nginx", "nginx"), ("php-fpm8.2", "php8.2-fpm")],
+    root: SERVERS_ROOT,
+};
+pub(crate) const NEEDS_APACHE: Needs = Needs {
+    programs: &[("apache2", "apache2-bin")],
+    root: SERVERS_ROOT,
+};
+pub(crate) const NEEDS_COURIER: Needs = Needs {
+    programs: &[("couriertcpd", "courier-base")],
+    root: SERVERS_ROOT,
+};
+
+/// True, after printing `SKIPPED <test>: <why>`, when this machine lacks what `needs`
+/// names.
+pub(crate) fn skip(test: &str, needs: &Needs) -> bool {
+    let missing: Vec<&(&str, &str)> = needs
+        .programs
+        .iter()
+        .filter(|(p, _)| !installed(p))
+        .collect();
+    if !missing.is_empty() {
+        let programs: Vec<&str> = missing.iter().map(|(p, _)| *p).collect();
+        let packages: Vec<&str> = missing.iter().map(|(_, d)| *d).collect();
+        eprintln!(
+            "SKIPPED {test}: {} not installed (apt-get install -y {})",
+            programs.join(" and "),
+            packages.join(" ")
+        );
         return true;
     }
-    if !is_root() {
-        eprintln!("SKIPPED {test}: the dovecot target needs root");
-        return true;
+    match needs.root {
+        Some(why) if !is_root() => {
+            eprintln!("SKIPPED {test}: {why}");
+            true
+        }
+        _ => false,
     }
-    false
 }
 
 /// A temporary folder that Dovecot's unprivileged users (auth, imap) can enter.
@@ -94,93 +131,6 @@ pub(crate) fn num(row: &HashMap<String, String>, col: &str) -> f64 {
         .unwrap_or_else(|| panic!("no column {col}"))
         .parse()
         .unwrap_or(f64::NAN)
-}
-
-fn last_line(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// Runs `validate`, checks its files and returns (max_abs_error, the rows); None
-/// (after a SKIPPED line) when the machine was too busy for the load generator to keep
-/// its schedule in five tries of a run, which says nothing about the server.
-pub(crate) fn validate(
-    tmp: &Path,
-    model: &Path,
-    target: &str,
-    extra: &[&str],
-) -> Option<(f64, Vec<HashMap<String, String>>)> {
-    let out = tmp.join(format!("out-{target}"));
-    let mut args = vec![
-        "validate",
-        model.to_str().unwrap(),
-        "--target",
-        target,
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let started = Instant::now();
-    let o = run_in(tmp, &args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    if !o.status.success() && err.contains("too busy to measure the server") {
-        eprintln!(
-            "SKIPPED validate --target {target}: this machine was too busy to keep the load \
-             generator on schedule (other work on its cores):\n{err}"
-        );
-        return None;
-    }
-    assert!(o.status.success(), "{}", text(&o));
-    eprintln!(
-        "validate --target {target} {}: {:.0} s\n{}",
-        extra.join(" "),
-        started.elapsed().as_secs_f64(),
-        String::from_utf8_lossy(&o.stdout)
-    );
-    let last = last_line(&o);
-    let max: f64 = last
-        .strip_prefix("max_abs_error=")
-        .unwrap_or_else(|| panic!("last line `{last}`"))
-        .parse()
-        .unwrap();
-    assert!(out.join("validation.png").is_file(), "{}", text(&o));
-    let measured = read_csv(&out.join("measured.csv"));
-    let rows = read_csv(&out.join("validation.csv"));
-    assert_eq!(measured.len(), rows.len());
-    assert!(measured[0].contains_key("refusal_probability_ci_low"));
-    assert!(measured[0].contains_key("latency_s_p99"));
-    Some((max, rows))
-}
-
-/// The grid must span no refusals to more than half refused; latency p50 agrees
-/// within 10 % where nothing is refused.
-pub(crate) fn check_grid(rows: &[HashMap<String, String>]) {
-    let measured: Vec<f64> = rows
-        .iter()
-        .map(|r| num(r, "measured_refusal_probability"))
-        .collect();
-    assert!(measured.contains(&0.0), "{measured:?}");
-    assert!(measured.iter().any(|&p| p > 0.5), "{measured:?}");
-    let mut checked = 0;
-    for r in rows {
-        if num(r, "predicted_refusal_probability") == 0.0
-            && num(r, "measured_refusal_probability") == 0.0
-        {
-            let (p, m) = (
-                num(r, "predicted_latency_s_p50"),
-                num(r, "measured_latency_s_p50"),
-            );
-            assert!(
-                (p - m).abs() <= 0.1 * p,
-                "latency p50 {m} against {p}: {r:?}"
-            );
-            checked += 1;
-        }
-    }
-    assert!(checked > 0, "no point without refusals: {rows:?}");
 }
 
 /// Processes started with TMPDIR = `tmp` (everything the harness starts inherits it).
@@ -321,26 +271,6 @@ pub(crate) fn kill_mid_run_of(target: &str, model_text: &str, signal: i32, settl
     assert!(!out.join("measured.csv").exists());
 }
 
-/// Dovecot's on-demand master with one connection per process: every connection
-/// needs a fork, and the master forks one at a time, each 20 ms to start.
-const ON_DEMAND: &str = r#"
-name = "harness on-demand"
-[load]
-arrival = "constant"
-rate = 20.0
-duration = 3.0
-[listener]
-backlog = 4
-[pool]
-process_limit = 3
-service_count = 1
-[master]
-mode = "on-demand"
-startup = { dist = "constant", value = 0.02 }
-[work]
-blocking = { dist = "constant", value = 0.067 }
-"#;
-
 /// A worker that never starts: nothing accepts while the clients connect.
 const NOTHING_ACCEPTS: &str = r#"
 name = "nothing accepts"
@@ -419,85 +349,6 @@ fn builtin_unix_listener_admits_exactly_backlog_plus_one_and_then_eagain() {
 }
 
 #[test]
-fn validate_builtin_prefork_refusal_within_0_03_and_latency_within_10_percent() {
-    let _lock = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let model = write(tmp.path(), "p.toml", PREFORK);
-    // The simulator runs the same replications (the same random streams) as the real
-    // runs, so both see the same arrivals and the same work.
-    let Some((max, rows)) = validate(
-        tmp.path(),
-        &model,
-        "builtin",
-        &[
-            "--vary",
-            "pool.process_limit=2,3",
-            "--vary",
-            "load.rate=15,33,71",
-            "--runs",
-            "2",
-            "--replications",
-            "2",
-        ],
-    ) else {
-        return;
-    };
-    check_grid(&rows);
-    assert!(max <= 0.03, "max_abs_error {max}: {rows:?}");
-}
-
-#[test]
-fn validate_builtin_on_demand_forking_refusal_within_0_03() {
-    let _lock = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let model = write(tmp.path(), "o.toml", ON_DEMAND);
-    let Some((max, rows)) = validate(
-        tmp.path(),
-        &model,
-        "builtin",
-        &[
-            "--vary",
-            "load.rate=15,33,47,90",
-            "--runs",
-            "2",
-            "--replications",
-            "2",
-        ],
-    ) else {
-        return;
-    };
-    check_grid(&rows);
-    assert!(max <= 0.03, "max_abs_error {max}: {rows:?}");
-}
-
-#[test]
-fn validate_nginx_gunicorn_refusal_within_0_05() {
-    if skip_without_nginx_gunicorn("validate_nginx_gunicorn_refusal_within_0_05") {
-        return;
-    }
-    let _lock = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let model = write(tmp.path(), "n.toml", PREFORK);
-    let Some((max, rows)) = validate(
-        tmp.path(),
-        &model,
-        "nginx-gunicorn",
-        &[
-            "--vary",
-            "load.rate=15,33,71",
-            "--runs",
-            "2",
-            "--replications",
-            "2",
-        ],
-    ) else {
-        return;
-    };
-    check_grid(&rows);
-    assert!(max <= 0.05, "max_abs_error {max}: {rows:?}");
-}
-
-#[test]
 fn killing_the_harness_leaves_no_process_and_no_socket() {
     let _lock = serial();
     kill_mid_run("builtin", libc::SIGTERM);
@@ -507,7 +358,10 @@ fn killing_the_harness_leaves_no_process_and_no_socket() {
 
 #[test]
 fn killing_the_harness_stops_nginx_and_gunicorn() {
-    if skip_without_nginx_gunicorn("killing_the_harness_stops_nginx_and_gunicorn") {
+    if skip(
+        "killing_the_harness_stops_nginx_and_gunicorn",
+        &NEEDS_NGINX_GUNICORN,
+    ) {
         return;
     }
     let _lock = serial();
@@ -658,7 +512,7 @@ fn a_taken_port_is_refused_with_exit_2() {
 /// ms pauses. startup: the time from connect to LOGIN OK at 4 logins a second was 6 to
 /// 9 ms on this machine (imap-login, auth, then the imap process's fork, exec, userdb
 /// lookup and mail setup); 5 ms of it is taken as the imap process's start.
-const DOVECOT: &str = r#"
+pub(crate) const DOVECOT: &str = r#"
 name = "harness dovecot"
 [load]
 arrival = "constant"
@@ -684,49 +538,8 @@ blocking = { dist = "constant", value = 0.5 }
 "#;
 
 #[test]
-fn validate_dovecot_refusal_within_0_05() {
-    if skip_without_dovecot("validate_dovecot_refusal_within_0_05") {
-        return;
-    }
-    let _lock = serial();
-    let tmp = open_tempdir();
-    let model = write(tmp.path(), "d.toml", DOVECOT);
-    // At most 4 / 0.5 = 8 sessions a second: 4/s is never refused, 40/s mostly.
-    let Some((max, rows)) = validate(
-        tmp.path(),
-        &model,
-        "dovecot",
-        &[
-            "--vary",
-            "load.rate=4,12,20,40",
-            "--runs",
-            "2",
-            "--replications",
-            "2",
-        ],
-    ) else {
-        return;
-    };
-    check_grid(&rows);
-    assert!(max <= 0.05, "max_abs_error {max}: {rows:?}");
-    // Dovecot's own log says why: imap-login's failed connects, one per refusal.
-    let out = tmp.path().join("out-dovecot");
-    for r in read_csv(&out.join("validation.csv")) {
-        let refused = num(&r, "measured_refused_per_run");
-        let eagain = num(&r, "log_connect_eagain_per_run");
-        assert_eq!(refused, eagain, "{r:?}");
-        if refused > 0.0 {
-            assert!(num(&r, "log_limit_reached_per_run") > 0.0, "{r:?}");
-        }
-    }
-    let measured = read_csv(&out.join("measured.csv"));
-    assert!(measured[0].contains_key("log_connect_eagain"));
-    assert!(num(&measured[0], "login_latency_s_p50") > 0.0);
-}
-
-#[test]
 fn killing_the_harness_stops_dovecot() {
-    if skip_without_dovecot("killing_the_harness_stops_dovecot") {
+    if skip("killing_the_harness_stops_dovecot", &NEEDS_DOVECOT) {
         return;
     }
     let _lock = serial();
@@ -778,187 +591,4 @@ fn a_model_dovecot_cannot_run_is_refused_with_exit_2_naming_the_field() {
     assert!(walk(t)
         .iter()
         .all(|p| !p.to_string_lossy().contains("eagain-harness")));
-}
-
-/// The chain imap-login -> imap with Dovecot's one master: imap-login (4 processes of
-/// 4 clients, high-performance mode, 2 kept ready) hands each login to imap, whose 4
-/// processes each hold a session of 0.5 s: at most 8 sessions a second.
-const DOVECOT_CHAIN: &str = r#"
-name = "harness dovecot chain"
-[load]
-arrival = "constant"
-rate = 4.0
-duration = 3.0
-connect_timeout = 2.0
-on_refused = "fail"
-
-[[services]]
-name = "imap-login"
-next = "imap"
-handoff = "pass"
-[services.listener]
-kind = "tcp"
-backlog = 16
-somaxconn = 64
-[services.pool]
-process_limit = 4
-client_limit = 4
-service_count = 0
-process_min_avail = 2
-[services.master]
-mode = "on-demand"
-process = "dovecot"
-startup = { dist = "constant", value = 0.005 }
-drop_timeout = 10.0
-[services.work]
-blocking = { dist = "constant", value = 0.002 }
-[services.connect]
-on_refused = "retry"
-retry_for = 0.5
-retry_pause = { dist = "uniform", low = 0.01, high = 0.1 }
-
-[[services]]
-name = "imap"
-[services.listener]
-kind = "unix"
-backlog = 4
-somaxconn = 64
-[services.pool]
-process_limit = 4
-client_limit = 1
-service_count = 1
-[services.master]
-mode = "on-demand"
-process = "dovecot"
-startup = { dist = "constant", value = 0.005 }
-drop_timeout = 10.0
-[services.work]
-blocking = { dist = "constant", value = 0.5 }
-"#;
-
-#[test]
-fn validate_dovecot_chain_per_service_within_0_08() {
-    if skip_without_dovecot("validate_dovecot_chain_per_service_within_0_08") {
-        return;
-    }
-    let _lock = serial();
-    let tmp = open_tempdir();
-    let model = write(tmp.path(), "c.toml", DOVECOT_CHAIN);
-    // 4 logins a second fit; 12 a second overflow imap's 4 processes and its queue of
-    // 5. (At 30 a second the real chain refuses less than predicted, 0.48 against
-    // 0.63: imap-login's own limits act first; the README says so.)
-    let Some((max, rows)) = validate(
-        tmp.path(),
-        &model,
-        "dovecot",
-        &[
-            "--vary",
-            "load.rate=4,12",
-            "--runs",
-            "3",
-            "--replications",
-            "3",
-        ],
-    ) else {
-        return;
-    };
-    assert!(max <= 0.08, "max_abs_error {max}: {rows:?}");
-    assert_eq!(
-        num(&rows[0], "measured_refusal_probability"),
-        0.0,
-        "{rows:?}"
-    );
-    assert!(
-        num(&rows[1], "measured_refusal_probability") > 0.0,
-        "{rows:?}"
-    );
-    for r in &rows {
-        // Every login refused at imap is one `net_connect_unix(imap) failed` line.
-        assert_eq!(
-            num(r, "services.imap.measured_refused_per_run"),
-            num(r, "log.imap.connect_eagain_per_run"),
-            "{r:?}"
-        );
-    }
-}
-
-/// nginx -> gunicorn as a chain: nginx (one worker, 100 proxied requests, backlog 64)
-/// in front of 2 gunicorn sync workers with a queue of 5 and 73 ms of work.
-const NGINX_CHAIN: &str = r#"
-name = "harness nginx chain"
-[load]
-arrival = "constant"
-rate = 20.0
-duration = 3.0
-connect_timeout = 2.0
-on_refused = "fail"
-
-[[services]]
-name = "nginx"
-next = "gunicorn"
-handoff = "proxy"
-[services.listener]
-kind = "tcp"
-backlog = 64
-somaxconn = 4096
-[services.pool]
-process_limit = 1
-client_limit = 100
-[services.work]
-blocking = { dist = "constant", value = 0.0 }
-[services.connect]
-on_refused = "fail"
-connect_timeout = 1.0
-timeout = 3.0
-
-[[services]]
-name = "gunicorn"
-[services.listener]
-kind = "unix"
-backlog = 4
-somaxconn = 4096
-[services.pool]
-process_limit = 2
-[services.master]
-mode = "prefork"
-[services.work]
-blocking = { dist = "constant", value = 0.073 }
-"#;
-
-#[test]
-fn validate_nginx_gunicorn_chain_per_service_within_0_05() {
-    if skip_without_nginx_gunicorn("validate_nginx_gunicorn_chain_per_service_within_0_05") {
-        return;
-    }
-    let _lock = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let model = write(tmp.path(), "c.toml", NGINX_CHAIN);
-    let Some((max, rows)) = validate(
-        tmp.path(),
-        &model,
-        "nginx-gunicorn",
-        &[
-            "--vary",
-            "load.rate=15,33,71",
-            "--runs",
-            "2",
-            "--replications",
-            "2",
-        ],
-    ) else {
-        return;
-    };
-    check_grid(&rows);
-    assert!(max <= 0.05, "max_abs_error {max}: {rows:?}");
-    for r in &rows {
-        // nginx's limits are far away: every refusal is a 502 from gunicorn's queue.
-        assert_eq!(
-            num(r, "services.nginx.predicted_refused_per_run"),
-            0.0,
-            "{r:?}"
-        );
-        let per_run = num(r, "measured_refusal_probability") * num(r, "measured_offered") / 2.0;
-        let at_gunicorn = num(r, "services.gunicorn.measured_refused_per_run");
-        assert!((at_gunicorn - per_run).abs() < 1e-6, "{r:?}");
-    }
 }

@@ -1,55 +1,24 @@
 //! The harness against more real servers (SPEC section 11): nginx + PHP-FPM (pm
-//! dynamic and ondemand), Apache httpd's prefork MPM and couriertcpd, each measured
-//! from no refusals to most refused and compared with the prediction; the spawn
-//! sequences of PHP-FPM's and Apache's masters counted from /proc second by second
-//! beside the simulator's; nothing left behind when the harness is killed; and the
-//! models each target refuses. A test whose server is not installed, or that needs
-//! root, prints `SKIPPED <test>: <reason>` and passes. They run one at a time with
-//! the other real-server tests (harness.rs's lock).
+//! dynamic and ondemand), Apache httpd's prefork MPM and couriertcpd (their models
+//! here are measured beside the prediction in `validate.rs`): the spawn sequences of
+//! PHP-FPM's and Apache's masters counted from /proc second by second beside the
+//! simulator's; nothing left behind when the harness is killed; and the models each
+//! target refuses. A test whose server is not installed, or that needs root, prints
+//! `SKIPPED <test>: <reason>` and passes. They run one at a time with the other
+//! real-server tests (harness.rs's lock).
 
 use crate::common::{processes_per_second, refused, run_in, text, write};
 use crate::harness::{
-    check_grid, installed, is_root, kill_mid_run_of, num, open_tempdir, read_csv, serial, validate,
+    kill_mid_run_of, open_tempdir, read_csv, serial, skip, Needs, NEEDS_APACHE, NEEDS_COURIER,
+    NEEDS_PHP_FPM,
 };
 use std::path::Path;
 use std::time::Duration;
 
-/// True (after printing why) when a program of `needs` (program, Debian package) is
-/// missing or this is not root (the runs apply listener.somaxconn in a network
-/// namespace, and the servers switch users).
-fn skip(test: &str, needs: &[(&str, &str)]) -> bool {
-    let missing: Vec<&(&str, &str)> = needs.iter().filter(|(p, _)| !installed(p)).collect();
-    if !missing.is_empty() {
-        eprintln!(
-            "SKIPPED {test}: {} not installed (apt-get install -y {})",
-            missing
-                .iter()
-                .map(|(p, _)| *p)
-                .collect::<Vec<_>>()
-                .join(" and "),
-            missing
-                .iter()
-                .map(|(_, d)| *d)
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        return true;
-    }
-    if !is_root() {
-        eprintln!("SKIPPED {test}: the real-server runs need root (network namespaces)");
-        return true;
-    }
-    false
-}
-
-const PHP_FPM: &[(&str, &str)] = &[("nginx", "nginx"), ("php-fpm8.2", "php8.2-fpm")];
-const APACHE: &[(&str, &str)] = &[("apache2", "apache2-bin")];
-const COURIER: &[(&str, &str)] = &[("couriertcpd", "courier-base")];
-
 /// PHP-FPM's dynamic pool: one child at the start, one more a tick while none is
 /// idle (min_spare 1), at most 3; a backlog of 4 (a queue of 5); 100 ms of work;
 /// constant arrivals for 3 s. The child's start-up (fork to accept) is a few ms.
-const PHP_FPM_DYNAMIC: &str = r#"
+pub(crate) const PHP_FPM_DYNAMIC: &str = r#"
 name = "harness php-fpm dynamic"
 [load]
 arrival = "constant"
@@ -72,7 +41,7 @@ blocking = { dist = "constant", value = 0.1 }
 
 /// PHP-FPM's ondemand pool: no child at the start, a fork per wake-up of the master's
 /// edge-triggered watch while none is idle, at most 3; idle children are kept for 60 s.
-const PHP_FPM_ONDEMAND: &str = r#"
+pub(crate) const PHP_FPM_ONDEMAND: &str = r#"
 name = "harness php-fpm ondemand"
 [load]
 arrival = "constant"
@@ -95,7 +64,7 @@ blocking = { dist = "constant", value = 0.1 }
 /// Apache prefork on TCP: 2 children at the start, MinSpare 1, MaxSpare 2, at most 4;
 /// ListenBacklog 4; a client gives up its connect after 0.5 s (before the SYN's first
 /// retransmission at 1 s), so a dropped SYN is a refusal.
-const APACHE_PREFORK: &str = r#"
+pub(crate) const APACHE_PREFORK: &str = r#"
 name = "harness apache prefork"
 [load]
 arrival = "constant"
@@ -120,7 +89,7 @@ blocking = { dist = "constant", value = 0.1 }
 /// couriertcpd: a fork per connection up to -maxprocs 3; its backlog is SOMAXCONN
 /// (4096), cut to 4 by the run's somaxconn (a queue of 5); connects given up after
 /// 0.5 s. The fork and the program's start (exec of eagain) take a few ms.
-const COURIER_MODEL: &str = r#"
+pub(crate) const COURIER_MODEL: &str = r#"
 name = "harness courier"
 [load]
 arrival = "constant"
@@ -142,123 +111,6 @@ startup = { dist = "constant", value = 0.003 }
 [work]
 blocking = { dist = "constant", value = 0.1 }
 "#;
-
-/// The rates of every grid: none refused at 5/s, most at 90/s (the pools serve 30 or
-/// 40 a second at most).
-const RATES: &str = "load.rate=5,13,27,90";
-
-/// Validates `model` on `target` over [`RATES`], 2 runs and 2 replications a point;
-/// returns the rows of validation.csv after checking the grid and the error.
-fn validate_grid(
-    test: &str,
-    target: &str,
-    model: &str,
-) -> Option<Vec<std::collections::HashMap<String, String>>> {
-    let _lock = serial();
-    let tmp = open_tempdir();
-    let path = write(tmp.path(), "m.toml", model);
-    let (max, rows) = validate(
-        tmp.path(),
-        &path,
-        target,
-        // These servers fork or exec per connection on the same 2 cores as the load
-        // generator: allow it 10 ms behind its schedule rather than 5.
-        &[
-            "--vary",
-            RATES,
-            "--runs",
-            "2",
-            "--replications",
-            "2",
-            "--max-lag-ms",
-            "10",
-        ],
-    )?;
-    for r in &rows {
-        eprintln!(
-            "{test}: rate {}: refusal measured {} predicted {}; processes max measured {} \
-             predicted {}",
-            r["load.rate"],
-            r["measured_refusal_probability"],
-            r["predicted_refusal_probability"],
-            r["measured_processes_max"],
-            r["predicted_processes_max"]
-        );
-    }
-    check_grid(&rows);
-    assert!(max <= 0.05, "max_abs_error {max}: {rows:?}");
-    Some(rows)
-}
-
-#[test]
-fn validate_nginx_php_fpm_dynamic_refusal_within_0_05() {
-    let test = "validate_nginx_php_fpm_dynamic_refusal_within_0_05";
-    if skip(test, PHP_FPM) {
-        return;
-    }
-    let Some(rows) = validate_grid(test, "nginx-php-fpm", PHP_FPM_DYNAMIC) else {
-        return;
-    };
-    // Every 502 is an EAGAIN in nginx's log; at 90/s the pool reaches max_children.
-    for r in &rows {
-        assert_eq!(
-            num(r, "measured_refused_per_run"),
-            num(r, "log_nginx_eagain_per_run"),
-            "{r:?}"
-        );
-    }
-    let busiest = rows.last().unwrap();
-    assert!(
-        num(busiest, "log_max_children_per_run") >= 1.0,
-        "{busiest:?}"
-    );
-    assert_eq!(num(busiest, "measured_processes_max"), 3.0, "{busiest:?}");
-}
-
-#[test]
-fn validate_nginx_php_fpm_ondemand_refusal_within_0_05() {
-    let test = "validate_nginx_php_fpm_ondemand_refusal_within_0_05";
-    if skip(test, PHP_FPM) {
-        return;
-    }
-    let Some(rows) = validate_grid(test, "nginx-php-fpm", PHP_FPM_ONDEMAND) else {
-        return;
-    };
-    for r in &rows {
-        assert_eq!(
-            num(r, "measured_refused_per_run"),
-            num(r, "log_nginx_eagain_per_run"),
-            "{r:?}"
-        );
-    }
-}
-
-#[test]
-fn validate_apache_prefork_refusal_within_0_05() {
-    let test = "validate_apache_prefork_refusal_within_0_05";
-    if skip(test, APACHE) {
-        return;
-    }
-    let Some(rows) = validate_grid(test, "apache-prefork", APACHE_PREFORK) else {
-        return;
-    };
-    let busiest = rows.last().unwrap();
-    assert!(num(busiest, "log_ah00161_per_run") >= 1.0, "{busiest:?}");
-}
-
-#[test]
-fn validate_courier_refusal_within_0_05() {
-    let test = "validate_courier_refusal_within_0_05";
-    if skip(test, COURIER) {
-        return;
-    }
-    let Some(rows) = validate_grid(test, "courier", COURIER_MODEL) else {
-        return;
-    };
-    let busiest = rows.last().unwrap();
-    assert!(num(busiest, "log_max_active_per_run") >= 1.0, "{busiest:?}");
-    assert_eq!(num(busiest, "measured_processes_max"), 3.0, "{busiest:?}");
-}
 
 /// Runs `harness` once on `model` and returns the pool's processes second by second.
 fn measured_processes(tmp: &Path, model: &str, target: &str) -> Vec<f64> {
@@ -313,7 +165,7 @@ blocking = {{ dist = "constant", value = {hold} }}
 #[test]
 fn php_fpm_dynamic_spawns_20_21_23_27_35_51_60_counted_from_proc() {
     let test = "php_fpm_dynamic_spawns_20_21_23_27_35_51_60_counted_from_proc";
-    if skip(test, PHP_FPM) {
+    if skip(test, &NEEDS_PHP_FPM) {
         return;
     }
     let _lock = serial();
@@ -335,7 +187,7 @@ fn php_fpm_dynamic_spawns_20_21_23_27_35_51_60_counted_from_proc() {
 #[test]
 fn apache_prefork_spawns_5_6_8_12_20_36_68_100_132_150_counted_from_proc() {
     let test = "apache_prefork_spawns_5_6_8_12_20_36_68_100_132_150_counted_from_proc";
-    if skip(test, APACHE) {
+    if skip(test, &NEEDS_APACHE) {
         return;
     }
     let _lock = serial();
@@ -362,11 +214,12 @@ fn apache_prefork_spawns_5_6_8_12_20_36_68_100_132_150_counted_from_proc() {
 #[test]
 fn killing_the_harness_stops_php_fpm_apache_and_courier() {
     let test = "killing_the_harness_stops_php_fpm_apache_and_courier";
-    for (target, model, needs) in [
-        ("nginx-php-fpm", PHP_FPM_DYNAMIC, PHP_FPM),
-        ("apache-prefork", APACHE_PREFORK, APACHE),
-        ("courier", COURIER_MODEL, COURIER),
-    ] {
+    let cases: [(&str, &str, &Needs); 3] = [
+        ("nginx-php-fpm", PHP_FPM_DYNAMIC, &NEEDS_PHP_FPM),
+        ("apache-prefork", APACHE_PREFORK, &NEEDS_APACHE),
+        ("courier", COURIER_MODEL, &NEEDS_COURIER),
+    ];
+    for (target, model, needs) in cases {
         if skip(&format!("{test} ({target})"), needs) {
             continue;
         }

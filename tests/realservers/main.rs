@@ -3,10 +3,11 @@
 //! runs test binaries one after another, so no simulation test of `tests/integration`
 //! runs beside them and competes for the CPU while the load generator keeps its
 //! schedule. Inside this binary the timing-sensitive tests take a lock.
-//! - `harness`: `validate` on each target, the kernel's listen-queue rule, nothing left
-//!   behind when the harness is killed, and the bad inputs it refuses.
-//! - `harness_servers`: nginx + PHP-FPM, Apache prefork and couriertcpd measured
-//!   beside the prediction, and the spawn sequences counted from /proc (SPEC 11).
+//! - `validate`: `validate` on each real target, as one table of cases.
+//! - `harness`: the kernel's listen-queue rule, nothing left behind when the harness is
+//!   killed, the bad inputs it refuses, and the helpers the others share.
+//! - `harness_servers`: nginx + PHP-FPM, Apache prefork and couriertcpd: the spawn
+//!   sequences counted from /proc (SPEC 11), clean-up, the models they refuse.
 //! - `cluster`: a one-node Slurm cluster (munged, slurmctld, slurmd) running sweeps
 //!   through the shipped batch script: docs/cluster.md's commands, and a task stopped
 //!   by SIGTERM that resumes (SPEC 15).
@@ -17,3 +18,4 @@ mod cluster;
 mod common;
 mod harness;
 mod harness_servers;
+mod validate;

@@ -19,14 +19,16 @@
 //! - Counted in the error log (LogLevel info): AH00161 (MaxRequestWorkers reached)
 //!   and AH00162 (server seems busy) (semantics: apache-spawn-logs).
 
-use super::{
-    closed_ancestor, fixed_tick, in_use, one_connection_per_process, probe_http, start_in_phase,
-    tail, LogLine, Target,
+use super::logs::{self, LogLine};
+use super::shared::{
+    closed_ancestor, fixed_tick, in_use, one_connection_per_process, probe_http, programs,
+    start_in_phase, state, tail,
 };
 use crate::error::BadInput;
-use crate::harness::spec::{Endpoint, RunSpec};
-use crate::harness::supervisor::{Run, Servers};
+use crate::harness::servers::{Run, Servers};
+use crate::harness::spec::{Endpoint, RunSpec, ServerLog};
 use crate::harness::sys;
+use crate::harness::target::{single, About, Report, Target};
 use crate::model::{spares, start_servers, ListenerKind, MasterMode, Model, Service};
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -75,21 +77,18 @@ const LOG_LINES: &[LogLine] = &[
 ];
 
 impl Target for ApachePrefork {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn title(&self) -> &'static str {
-        "Apache httpd (prefork)"
+    /// Its pool's master is apache2, the one server it starts.
+    fn about(&self) -> About {
+        About::new(NAME, "Apache httpd (prefork)").counts_pool()
     }
 
     fn check_model(&self, m: &Model, _run_limit_s: f64) -> Result<(), String> {
-        let s = super::single(self, m)?;
+        let s = single(self, m)?;
         check_expressible(m, s).map_err(|e| format!("the {NAME} target cannot run {e}"))
     }
 
     fn check_machine(&self) -> Result<serde_json::Value, BadInput> {
-        let apache2 = super::programs(NAME, &[("apache2", "apache2-bin")])?.remove(0);
+        let apache2 = programs(NAME, &[("apache2", "apache2-bin")])?.remove(0);
         let modules = PathBuf::from(MODULES);
         for m in [MPM, LUA, AUTHZ] {
             if !modules.join(m).is_file() {
@@ -118,8 +117,8 @@ impl Target for ApachePrefork {
         if sys::is_root() {
             reachable(dir)?;
         }
-        let program: Program = super::state(run)?;
-        let service = super::single(self, run.model()).map_err(|e| anyhow!(e))?;
+        let program: Program = state(run)?;
+        let service = single(self, run.model()).map_err(|e| anyhow!(e))?;
         let write = |name: &str, text: String| {
             let path = dir.join(name);
             std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
@@ -140,7 +139,7 @@ impl Target for ApachePrefork {
     /// Apache in the foreground, once it answers; then the load, in phase with its
     /// maintenance.
     fn start(&self, run: &Run, servers: &mut Servers) -> Result<Endpoint> {
-        let program: Program = super::state(run)?;
+        let program: Program = state(run)?;
         let dir = run.dir();
         let stderr_path = dir.join("apache-stderr.log");
         let stderr = std::fs::File::create(&stderr_path)
@@ -186,17 +185,17 @@ impl Target for ApachePrefork {
                 }
             },
         )?;
-        super::logs::mark_start(dir, LOG_LINES);
+        logs::mark_start(dir, LOG_LINES);
         start_in_phase(run, origin.expect("seen before ready"), 1.0)?;
         Ok(Endpoint::HttpTcp(addr))
     }
 
-    fn pool_master(&self, _run: &Run, servers: &Servers) -> Option<i32> {
-        servers.pid(0)
+    fn read_logs(&self, run: &Run) -> ServerLog {
+        logs::read(run, LOG_LINES)
     }
 
-    fn log_lines(&self) -> &'static [LogLine] {
-        LOG_LINES
+    fn report(&self, _m: &Model) -> Report {
+        logs::report(LOG_LINES)
     }
 }
 

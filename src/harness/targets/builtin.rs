@@ -4,12 +4,12 @@
 //! blocking time. It runs every model except one whose idle processes would be ended
 //! during a run (it does not end idle processes); it needs nothing installed.
 
-use super::Target;
 use crate::error::BadInput;
 use crate::harness::prefork::{self, ERROR_FILE, EXIT_BAD_INPUT, LISTEN_FD_ENV, STATS_FILE};
+use crate::harness::servers::{Run, Servers};
 use crate::harness::spec::{Endpoint, ServerLog};
-use crate::harness::supervisor::{Run, Servers};
 use crate::harness::sys;
+use crate::harness::target::{single, About, Target};
 use crate::model::{ListenerKind, MasterMode, Model};
 use anyhow::{anyhow, Context, Result};
 use std::os::fd::AsRawFd;
@@ -17,16 +17,12 @@ use std::os::fd::AsRawFd;
 pub struct Builtin;
 
 impl Target for Builtin {
-    fn name(&self) -> &'static str {
-        "builtin"
-    }
-
-    fn title(&self) -> &'static str {
-        "the builtin server"
+    fn about(&self) -> About {
+        About::new("builtin", "the builtin server")
     }
 
     fn check_model(&self, m: &Model, run_limit_s: f64) -> Result<(), String> {
-        let s = super::single(self, m)?;
+        let s = single(self, m)?;
         if s.master.mode.ticks() {
             return Err(format!(
                 "`master.mode` = \"{}\": the builtin server forks as gunicorn and Dovecot do \
@@ -58,7 +54,7 @@ impl Target for Builtin {
     /// The master, given its unix socket bound here (so that the run owns its path),
     /// or binding its TCP port itself.
     fn start(&self, run: &Run, servers: &mut Servers) -> Result<Endpoint> {
-        let kind = super::single(self, run.model())
+        let kind = single(self, run.model())
             .map_err(|e| anyhow!(e))?
             .listener
             .kind;

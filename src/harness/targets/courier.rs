@@ -13,12 +13,14 @@
 //! - Counted in its log (its stderr, kept in the run's folder): `ALERT: N maximum
 //!   active connections.` (at most once a minute) and `WARN: N active connections.`.
 
-use super::{in_use, one_connection_per_process, tail, LogLine, Target};
+use super::logs::{self, LogLine};
+use super::shared::{in_use, one_connection_per_process, programs, state, tail};
 use crate::error::BadInput;
-use crate::harness::prefork::parse_request;
-use crate::harness::spec::Endpoint;
-use crate::harness::supervisor::{Run, Servers};
+use crate::harness::prefork::{parse_request, request_line};
+use crate::harness::servers::{Run, Servers};
+use crate::harness::spec::{Endpoint, ServerLog};
 use crate::harness::sys;
+use crate::harness::target::{single, About, Report, Target};
 use crate::model::{ListenerKind, MasterMode, Model, Service};
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -56,34 +58,31 @@ const LOG_LINES: &[LogLine] = &[
 ];
 
 impl Target for Courier {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn title(&self) -> &'static str {
-        "couriertcpd"
+    /// Its pool's master is couriertcpd, the one server it starts.
+    fn about(&self) -> About {
+        About::new(NAME, "couriertcpd").counts_pool()
     }
 
     fn check_model(&self, m: &Model, _run_limit_s: f64) -> Result<(), String> {
-        let s = super::single(self, m)?;
+        let s = single(self, m)?;
         check_expressible(m, s).map_err(|e| format!("the {NAME} target cannot run {e}"))
     }
 
     fn check_machine(&self) -> Result<serde_json::Value, BadInput> {
-        let couriertcpd = super::programs(NAME, &[("couriertcpd", "courier-base")])?.remove(0);
+        let couriertcpd = programs(NAME, &[("couriertcpd", "courier-base")])?.remove(0);
         Ok(serde_json::to_value(Program { couriertcpd }).expect("a path serialises"))
     }
 
     /// couriertcpd in the foreground, once a test connection is answered.
     fn start(&self, run: &Run, servers: &mut Servers) -> Result<Endpoint> {
-        let program: Program = super::state(run)?;
+        let program: Program = state(run)?;
         let dir = run.dir();
         let log = dir.join(LOG);
         let stderr = std::fs::File::create(&log)
             .with_context(|| format!("cannot create {}", log.display()))?;
         let exe = std::env::current_exe().context("cannot find the eagain executable")?;
         let port = run.port()?;
-        let n = super::single(self, run.model())
+        let n = single(self, run.model())
             .map_err(|e| anyhow!(e))?
             .pool
             .process_limit;
@@ -123,16 +122,16 @@ impl Target for Courier {
         )?;
         // The probe's process exits after its reply; let couriertcpd see it.
         std::thread::sleep(Duration::from_millis(100));
-        super::logs::mark_start(dir, LOG_LINES);
+        logs::mark_start(dir, LOG_LINES);
         Ok(Endpoint::Tcp(addr))
     }
 
-    fn pool_master(&self, _run: &Run, servers: &Servers) -> Option<i32> {
-        servers.pid(0)
+    fn read_logs(&self, run: &Run) -> ServerLog {
+        logs::read(run, LOG_LINES)
     }
 
-    fn log_lines(&self) -> &'static [LogLine] {
-        LOG_LINES
+    fn report(&self, _m: &Model) -> Report {
+        logs::report(LOG_LINES)
     }
 }
 
@@ -142,9 +141,7 @@ fn probe(addr: SocketAddr) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(crate::harness::request_line(0.0, 0.0).as_bytes())
-        .is_err()
-    {
+    if s.write_all(request_line(0.0, 0.0).as_bytes()).is_err() {
         return false;
     }
     let mut buf = [0u8; 16];

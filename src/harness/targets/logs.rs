@@ -1,14 +1,13 @@
-//! The lines a target counts in its servers' own logs, and how they are reported:
-//! extra columns of measured.csv and validation.csv and a line under each point on
-//! stdout, beside the measured and predicted refusals and time-outs per run and the
-//! pool's processes second by second (as the Dovecot target reports its own lines).
+//! The lines a target counts in its servers' own logs, as a table of `LogLine`s: how
+//! they are counted after a run, and the `Report` they make (each line beside the
+//! measured and predicted refusals and time-outs per run), which `tables.rs` formats.
 //!
 //! Only lines written after the readiness probe count: `mark_start` remembers where
 //! each log ended then.
 
-use crate::harness::measurement::{PointMeasurement, Prediction};
-use crate::harness::run::counts_text;
-use crate::output::number;
+use crate::harness::servers::Run;
+use crate::harness::spec::ServerLog;
+use crate::harness::target::{Counted, Outcomes, Report};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -77,137 +76,26 @@ pub(crate) fn count(dir: &Path, lines: &[LogLine]) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// measured.csv: the number of runs, the lines summed over them, and the pool's
-/// processes second by second (each second's mean over the runs).
-pub(crate) fn measured_columns(lines: &[LogLine]) -> Vec<String> {
-    if lines.is_empty() {
-        return Vec::new();
+/// What the logs of a run say: `lines` counted after `mark_start`.
+pub(crate) fn read(run: &Run, lines: &[LogLine]) -> ServerLog {
+    ServerLog {
+        lines: count(run.dir(), lines),
+        ..ServerLog::default()
     }
-    let mut c: Vec<String> = vec!["runs".into()];
-    c.extend(lines.iter().map(|l| l.column.to_string()));
-    c.push("processes_per_s".into());
-    c
 }
 
-pub(crate) fn measured_values(lines: &[LogLine], m: &PointMeasurement) -> Vec<String> {
-    if lines.is_empty() {
-        return Vec::new();
-    }
-    let mut v = vec![m.runs.to_string()];
-    v.extend(
-        lines
+/// What a target that counts `lines` reports: each line in both tables, beside the
+/// refusals and time-outs per run (as `server log`).
+pub(crate) fn report(lines: &[LogLine]) -> Report {
+    Report {
+        records: "server log",
+        lines: lines
             .iter()
-            .map(|l| m.server_log.get(l.column).copied().unwrap_or(0).to_string()),
-    );
-    v.push(mean_counts(&m.processes_per_s));
-    v
-}
-
-/// Each second's mean over the runs that lasted that long, separated by spaces.
-fn mean_counts(runs: &[Vec<u64>]) -> String {
-    let seconds = runs.iter().map(Vec::len).max().unwrap_or(0);
-    (0..seconds)
-        .map(|k| {
-            let xs: Vec<u64> = runs.iter().filter_map(|r| r.get(k).copied()).collect();
-            let mean = xs.iter().sum::<u64>() as f64 / xs.len() as f64;
-            if mean.fract() == 0.0 {
-                format!("{mean:.0}")
-            } else {
-                format!("{mean:.2}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// validation.csv: refusals and time-outs per run, predicted and measured, the lines
-/// per run, and the most processes, predicted and measured.
-pub(crate) fn validation_columns(lines: &[LogLine]) -> Vec<String> {
-    if lines.is_empty() {
-        return Vec::new();
+            .map(|l| Counted::new(l.column, format!("x `{}`", l.shown)))
+            .collect(),
+        outcomes: Outcomes::RefusedTimedOut,
+        ..Report::default()
     }
-    let mut c: Vec<String> = [
-        "predicted_refused_per_run",
-        "measured_refused_per_run",
-        "predicted_timed_out_per_run",
-        "measured_timed_out_per_run",
-    ]
-    .map(String::from)
-    .to_vec();
-    c.extend(lines.iter().map(|l| format!("{}_per_run", l.column)));
-    c.extend([
-        "predicted_processes_max".into(),
-        "measured_processes_max".into(),
-    ]);
-    c
-}
-
-/// (refused + dropped, timed out) per run, predicted and measured.
-fn per_run(m: &PointMeasurement, p: &Prediction) -> [f64; 4] {
-    let runs = f64::from(m.runs.max(1));
-    let reps = f64::from(p.replications.max(1));
-    let (ps, ms) = (&p.summary, &m.summary);
-    [
-        (ps.refused + ps.dropped) as f64 / reps,
-        (ms.refused + ms.dropped) as f64 / runs,
-        ps.timed_out as f64 / reps,
-        ms.timed_out as f64 / runs,
-    ]
-}
-
-fn line_per_run(m: &PointMeasurement, l: &LogLine) -> f64 {
-    m.server_log.get(l.column).copied().unwrap_or(0) as f64 / f64::from(m.runs.max(1))
-}
-
-pub(crate) fn validation_values(
-    lines: &[LogLine],
-    m: &PointMeasurement,
-    p: &Prediction,
-) -> Vec<String> {
-    if lines.is_empty() {
-        return Vec::new();
-    }
-    let mut v: Vec<f64> = per_run(m, p).to_vec();
-    v.extend(lines.iter().map(|l| line_per_run(m, l)));
-    v.push(p.summary.processes.max as f64);
-    v.push(m.summary.processes.max as f64);
-    v.into_iter().map(number).collect()
-}
-
-/// `  server log per run: 1.5 x `...`, ...; refused per run measured 3.0, predicted
-/// 3.5; timed out ...; pool processes second by second: 2 3 3`.
-pub(crate) fn point_lines(
-    lines: &[LogLine],
-    m: &PointMeasurement,
-    p: Option<&Prediction>,
-) -> String {
-    if lines.is_empty() {
-        return String::new();
-    }
-    let counted: Vec<String> = lines
-        .iter()
-        .map(|l| format!("{:.1} x `{}`", line_per_run(m, l), l.shown))
-        .collect();
-    let runs = f64::from(m.runs.max(1));
-    let s = &m.summary;
-    let mut text = format!(
-        "  server log per run: {}; per run: refused {:.1}, timed out {:.1} measured",
-        counted.join(", "),
-        (s.refused + s.dropped) as f64 / runs,
-        s.timed_out as f64 / runs
-    );
-    if let Some(p) = p {
-        let [refused, _, timed_out, _] = per_run(m, p);
-        text += &format!(", refused {refused:.1}, timed out {timed_out:.1} predicted");
-    }
-    if let Some(first) = m.processes_per_s.first().filter(|c| !c.is_empty()) {
-        text += &format!(
-            "; pool processes second by second (run 1): {}",
-            counts_text(first)
-        );
-    }
-    text.push('\n');
-    text
 }
 
 #[cfg(test)]
@@ -244,11 +132,5 @@ mod tests {
         let c = count(d, LINES);
         assert_eq!(c["log_a"], 2);
         assert_eq!(c["log_b"], 3);
-    }
-
-    #[test]
-    fn a_seconds_mean_is_over_the_runs_that_lasted_that_long() {
-        assert_eq!(mean_counts(&[vec![2, 3, 4], vec![2, 4]]), "2 3.50 4");
-        assert_eq!(mean_counts(&[]), "");
     }
 }

@@ -6,9 +6,9 @@
 //! timing noise. With as many runs as the simulator's replications, `validate`
 //! measures exactly the refusals it predicts: `max_abs_error=0`.
 
-use super::Target;
+use crate::harness::servers::{Run, Servers};
 use crate::harness::spec::{Endpoint, LoadResult, RunSpec, ServerLog, ServiceOutcomes};
-use crate::harness::supervisor::{Run, Servers};
+use crate::harness::target::{About, Target};
 use crate::model::Model;
 use crate::server::Compiled;
 use crate::stats::RepStats;
@@ -17,30 +17,12 @@ use anyhow::Result;
 pub struct Mock;
 
 impl Target for Mock {
-    fn name(&self) -> &'static str {
-        "mock"
-    }
-
-    fn title(&self) -> &'static str {
-        "the mock target (the simulator's own replications)"
-    }
-
-    fn runs_chains(&self) -> bool {
-        true
-    }
-
-    fn hidden(&self) -> bool {
-        true
-    }
-
-    /// The simulator applies listener.somaxconn itself.
-    fn kernel_queue(&self) -> bool {
-        false
-    }
-
-    /// It forks nothing.
-    fn processes(&self, _m: &Model) -> u64 {
-        0
+    /// Hidden from `--help`; the simulator applies listener.somaxconn itself, and it
+    /// forks nothing.
+    fn about(&self) -> About {
+        About::new("mock", "the mock target (the simulator's own replications)")
+            .runs_chains()
+            .simulated()
     }
 
     fn check_model(&self, _m: &Model, _run_limit_s: f64) -> Result<(), String> {

@@ -23,14 +23,17 @@
 //!   `server reached max_children setting` (ondemand), `seems busy`, nginx's
 //!   `(11: Resource temporarily unavailable)` and `upstream timed out`.
 
-use super::{
-    fixed_tick, in_use, ms, nginx_conf, one_connection_per_process, probe_http, start_in_phase,
-    start_nginx, tail, LogLine, Target, NGINX_ERROR_LOG, NGINX_READY,
+use super::logs::{self, LogLine};
+use super::nginx::{self, ms, NginxConf};
+use super::shared::{
+    fixed_tick, in_use, one_connection_per_process, probe_http, programs, start_in_phase, state,
+    tail,
 };
 use crate::error::BadInput;
-use crate::harness::spec::{Endpoint, RunSpec};
-use crate::harness::supervisor::{Run, Servers};
+use crate::harness::servers::{Run, Servers};
+use crate::harness::spec::{Endpoint, RunSpec, ServerLog};
 use crate::harness::sys;
+use crate::harness::target::{single, About, Report, Target};
 use crate::model::{spares, start_servers, ListenerKind, MasterMode, Model, Service};
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -73,35 +76,32 @@ const LOG_LINES: &[LogLine] = &[
     // semantics: nginx-failure-status; one a 502.
     LogLine {
         column: "log_nginx_eagain",
-        file: NGINX_ERROR_LOG,
+        file: nginx::ERROR_LOG,
         needles: &["(11: Resource temporarily unavailable)"],
         shown: "(11: Resource temporarily unavailable)",
     },
     // fastcgi_read_timeout: one a 504.
     LogLine {
         column: "log_nginx_timed_out",
-        file: NGINX_ERROR_LOG,
+        file: nginx::ERROR_LOG,
         needles: &["upstream timed out"],
         shown: "upstream timed out",
     },
 ];
 
 impl Target for NginxPhpFpm {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn title(&self) -> &'static str {
-        "nginx + PHP-FPM"
+    /// Its pool's master is php-fpm, the first server it starts.
+    fn about(&self) -> About {
+        About::new(NAME, "nginx + PHP-FPM").counts_pool()
     }
 
     fn check_model(&self, m: &Model, _run_limit_s: f64) -> Result<(), String> {
-        let s = super::single(self, m)?;
+        let s = single(self, m)?;
         check_expressible(m, s).map_err(|e| format!("the {NAME} target cannot run {e}"))
     }
 
     fn check_machine(&self) -> Result<serde_json::Value, BadInput> {
-        let found = super::programs(NAME, &[("nginx", "nginx"), ("php-fpm8.2", "php8.2-fpm")])?;
+        let found = programs(NAME, &[("nginx", "nginx"), ("php-fpm8.2", "php8.2-fpm")])?;
         let programs = Programs {
             nginx: found[0].clone(),
             php_fpm: found[1].clone(),
@@ -121,7 +121,7 @@ impl Target for NginxPhpFpm {
             ))
             .into());
         }
-        let service = super::single(self, run.model()).map_err(|e| anyhow!(e))?;
+        let service = single(self, run.model()).map_err(|e| anyhow!(e))?;
         let write = |name: &str, text: String| {
             let path = dir.join(name);
             std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
@@ -130,7 +130,7 @@ impl Target for NginxPhpFpm {
         write(FPM_CONF, fpm_conf(run.spec, service, sys::is_root()))?;
         write(
             NGINX_CONF,
-            nginx_conf(dir, run.port()?, &location(run.spec), sys::is_root()),
+            nginx_conf(run.spec).text(dir, run.port()?, sys::is_root()),
         )
     }
 
@@ -138,8 +138,8 @@ impl Target for NginxPhpFpm {
     /// and (except ondemand, which would fork for it) once the script answers through
     /// the pool; then the load, in phase with the master's tick.
     fn start(&self, run: &Run, servers: &mut Servers) -> Result<Endpoint> {
-        let programs: Programs = super::state(run)?;
-        let mode = super::single(self, run.model())
+        let programs: Programs = state(run)?;
+        let mode = single(self, run.model())
             .map_err(|e| anyhow!(e))?
             .master
             .mode;
@@ -180,12 +180,12 @@ impl Target for NginxPhpFpm {
                 }
             },
         )?;
-        start_nginx(
+        nginx::start(
             run,
             servers,
             &programs.nginx,
             &dir.join(NGINX_CONF),
-            NGINX_READY,
+            nginx::READY,
         )?;
         let addr = ([127, 0, 0, 1], run.port()?).into();
         if mode != MasterMode::PhpFpmOndemand {
@@ -196,17 +196,17 @@ impl Target for NginxPhpFpm {
                 |status| anyhow!("a server exited ({status}):\n{}", tail(&log, 10)),
             )?;
         }
-        super::logs::mark_start(dir, LOG_LINES);
+        logs::mark_start(dir, LOG_LINES);
         start_in_phase(run, origin, 1.0)?;
         Ok(Endpoint::FastCgi(addr))
     }
 
-    fn pool_master(&self, _run: &Run, servers: &Servers) -> Option<i32> {
-        servers.pid(0)
+    fn read_logs(&self, run: &Run) -> ServerLog {
+        logs::read(run, LOG_LINES)
     }
 
-    fn log_lines(&self) -> &'static [LogLine] {
-        LOG_LINES
+    fn report(&self, _m: &Model) -> Report {
+        logs::report(LOG_LINES)
     }
 }
 
@@ -324,12 +324,14 @@ fn fpm_conf(spec: &RunSpec, s: &Service, root: bool) -> String {
     )
 }
 
-/// nginx's `location /`: every request to the script, through the pool's socket.
-fn location(spec: &RunSpec) -> String {
+/// nginx.conf for one run: one worker, never short of worker_connections, its own
+/// readiness probe, and `location /`: every request to the script, through the pool's
+/// socket.
+fn nginx_conf(spec: &RunSpec) -> NginxConf<'static> {
     let m = &spec.model;
     let connect = m.load.connect_timeout.map_or("60s".to_string(), ms);
     let read = m.load.timeout.map_or("60s".to_string(), ms);
-    format!(
+    let location = format!(
         "\x20       location / {{\n\
          \x20           fastcgi_pass unix:{sock};\n\
          \x20           fastcgi_param SCRIPT_FILENAME {script};\n\
@@ -348,5 +350,12 @@ fn location(spec: &RunSpec) -> String {
          \x20       }}\n",
         sock = spec.socket.display(),
         script = spec.dir.join(SCRIPT).display(),
-    )
+    );
+    NginxConf {
+        workers: 1,
+        connections: nginx::WORKER_CONNECTIONS,
+        backlog: None,
+        access_log: None,
+        locations: nginx::ready_location() + &location,
+    }
 }

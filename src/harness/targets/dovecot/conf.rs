@@ -2,11 +2,15 @@
 //! `imap` from the model), the passwd-file of the test users, and the log lines
 //! counted after the run, per service of a chain.
 
-use super::{PASSWORD, USERS};
 use crate::harness::spec::{RunSpec, ServiceOutcomes};
+use crate::harness::target::{Counted, Outcome, Said};
 use crate::model::{Model, Pool};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// Test users `u0` .. `u{USERS-1}`, all with [`PASSWORD`].
+pub(super) const USERS: usize = 50;
+pub(super) const PASSWORD: &str = "password";
 
 /// The configuration's file name in the run's folder, and the log files.
 pub(super) const CONF: &str = "dovecot.conf";
@@ -144,20 +148,6 @@ pub(super) fn conf(spec: &RunSpec, port: u16, uid: u32) -> String {
     )
 }
 
-/// Log lines counted after each run of the imap service alone: (column name, what
-/// the line contains).
-pub(super) const LOG_LINES: [(&str, &str); 3] = [
-    // imap-login gave up connecting to login/imap after its 0.5 s of retries
-    // (semantics: dovecot-login-fail).
-    ("log_connect_eagain", CONNECT_EAGAIN),
-    // The master found no free slot at process_limit, at most once a second
-    // (semantics: dovecot-limit-warning); "process_limit (N)", or
-    // "client_limit/service_count (1)" when process_limit = 1.
-    ("log_limit_reached", LIMIT_REACHED),
-    // imap-login handed a logged-in client to an imap process.
-    ("log_logins", LOGIN),
-];
-
 const CONNECT_EAGAIN: &str = "net_connect_unix(imap) failed: Resource temporarily unavailable";
 const LIMIT_REACHED: &str = "reached, client connections are being dropped";
 const LOGIN: &str = "imap-login: Info: Login: ";
@@ -165,25 +155,86 @@ const LOGIN: &str = "imap-login: Info: Login: ";
 /// logged in (semantics: dovecot-login-overflow).
 const QUEUE_FULL: &str = "Connection queue full";
 
-/// A chain's log lines: (column, what the line contains, and what else it must
-/// contain), by service: imap-login's `log.LOGIN.*`, imap's `log.IMAP.*`, named by
-/// the model's service names.
-pub(super) fn chain_lines(m: &Model) -> Vec<(String, &'static str, &'static str)> {
+/// A line counted in Dovecot's logs: how the report shows it, what the line contains,
+/// and what else it must contain.
+pub(super) struct Line {
+    pub counted: Counted,
+    needle: &'static str,
+    also: &'static str,
+}
+
+/// The lines counted after each run of `m`: the imap service alone's, or a chain's by
+/// service (imap-login's `log.LOGIN.*`, imap's `log.IMAP.*`, named by the model's
+/// service names).
+pub(super) fn lines(m: &Model) -> Vec<Line> {
+    let line = |counted, needle, also| Line {
+        counted,
+        needle,
+        also,
+    };
+    let eagain_shown = format!("x `{CONNECT_EAGAIN}`");
     let [login, imap] = m.services.as_slice() else {
-        return Vec::new();
+        return vec![
+            // imap-login gave up connecting to login/imap after its 0.5 s of retries
+            // (semantics: dovecot-login-fail).
+            line(
+                Counted::new("log_connect_eagain", eagain_shown),
+                CONNECT_EAGAIN,
+                "",
+            ),
+            // The master found no free slot at process_limit, at most once a second
+            // (semantics: dovecot-limit-warning); "process_limit (N)", or
+            // "client_limit/service_count (1)" when process_limit = 1.
+            line(
+                Counted::new("log_limit_reached", format!("x `... {LIMIT_REACHED}`")),
+                LIMIT_REACHED,
+                "",
+            ),
+            // imap-login handed a logged-in client to an imap process (in measured.csv
+            // only, as before chains).
+            line(
+                Counted::new("log_logins", "logins").not_validated(),
+                LOGIN,
+                "",
+            ),
+        ];
     };
     let (l, i) = (&login.name, &imap.name);
     vec![
-        (format!("log.{l}.logins"), LOGIN, ""),
-        (
-            format!("log.{l}.limit_reached"),
+        line(
+            Counted::new(format!("log.{l}.logins"), "logins").of(l),
+            LOGIN,
+            "",
+        ),
+        line(
+            Counted::new(
+                format!("log.{l}.limit_reached"),
+                "x `service(imap-login): ... reached`",
+            )
+            .of(l),
             LIMIT_REACHED,
             "service(imap-login)",
         ),
-        (format!("log.{l}.queue_full"), QUEUE_FULL, ""),
-        (format!("log.{i}.connect_eagain"), CONNECT_EAGAIN, ""),
-        (
-            format!("log.{i}.limit_reached"),
+        line(
+            Counted::new(format!("log.{l}.queue_full"), format!("x `{QUEUE_FULL}`"))
+                .of(l)
+                .tells(l, Outcome::Refused, Said::WithPrediction),
+            QUEUE_FULL,
+            "",
+        ),
+        line(
+            Counted::new(format!("log.{i}.connect_eagain"), eagain_shown)
+                .of(i)
+                .tells(i, Outcome::Refused, Said::WithPrediction),
+            CONNECT_EAGAIN,
+            "",
+        ),
+        line(
+            Counted::new(
+                format!("log.{i}.limit_reached"),
+                "x `service(imap): ... reached`",
+            )
+            .of(i),
             LIMIT_REACHED,
             "service(imap)",
         ),
@@ -233,17 +284,16 @@ pub(super) fn count_log_lines(
             .filter(|l| l.contains(needle) && l.contains(also))
             .count() as u64
     };
+    let lines: BTreeMap<String, u64> = lines(m)
+        .into_iter()
+        .map(|l| {
+            let n = count(l.needle, l.also);
+            (l.counted.column, n)
+        })
+        .collect();
     let [_, imap] = m.services.as_slice() else {
-        let lines = LOG_LINES
-            .iter()
-            .map(|(name, needle)| (name.to_string(), count(needle, "")))
-            .collect();
         return (lines, BTreeMap::new());
     };
-    let lines: BTreeMap<String, u64> = chain_lines(m)
-        .into_iter()
-        .map(|(name, needle, also)| (name, count(needle, also)))
-        .collect();
     let (eagain, logins) = (count(CONNECT_EAGAIN, ""), count(LOGIN, ""));
     let outcomes = ServiceOutcomes {
         offered: logins + eagain,
@@ -310,7 +360,7 @@ blocking = { dist = "constant", value = 0.5 }
             .lines()
             .starts_with("  process_limit = 4\n  client_limit = 1\n"));
         assert_eq!(m.services[0].listener.backlog, 700);
-        let names: Vec<String> = chain_lines(&m).into_iter().map(|c| c.0).collect();
+        let names: Vec<String> = lines(&m).into_iter().map(|l| l.counted.column).collect();
         assert_eq!(
             names,
             [

@@ -31,14 +31,13 @@
 mod check;
 mod conf;
 
-use super::{closed_ancestor, find_program, in_use, tail, Target};
+use super::shared::{closed_ancestor, find_program, in_use, state, tail};
 use crate::error::BadInput;
-use crate::harness::measurement::{PointMeasurement, Prediction};
+use crate::harness::servers::{Run, Servers};
 use crate::harness::spec::{Endpoint, ServerLog};
-use crate::harness::supervisor::{Run, Servers};
 use crate::harness::sys;
+use crate::harness::target::{About, Outcomes, Report, Target};
 use crate::model::Model;
-use crate::output::number;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::net::{SocketAddr, TcpStream};
@@ -54,25 +53,13 @@ struct Program {
     dovecot: PathBuf,
 }
 
-/// Test users `u0` .. `u{USERS-1}`, all with [`PASSWORD`].
-const USERS: usize = 50;
-const PASSWORD: &str = "password";
-
 /// "Dovecot needs root", said once for the harness and once for the supervisor.
 const NEEDS_ROOT: &str = "the dovecot target needs root: Dovecot's master runs its login, \
      auth and imap processes as other users";
 
 impl Target for Dovecot {
-    fn name(&self) -> &'static str {
-        "dovecot"
-    }
-
-    fn title(&self) -> &'static str {
-        "Dovecot"
-    }
-
-    fn runs_chains(&self) -> bool {
-        true
+    fn about(&self) -> About {
+        About::new("dovecot", "Dovecot").runs_chains()
     }
 
     fn check_model(&self, m: &Model, _run_limit_s: f64) -> Result<(), String> {
@@ -119,7 +106,7 @@ impl Target for Dovecot {
         }
         let (_, uid, gid) = mail_user()?;
         let mail = dir.join("mail");
-        for i in 0..USERS {
+        for i in 0..conf::USERS {
             for sub in ["cur", "new", "tmp"] {
                 let d = mail.join(format!("u{i}")).join(sub);
                 std::fs::create_dir_all(&d)
@@ -142,7 +129,7 @@ impl Target for Dovecot {
 
     /// Dovecot's master in the foreground, once a test login works.
     fn start(&self, run: &Run, servers: &mut Servers) -> Result<Endpoint> {
-        let program: Program = super::state(run)?;
+        let program: Program = state(run)?;
         let dir = run.dir();
         let stderr_path = dir.join("dovecot-stderr.log");
         let stderr = std::fs::File::create(&stderr_path)
@@ -196,8 +183,8 @@ impl Target for Dovecot {
         conf::mark_log_start(dir);
         Ok(Endpoint::Imap {
             addr,
-            users: USERS,
-            password: PASSWORD.into(),
+            users: conf::USERS,
+            password: conf::PASSWORD.into(),
         })
     }
 
@@ -210,151 +197,16 @@ impl Target for Dovecot {
         }
     }
 
-    /// The number of runs, its log lines summed over them, and the time to the
-    /// LOGIN's tagged OK.
-    fn measured_columns(&self, m: &Model) -> Vec<String> {
-        let mut c: Vec<String> = vec!["runs".into()];
-        c.extend(log_columns(m));
-        c.extend(["login_latency_s_p50".into(), "login_latency_s_p99".into()]);
-        c
-    }
-
-    fn measured_values(&self, m: &Model, point: &PointMeasurement) -> Vec<String> {
-        let mut v = vec![point.runs.to_string()];
-        v.extend(
-            log_columns(m)
-                .iter()
-                .map(|k| point.server_log.get(k).copied().unwrap_or(0).to_string()),
-        );
-        v.push(number(quantile(&point.login_latencies, 0.5)));
-        v.push(number(quantile(&point.login_latencies, 0.99)));
-        v
-    }
-
-    /// Per run: predicted and measured refused + dropped connections, and its log
-    /// lines (`log_connect_eagain_per_run`, or a chain's `log.SERVICE.WHAT_per_run`).
-    fn validation_columns(&self, m: &Model) -> Vec<String> {
-        let mut c: Vec<String> = vec![
-            "predicted_refused_per_run".into(),
-            "measured_refused_per_run".into(),
-        ];
-        let logs = log_columns(m);
-        if m.is_chain() {
-            c.extend(logs.iter().map(|k| format!("{k}_per_run")));
-        } else {
-            // log_logins stays in measured.csv only, as before chains.
-            c.extend(logs[..2].iter().map(|k| format!("{k}_per_run")));
+    /// Its log lines (the imap service alone's, or a chain's per service) beside the
+    /// refused and dropped connections per run, and the time to the LOGIN's tagged OK.
+    fn report(&self, m: &Model) -> Report {
+        Report {
+            records: "dovecot log",
+            lines: conf::lines(m).into_iter().map(|l| l.counted).collect(),
+            outcomes: Outcomes::Refused,
+            login_latency: true,
         }
-        c
     }
-
-    fn validation_values(
-        &self,
-        m: &Model,
-        point: &PointMeasurement,
-        p: &Prediction,
-    ) -> Vec<String> {
-        let runs = f64::from(point.runs.max(1));
-        let log = |k: &str| point.server_log.get(k).copied().unwrap_or(0) as f64 / runs;
-        let (ps, ms) = (&p.summary, &point.summary);
-        let mut v = vec![
-            (ps.refused + ps.dropped) as f64 / f64::from(p.replications.max(1)),
-            (ms.refused + ms.dropped) as f64 / runs,
-        ];
-        let logs = log_columns(m);
-        let shown = if m.is_chain() { &logs[..] } else { &logs[..2] };
-        v.extend(shown.iter().map(|k| log(k)));
-        v.into_iter().map(number).collect()
-    }
-
-    /// Its log-line counts beside the measured (and predicted) refusals, per run; for
-    /// a chain per service, beside the simulator's refusals at that service.
-    fn point_lines(
-        &self,
-        m: &Model,
-        point: &PointMeasurement,
-        predicted: Option<&Prediction>,
-    ) -> String {
-        let runs = f64::from(point.runs.max(1));
-        let get = |k: &str| point.server_log.get(k).copied().unwrap_or(0) as f64 / runs;
-        let s = &point.summary;
-        let mut text = match m.services.as_slice() {
-            [login, imap] => {
-                let at = |name: &str| {
-                    predicted
-                        .and_then(|p| {
-                            let reps = f64::from(p.replications.max(1));
-                            p.summary
-                                .services
-                                .iter()
-                                .find(|(n, _)| n == name)
-                                .map(|(_, x)| {
-                                    format!(
-                                        " (predicted refused there {:.1})",
-                                        x.refused as f64 / reps
-                                    )
-                                })
-                        })
-                        .unwrap_or_default()
-                };
-                let (l, i) = (&login.name, &imap.name);
-                format!(
-                    "  dovecot log per run: {l}: {:.1} logins, {:.1} x `service(imap-login): \
-                     ... reached`, {:.1} x `Connection queue full`{}; {i}: {:.1} x \
-                     `net_connect_unix(imap) failed: Resource temporarily unavailable`{}, {:.1} \
-                     x `service(imap): ... reached`; measured refused+dropped {:.1}",
-                    get(&format!("log.{l}.logins")),
-                    get(&format!("log.{l}.limit_reached")),
-                    get(&format!("log.{l}.queue_full")),
-                    at(l),
-                    get(&format!("log.{i}.connect_eagain")),
-                    at(i),
-                    get(&format!("log.{i}.limit_reached")),
-                    (s.refused + s.dropped) as f64 / runs
-                )
-            }
-            _ => format!(
-                "  dovecot log per run: {:.1} x `net_connect_unix(imap) failed: Resource \
-                 temporarily unavailable`, {:.1} x `... reached, client connections are being \
-                 dropped`, {:.1} logins; measured refused+dropped {:.1}",
-                get("log_connect_eagain"),
-                get("log_limit_reached"),
-                get("log_logins"),
-                (s.refused + s.dropped) as f64 / runs
-            ),
-        };
-        if let Some(p) = predicted {
-            text += &format!(
-                ", predicted {:.1}",
-                (p.summary.refused + p.summary.dropped) as f64 / f64::from(p.replications.max(1))
-            );
-        }
-        text += &format!(
-            "; login latency p50 {:.4} s\n",
-            quantile(&point.login_latencies, 0.5)
-        );
-        text
-    }
-}
-
-/// The log columns of a run of `m`: the imap service alone's, or a chain's per service.
-fn log_columns(m: &Model) -> Vec<String> {
-    if m.is_chain() {
-        conf::chain_lines(m).into_iter().map(|c| c.0).collect()
-    } else {
-        conf::LOG_LINES.iter().map(|(k, _)| k.to_string()).collect()
-    }
-}
-
-/// The p-quantile of `xs` (nearest rank), NaN when empty.
-fn quantile(xs: &[f64], p: f64) -> f64 {
-    if xs.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    let rank = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len());
-    v[rank - 1]
 }
 
 /// One IMAP login and logout through imap-login: `Ok(true)` when it worked,
@@ -385,7 +237,7 @@ fn probe_imap(addr: SocketAddr) -> Result<bool, String> {
     if !greeting.starts_with("* OK") {
         return Err(format!("greeting `{greeting}`"));
     }
-    let login = format!("a LOGIN u0 {PASSWORD}\r\n");
+    let login = format!("a LOGIN u0 {}\r\n", conf::PASSWORD);
     w.write_all(login.as_bytes()).map_err(|e| e.to_string())?;
     let reply = next(&mut r, "a ")?;
     if !reply.starts_with("a OK") || reply.contains("initialization failed") {

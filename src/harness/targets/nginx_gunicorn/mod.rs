@@ -17,12 +17,13 @@
 
 mod conf;
 
-use super::{find_program, in_use, tail, Target};
+use super::nginx;
+use super::shared::{find_program, in_use, state, tail};
 use crate::error::BadInput;
-use crate::harness::measurement::{PointMeasurement, Prediction};
+use crate::harness::servers::{Run, Servers};
 use crate::harness::spec::{Endpoint, ServerLog, ServiceOutcomes};
-use crate::harness::supervisor::{Run, Servers};
 use crate::harness::sys;
+use crate::harness::target::{About, Counted, Outcome, Report, Said, Target};
 use crate::model::{ListenerKind, Model};
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -41,25 +42,15 @@ struct Programs {
 }
 
 impl Target for NginxGunicorn {
-    fn name(&self) -> &'static str {
-        "nginx-gunicorn"
-    }
-
-    fn title(&self) -> &'static str {
-        "nginx + gunicorn"
-    }
-
-    fn runs_chains(&self) -> bool {
-        true
+    /// It keeps nginx's access log of every run.
+    fn about(&self) -> About {
+        About::new("nginx-gunicorn", "nginx + gunicorn")
+            .runs_chains()
+            .keeps_files()
     }
 
     fn check_model(&self, m: &Model, _run_limit_s: f64) -> Result<(), String> {
         conf::expressible(m).map_err(|e| format!("the nginx-gunicorn target cannot run {e}"))
-    }
-
-    /// nginx's access log of every run.
-    fn keeps_files(&self) -> bool {
-        true
     }
 
     fn check_machine(&self) -> Result<serde_json::Value, BadInput> {
@@ -82,7 +73,7 @@ impl Target for NginxGunicorn {
 
     /// gunicorn, once its workers have all started, then nginx, once it answers.
     fn start(&self, run: &Run, servers: &mut Servers) -> Result<Endpoint> {
-        let programs: Programs = super::state(run)?;
+        let programs: Programs = state(run)?;
         let dir = run.dir();
         let mut g = run.command(&programs.gunicorn);
         let (_, gunicorn) = conf::plan(run.model());
@@ -121,7 +112,7 @@ impl Target for NginxGunicorn {
                 }
             },
         )?;
-        super::start_nginx(
+        nginx::start(
             run,
             servers,
             &programs.nginx,
@@ -138,86 +129,47 @@ impl Target for NginxGunicorn {
         let path = run.dir().join(conf::ACCESS_LOG);
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let lines: Vec<&str> = text.lines().filter(|l| !l.contains(PROBE)).collect();
+        let mut log = match run.model().services.as_slice() {
+            [nginx, gunicorn] => access_counts(&lines, &nginx.name, &gunicorn.name),
+            _ => ServerLog::default(),
+        };
         if let Some(keep) = &run.spec.keep {
             let to = keep.join(run.spec.kept_name("nginx-access", "log"));
             let kept: String = lines.iter().map(|l| format!("{l}\n")).collect();
             if let Err(e) = std::fs::write(&to, kept) {
-                // The supervisor's stderr is the harness's.
-                eprintln!(
+                log.notes.push(format!(
                     "note: cannot keep nginx's access log as {}: {e}",
                     to.display()
-                );
+                ));
             }
         }
-        match run.model().services.as_slice() {
-            [nginx, gunicorn] => access_counts(&lines, &nginx.name, &gunicorn.name),
-            _ => ServerLog::default(),
-        }
+        log
     }
 
-    /// A chain's access-log counts, summed over the runs.
-    fn measured_columns(&self, m: &Model) -> Vec<String> {
-        log_columns(m)
-    }
-
-    fn measured_values(&self, m: &Model, point: &PointMeasurement) -> Vec<String> {
-        log_columns(m)
-            .iter()
-            .map(|k| point.server_log.get(k).copied().unwrap_or(0).to_string())
-            .collect()
-    }
-
-    /// A chain's access-log counts per run, beside the simulator's outcomes at
-    /// gunicorn.
-    fn point_lines(
-        &self,
-        m: &Model,
-        point: &PointMeasurement,
-        predicted: Option<&Prediction>,
-    ) -> String {
+    /// A chain's access-log counts: nginx's requests, and gunicorn's 502s (a refusal
+    /// there) and 504s (a time-out there), each beside the prediction at gunicorn.
+    fn report(&self, m: &Model) -> Report {
         let [nginx, gunicorn] = m.services.as_slice() else {
-            return String::new();
+            return Report::default();
         };
         let (n, g) = (&nginx.name, &gunicorn.name);
-        let runs = f64::from(point.runs.max(1));
-        let get = |k: String| point.server_log.get(&k).copied().unwrap_or(0) as f64 / runs;
-        let at = predicted.and_then(|p| {
-            let reps = f64::from(p.replications.max(1));
-            let (_, x) = p.summary.services.iter().find(|(name, _)| name == g)?;
-            Some((x.refused as f64 / reps, x.timed_out as f64 / reps))
-        });
-        let said = |x: f64, status: u16, what: &str, predicted: Option<f64>| match predicted {
-            Some(p) => format!("{x:.1} x {status} ({what}; predicted {p:.1})"),
-            None => format!("{x:.1} x {status} ({what})"),
+        let status = |code: u16, outcome| {
+            Counted::new(format!("log.{g}.status_{code}"), format!("x {code}"))
+                .of(g)
+                .not_validated()
+                .tells(g, outcome, Said::Always)
         };
-        format!(
-            "  nginx access log per run: {n}: {:.1} requests; {g}: {}, {}\n",
-            get(format!("log.{n}.requests")),
-            said(
-                get(format!("log.{g}.status_502")),
-                502,
-                "refused there",
-                at.map(|a| a.0)
-            ),
-            said(
-                get(format!("log.{g}.status_504")),
-                504,
-                "timed out there",
-                at.map(|a| a.1)
-            ),
-        )
-    }
-}
-
-/// A chain's access-log columns: nginx's requests, gunicorn's 502s and 504s.
-fn log_columns(m: &Model) -> Vec<String> {
-    match m.services.as_slice() {
-        [nginx, gunicorn] => vec![
-            format!("log.{}.requests", nginx.name),
-            format!("log.{}.status_502", gunicorn.name),
-            format!("log.{}.status_504", gunicorn.name),
-        ],
-        _ => Vec::new(),
+        Report {
+            records: "nginx access log",
+            lines: vec![
+                Counted::new(format!("log.{n}.requests"), "requests")
+                    .of(n)
+                    .not_validated(),
+                status(502, Outcome::Refused),
+                status(504, Outcome::TimedOut),
+            ],
+            ..Report::default()
+        }
     }
 }
 
@@ -341,5 +293,33 @@ mod tests {
         assert_eq!(log.lines["log.gunicorn.status_504"], 1);
         let g = log.services["gunicorn"];
         assert_eq!((g.offered, g.refused, g.timed_out), (3, 1, 1));
+    }
+
+    #[test]
+    fn an_access_log_it_cannot_keep_is_a_note_for_the_harness_not_a_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = crate::harness::testing::spec(crate::harness::testing::model(&[]), 0);
+        spec.dir = dir.path().to_path_buf();
+        let missing = dir.path().join("no-such-folder");
+        spec.keep = Some(missing.clone());
+        std::fs::write(dir.path().join(conf::ACCESS_LOG), "a line\n").unwrap();
+        let run = Run::new(&spec, dir.path());
+        let log = NginxGunicorn.read_logs(&run);
+        let kept = missing.join("nginx-access-point1-run1.log");
+        assert_eq!(log.notes.len(), 1, "{:?}", log.notes);
+        assert!(
+            log.notes[0].starts_with(&format!(
+                "note: cannot keep nginx's access log as {}: ",
+                kept.display()
+            )),
+            "{}",
+            log.notes[0]
+        );
+        // Where it can, it keeps the lines and has nothing to say.
+        spec.keep = Some(dir.path().to_path_buf());
+        let run = Run::new(&spec, dir.path());
+        assert!(NginxGunicorn.read_logs(&run).notes.is_empty());
+        let kept = dir.path().join("nginx-access-point1-run1.log");
+        assert_eq!(std::fs::read_to_string(kept).unwrap(), "a line\n");
     }
 }
