@@ -114,6 +114,7 @@ impl Workload {
 }
 
 /// The connections of one replication, one after another.
+#[derive(Debug, Clone)]
 pub struct Source<'a> {
     w: &'a Workload,
     arrivals: Rng64,
