@@ -8,7 +8,7 @@ use super::compile::Rules;
 use super::station::{Behaviour, Station};
 use super::{Conn, Ev, Shared, Sim, NONE};
 use crate::model::{ListenerKind, OnRefused};
-use crate::stats;
+use crate::stats::{self, RepStats};
 
 /// How a connection ended without a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,25 +67,24 @@ impl Shared<'_> {
 }
 
 impl Station<'_> {
-    /// The reply to connection `id` goes out here: served, or timed out with its work
+    /// The reply to connection `c` goes out here: served, or timed out with its work
     /// wasted (SPEC 1.7). The proxies behind it have let it go (`hop.rs`).
     #[inline(always)]
-    pub(super) fn reply(&mut self, sh: &mut Shared, id: u32, now: f64) {
-        let c = &sh.conns[id as usize];
+    pub(super) fn reply(&mut self, model: &mut RepStats, c: &Conn, now: f64) {
         if !c.live {
             return;
         }
-        sh.stats.in_system.add(now, -1);
+        model.in_system.add(now, -1);
         if !c.counted {
             return;
         }
         if now <= c.deadline {
-            sh.stats.served(now - c.origin);
-            sh.stats.mark(c.origin, stats::SERVED);
+            model.served(now - c.origin);
+            model.mark(c.origin, stats::SERVED);
         } else {
             self.stats.timed_out += 1;
-            sh.stats.wasted_s += c.blocking;
-            sh.stats.mark(c.origin, stats::TIMED_OUT);
+            model.wasted_s += c.blocking;
+            model.mark(c.origin, stats::TIMED_OUT);
         }
     }
 }
@@ -114,10 +113,11 @@ impl<'a> Sim<'a> {
         let Some(id) = self.sh.add_conn(conn) else {
             return;
         };
-        if conn.counted {
-            self.stations[0].stats.offered += 1;
-        }
         self.sh.schedule_next_arrival();
+        let st = &mut self.stations[0];
+        if conn.counted {
+            st.stats.offered += 1;
+        }
         self.connect_to(0, id, now);
     }
 
@@ -147,6 +147,7 @@ impl<'a> Sim<'a> {
         }
         // The client's connection is in the system from its first queue on.
         let c = &mut self.sh.conns[id as usize];
+        c.queued_at = now;
         if !c.entered {
             c.entered = true;
             self.sh.stats.in_system.add(now, 1);
@@ -156,7 +157,7 @@ impl<'a> Sim<'a> {
             self.handed_on(id, now);
             st = &mut self.stations[s];
         }
-        st.enqueue(&mut self.sh, id, now);
+        st.enqueue(id, now);
         st.dispatch(&mut self.sh, now);
     }
 
@@ -164,6 +165,7 @@ impl<'a> Sim<'a> {
     /// dovecot-drop-timer): it enters the queue, and leaves it.
     fn dropped_at_once(&mut self, s: usize, id: u32, now: f64) {
         let c = &mut self.sh.conns[id as usize];
+        c.queued_at = now;
         if !c.entered {
             c.entered = true;
             self.sh.stats.in_system.add(now, 1);
@@ -172,7 +174,7 @@ impl<'a> Sim<'a> {
             self.handed_on(id, now);
         }
         let st = &mut self.stations[s];
-        st.enqueue(&mut self.sh, id, now);
+        st.enqueue(id, now);
         st.dequeue_last(now);
         self.fail(id, now, Outcome::Dropped);
     }

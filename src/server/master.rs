@@ -69,7 +69,8 @@ impl Station<'_> {
     /// The master accepts connection `id` and forks a process for it.
     pub(super) fn master_accept(&mut self, sh: &mut Shared, id: u32, now: f64) {
         let p = self.fork(sh, now);
-        self.take(sh, p, id, now);
+        let c = &sh.conns[id as usize];
+        self.take(sh, p, c.counted, c.queued_at, now);
         sh.procs[p as usize].first = id;
         // The child reports itself busy as soon as it has its connection, which tops up
         // process_min_avail as an accept by a child does (semantics: dovecot-min-avail).

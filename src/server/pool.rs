@@ -8,9 +8,17 @@ use super::{Ev, Shared, Sim, NONE};
 use std::collections::VecDeque;
 
 impl Station<'_> {
-    /// Takes a connection into process `p`'s slot.
+    /// Takes a connection into process `p`'s slot; `counted`: the connection counts
+    /// in the statistics, and it waited in the queue since `queued_at`.
     #[inline(always)]
-    pub(super) fn take(&mut self, sh: &mut Shared, p: u32, id: u32, now: f64) {
+    pub(super) fn take(
+        &mut self,
+        sh: &mut Shared,
+        p: u32,
+        counted: bool,
+        queued_at: f64,
+        now: f64,
+    ) {
         let service_count = self.service_count;
         self.update(&mut sh.procs, p, |proc| {
             proc.clients += 1;
@@ -26,34 +34,36 @@ impl Station<'_> {
                 sh.q.cancel(t);
             }
         }
-        let c = &sh.conns[id as usize];
-        if c.counted {
-            self.stats.queue_wait(now - c.queued_at);
+        if counted {
+            self.stats.queue_wait(now - queued_at);
         }
     }
 
     /// Process `p` accepts connection `id` from the kernel queue and starts its work.
     #[inline(always)]
     pub(super) fn accept(&mut self, sh: &mut Shared, p: u32, id: u32, now: f64) {
-        self.take(sh, p, id, now);
+        let c = &mut sh.conns[id as usize];
+        c.owner = p;
+        let (counted, queued_at, blocking) = (c.counted, c.queued_at, c.blocking);
+        self.take(sh, p, counted, queued_at, now);
         if !sh.procs[p as usize].has_slot() {
             // It was on top of the free list.
             self.free.pop();
             sh.procs[p as usize].in_free = false;
         }
-        self.start_work(sh, p, id, now);
+        self.start_work(sh, p, id, blocking, now);
         self.extra_avail(sh, now);
     }
 
     /// Blocking work is served in order inside a process: with client_limit > 1 a
-    /// connection's work waits for the work accepted before it (SPEC 1.5).
+    /// connection's work waits for the work accepted before it (SPEC 1.5). The
+    /// connection `id` (its owner already `p`) needs `blocking` seconds.
     #[inline(always)]
-    pub(super) fn start_work(&mut self, sh: &mut Shared, p: u32, id: u32, now: f64) {
+    pub(super) fn start_work(&mut self, sh: &mut Shared, p: u32, id: u32, blocking: f64, now: f64) {
         if self.does.has(Behaviour::THREADS) {
-            self.start_threaded(sh, p, id, now);
+            self.start_threaded(sh, p, id, blocking, now);
             return;
         }
-        let blocking = sh.conns[id as usize].blocking;
         let proc = &mut sh.procs[p as usize];
         // Busy is counted per process, not per connection (Processes::busy_mean: the
         // number of processes doing blocking work). Keyed on `working` rather than on
@@ -68,21 +78,19 @@ impl Station<'_> {
         proc.busy_until = start + blocking;
         let done = proc.busy_until;
         sh.q.schedule(done, Ev::WorkDone(id));
-        sh.conns[id as usize].owner = p;
     }
 
     /// With threads > 1: up to `threads` connections of the process work at once; the
     /// others wait for a thread, in order (gunicorn gthread's executor, Apache's
     /// worker threads).
-    fn start_threaded(&mut self, sh: &mut Shared, p: u32, id: u32, now: f64) {
-        sh.conns[id as usize].owner = p;
+    fn start_threaded(&mut self, sh: &mut Shared, p: u32, id: u32, blocking: f64, now: f64) {
         if sh.procs[p as usize].working < self.threads {
             let proc = &mut sh.procs[p as usize];
             if proc.working == 0 {
                 self.stats.busy.add(now, 1);
             }
             proc.working += 1;
-            let done = now + sh.conns[id as usize].blocking;
+            let done = now + blocking;
             sh.q.schedule(done, Ev::WorkDone(id));
         } else {
             if sh.waiting_work.len() <= p as usize {
@@ -140,7 +148,10 @@ impl Station<'_> {
         self.update(&mut sh.procs, p, |proc| proc.ready = true);
         let first = std::mem::replace(&mut sh.procs[p as usize].first, NONE);
         if first != NONE {
-            self.start_work(sh, p, first, now);
+            let c = &mut sh.conns[first as usize];
+            c.owner = p;
+            let blocking = c.blocking;
+            self.start_work(sh, p, first, blocking, now);
         } else if sh.procs[p as usize].has_slot() {
             sh.procs[p as usize].idle_since = now;
             self.offer_slot(&mut sh.procs, p);
@@ -182,8 +193,9 @@ impl Sim<'_> {
             self.reply_through(parent, now);
             st = &mut self.stations[s];
         }
-        st.reply(&mut self.sh, id, now);
-        let hold = self.sh.conns[id as usize].hold;
+        let c = &self.sh.conns[id as usize];
+        let hold = c.hold;
+        st.reply(&mut self.sh.stats, c, now);
         if hold > 0.0 {
             self.sh.q.schedule(now + hold, Ev::Close(id));
         } else {

@@ -143,10 +143,10 @@ impl<'a> Station<'a> {
         }
     }
 
-    /// Connection `id` enters the queue (it has room).
+    /// Connection `id` enters the queue (it has room; the caller set its
+    /// `queued_at`).
     #[inline(always)]
-    pub(super) fn enqueue(&mut self, sh: &mut Shared, id: u32, now: f64) {
-        sh.conns[id as usize].queued_at = now;
+    pub(super) fn enqueue(&mut self, id: u32, now: f64) {
         self.queue.push_back(id);
         let len = self.queue.len() as u64;
         self.stats.queue.set(now, len);

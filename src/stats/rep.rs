@@ -319,8 +319,14 @@ impl RepStats {
     pub fn served(&mut self, latency: f64) {
         self.served += 1;
         self.latency_sum += latency;
-        self.latency_max = self.latency_max.max(latency);
-        self.latency_min = self.latency_min.min(latency);
+        // Compares rather than f64::max and min, which also handle a NaN in `self`
+        // (never here) at several instructions a call; a NaN latency changes neither.
+        if latency > self.latency_max {
+            self.latency_max = latency;
+        }
+        if latency < self.latency_min {
+            self.latency_min = latency;
+        }
         record(&mut self.latency, latency);
     }
 
