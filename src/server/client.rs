@@ -157,8 +157,7 @@ impl<'a> Sim<'a> {
             self.handed_on(id, now);
             st = &mut self.stations[s];
         }
-        st.enqueue(id, now);
-        st.dispatch(&mut self.sh, now);
+        st.admit(&mut self.sh, id, now);
     }
 
     /// The master accepts and closes each new connection at once (semantics:
