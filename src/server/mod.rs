@@ -257,6 +257,8 @@ struct Sim<'a> {
     /// Timeline bins ended so far: they end on events of their own, which the event
     /// count leaves out.
     bins: u64,
+    /// When the observed window opens (infinity once it has).
+    window_opens: f64,
 }
 
 impl<'a> Sim<'a> {
@@ -293,15 +295,22 @@ impl<'a> Sim<'a> {
                 stats,
             },
             bins: 0,
+            window_opens: c.model.sim.warmup,
         }
     }
 
     fn run(mut self) -> Result<RepStats, BadInput> {
-        // The observed window opens when the clock first reaches the warm-up.
-        let mut window_opens = self.sh.warmup;
-        if window_opens <= 0.0 {
+        self.start();
+        self.advance(|_| false)?;
+        self.finish()
+    }
+
+    /// t = 0: each station's master starts its pool, and the first events are
+    /// scheduled.
+    fn start(&mut self) {
+        if self.window_opens <= 0.0 {
             self.start_window(0.0);
-            window_opens = f64::INFINITY;
+            self.window_opens = f64::INFINITY;
         }
         for st in &mut self.stations {
             st.start(&mut self.sh);
@@ -313,6 +322,16 @@ impl<'a> Sim<'a> {
             self.sh.q.schedule(w, Ev::BinEdge);
         }
         self.sh.schedule_next_arrival();
+    }
+
+    /// Handles events until the run is over (true), or until `pause(now)` says so
+    /// after an event (false): a paused run can be copied, and each copy goes on by
+    /// itself.
+    #[inline(always)]
+    fn advance(&mut self, pause: impl Fn(f64) -> bool) -> Result<bool, BadInput> {
+        // The observed window opens when the clock first reaches the warm-up.
+        let mut window_opens = self.window_opens;
+        let mut over = true;
         while let Some((now, ev)) = self.sh.q.pop() {
             if now >= window_opens {
                 self.start_window(window_opens);
@@ -322,8 +341,13 @@ impl<'a> Sim<'a> {
             if self.sh.arrivals_done && self.sh.open == 0 {
                 break;
             }
+            if pause(now) {
+                over = false;
+                break;
+            }
         }
-        self.finish()
+        self.window_opens = window_opens;
+        Ok(over)
     }
 
     /// One event, on the station it names or reaches first.
@@ -427,5 +451,63 @@ impl<'a> Sim<'a> {
              shorten load.timeout and load.retry_for",
             self.c.model.name
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{load_str, parse_assignment};
+    use std::path::Path;
+
+    fn compiled(text: &str, sets: &[&str]) -> Compiled {
+        let sets: Vec<_> = ["load.duration=300", "sim.warmup=50"]
+            .iter()
+            .chain(sets)
+            .map(|a| parse_assignment(a).unwrap())
+            .collect();
+        let model = load_str(text, "model.toml", Path::new("models"), &sets).unwrap();
+        Compiled::new(&model)
+    }
+
+    /// Shipped models, some under more load than they were made for: between them
+    /// every family, both kinds of hop, retries, drops and exits.
+    const MODELS: [(&str, &[&str]); 6] = [
+        (
+            include_str!("../../models/dovecot-login-imap.toml"),
+            &["load.rate=30"],
+        ),
+        (include_str!("../../models/courier-imapd.toml"), &[]),
+        (
+            include_str!("../../models/php-fpm-ondemand.toml"),
+            &["load.rate=30", "pool.service_count=20"],
+        ),
+        (include_str!("../../models/php-fpm-dynamic.toml"), &[]),
+        (include_str!("../../models/apache-prefork.toml"), &[]),
+        (
+            include_str!("../../models/nginx-gunicorn-chain.toml"),
+            &["load.rate=40"],
+        ),
+    ];
+
+    #[test]
+    fn a_run_copied_midway_finishes_exactly_as_the_original_and_as_a_run_never_paused() {
+        for (text, sets) in MODELS {
+            let c = compiled(text, sets);
+            let whole = c.run(5, 2).unwrap();
+            assert!(whole.offered > 300 && whole.events > 2 * whole.offered);
+            let whole = format!("{whole:?}");
+            let mut first = Sim::new(&c, 5, 2);
+            first.start();
+            assert!(
+                !first.advance(|now| now >= 120.0).unwrap(),
+                "paused at 120 s"
+            );
+            let copy = first.clone();
+            for mut run in [first, copy] {
+                assert!(run.advance(|_| false).unwrap());
+                assert_eq!(format!("{:?}", run.finish().unwrap()), whole);
+            }
+        }
     }
 }
