@@ -114,24 +114,22 @@ impl<'a> Sim<'a> {
             return;
         };
         self.sh.schedule_next_arrival();
-        let st = &mut self.stations[0];
-        if conn.counted {
-            st.stats.offered += 1;
-        }
-        self.connect_to(0, id, now);
+        self.connect_to(0, id, conn.counted, now);
     }
 
     /// A retry or a SYN retransmission of connection `id`.
     pub(super) fn connect(&mut self, id: u32, now: f64) {
         let s = self.sh.conns[id as usize].svc as usize;
-        self.connect_to(s, id, now);
+        self.connect_to(s, id, false, now);
     }
 
     /// One connect() attempt of connection `id` to station `s`: the first, a unix
-    /// retry or a tcp SYN retransmission.
+    /// retry or a tcp SYN retransmission. `offered`: it counts as offered there (a
+    /// counted connection's first try).
     #[inline(always)]
-    pub(super) fn connect_to(&mut self, s: usize, id: u32, now: f64) {
+    pub(super) fn connect_to(&mut self, s: usize, id: u32, offered: bool, now: f64) {
         let mut st = &mut self.stations[s];
+        st.stats.offered += u64::from(offered);
         if st.dropping {
             self.dropped_at_once(s, id, now);
             return;

@@ -45,14 +45,11 @@ impl Sim<'_> {
         let Some(cid) = self.sh.add_conn(child) else {
             return;
         };
-        if c.counted {
-            self.stations[n].stats.offered += 1;
-        }
         if handoff == Handoff::Proxy && timeout.is_finite() && timeout < c.deadline - now {
             let t = self.sh.q.schedule(now + timeout, Ev::HopTimeout(cid));
             self.sh.hop_timers.insert(cid, t);
         }
-        self.connect_to(n, cid, now);
+        self.connect_to(n, cid, c.counted, now);
     }
 
     /// Connection `id` got into its station's queue: the process that connected on

@@ -119,17 +119,13 @@ impl Station<'_> {
     /// A connection waits at the head of the queue and no process has a free slot:
     /// true when the master took it itself (the dispatch loop goes on).
     pub(super) fn on_waiting(&mut self, sh: &mut Shared, now: f64) -> bool {
-        match self.spawner {
-            Spawner::DovecotPerConnection(_) => {
-                if dovecot::master_takes(self, sh, now) {
-                    return true;
-                }
+        // The guards act: the master accepts, or forks.
+        let spawner = self.spawner;
+        match spawner {
+            Spawner::DovecotPerConnection(_) if dovecot::master_takes(self, sh, now) => {
+                return true
             }
-            Spawner::DovecotOnDemand(_) => {
-                if dovecot::fork_on_demand(self, sh, now) {
-                    return false;
-                }
-            }
+            Spawner::DovecotOnDemand(_) if dovecot::fork_on_demand(self, sh, now) => return false,
             _ => {}
         }
         self.arm_drop_timer(sh, now);
