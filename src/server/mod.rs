@@ -201,8 +201,8 @@ struct MasterState {
 }
 
 /// The random streams of a run besides the clients' own (`workload::Source`). Each
-/// is derived from its purpose by one function, so that a copy of a run can be given
-/// streams of its own.
+/// is derived from its purpose by one function (`Sim::new`'s), so that a copy of a
+/// run can be given streams of its own.
 #[derive(Debug, Clone)]
 struct Streams {
     master: Rng64,
@@ -275,13 +275,15 @@ impl<'a> Sim<'a> {
             .map(|(s, (st, spec))| Station::new(s, spec, st))
             .collect();
         let processes: u32 = c.services.iter().map(|s| s.process_limit).sum();
+        // Every random stream of the run, derived from its purpose by one function.
+        let derive = |purpose| stream(seed, replication, purpose);
         Sim {
             c,
             stations,
             sh: Shared {
                 q: EventQueue::new(),
-                clients: c.workload.source(seed, replication),
-                rng: Streams::new(|purpose| stream(seed, replication, purpose), n),
+                clients: c.workload.source_from(derive),
+                rng: Streams::new(derive, n),
                 warmup: c.model.sim.warmup,
                 conns: Vec::with_capacity(256),
                 free_conns: Vec::new(),
