@@ -90,6 +90,14 @@ impl Spawner {
         }
     }
 
+    /// A Dovecot master's settings, in either mode.
+    fn dovecot(self) -> Option<Dovecot> {
+        match self {
+            Spawner::DovecotOnDemand(d) | Spawner::DovecotPerConnection(d) => Some(d),
+            _ => None,
+        }
+    }
+
     /// What the family does on the connection's path, and which counts it reads.
     pub(super) fn behaviour(self) -> Behaviour {
         match self {
@@ -177,7 +185,7 @@ impl Station<'_> {
     #[inline(always)]
     pub(super) fn extra_avail(&mut self, sh: &mut Shared, now: f64) {
         if self.does.has(Behaviour::TOPS_UP) {
-            if let Spawner::DovecotOnDemand(d) | Spawner::DovecotPerConnection(d) = self.spawner {
+            if let Some(d) = self.spawner.dovecot() {
                 d.top_up(self, sh, now);
             }
         }
@@ -188,7 +196,7 @@ impl Station<'_> {
     #[inline(always)]
     pub(super) fn start_idle_timer(&mut self, sh: &mut Shared, p: u32, now: f64) {
         if self.does.has(Behaviour::IDLE_KILL) {
-            if let Spawner::DovecotOnDemand(d) | Spawner::DovecotPerConnection(d) = self.spawner {
+            if let Some(d) = self.spawner.dovecot() {
                 dovecot::restart_idle_timer(sh, p, d.idle_kill, now);
             }
         }
@@ -196,14 +204,14 @@ impl Station<'_> {
 
     /// An idle_kill timer of process `p` is up.
     pub(super) fn idle_kill(&mut self, sh: &mut Shared, p: u32, now: f64) {
-        if let Spawner::DovecotOnDemand(d) | Spawner::DovecotPerConnection(d) = self.spawner {
+        if let Some(d) = self.spawner.dovecot() {
             d.idle_kill(self, sh, p, now);
         }
     }
 
     /// The master's prefork timer (process_min_avail) runs.
     pub(super) fn prefork_run(&mut self, sh: &mut Shared, now: f64) {
-        if let Spawner::DovecotOnDemand(d) | Spawner::DovecotPerConnection(d) = self.spawner {
+        if let Some(d) = self.spawner.dovecot() {
             d.prefork_run(self, sh, now);
         }
     }
