@@ -160,6 +160,7 @@ impl<'a> Sim<'a> {
 
     /// The master accepts and closes each new connection at once (semantics:
     /// dovecot-drop-timer): it enters the queue, and leaves it.
+    #[inline(never)]
     fn dropped_at_once(&mut self, s: usize, id: u32, now: f64) {
         let c = &mut self.sh.conns[id as usize];
         c.queued_at = now;
@@ -188,6 +189,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Station `s`'s queue is full when connection `id` tries it.
+    #[inline(never)]
     fn full(&mut self, s: usize, id: u32, now: f64) {
         let spec = &self.c.services[s];
         let c = self.sh.conns[id as usize];
@@ -239,6 +241,7 @@ impl<'a> Sim<'a> {
 
     /// Ends a connection that got no reply (refused at its station's queue, or dropped
     /// by its master); a client whose own timeout came first counts as timed out.
+    #[inline(never)]
     pub(super) fn fail(&mut self, id: u32, at: f64, outcome: Outcome) {
         let c = self.sh.conns[id as usize];
         if c.live {

@@ -17,6 +17,7 @@ use crate::model::Handoff;
 impl Sim<'_> {
     /// Connection `id` has had its work done at station `s`, which has a next: its
     /// process connects to the next service on the client's behalf.
+    #[inline(never)]
     pub(super) fn hop(&mut self, s: usize, id: u32, now: f64) {
         let c = self.sh.conns[id as usize];
         let spec = &self.c.services[s];
@@ -54,6 +55,7 @@ impl Sim<'_> {
 
     /// Connection `id` got into its station's queue: the process that connected on
     /// its behalf is no longer blocked, and with `pass` lets it go.
+    #[inline(never)]
     pub(super) fn handed_on(&mut self, id: u32, now: f64) {
         let parent = self.sh.conns[id as usize].parent;
         self.block(parent, false, now);
@@ -67,6 +69,7 @@ impl Sim<'_> {
 
     /// The connection made by `parent`'s process failed (refused, dropped or timed
     /// out): that process, and every proxy behind it, lets its connection go.
+    #[inline(never)]
     pub(super) fn abandon(&mut self, parent: u32, now: f64) {
         let mut up = parent;
         while up != NONE {
@@ -84,6 +87,7 @@ impl Sim<'_> {
     }
 
     /// The process holding connection `id` is blocked in (or out of) a hop's retries.
+    #[inline(never)]
     pub(super) fn block(&mut self, id: u32, on: bool, now: f64) {
         let c = &self.sh.conns[id as usize];
         let (p, s) = (c.owner, c.svc as usize);
@@ -105,6 +109,7 @@ impl Sim<'_> {
 
     /// A proxy's hop timeout: it gives up on connection `id` (a 504 for the client),
     /// which goes on in the next service with nobody waiting for it.
+    #[inline(never)]
     pub(super) fn hop_timeout(&mut self, id: u32, now: f64) {
         self.sh.hop_timers.remove(&id);
         let c = self.sh.conns[id as usize];

@@ -12,6 +12,7 @@ impl Station<'_> {
     /// every station it serves (semantics: dovecot-fork-serial), so forks are
     /// serialised by each station's `master.fork_time`, in the order they were asked
     /// for; the child is ready `master.startup` after its fork.
+    #[inline(never)]
     pub(super) fn fork(&mut self, sh: &mut Shared, now: f64) -> u32 {
         let m = self.master as usize;
         let spec = self.spec;
@@ -67,6 +68,7 @@ impl Station<'_> {
     }
 
     /// The master accepts connection `id` and forks a process for it.
+    #[inline(never)]
     pub(super) fn master_accept(&mut self, sh: &mut Shared, id: u32, now: f64) {
         let p = self.fork(sh, now);
         let c = &sh.conns[id as usize];
@@ -112,6 +114,7 @@ impl Station<'_> {
 impl Sim<'_> {
     /// Master `m` has finished its forks: the stations waiting for it go on, the one
     /// that asked first first; one that no longer needs it leaves the line.
+    #[inline(never)]
     pub(super) fn master_free(&mut self, m: usize, now: f64) {
         self.sh.masters[m].wakeup = false;
         while let Some(&s) = self.sh.masters[m].waiting.front() {
@@ -136,6 +139,7 @@ impl Sim<'_> {
 
     /// service_drop_timeout(): accept and close everything queued at station `s`,
     /// then every new connection until a slot frees (semantics: dovecot-drop-timer).
+    #[inline(never)]
     pub(super) fn drop_timeout(&mut self, s: usize, now: f64) {
         self.stations[s].spawn.drop_timer = None;
         while let Some(id) = self.stations[s].queue.pop_front() {

@@ -43,8 +43,8 @@ use std::collections::{HashMap, VecDeque};
 /// The random stream of the master's draws (startup, fork time, respawn delay).
 pub const MASTER_STREAM: u64 = 3;
 
-/// Events of the server model. Small and `Copy`: the heap moves them by value. Each
-/// names the station, the connection or the process it is for.
+/// Events of the server model. Small (8 bytes) and `Copy`: the heap moves them by
+/// value. Each names the station, the connection or the process it is for.
 #[derive(Debug, Clone, Copy)]
 enum Ev {
     /// The next client sends its connection.
@@ -79,6 +79,8 @@ enum Ev {
     /// A bin of the timeline ends.
     BinEdge,
 }
+
+const _: () = assert!(std::mem::size_of::<Ev>() == 8);
 
 /// No connection, process or slot.
 const NONE: u32 = u32::MAX;
@@ -424,6 +426,7 @@ impl<'a> Sim<'a> {
         self.sh.stats.close_window_with(end, stations);
     }
 
+    #[inline(never)]
     fn bin_edge(&mut self, now: f64) {
         self.sh
             .stats
@@ -434,6 +437,7 @@ impl<'a> Sim<'a> {
         }
     }
 
+    #[inline(never)]
     fn over_budget(&self, now: f64) -> BadInput {
         let m = &self.c.model;
         BadInput(format!(
@@ -446,6 +450,7 @@ impl<'a> Sim<'a> {
         ))
     }
 
+    #[inline(never)]
     fn too_many_open(&self) -> BadInput {
         BadInput(format!(
             "{}: more than {MAX_OPEN} connections were open at once (queued, retrying or \

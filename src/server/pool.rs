@@ -83,6 +83,7 @@ impl Station<'_> {
     /// With threads > 1: up to `threads` connections of the process work at once; the
     /// others wait for a thread, in order (gunicorn gthread's executor, Apache's
     /// worker threads).
+    #[inline(never)]
     fn start_threaded(&mut self, sh: &mut Shared, p: u32, id: u32, blocking: f64, now: f64) {
         if sh.procs[p as usize].working < self.threads {
             let proc = &mut sh.procs[p as usize];
@@ -144,6 +145,7 @@ impl Station<'_> {
 
     /// Process `p` has started: it accepts (or serves the connection the master gave
     /// it).
+    #[inline(never)]
     pub(super) fn ready(&mut self, sh: &mut Shared, p: u32, now: f64) {
         self.update(&mut sh.procs, p, |proc| proc.ready = true);
         let first = std::mem::replace(&mut sh.procs[p as usize].first, NONE);
@@ -161,6 +163,7 @@ impl Station<'_> {
     }
 
     /// Process `p` exits; its master's family decides what follows.
+    #[inline(never)]
     pub(super) fn exit(&mut self, sh: &mut Shared, p: u32, now: f64) {
         self.update(&mut sh.procs, p, |proc| proc.alive = false);
         if let Some(t) = sh.procs[p as usize].idle_timer.take() {

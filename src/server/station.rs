@@ -254,6 +254,7 @@ impl<'a> Station<'a> {
         self.recount(procs, p, before);
     }
 
+    #[inline(never)]
     fn recount(&mut self, procs: &mut [Proc], p: u32, (slot, idle): (bool, bool)) {
         let proc = &procs[p as usize];
         let now_slot = proc.has_slot();
@@ -284,6 +285,7 @@ impl<'a> Station<'a> {
     /// A new process, counted as available at once (Dovecot's
     /// service_process_create: `process_avail++` before the child has started;
     /// semantics: dovecot-on-demand-fork).
+    #[inline(never)]
     pub(super) fn new_process(&mut self, sh: &mut Shared, now: f64, ready: bool) -> u32 {
         let proc = Proc::new(self.index, self.client_limit, now, ready);
         let p = match sh.free_procs.pop() {

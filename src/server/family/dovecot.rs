@@ -53,6 +53,7 @@ impl Dovecot {
     /// service_monitor_start_extra_avail(): keep process_min_avail processes with a
     /// free slot: one fork at once if none is available, the rest from a 0-ms timer
     /// (semantics: dovecot-min-avail).
+    #[inline(never)]
     pub(super) fn top_up(self, st: &mut Station, sh: &mut Shared, now: f64) {
         let (min, limit, m) = (self.min_avail, st.process_limit, st.master as usize);
         if st.avail >= min || st.alive >= limit {
@@ -141,6 +142,7 @@ pub(super) fn master_takes(st: &mut Station, sh: &mut Shared, now: f64) -> bool 
 }
 
 /// (Re)arms process `p`'s idle_kill timer.
+#[inline(never)]
 pub(super) fn restart_idle_timer(sh: &mut Shared, p: u32, idle_kill: f64, now: f64) {
     if let Some(t) = sh.procs[p as usize].idle_timer.take() {
         sh.q.cancel(t);

@@ -126,6 +126,7 @@ impl Station<'_> {
 
     /// A connection waits at the head of the queue and no process has a free slot:
     /// true when the master took it itself (the dispatch loop goes on).
+    #[inline(never)]
     pub(super) fn on_waiting(&mut self, sh: &mut Shared, now: f64) -> bool {
         // The guards act: the master accepts, or forks.
         let spawner = self.spawner;
@@ -141,6 +142,7 @@ impl Station<'_> {
     }
 
     /// A process of this station exited (`killed`: its master ended it).
+    #[inline(never)]
     pub(super) fn on_exit(&mut self, sh: &mut Shared, killed: bool, now: f64) {
         self.slot_freed(sh);
         match self.spawner {
@@ -156,6 +158,7 @@ impl Station<'_> {
     }
 
     /// One maintenance tick of the master (the next one is armed first).
+    #[inline(never)]
     pub(super) fn on_tick(&mut self, sh: &mut Shared, now: f64) {
         match self.spawner {
             Spawner::PhpFpmDynamic(s) => {
@@ -175,6 +178,7 @@ impl Station<'_> {
     }
 
     /// A connection arrives and finds room in the queue (`EDGE`).
+    #[inline(never)]
     pub(super) fn on_arrival(&mut self, sh: &mut Shared, now: f64) {
         if let Spawner::PhpFpmOndemand(_) = self.spawner {
             php_fpm::edge(self, sh, now);
@@ -203,6 +207,7 @@ impl Station<'_> {
     }
 
     /// An idle_kill timer of process `p` is up.
+    #[inline(never)]
     pub(super) fn idle_kill(&mut self, sh: &mut Shared, p: u32, now: f64) {
         if let Some(d) = self.spawner.dovecot() {
             d.idle_kill(self, sh, p, now);
@@ -210,6 +215,7 @@ impl Station<'_> {
     }
 
     /// The master's prefork timer (process_min_avail) runs.
+    #[inline(never)]
     pub(super) fn prefork_run(&mut self, sh: &mut Shared, now: f64) {
         if let Some(d) = self.spawner.dovecot() {
             d.prefork_run(self, sh, now);
