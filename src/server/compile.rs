@@ -51,8 +51,6 @@ impl Rules {
 #[derive(Debug, Clone)]
 pub(super) struct ServiceSpec {
     pub does: Behaviour,
-    pub kind: ListenerKind,
-    pub next: u16,
     pub master: u16,
     pub client_limit: u32,
     pub threads: u32,
@@ -62,6 +60,9 @@ pub(super) struct ServiceSpec {
     /// The master's rules for when to fork and end processes (`family/`).
     pub spawner: Spawner,
     pub name: String,
+    pub kind: ListenerKind,
+    /// The next service (`NONE16` for none).
+    pub next: u16,
     pub syn_times: &'static [f64],
     pub syn_give_up: f64,
     /// process_limit reached with no free slot: seconds before the master accepts
@@ -96,8 +97,6 @@ impl ServiceSpec {
         let c = &s.connect;
         ServiceSpec {
             does,
-            kind: s.listener.kind,
-            next: next.map_or(NONE16, |n| n as u16),
             master: master as u16,
             client_limit: s.pool.client_limit,
             threads: s.pool.threads,
@@ -106,6 +105,8 @@ impl ServiceSpec {
             service_count: s.pool.service_count,
             spawner,
             name: s.name.clone(),
+            kind: s.listener.kind,
+            next: next.map_or(NONE16, |n| n as u16),
             syn_times,
             syn_give_up,
             drop_timeout: s.master.drop_timeout,

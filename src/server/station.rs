@@ -14,7 +14,6 @@ use super::compile::ServiceSpec;
 use super::family::{SpawnState, Spawner};
 use super::idle::IdleSet;
 use super::{Proc, Shared};
-use crate::model::ListenerKind;
 use crate::stats::ServiceStats;
 use std::collections::VecDeque;
 
@@ -77,10 +76,8 @@ impl std::ops::BitOr for Behaviour {
 #[derive(Debug, Clone)]
 pub(super) struct Station<'a> {
     pub does: Behaviour,
-    pub kind: ListenerKind,
-    /// Its own index, and the next service's (`NONE16` for none).
+    /// Its own index, and its master's.
     pub index: u16,
-    pub next: u16,
     pub master: u16,
     pub client_limit: u32,
     pub threads: u32,
@@ -116,9 +113,7 @@ impl<'a> Station<'a> {
         let oldest = spec.does.has(Behaviour::OLDEST);
         Station {
             does: spec.does,
-            kind: spec.kind,
             index: index as u16,
-            next: spec.next,
             master: spec.master,
             client_limit: spec.client_limit,
             threads: spec.threads,
