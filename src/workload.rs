@@ -96,7 +96,7 @@ impl Workload {
 
     /// The same, with each stream derived from its purpose by `derive`: the simulator
     /// derives every stream of a run through one function.
-    pub fn source_from(&self, derive: impl Fn(u64) -> Rng64) -> Source<'_> {
+    pub(crate) fn source_from(&self, derive: impl Fn(u64) -> Rng64) -> Source<'_> {
         Source {
             w: self,
             arrivals: derive(ARRIVALS),

@@ -55,7 +55,7 @@ impl Level {
     /// `add(now, 1)` then `add(now, -1)` (the second adds nothing to the integral),
     /// for one step less. A connection that passes through an empty queue.
     #[inline]
-    pub fn blip(&mut self, now: f64) {
+    pub(crate) fn blip(&mut self, now: f64) {
         self.accrue(now);
         let up = self.value + 1;
         if up > self.peak {

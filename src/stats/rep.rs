@@ -180,7 +180,7 @@ impl RepStats {
 
     /// `start_window` for these levels and for services' statistics kept outside
     /// `services` while a run goes on (a simulator's stations hold their own).
-    pub fn start_window_with<'s>(
+    pub(crate) fn start_window_with<'s>(
         &mut self,
         at: f64,
         outside: impl IntoIterator<Item = &'s mut ServiceStats>,
@@ -229,7 +229,7 @@ impl RepStats {
 
     /// `close_window` for these levels and for services' statistics kept outside
     /// `services` while a run goes on.
-    pub fn close_window_with<'s>(
+    pub(crate) fn close_window_with<'s>(
         &mut self,
         end: f64,
         outside: impl IntoIterator<Item = &'s mut ServiceStats>,
@@ -265,7 +265,7 @@ impl RepStats {
     /// The model-wide outcome counts, summed over the services at the end of a run
     /// (the simulator counts each outcome once, at its service): the clients'
     /// connections are those offered to the first service.
-    pub fn sum_services(&mut self) {
+    pub(crate) fn sum_services(&mut self) {
         self.offered = self.services.first().map_or(0, |s| s.offered);
         self.refused = self.services.iter().map(|s| s.refused).sum();
         self.dropped = self.services.iter().map(|s| s.dropped).sum();
@@ -297,7 +297,7 @@ impl RepStats {
 
     /// `bin_edge` with the first service's statistics kept outside `services` while
     /// a run goes on.
-    pub fn bin_edge_with(&mut self, now: f64, front: &mut ServiceStats) {
+    pub(crate) fn bin_edge_with(&mut self, now: f64, front: &mut ServiceStats) {
         Self::edge(&mut self.recording, front, now);
     }
 
