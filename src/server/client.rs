@@ -90,7 +90,12 @@ impl Station<'_> {
 }
 
 impl<'a> Sim<'a> {
-    #[inline]
+    /// A client sends its connection. Kept out of the event loop, as `work_done` is:
+    /// each of the two handlers of a connection's course then gets the registers to
+    /// itself. Measured on the M/M/10/20 benchmark: about 6.5 M more instructions
+    /// (the calls) and about 4 % less time, because fewer values go through the
+    /// stack.
+    #[inline(never)]
     pub(super) fn arrival(&mut self, now: f64) {
         // Work is drawn when the connection is sent, from its own stream, so that the
         // n-th connection costs the same whatever happens to it (common random numbers).

@@ -180,7 +180,8 @@ impl Station<'_> {
 impl Sim<'_> {
     /// A connection's blocking work is done: the process connects to the next
     /// service, or the reply goes out and the connection closes now or after its hold.
-    #[inline]
+    /// Out of the event loop, for the reason `arrival` gives.
+    #[inline(never)]
     pub(super) fn work_done(&mut self, id: u32, now: f64) {
         let c = &self.sh.conns[id as usize];
         let (p, s, parent) = (c.owner, c.svc as usize, c.parent);
