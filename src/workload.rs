@@ -93,10 +93,16 @@ impl Workload {
 
     /// The arrivals and work of replication `replication` with `seed`.
     pub fn source(&self, seed: u64, replication: u64) -> Source<'_> {
+        self.source_from(|purpose| stream(seed, replication, purpose))
+    }
+
+    /// The same, with each stream derived from its purpose by `derive`: the simulator
+    /// derives every stream of a run through one function.
+    pub(crate) fn source_from(&self, derive: impl Fn(u64) -> Rng64) -> Source<'_> {
         Source {
             w: self,
-            arrivals: stream(seed, replication, ARRIVALS),
-            work: stream(seed, replication, WORK),
+            arrivals: derive(ARRIVALS),
+            work: derive(WORK),
             sent: 0,
             last: 0.0,
             piece: 0,
@@ -116,6 +122,7 @@ impl Workload {
 }
 
 /// The connections of one replication, one after another.
+#[derive(Debug, Clone)]
 pub struct Source<'a> {
     w: &'a Workload,
     arrivals: Rng64,

@@ -56,7 +56,8 @@ struct Entry<E> {
     event: E,
 }
 
-/// The future event list.
+/// The future event list. A copy goes on by itself (a run's state copied whole).
+#[derive(Clone)]
 pub struct EventQueue<E> {
     /// A binary min-heap: every entry's key is before its children's at 2i+1 and 2i+2.
     heap: Vec<Entry<E>>,

@@ -15,15 +15,16 @@ use super::{Conn, Ev, Sim, NONE};
 use crate::model::Handoff;
 
 impl Sim<'_> {
-    /// Connection `id` has had its work done at a service with a next: its process
-    /// connects to the next service on the client's behalf.
-    pub(super) fn hop(&mut self, id: u32, now: f64) {
-        let c = self.conns[id as usize];
-        let svc = &self.c.svcs[c.svc as usize];
-        let n = svc.next.expect("a hop has a next service");
-        let (handoff, timeout) = (svc.handoff, svc.hop.timeout);
-        let next = &self.c.svcs[n];
-        let rng = &mut self.work_rngs[n - 1];
+    /// Connection `id` has had its work done at station `s`, which has a next: its
+    /// process connects to the next service on the client's behalf.
+    #[inline(never)]
+    pub(super) fn hop(&mut self, s: usize, id: u32, now: f64) {
+        let c = self.sh.conns[id as usize];
+        let spec = &self.c.services[s];
+        let n = usize::from(spec.next);
+        let (handoff, timeout) = (spec.handoff, spec.hop.timeout);
+        let next = &self.c.services[n];
+        let rng = &mut self.sh.rng.work[n - 1];
         let blocking = next.blocking.sample(rng);
         let hold = if next.hold.is_zero() {
             0.0
@@ -42,42 +43,40 @@ impl Sim<'_> {
             parent: id,
             ..c
         };
-        let Some(cid) = self.add_conn(child) else {
+        let Some(cid) = self.sh.add_conn(child) else {
             return;
         };
-        if c.counted {
-            self.stats.services[n].offered += 1;
-        }
         if handoff == Handoff::Proxy && timeout.is_finite() && timeout < c.deadline - now {
-            let t = self.q.schedule(now + timeout, Ev::HopTimeout(cid));
-            self.hop_timers.insert(cid, t);
+            let t = self.sh.q.schedule(now + timeout, Ev::HopTimeout(cid));
+            self.sh.hop_timers.insert(cid, t);
         }
-        self.connect(cid, now);
+        self.connect_to(n, cid, c.counted, now);
     }
 
-    /// Connection `id` got into its service's queue: the process that connected on
+    /// Connection `id` got into its station's queue: the process that connected on
     /// its behalf is no longer blocked, and with `pass` lets it go.
+    #[inline(never)]
     pub(super) fn handed_on(&mut self, id: u32, now: f64) {
-        let parent = self.conns[id as usize].parent;
+        let parent = self.sh.conns[id as usize].parent;
         self.block(parent, false, now);
-        let p = self.conns[parent as usize];
-        if self.c.svcs[p.svc as usize].handoff == Handoff::Pass {
-            self.conns[id as usize].parent = p.parent;
-            let owner = p.owner;
-            self.release(parent);
-            self.free_slot(owner, now);
+        let p = self.sh.conns[parent as usize];
+        if self.c.services[p.svc as usize].handoff == Handoff::Pass {
+            self.sh.conns[id as usize].parent = p.parent;
+            self.sh.release(parent);
+            self.stations[p.svc as usize].free_slot(&mut self.sh, p.owner, now);
         }
     }
 
     /// The connection made by `parent`'s process failed (refused, dropped or timed
     /// out): that process, and every proxy behind it, lets its connection go.
+    #[inline(never)]
     pub(super) fn abandon(&mut self, parent: u32, now: f64) {
         let mut up = parent;
         while up != NONE {
             self.block(up, false, now);
-            let p = self.conns[up as usize];
-            self.release(up);
-            self.free_slot(p.owner, now);
+            let p = self.sh.conns[up as usize];
+            self.sh.release(up);
+            self.stations[p.svc as usize].free_slot(&mut self.sh, p.owner, now);
             up = p.parent;
         }
     }
@@ -88,48 +87,52 @@ impl Sim<'_> {
     }
 
     /// The process holding connection `id` is blocked in (or out of) a hop's retries.
+    #[inline(never)]
     pub(super) fn block(&mut self, id: u32, on: bool, now: f64) {
-        let p = self.conns[id as usize].owner;
-        if self.procs[p as usize].blocked == on {
+        let c = &self.sh.conns[id as usize];
+        let (p, s) = (c.owner, c.svc as usize);
+        if self.sh.procs[p as usize].blocked == on {
             return;
         }
-        self.update(p, |proc| proc.blocked = on);
+        let st = &mut self.stations[s];
+        st.update(&mut self.sh.procs, p, |proc| proc.blocked = on);
         if !on {
             // The work it takes next starts after the time it was blocked.
-            let proc = &mut self.procs[p as usize];
+            let proc = &mut self.sh.procs[p as usize];
             proc.busy_until = proc.busy_until.max(now);
-            let s = proc.svc as usize;
-            if self.has_slot(p) {
-                self.offer_slot(p);
-                self.dispatch(s, now);
+            if proc.has_slot() {
+                st.offer_slot(&mut self.sh.procs, p);
+                st.dispatch(&mut self.sh, now);
             }
         }
     }
 
     /// A proxy's hop timeout: it gives up on connection `id` (a 504 for the client),
     /// which goes on in the next service with nobody waiting for it.
+    #[inline(never)]
     pub(super) fn hop_timeout(&mut self, id: u32, now: f64) {
-        self.hop_timers.remove(&id);
-        let c = self.conns[id as usize];
+        self.sh.hop_timers.remove(&id);
+        let c = self.sh.conns[id as usize];
         if !c.live {
             return;
         }
         if c.counted {
-            self.stats.timed_out += 1;
-            self.stats.services[c.svc as usize].timed_out += 1;
-            self.stats.mark(c.origin, crate::stats::TIMED_OUT);
+            self.stations[c.svc as usize].stats.timed_out += 1;
+            self.sh.stats.mark(c.origin, crate::stats::TIMED_OUT);
         }
         if c.entered {
-            self.stats.in_system.add(now, -1);
+            self.sh.stats.in_system.add(now, -1);
         }
-        let conn = &mut self.conns[id as usize];
+        let conn = &mut self.sh.conns[id as usize];
         conn.live = false;
         conn.parent = NONE;
         if c.parent != NONE {
             self.abandon(c.parent, now);
         }
     }
+}
 
+impl super::Shared<'_> {
     /// A connection with a pending hop timeout is gone: the timeout is cancelled.
     #[inline(always)]
     pub(super) fn forget_timer(&mut self, id: u32) {

@@ -1,276 +1,50 @@
 //! The listening service(s), simulated: clients that connect open-loop, the kernel
 //! listen queue of each service, its worker processes and the master that forks them,
 //! and, for a chain (SPEC section 8), each hop from one service to the next. One `Sim`
-//! runs one replication of one model, single-threaded; the concepts live in their own
-//! files as `impl Sim` blocks: `client.rs` (arrivals, connect, retries, outcomes),
-//! `pool.rs` (processes: accept, work, exit, idle kill), `master.rs` (forking by mode,
-//! process_min_avail, the drop timer) and `hop.rs` (a chain's hops: the connection
-//! handed on or proxied, a process blocked by its retries). The rules and where they
-//! come from are in docs/semantics.md; each is cited where it is made, as
-//! `(semantics: ID)`.
+//! runs one replication of one model, single-threaded.
+//!
+//! The unit is the service: in a run each is a `Station` (`station.rs`), one record
+//! holding its hot constants, its run state and its statistics, with its cold
+//! specification (`compile.rs`) by reference. An event reads its station's index once,
+//! from the event, the connection or the process, and works on that record; what
+//! every station shares (the event list, the process and connection slabs, the
+//! masters, the random streams, the model-wide statistics) is `Shared`. Model-wide
+//! outcome counts are summed from the stations when the run ends.
+//!
+//! The concepts live in their own files: `client.rs` (arrivals, connect, retries,
+//! outcomes), `pool.rs` (processes: accept, work, exit), `master.rs` (the fork each
+//! master serialises, its own accepts, the drop timer), `family/` (each server family's
+//! spawn decisions), `idle.rs` (a station's idle processes, oldest first) and `hop.rs`
+//! (a chain's hops). The rules and where they come from are in docs/semantics.md; each
+//! is cited where it is made, as `(semantics: ID)`.
+//!
+//! A run's whole state (`Sim`) is `Clone`: the compiled model is shared by
+//! reference and every random stream is a value derived from (seed, replication,
+//! purpose), so a copy of a running replication goes on by itself.
 
 mod client;
+mod compile;
+mod family;
 mod hop;
+mod idle;
 mod master;
 mod pool;
-mod spare;
+mod station;
 
-use crate::dist::Dist;
+pub use compile::Compiled;
+
 use crate::engine::{stream, EventId, EventQueue, Rng64};
 use crate::error::BadInput;
-use crate::model::{Handoff, ListenerKind, MasterMode, Model, OnRefused};
 use crate::stats::RepStats;
-use crate::workload::{self, Workload};
+use crate::workload;
+use station::Station;
 use std::collections::{HashMap, VecDeque};
 
 /// The random stream of the master's draws (startup, fork time, respawn delay).
 pub const MASTER_STREAM: u64 = 3;
 
-/// How a client connects: the clients' rules (`load`) for the first service, a hop's
-/// (`connect`) for the next.
-#[derive(Debug, Clone)]
-struct Rules {
-    on_refused: OnRefused,
-    retry_for: f64,
-    retry_pause: Dist,
-    /// TCP: give up connecting after this long (infinity: the kernel's own limit).
-    connect_timeout: f64,
-    /// Give up waiting for the reply after this long.
-    timeout: f64,
-}
-
-/// One service compiled: its listener, pool and master as constants and samplers.
-#[derive(Debug, Clone)]
-struct Svc {
-    name: String,
-    kind: ListenerKind,
-    capacity: usize,
-    syn_times: &'static [f64],
-    syn_give_up: f64,
-    client_limit: u32,
-    service_count: u64,
-    process_limit: u32,
-    min_avail: u32,
-    idle_kill: f64,
-    mode: MasterMode,
-    drop_timeout: Option<f64>,
-    /// Connections of a process doing their work at once.
-    threads: u32,
-    /// Spare-server masters: the tick, the spares kept, the processes at t = 0 and
-    /// the most forked in one tick.
-    tick: f64,
-    min_spare: u32,
-    max_spare: u32,
-    start_servers: u32,
-    max_spawn_rate: u32,
-    startup: Dist,
-    fork_time: Dist,
-    respawn_delay: Dist,
-    /// Dovecot's masters keep process_min_avail > 0 processes free
-    /// (semantics: dovecot-min-avail).
-    tops_up: bool,
-    /// Dovecot's masters end processes idle for idle_kill > 0 seconds
-    /// (semantics: dovecot-idle-kill).
-    idle_kills: bool,
-    /// The master process that forks for this service.
-    master: usize,
-    /// The work of a connection handed on to this service (the first service's comes
-    /// with the client's connection, from the workload).
-    blocking: Dist,
-    hold: Dist,
-    /// The service its processes connect to when their work is done, and how.
-    next: Option<usize>,
-    handoff: Handoff,
-    hop: Rules,
-}
-
-/// What some service of the model does. The per-connection path tests these before it
-/// reads the service's own record: a single prefork service (the M/M/c/K benchmark)
-/// then skips each step that does not apply to it with one test of a constant, which
-/// kept the hot loop as fast as before there were chains and master modes.
-#[derive(Debug, Clone, Copy)]
-struct Any {
-    /// A service hands its connections on to a next.
-    chain: bool,
-    /// A service has threads > 1.
-    threads: bool,
-    /// A service's processes exit after service_count connections.
-    service_count: bool,
-    /// A master ends idle processes on timers (Dovecot's idle_kill).
-    idle_kills: bool,
-    /// A master tops up process_min_avail.
-    tops_up: bool,
-    /// A master accepts connections itself (per-connection mode).
-    master_accepts: bool,
-    /// A master watches a queue that is left waiting: it forks on demand, or drops
-    /// after drop_timeout (without one, no service ever drops).
-    master_watches: bool,
-    /// Some master reads its services' process_avail (`Line::avail`): without one
-    /// it is not kept, which saves two slot tests a connection.
-    avail: bool,
-}
-
-impl Any {
-    fn of(svcs: &[Svc]) -> Any {
-        let any = |f: fn(&Svc) -> bool| svcs.iter().any(f);
-        let tops_up = any(|s| s.tops_up);
-        let master_accepts = any(|s| s.mode == MasterMode::PerConnection);
-        let master_watches = any(|s| s.mode == MasterMode::OnDemand || s.drop_timeout.is_some());
-        Any {
-            chain: any(|s| s.next.is_some()),
-            threads: any(|s| s.threads > 1),
-            service_count: any(|s| s.service_count > 0),
-            idle_kills: any(|s| s.idle_kills),
-            tops_up,
-            master_accepts,
-            master_watches,
-            avail: tops_up || master_accepts || master_watches,
-        }
-    }
-}
-
-/// A model turned into samplers and constants, shared by every replication.
-#[derive(Debug, Clone)]
-pub struct Compiled {
-    pub model: Model,
-    workload: Workload,
-    client: Rules,
-    svcs: Vec<Svc>,
-    /// The masters' labels (a service's own name when it shares none).
-    masters: Vec<String>,
-    any: Any,
-    event_budget: u64,
-    timeline_bin: Option<f64>,
-}
-
-fn rules(
-    on_refused: OnRefused,
-    retry_for: f64,
-    retry_pause: &crate::dist::DistSpec,
-    connect_timeout: Option<f64>,
-    timeout: Option<f64>,
-) -> Rules {
-    Rules {
-        on_refused,
-        retry_for,
-        retry_pause: retry_pause.sampler(),
-        connect_timeout: connect_timeout.unwrap_or(f64::INFINITY),
-        timeout: timeout.unwrap_or(f64::INFINITY),
-    }
-}
-
-impl Compiled {
-    /// Call with a model that passed `Model::check`.
-    pub fn new(model: &Model) -> Compiled {
-        let list = &model.services;
-        let mut masters: Vec<String> = Vec::new();
-        let index = |name: &str| list.iter().position(|s| s.name == name);
-        let svcs: Vec<Svc> = list
-            .iter()
-            .map(|s| {
-                let label = s.master.process.clone().unwrap_or_else(|| s.name.clone());
-                let master = match masters.iter().position(|m| *m == label) {
-                    Some(m) => m,
-                    None => {
-                        masters.push(label);
-                        masters.len() - 1
-                    }
-                };
-                let (syn_times, syn_give_up) = s.listener.syn_schedule.times();
-                let c = &s.connect;
-                let spares = crate::model::spares(&s.pool, s.master.mode);
-                // Dovecot's masters top up process_min_avail and end idle processes on
-                // timers of their own; PHP-FPM and Apache do it on their tick.
-                let dovecot = matches!(
-                    s.master.mode,
-                    MasterMode::OnDemand | MasterMode::PerConnection
-                );
-                Svc {
-                    name: s.name.clone(),
-                    kind: s.listener.kind,
-                    capacity: usize::try_from(s.queue_capacity()).unwrap_or(usize::MAX),
-                    syn_times,
-                    syn_give_up,
-                    client_limit: s.pool.client_limit,
-                    service_count: s.pool.service_count,
-                    process_limit: s.pool.process_limit,
-                    min_avail: s.pool.process_min_avail,
-                    idle_kill: s.pool.idle_kill,
-                    mode: s.master.mode,
-                    drop_timeout: s.master.drop_timeout,
-                    threads: s.pool.threads,
-                    tick: s.master.tick,
-                    min_spare: spares.0,
-                    max_spare: spares.1,
-                    start_servers: crate::model::start_servers(&s.pool, s.master.mode),
-                    max_spawn_rate: s.master.max_spawn_rate,
-                    startup: s.master.startup.sampler(),
-                    fork_time: s.master.fork_time.sampler(),
-                    respawn_delay: s.master.respawn_delay.sampler(),
-                    tops_up: dovecot && s.pool.process_min_avail > 0,
-                    idle_kills: dovecot && s.pool.idle_kill > 0.0,
-                    master,
-                    blocking: s.work.blocking.sampler(),
-                    hold: s.work.hold.sampler(),
-                    next: s.next.as_deref().and_then(index),
-                    handoff: s.handoff.unwrap_or_default(),
-                    hop: rules(
-                        c.on_refused,
-                        c.retry_for,
-                        &c.retry_pause,
-                        c.connect_timeout,
-                        c.timeout,
-                    ),
-                }
-            })
-            .collect();
-        let l = &model.load;
-        Compiled {
-            workload: Workload::new(model),
-            client: rules(
-                l.on_refused,
-                l.retry_for,
-                &l.retry_pause,
-                l.connect_timeout,
-                l.timeout,
-            ),
-            any: Any::of(&svcs),
-            svcs,
-            masters,
-            event_budget: model.event_budget(),
-            timeline_bin: None,
-            model: model.clone(),
-        }
-    }
-
-    /// Keeps a timeline of every replication in bins of `width` seconds.
-    pub fn keep_timeline(&mut self, width: f64) {
-        self.timeline_bin = Some(width);
-    }
-
-    /// For a chain: the services' names and queue capacities, and the masters'
-    /// labels, as a summary reports them (empty for a single service).
-    pub fn names(&self) -> (Vec<String>, Vec<u64>, Vec<String>) {
-        if !self.model.is_chain() {
-            return (Vec::new(), Vec::new(), Vec::new());
-        }
-        (
-            self.svcs.iter().map(|s| s.name.clone()).collect(),
-            self.svcs.iter().map(|s| s.capacity as u64).collect(),
-            self.masters.clone(),
-        )
-    }
-
-    /// Runs replication number `replication` (0-based) with the model's streams for
-    /// `seed`. A replication that goes past its budget (`sim.max_connections` x 64
-    /// events, or `MAX_OPEN` connections open at once) stops with an error that says
-    /// which.
-    pub fn run(&self, seed: u64, replication: u64) -> Result<RepStats, BadInput> {
-        Sim::new(self, seed, replication).run()
-    }
-}
-
-/// Events of the server model. Small and `Copy`: the heap moves them by value.
+/// Events of the server model. Small (8 bytes) and `Copy`: the heap moves them by
+/// value. Each names the station, the connection or the process it is for.
 #[derive(Debug, Clone, Copy)]
 enum Ev {
     /// The next client sends its connection.
@@ -288,7 +62,7 @@ enum Ev {
     Ready(u32),
     /// A master has finished a fork and can accept again (per-connection mode).
     MasterFree(u16),
-    /// Prefork: replace a process of this service that exited.
+    /// Prefork: replace a process of this station that exited.
     Respawn(u16),
     /// An idle process's idle_kill time is up.
     IdleKill(u32),
@@ -306,7 +80,12 @@ enum Ev {
     BinEdge,
 }
 
+const _: () = assert!(std::mem::size_of::<Ev>() == 8);
+
+/// No connection, process or slot.
 const NONE: u32 = u32::MAX;
+/// No station.
+const NONE16: u16 = u16::MAX;
 
 /// The most connections a replication may hold open at once (each is a slot of a few
 /// dozen bytes): past it, it stops with an error rather than take the machine's memory.
@@ -338,7 +117,7 @@ struct Conn {
     entered: bool,
     /// The client's outcome is still open (a proxy's hop timeout can decide it early).
     live: bool,
-    /// The service it is at.
+    /// The station it is at.
     svc: u16,
     /// The process that holds it, once accepted.
     owner: u32,
@@ -350,6 +129,7 @@ struct Conn {
 /// One worker process.
 #[derive(Debug, Clone, Copy)]
 struct Proc {
+    /// Its station.
     svc: u16,
     alive: bool,
     ready: bool,
@@ -358,8 +138,8 @@ struct Proc {
     /// Blocked in a hop's connect retries: it accepts nothing meanwhile.
     blocked: bool,
     clients: u32,
-    /// Its service's client_limit, kept here so that the slot test, several times an
-    /// event, reads no service record.
+    /// Its station's client_limit, kept here so that the slot test, several times an
+    /// event, reads no station record.
     client_limit: u32,
     accepted: u64,
     /// Blocking work is served in order; the process is busy until this time.
@@ -371,6 +151,8 @@ struct Proc {
     first: u32,
     idle_timer: Option<EventId>,
     in_free: bool,
+    /// Its place in its station's `IdleSet`, or NONE.
+    idle_pos: u32,
     /// When it was forked, and since when it has had no connection.
     born: f64,
     idle_since: f64,
@@ -378,29 +160,35 @@ struct Proc {
     killed: bool,
 }
 
-/// One service's state in a run.
-#[derive(Debug, Default)]
-struct Line {
-    /// The kernel listen queue: one FIFO shared by every process (semantics:
-    /// unix-shared-fifo).
-    queue: VecDeque<u32>,
-    /// Ready processes with a free slot, most recently freed on top (lazily cleaned).
-    free: Vec<u32>,
-    /// Processes alive, starting or ready.
-    alive: u32,
-    /// Processes alive, listening and with a free slot: Dovecot's process_avail (kept
-    /// only when a master reads it: `Any::avail`).
-    avail: u32,
-    prefork_counter: u64,
-    prefork_pending: bool,
-    drop_timer: Option<EventId>,
-    dropping: bool,
-    /// A spare-server master: its next tick, and the processes its next fork
-    /// makes (1, doubling).
-    tick: Option<EventId>,
-    spawn_rate: u32,
-    /// PHP-FPM ondemand: the time of the last wake-up of its watch.
-    last_edge: f64,
+impl Proc {
+    fn new(svc: u16, client_limit: u32, now: f64, ready: bool) -> Proc {
+        Proc {
+            svc,
+            alive: true,
+            ready,
+            listening: true,
+            blocked: false,
+            clients: 0,
+            client_limit,
+            accepted: 0,
+            busy_until: 0.0,
+            working: 0,
+            first: NONE,
+            idle_timer: None,
+            in_free: false,
+            idle_pos: NONE,
+            born: now,
+            idle_since: now,
+            killed: false,
+        }
+    }
+
+    /// It could take a connection now: alive, listening, not blocked in a hop's
+    /// retries, with a free slot.
+    #[inline(always)]
+    fn has_slot(&self) -> bool {
+        self.alive && self.listening && !self.blocked && self.clients < self.client_limit
+    }
 }
 
 /// One master process's state in a run.
@@ -409,163 +197,247 @@ struct MasterState {
     free_at: f64,
     wakeup: bool,
     fork_counter: u64,
-    /// Services waiting for it to accept and fork (per-connection mode), in the order
+    /// Stations waiting for it to accept and fork (per-connection mode), in the order
     /// they asked.
     waiting: VecDeque<usize>,
 }
 
-struct Sim<'a> {
-    c: &'a Compiled,
-    /// `c.any`, copied: tested several times a connection, one load from here.
-    any: Any,
+/// The random streams of a run besides the clients' own (`workload::Source`). Each
+/// is derived from its purpose by one function (`Sim::new`'s), so that a copy of a
+/// run can be given streams of its own.
+#[derive(Debug, Clone)]
+struct Streams {
+    master: Rng64,
+    retry: Rng64,
+    /// The work drawn at a chain's later services, one stream each (station s at
+    /// s - 1).
+    work: Vec<Rng64>,
+}
+
+impl Streams {
+    fn new(derive: impl Fn(u64) -> Rng64, stations: usize) -> Streams {
+        Streams {
+            master: derive(MASTER_STREAM),
+            retry: derive(workload::RETRY),
+            work: (1..stations as u64)
+                .map(|s| derive(workload::SERVICE_WORK_STREAM + s))
+                .collect(),
+        }
+    }
+}
+
+/// What every station of a run shares: the event list, the process and connection
+/// slabs, the masters, the random streams and the model-wide statistics.
+#[derive(Clone)]
+struct Shared<'a> {
     q: EventQueue<Ev>,
     clients: workload::Source<'a>,
-    master_rng: Rng64,
-    retry_rng: Rng64,
-    /// The work drawn at a chain's later services, one stream each.
-    work_rngs: Vec<Rng64>,
+    rng: Streams,
     warmup: f64,
     conns: Vec<Conn>,
     free_conns: Vec<u32>,
     procs: Vec<Proc>,
     free_procs: Vec<u32>,
-    lines: Vec<Line>,
     masters: Vec<MasterState>,
     /// A proxy's hop timeouts, by connection.
     hop_timers: HashMap<u32, EventId>,
-    /// Work waiting for a thread of its process (services with threads > 1).
+    /// Work waiting for a thread of its process (stations with threads > 1).
     waiting_work: Vec<VecDeque<u32>>,
     arrivals_done: bool,
     /// Connections not yet resolved (or still open).
     open: u64,
+    /// The model-wide statistics; each station holds its own until the run ends.
     stats: RepStats,
+}
+
+/// One replication in progress.
+#[derive(Clone)]
+struct Sim<'a> {
+    c: &'a Compiled,
+    stations: Vec<Station<'a>>,
+    sh: Shared<'a>,
+    /// Timeline bins ended so far: they end on events of their own, which the event
+    /// count leaves out.
+    bins: u64,
+    /// When the observed window opens (infinity once it has).
+    window_opens: f64,
 }
 
 impl<'a> Sim<'a> {
     fn new(c: &'a Compiled, seed: u64, replication: u64) -> Self {
-        let n = c.svcs.len();
+        let n = c.services.len();
         let mut stats = RepStats::with(c.model.sim.warmup, n, c.masters.len());
         if let Some(width) = c.timeline_bin {
             stats.keep_timeline(width);
         }
-        let processes: u32 = c.svcs.iter().map(|s| s.process_limit).sum();
+        let stations = std::mem::take(&mut stats.services)
+            .into_iter()
+            .zip(&c.services)
+            .enumerate()
+            .map(|(s, (st, spec))| Station::new(s, spec, st))
+            .collect();
+        let processes: u32 = c.services.iter().map(|s| s.process_limit).sum();
+        // Every random stream of the run, derived from its purpose by one function.
+        let derive = |purpose| stream(seed, replication, purpose);
         Sim {
             c,
-            any: c.any,
-            q: EventQueue::new(),
-            clients: c.workload.source(seed, replication),
-            master_rng: stream(seed, replication, MASTER_STREAM),
-            retry_rng: stream(seed, replication, workload::RETRY),
-            work_rngs: (1..n)
-                .map(|s| stream(seed, replication, workload::SERVICE_WORK_STREAM + s as u64))
-                .collect(),
-            warmup: c.model.sim.warmup,
-            conns: Vec::with_capacity(256),
-            free_conns: Vec::new(),
-            procs: Vec::with_capacity(processes.min(4096) as usize),
-            free_procs: Vec::new(),
-            lines: c
-                .svcs
-                .iter()
-                .map(|s| Line {
-                    queue: VecDeque::with_capacity(s.capacity.min(1 << 16)),
-                    spawn_rate: 1,
-                    last_edge: f64::NEG_INFINITY,
-                    ..Line::default()
-                })
-                .collect(),
-            masters: vec![MasterState::default(); c.masters.len()],
-            hop_timers: HashMap::new(),
-            waiting_work: Vec::new(),
-            arrivals_done: false,
-            open: 0,
-            stats,
+            stations,
+            sh: Shared {
+                q: EventQueue::new(),
+                clients: c.workload.source_from(derive),
+                rng: Streams::new(derive, n),
+                warmup: c.model.sim.warmup,
+                conns: Vec::with_capacity(256),
+                free_conns: Vec::new(),
+                procs: Vec::with_capacity(processes.min(4096) as usize),
+                free_procs: Vec::new(),
+                masters: vec![MasterState::default(); c.masters.len()],
+                hop_timers: HashMap::new(),
+                waiting_work: Vec::new(),
+                arrivals_done: false,
+                open: 0,
+                stats,
+            },
+            bins: 0,
+            window_opens: c.model.sim.warmup,
         }
     }
 
     fn run(mut self) -> Result<RepStats, BadInput> {
-        // The observed window opens when the clock first reaches the warm-up.
-        let mut window_opens = self.warmup;
-        if window_opens <= 0.0 {
-            self.stats.start_window(0.0);
-            window_opens = f64::INFINITY;
+        self.start();
+        self.advance(|_| false)?;
+        self.finish()
+    }
+
+    /// t = 0: each station's master starts its pool, and the first events are
+    /// scheduled.
+    fn start(&mut self) {
+        if self.window_opens <= 0.0 {
+            self.start_window(0.0);
+            self.window_opens = f64::INFINITY;
         }
-        for s in 0..self.c.svcs.len() {
-            self.start_pool(s);
-            self.start_ticks(s);
+        for st in &mut self.stations {
+            st.start(&mut self.sh);
         }
         if let Some(d) = self.c.model.load.duration {
-            self.q.schedule(d, Ev::WindowEnd);
+            self.sh.q.schedule(d, Ev::WindowEnd);
         }
-        let budget = self.c.event_budget;
-        // Timeline bins end on events of their own, which the event count leaves out.
-        let mut bins = 0u64;
         if let Some(w) = self.c.timeline_bin {
-            self.q.schedule(w, Ev::BinEdge);
+            self.sh.q.schedule(w, Ev::BinEdge);
         }
-        self.schedule_next_arrival();
-        while let Some((now, ev)) = self.q.pop() {
+        self.sh.schedule_next_arrival();
+    }
+
+    /// Handles events until the run is over (true), or until `pause(now)` says so
+    /// after an event (false): a paused run can be copied, and each copy goes on by
+    /// itself.
+    #[inline(always)]
+    fn advance(&mut self, pause: impl Fn(f64) -> bool) -> Result<bool, BadInput> {
+        // The observed window opens when the clock first reaches the warm-up.
+        let mut window_opens = self.window_opens;
+        let mut over = true;
+        while let Some((now, ev)) = self.sh.q.pop() {
             if now >= window_opens {
-                self.stats.start_window(window_opens);
+                self.start_window(window_opens);
                 window_opens = f64::INFINITY;
             }
-            match ev {
-                Ev::Arrival => self.arrival(now),
-                Ev::Retry(id) | Ev::Syn(id) => {
-                    // Only retries can multiply events without bound (every other event
-                    // is bounded by the connections, which the model's check bounds).
-                    if self.q.processed() > budget {
-                        return Err(self.over_budget(now));
-                    }
-                    self.connect(id, now)
-                }
-                Ev::WorkDone(id) => self.work_done(id, now),
-                Ev::Close(id) => self.close(id, now),
-                Ev::Ready(p) => self.ready(p, now),
-                Ev::MasterFree(m) => self.master_free(m as usize, now),
-                Ev::Respawn(s) => {
-                    self.fork(s as usize, now);
-                }
-                Ev::IdleKill(p) => self.idle_kill(p, now),
-                Ev::DropTimeout(s) => self.drop_timeout(s as usize, now),
-                Ev::PreforkRun(s) => self.prefork_run(s as usize, now),
-                Ev::HopTimeout(id) => self.hop_timeout(id, now),
-                Ev::Tick(s) => self.tick(s as usize, now),
-                Ev::WindowEnd => self.close_window(now),
-                Ev::BinEdge => {
-                    self.stats.bin_edge(now);
-                    bins += 1;
-                    if let Some(w) = self.c.timeline_bin {
-                        self.q.schedule((bins + 1) as f64 * w, Ev::BinEdge);
-                    }
-                }
+            self.handle(ev, now)?;
+            if self.sh.arrivals_done && self.sh.open == 0 {
+                break;
             }
-            if self.arrivals_done && self.open == 0 {
+            if pause(now) {
+                over = false;
                 break;
             }
         }
+        self.window_opens = window_opens;
+        Ok(over)
+    }
+
+    /// One event, on the station it names or reaches first.
+    #[inline(always)]
+    fn handle(&mut self, ev: Ev, now: f64) -> Result<(), BadInput> {
+        match ev {
+            Ev::Arrival => self.arrival(now),
+            Ev::Retry(id) | Ev::Syn(id) => {
+                // Only retries can multiply events without bound (every other event
+                // is bounded by the connections, which the model's check bounds).
+                if self.sh.q.processed() > self.c.event_budget {
+                    return Err(self.over_budget(now));
+                }
+                self.connect(id, now)
+            }
+            Ev::WorkDone(id) => self.work_done(id, now),
+            Ev::Close(id) => self.close(id, now),
+            Ev::Ready(p) => {
+                let s = self.sh.procs[p as usize].svc;
+                self.stations[s as usize].ready(&mut self.sh, p, now)
+            }
+            Ev::MasterFree(m) => self.master_free(m as usize, now),
+            Ev::Respawn(s) => {
+                self.stations[s as usize].fork(&mut self.sh, now);
+            }
+            Ev::IdleKill(p) => {
+                let s = self.sh.procs[p as usize].svc;
+                self.stations[s as usize].idle_kill(&mut self.sh, p, now)
+            }
+            Ev::DropTimeout(s) => self.drop_timeout(s as usize, now),
+            Ev::PreforkRun(s) => self.stations[s as usize].prefork_run(&mut self.sh, now),
+            Ev::HopTimeout(id) => self.hop_timeout(id, now),
+            Ev::Tick(s) => self.stations[s as usize].on_tick(&mut self.sh, now),
+            Ev::WindowEnd => self.close_window(now),
+            Ev::BinEdge => self.bin_edge(now),
+        }
+        Ok(())
+    }
+
+    /// The run is over: the window closes, the stations hand back their statistics
+    /// and the model-wide counts are summed from them.
+    fn finish(mut self) -> Result<RepStats, BadInput> {
         // A duration run that drained early is still observed until its duration
         // (idle processes count as alive until then); a run of n connections ends here.
+        let now = self.sh.q.now();
         let end = match self.c.model.load.duration {
-            Some(d) => d.max(self.q.now()),
-            None => self.q.now(),
+            Some(d) => d.max(now),
+            None => now,
         };
         self.close_window(end);
-        self.stats.finish_timeline(end);
-        self.stats.events = self.q.processed() - bins;
-        if self.conns.len() > MAX_OPEN {
+        if self.sh.conns.len() > MAX_OPEN {
             return Err(self.too_many_open());
         }
-        Ok(self.stats)
+        let mut stats = self.sh.stats;
+        stats.services = self.stations.into_iter().map(|st| st.stats).collect();
+        stats.sum_services();
+        stats.finish_timeline(end);
+        stats.events = self.sh.q.processed() - self.bins;
+        Ok(stats)
+    }
+
+    fn start_window(&mut self, at: f64) {
+        let stations = self.stations.iter_mut().map(|st| &mut st.stats);
+        self.sh.stats.start_window_with(at, stations);
     }
 
     /// Ends the observed window at `end`: the masters' busy time is cut to it first.
     fn close_window(&mut self, end: f64) {
-        let free_at = self.masters.iter().map(|m| m.free_at);
-        self.stats.clip_master_busy(free_at, end);
-        self.stats.close_window(end);
+        let free_at = self.sh.masters.iter().map(|m| m.free_at);
+        self.sh.stats.clip_master_busy(free_at, end);
+        let stations = self.stations.iter_mut().map(|st| &mut st.stats);
+        self.sh.stats.close_window_with(end, stations);
     }
 
+    #[inline(never)]
+    fn bin_edge(&mut self, now: f64) {
+        self.sh
+            .stats
+            .bin_edge_with(now, &mut self.stations[0].stats);
+        self.bins += 1;
+        if let Some(w) = self.c.timeline_bin {
+            self.sh.q.schedule((self.bins + 1) as f64 * w, Ev::BinEdge);
+        }
+    }
+
+    #[inline(never)]
     fn over_budget(&self, now: f64) -> BadInput {
         let m = &self.c.model;
         BadInput(format!(
@@ -578,6 +450,7 @@ impl<'a> Sim<'a> {
         ))
     }
 
+    #[inline(never)]
     fn too_many_open(&self) -> BadInput {
         BadInput(format!(
             "{}: more than {MAX_OPEN} connections were open at once (queued, retrying or \
@@ -586,29 +459,62 @@ impl<'a> Sim<'a> {
             self.c.model.name
         ))
     }
+}
 
-    /// Gives every connection queued at service `s` it can to a process, in FIFO order.
-    #[inline(always)]
-    fn dispatch(&mut self, s: usize, now: f64) {
-        while let Some(&id) = self.lines[s].queue.front() {
-            if let Some(p) = self.free_process(s) {
-                self.dequeue(s, now);
-                self.accept(p, id, now);
-            } else if self.master_can_accept(s, now) {
-                self.dequeue(s, now);
-                self.master_accept(s, id, now);
-            } else {
-                break;
-            }
-        }
-        self.master_check(s, now);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{load_str, parse_assignment};
+    use std::path::Path;
+
+    fn compiled(text: &str, sets: &[&str]) -> Compiled {
+        let sets: Vec<_> = ["load.duration=300", "sim.warmup=50"]
+            .iter()
+            .chain(sets)
+            .map(|a| parse_assignment(a).unwrap())
+            .collect();
+        let model = load_str(text, "model.toml", Path::new("models"), &sets).unwrap();
+        Compiled::new(&model)
     }
 
-    #[inline]
-    fn dequeue(&mut self, s: usize, now: f64) {
-        let line = &mut self.lines[s];
-        line.queue.pop_front();
-        let len = line.queue.len() as u64;
-        self.stats.services[s].queue.set(now, len);
+    /// Shipped models, some under more load than they were made for: between them
+    /// every family, both kinds of hop, retries, drops and exits.
+    const MODELS: [(&str, &[&str]); 6] = [
+        (
+            include_str!("../../models/dovecot-login-imap.toml"),
+            &["load.rate=30"],
+        ),
+        (include_str!("../../models/courier-imapd.toml"), &[]),
+        (
+            include_str!("../../models/php-fpm-ondemand.toml"),
+            &["load.rate=30", "pool.service_count=20"],
+        ),
+        (include_str!("../../models/php-fpm-dynamic.toml"), &[]),
+        (include_str!("../../models/apache-prefork.toml"), &[]),
+        (
+            include_str!("../../models/nginx-gunicorn-chain.toml"),
+            &["load.rate=40"],
+        ),
+    ];
+
+    #[test]
+    fn a_run_copied_midway_finishes_exactly_as_the_original_and_as_a_run_never_paused() {
+        for (text, sets) in MODELS {
+            let c = compiled(text, sets);
+            let whole = c.run(5, 2).unwrap();
+            assert!(whole.offered > 300 && whole.events > 2 * whole.offered);
+            let whole = format!("{whole:?}");
+            let mut first = Sim::new(&c, 5, 2);
+            first.start();
+            assert!(
+                !first.advance(|now| now >= 120.0).unwrap(),
+                "paused at 120 s"
+            );
+            let copy = first.clone();
+            for mut run in [first, copy] {
+                assert!(run.advance(|_| false).unwrap());
+                assert_eq!(format!("{:?}", run.finish().unwrap()), whole);
+            }
+        }
     }
 }

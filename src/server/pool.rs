@@ -1,135 +1,26 @@
 //! The worker processes: start, accept, serve blocking work one connection after
-//! another, close, exit after service_count connections, and end when idle too long.
-//! Each belongs to one service (`Proc::svc`).
+//! another (or several at once on threads), close, and exit after service_count
+//! connections. Each belongs to one station (`Proc::svc`), whose record the event
+//! works on.
 
-use super::{Ev, Proc, Sim, NONE};
+use super::station::{Behaviour, Station};
+use super::{Ev, Shared, Sim, NONE};
 use std::collections::VecDeque;
 
-impl Proc {
-    /// It could take a connection now: alive, listening, not blocked in a hop's
-    /// retries, with a free slot.
+impl Station<'_> {
+    /// Takes a connection into process `p`'s slot; `counted`: the connection counts
+    /// in the statistics, and it waited in the queue since `queued_at`.
     #[inline(always)]
-    pub(super) fn has_slot(&self) -> bool {
-        self.alive && self.listening && !self.blocked && self.clients < self.client_limit
-    }
-}
-
-impl Sim<'_> {
-    #[inline(always)]
-    pub(super) fn has_slot(&self, p: u32) -> bool {
-        self.procs[p as usize].has_slot()
-    }
-
-    /// Runs `f` on process `p` and keeps its service's `avail` (Dovecot's
-    /// process_avail) in step, when a master reads it. This runs twice a connection.
-    #[inline(always)]
-    pub(super) fn update(&mut self, p: u32, f: impl FnOnce(&mut Proc)) {
-        let proc = &mut self.procs[p as usize];
-        if !self.any.avail {
-            f(proc);
-            return;
-        }
-        let before = proc.has_slot();
-        f(proc);
-        let after = proc.has_slot();
-        if before != after {
-            let line = &mut self.lines[proc.svc as usize];
-            if after {
-                line.avail += 1;
-            } else {
-                line.avail -= 1;
-            }
-        }
-    }
-
-    /// The ready process of service `s` with a free slot that accepts next, if any.
-    #[inline(always)]
-    pub(super) fn free_process(&mut self, s: usize) -> Option<u32> {
-        while let Some(&p) = self.lines[s].free.last() {
-            // The list is cleaned lazily: a slot may since belong to a process of
-            // another service.
-            let proc = &self.procs[p as usize];
-            let mine = proc.svc as usize == s;
-            if mine && proc.ready && proc.has_slot() {
-                return Some(p);
-            }
-            self.lines[s].free.pop();
-            if mine {
-                self.procs[p as usize].in_free = false;
-            }
-        }
-        None
-    }
-
-    #[inline(always)]
-    pub(super) fn offer_slot(&mut self, p: u32) {
-        let proc = &mut self.procs[p as usize];
-        if !proc.in_free {
-            proc.in_free = true;
-            let s = proc.svc as usize;
-            self.lines[s].free.push(p);
-        }
-    }
-
-    /// A new process of service `s`, counted as available at once (Dovecot's
-    /// service_process_create: `process_avail++` before the child has started;
-    /// semantics: dovecot-on-demand-fork).
-    pub(super) fn new_process(&mut self, s: usize, now: f64, ready: bool) -> u32 {
-        let proc = Proc {
-            svc: s as u16,
-            alive: true,
-            ready,
-            listening: true,
-            blocked: false,
-            clients: 0,
-            client_limit: self.c.svcs[s].client_limit,
-            accepted: 0,
-            busy_until: 0.0,
-            working: 0,
-            first: NONE,
-            idle_timer: None,
-            in_free: false,
-            born: now,
-            idle_since: now,
-            killed: false,
-        };
-        let p = match self.free_procs.pop() {
-            Some(p) => {
-                // A slot still in its old service's free list stays there (cleaned
-                // lazily); in another service's, it is not in this one's.
-                let old = self.procs[p as usize];
-                let in_free = old.in_free && old.svc as usize == s;
-                self.procs[p as usize] = Proc { in_free, ..proc };
-                p
-            }
-            None => {
-                self.procs.push(proc);
-                (self.procs.len() - 1) as u32
-            }
-        };
-        let line = &mut self.lines[s];
-        line.alive += 1;
-        if self.any.avail {
-            line.avail += 1;
-        }
-        let alive = u64::from(line.alive);
-        self.stats.services[s].processes.set(now, alive);
-        if ready {
-            self.offer_slot(p);
-        }
-        p
-    }
-
-    /// Takes a connection into process `p`'s slot.
-    #[inline(always)]
-    pub(super) fn take(&mut self, p: u32, id: u32, now: f64) {
-        let s = self.procs[p as usize].svc as usize;
-        let service_count = if self.any.service_count {
-            self.c.svcs[s].service_count
-        } else {
-            0
-        };
-        self.update(p, |proc| {
+    pub(super) fn take(
+        &mut self,
+        sh: &mut Shared,
+        p: u32,
+        counted: bool,
+        queued_at: f64,
+        now: f64,
+    ) {
+        let service_count = self.service_count;
+        self.update(&mut sh.procs, p, |proc| {
             proc.clients += 1;
             proc.accepted += 1;
             // After service_count connections the process stops listening and exits
@@ -138,221 +29,190 @@ impl Sim<'_> {
                 proc.listening = false;
             }
         });
-        if self.any.idle_kills {
-            if let Some(t) = self.procs[p as usize].idle_timer.take() {
-                self.q.cancel(t);
+        if self.does.has(Behaviour::IDLE_KILL) {
+            if let Some(t) = sh.procs[p as usize].idle_timer.take() {
+                sh.q.cancel(t);
             }
         }
-        let c = &self.conns[id as usize];
-        if c.counted {
-            let wait = now - c.queued_at;
-            self.stats.services[s].queue_wait(wait);
+        if counted {
+            self.stats.queue_wait(now - queued_at);
         }
     }
 
     /// Process `p` accepts connection `id` from the kernel queue and starts its work.
     #[inline(always)]
-    pub(super) fn accept(&mut self, p: u32, id: u32, now: f64) {
-        self.take(p, id, now);
-        if !self.has_slot(p) {
-            let s = self.procs[p as usize].svc as usize;
-            self.lines[s].free.pop();
-            self.procs[p as usize].in_free = false;
+    pub(super) fn accept(&mut self, sh: &mut Shared, p: u32, id: u32, now: f64) {
+        let c = &mut sh.conns[id as usize];
+        c.owner = p;
+        let (counted, queued_at, blocking) = (c.counted, c.queued_at, c.blocking);
+        self.take(sh, p, counted, queued_at, now);
+        if !sh.procs[p as usize].has_slot() {
+            // It was on top of the free list.
+            self.free.pop();
+            sh.procs[p as usize].in_free = false;
         }
-        self.start_work(p, id, now);
-        self.extra_avail(self.procs[p as usize].svc as usize, now);
+        self.start_work(sh, p, id, blocking, now);
+        self.extra_avail(sh, now);
     }
 
     /// Blocking work is served in order inside a process: with client_limit > 1 a
-    /// connection's work waits for the work accepted before it (SPEC 1.5).
+    /// connection's work waits for the work accepted before it (SPEC 1.5). The
+    /// connection `id` (its owner already `p`) needs `blocking` seconds.
     #[inline(always)]
-    pub(super) fn start_work(&mut self, p: u32, id: u32, now: f64) {
-        let s = self.procs[p as usize].svc as usize;
-        if self.any.threads && self.c.svcs[s].threads > 1 {
-            self.start_threaded(p, id, now);
+    pub(super) fn start_work(&mut self, sh: &mut Shared, p: u32, id: u32, blocking: f64, now: f64) {
+        if self.does.has(Behaviour::THREADS) {
+            self.start_threaded(sh, p, id, blocking, now);
             return;
         }
-        let blocking = self.conns[id as usize].blocking;
-        let proc = &mut self.procs[p as usize];
+        let proc = &mut sh.procs[p as usize];
         // Busy is counted per process, not per connection (Processes::busy_mean: the
         // number of processes doing blocking work). Keyed on `working` rather than on
         // `busy_until > now`: with client_limit > 1 a connection can be accepted at the
         // very instant the previous one's work ends, before that WorkDone event is
         // handled, and the time test then counted the process busy twice for good.
         if proc.working == 0 {
-            let s = proc.svc as usize;
-            self.stats.services[s].busy.add(now, 1);
+            self.stats.busy.add(now, 1);
         }
-        let proc = &mut self.procs[p as usize];
         proc.working += 1;
         let start = proc.busy_until.max(now);
         proc.busy_until = start + blocking;
         let done = proc.busy_until;
-        self.q.schedule(done, Ev::WorkDone(id));
-        self.conns[id as usize].owner = p;
+        sh.q.schedule(done, Ev::WorkDone(id));
     }
 
     /// With threads > 1: up to `threads` connections of the process work at once; the
     /// others wait for a thread, in order (gunicorn gthread's executor, Apache's
     /// worker threads).
-    fn start_threaded(&mut self, p: u32, id: u32, now: f64) {
-        self.conns[id as usize].owner = p;
-        let s = self.procs[p as usize].svc as usize;
-        if self.procs[p as usize].working < self.c.svcs[s].threads {
-            self.run_thread(p, id, now);
-        } else {
-            if self.waiting_work.len() <= p as usize {
-                self.waiting_work.resize_with(p as usize + 1, VecDeque::new);
+    #[inline(never)]
+    fn start_threaded(&mut self, sh: &mut Shared, p: u32, id: u32, blocking: f64, now: f64) {
+        if sh.procs[p as usize].working < self.threads {
+            let proc = &mut sh.procs[p as usize];
+            if proc.working == 0 {
+                self.stats.busy.add(now, 1);
             }
-            self.waiting_work[p as usize].push_back(id);
+            proc.working += 1;
+            let done = now + blocking;
+            sh.q.schedule(done, Ev::WorkDone(id));
+        } else {
+            if sh.waiting_work.len() <= p as usize {
+                sh.waiting_work.resize_with(p as usize + 1, VecDeque::new);
+            }
+            sh.waiting_work[p as usize].push_back(id);
         }
     }
 
-    fn run_thread(&mut self, p: u32, id: u32, now: f64) {
-        let proc = &mut self.procs[p as usize];
-        if proc.working == 0 {
-            let s = proc.svc as usize;
-            self.stats.services[s].busy.add(now, 1);
-        }
-        let proc = &mut self.procs[p as usize];
-        proc.working += 1;
-        let done = now + self.conns[id as usize].blocking;
-        self.q.schedule(done, Ev::WorkDone(id));
-    }
-
-    #[inline]
-    pub(super) fn work_done(&mut self, id: u32, now: f64) {
-        let p = self.conns[id as usize].owner;
-        let proc = &mut self.procs[p as usize];
-        proc.working -= 1;
-        // A thread freed: the next connection waiting in this process takes it.
-        if self.any.threads {
-            if let Some(next) = self
+    /// A connection's blocking work in process `p` is done: on threads, the next
+    /// connection waiting in the process takes the thread.
+    #[inline(always)]
+    fn work_finished(&mut self, sh: &mut Shared, p: u32, now: f64) {
+        sh.procs[p as usize].working -= 1;
+        if self.does.has(Behaviour::THREADS) {
+            if let Some(next) = sh
                 .waiting_work
                 .get_mut(p as usize)
                 .and_then(VecDeque::pop_front)
             {
-                self.procs[p as usize].working += 1;
-                let done = now + self.conns[next as usize].blocking;
-                self.q.schedule(done, Ev::WorkDone(next));
+                sh.procs[p as usize].working += 1;
+                let done = now + sh.conns[next as usize].blocking;
+                sh.q.schedule(done, Ev::WorkDone(next));
             }
         }
-        let proc = &mut self.procs[p as usize];
-        if proc.working == 0 {
-            let s = proc.svc as usize;
-            self.stats.services[s].busy.add(now, -1);
+        if sh.procs[p as usize].working == 0 {
+            self.stats.busy.add(now, -1);
         }
-        let s = self.conns[id as usize].svc as usize;
-        if self.any.chain && self.c.svcs[s].next.is_some() {
-            // In a chain the process now connects to the next service (`hop.rs`).
-            self.hop(id, now);
-            return;
-        }
-        self.reply(id, now);
-        let hold = self.conns[id as usize].hold;
-        if hold > 0.0 {
-            self.q.schedule(now + hold, Ev::Close(id));
-        } else {
-            self.close(id, now);
-        }
-    }
-
-    /// The connection ends; its slot frees, or the process exits.
-    #[inline]
-    pub(super) fn close(&mut self, id: u32, now: f64) {
-        let p = self.conns[id as usize].owner;
-        self.release(id);
-        self.free_slot(p, now);
     }
 
     /// A connection of process `p` is gone: its slot frees, or the process exits.
     #[inline(always)]
-    pub(super) fn free_slot(&mut self, p: u32, now: f64) {
-        self.update(p, |proc| proc.clients -= 1);
-        let proc = &self.procs[p as usize];
-        let (s, listening, clients) = (proc.svc as usize, proc.listening, proc.clients);
+    pub(super) fn free_slot(&mut self, sh: &mut Shared, p: u32, now: f64) {
+        self.update(&mut sh.procs, p, |proc| proc.clients -= 1);
+        let proc = &sh.procs[p as usize];
+        let (listening, clients) = (proc.listening, proc.clients);
         if !listening && clients == 0 {
-            self.exit(p, now);
+            self.exit(sh, p, now);
         } else {
             if proc.has_slot() {
-                self.offer_slot(p);
-                self.slot_freed(s);
+                self.offer_slot(&mut sh.procs, p);
+                self.slot_freed(sh);
             }
             if clients == 0 {
-                self.procs[p as usize].idle_since = now;
-                self.start_idle_timer(p, now);
+                sh.procs[p as usize].idle_since = now;
+                self.start_idle_timer(sh, p, now);
             }
         }
-        self.dispatch(s, now);
+        self.dispatch(sh, now);
     }
 
-    /// The process has started: it accepts (or serves the connection the master gave it).
-    pub(super) fn ready(&mut self, p: u32, now: f64) {
-        self.procs[p as usize].ready = true;
-        let first = std::mem::replace(&mut self.procs[p as usize].first, NONE);
+    /// Process `p` has started: it accepts (or serves the connection the master gave
+    /// it).
+    #[inline(never)]
+    pub(super) fn ready(&mut self, sh: &mut Shared, p: u32, now: f64) {
+        self.update(&mut sh.procs, p, |proc| proc.ready = true);
+        let first = std::mem::replace(&mut sh.procs[p as usize].first, NONE);
         if first != NONE {
-            self.start_work(p, first, now);
-        } else if self.has_slot(p) {
-            self.procs[p as usize].idle_since = now;
-            self.offer_slot(p);
-            self.start_idle_timer(p, now);
+            let c = &mut sh.conns[first as usize];
+            c.owner = p;
+            let blocking = c.blocking;
+            self.start_work(sh, p, first, blocking, now);
+        } else if sh.procs[p as usize].has_slot() {
+            sh.procs[p as usize].idle_since = now;
+            self.offer_slot(&mut sh.procs, p);
+            self.start_idle_timer(sh, p, now);
         }
-        self.dispatch(self.procs[p as usize].svc as usize, now);
+        self.dispatch(sh, now);
     }
 
-    pub(super) fn exit(&mut self, p: u32, now: f64) {
-        self.update(p, |proc| proc.alive = false);
-        if let Some(t) = self.procs[p as usize].idle_timer.take() {
-            self.q.cancel(t);
+    /// Process `p` exits; its master's family decides what follows.
+    #[inline(never)]
+    pub(super) fn exit(&mut self, sh: &mut Shared, p: u32, now: f64) {
+        self.update(&mut sh.procs, p, |proc| proc.alive = false);
+        if let Some(t) = sh.procs[p as usize].idle_timer.take() {
+            sh.q.cancel(t);
         }
-        self.free_procs.push(p);
-        let s = self.procs[p as usize].svc as usize;
-        self.lines[s].alive -= 1;
-        let alive = u64::from(self.lines[s].alive);
-        self.stats.services[s].processes.set(now, alive);
-        let killed = self.procs[p as usize].killed;
-        self.process_exited(s, killed, now);
+        sh.free_procs.push(p);
+        self.alive -= 1;
+        self.stats.processes.set(now, u64::from(self.alive));
+        let killed = sh.procs[p as usize].killed;
+        self.on_exit(sh, killed, now);
     }
+}
 
-    /// idle_kill applies to Dovecot's masters; gunicorn keeps its fixed pool.
-    #[inline(always)]
-    fn start_idle_timer(&mut self, p: u32, now: f64) {
-        let s = self.procs[p as usize].svc as usize;
-        if self.any.idle_kills && self.c.svcs[s].idle_kills {
-            self.restart_idle_timer(p, now);
-        }
-    }
-
-    fn restart_idle_timer(&mut self, p: u32, now: f64) {
-        let s = self.procs[p as usize].svc as usize;
-        let idle_kill = self.c.svcs[s].idle_kill;
-        if let Some(t) = self.procs[p as usize].idle_timer.take() {
-            self.q.cancel(t);
-        }
-        let t = self.q.schedule(now + idle_kill, Ev::IdleKill(p));
-        self.procs[p as usize].idle_timer = Some(t);
-    }
-
-    /// An idle process beyond process_min_avail ends after idle_kill seconds without a
-    /// connection (simplified from Dovecot 2.3.21's per-interval count; semantics:
-    /// dovecot-idle-kill).
-    pub(super) fn idle_kill(&mut self, p: u32, now: f64) {
-        self.procs[p as usize].idle_timer = None;
-        let proc = self.procs[p as usize];
-        if !(proc.alive && proc.ready && proc.listening && proc.clients == 0) {
+impl Sim<'_> {
+    /// A connection's blocking work is done: the process connects to the next
+    /// service, or the reply goes out and the connection closes now or after its hold.
+    /// Out of the event loop, for the reason `arrival` gives.
+    #[inline(never)]
+    pub(super) fn work_done(&mut self, id: u32, now: f64) {
+        let c = &self.sh.conns[id as usize];
+        let (p, s, parent) = (c.owner, c.svc as usize, c.parent);
+        let mut st = &mut self.stations[s];
+        st.work_finished(&mut self.sh, p, now);
+        if st.does.has(Behaviour::HOP) {
+            // In a chain the process now connects to the next service (`hop.rs`).
+            self.hop(s, id, now);
             return;
         }
-        let s = proc.svc;
-        let idle = self
-            .procs
-            .iter()
-            .filter(|q| q.svc == s && q.alive && q.ready && q.listening && q.clients == 0)
-            .count();
-        if idle > self.c.svcs[s as usize].min_avail as usize {
-            self.exit(p, now);
-            self.dispatch(s as usize, now);
-        } else {
-            self.start_idle_timer(p, now);
+        if parent != NONE {
+            // The reply comes back through the proxies behind it.
+            self.reply_through(parent, now);
+            st = &mut self.stations[s];
         }
+        let c = &self.sh.conns[id as usize];
+        let hold = c.hold;
+        st.reply(&mut self.sh.stats, c, now);
+        if hold > 0.0 {
+            self.sh.q.schedule(now + hold, Ev::Close(id));
+        } else {
+            self.sh.release(id);
+            st.free_slot(&mut self.sh, p, now);
+        }
+    }
+
+    /// The connection's hold is over: it closes; its slot frees, or the process exits.
+    pub(super) fn close(&mut self, id: u32, now: f64) {
+        let c = &self.sh.conns[id as usize];
+        let (p, s) = (c.owner, c.svc as usize);
+        self.sh.release(id);
+        self.stations[s].free_slot(&mut self.sh, p, now);
     }
 }

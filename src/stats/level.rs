@@ -51,6 +51,18 @@ impl Level {
         self.set(now, self.value.wrapping_add_signed(delta));
     }
 
+    /// The quantity goes up by one and back at the same instant `now`: exactly
+    /// `add(now, 1)` then `add(now, -1)` (the second adds nothing to the integral),
+    /// for one step less. A connection that passes through an empty queue.
+    #[inline]
+    pub(crate) fn blip(&mut self, now: f64) {
+        self.accrue(now);
+        let up = self.value + 1;
+        if up > self.peak {
+            self.peak = up;
+        }
+    }
+
     /// From `at` on, the integral starts from zero; the value held at `at` counts
     /// towards the peak.
     pub(crate) fn restart(&mut self, at: f64) {
@@ -65,5 +77,49 @@ impl Level {
         self.accrue(end);
         self.window_area = self.area;
         self.max = self.peak;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blip_leaves_a_level_exactly_as_a_step_up_and_back_at_the_same_instant_does() {
+        let (mut a, mut b) = (Level::default(), Level::default());
+        let mut t = 0.0;
+        for i in 0..200u32 {
+            t += f64::from(i % 7) * 0.37;
+            match i % 5 {
+                0 | 3 => {
+                    a.blip(t);
+                    b.add(t, 1);
+                    b.add(t, -1);
+                }
+                1 => {
+                    a.add(t, 2);
+                    b.add(t, 2);
+                }
+                2 => {
+                    a.add(t, -1);
+                    b.add(t, -1);
+                }
+                _ => {
+                    a.restart(t);
+                    b.restart(t);
+                }
+            }
+            assert_eq!(a.integral(t).to_bits(), b.integral(t).to_bits());
+            assert_eq!(
+                (a.value, a.peak, a.since.to_bits()),
+                (b.value, b.peak, b.since.to_bits())
+            );
+        }
+        a.fix(t + 1.0);
+        b.fix(t + 1.0);
+        assert_eq!(
+            (a.max, a.window_area.to_bits()),
+            (b.max, b.window_area.to_bits())
+        );
     }
 }

@@ -54,6 +54,10 @@ impl Default for ServiceStats {
 }
 
 impl ServiceStats {
+    fn levels(&mut self) -> [&mut Level; 3] {
+        [&mut self.queue, &mut self.processes, &mut self.busy]
+    }
+
     #[inline]
     pub fn queue_wait(&mut self, wait: f64) {
         self.queue_wait_sum += wait;
@@ -171,21 +175,29 @@ impl RepStats {
     /// here; a value held across `at` counts towards their peaks. Later calls change
     /// nothing.
     pub fn start_window(&mut self, at: f64) {
+        self.start_window_with(at, std::iter::empty());
+    }
+
+    /// `start_window` for these levels and for services' statistics kept outside
+    /// `services` while a run goes on (a simulator's stations hold their own).
+    pub(crate) fn start_window_with<'s>(
+        &mut self,
+        at: f64,
+        outside: impl IntoIterator<Item = &'s mut ServiceStats>,
+    ) {
         if self.started {
             return;
         }
         self.started = true;
-        for l in self.levels() {
+        self.in_system.restart(at);
+        for l in self.services.iter_mut().flat_map(ServiceStats::levels) {
+            l.restart(at);
+        }
+        for l in outside.into_iter().flat_map(ServiceStats::levels) {
             l.restart(at);
         }
     }
 
-    /// Ends the observed window at `end`. A run with `load.duration` is observed from
-    /// the warm-up's end to the duration, so that the time averages and peaks describe
-    /// the load and not the drain after it (which, with long sessions, would dilute
-    /// them); a run of `load.connections` (a burst) until its last connection is
-    /// resolved. A window that never started (the run ended before the warm-up did)
-    /// is empty. Later calls change nothing.
     /// True once `close_window` has fixed the results.
     pub fn window_closed(&self) -> bool {
         self.closed
@@ -205,7 +217,23 @@ impl RepStats {
         }
     }
 
+    /// Ends the observed window at `end`. A run with `load.duration` is observed from
+    /// the warm-up's end to the duration, so that the time averages and peaks describe
+    /// the load and not the drain after it (which, with long sessions, would dilute
+    /// them); a run of `load.connections` (a burst) until its last connection is
+    /// resolved. A window that never started (the run ended before the warm-up did)
+    /// is empty. Later calls change nothing.
     pub fn close_window(&mut self, end: f64) {
+        self.close_window_with(end, std::iter::empty());
+    }
+
+    /// `close_window` for these levels and for services' statistics kept outside
+    /// `services` while a run goes on.
+    pub(crate) fn close_window_with<'s>(
+        &mut self,
+        end: f64,
+        outside: impl IntoIterator<Item = &'s mut ServiceStats>,
+    ) {
         if self.closed {
             return;
         }
@@ -215,21 +243,33 @@ impl RepStats {
             self.window = 0.0;
             return;
         }
-        self.start_window(self.warmup);
-        for l in self.levels() {
+        // A window that never started starts at the warm-up's end.
+        let (start, at) = (!self.started, self.warmup);
+        self.started = true;
+        let close = |l: &mut Level| {
+            if start {
+                l.restart(at);
+            }
             l.fix(end.max(l.since));
+        };
+        close(&mut self.in_system);
+        for l in self.services.iter_mut().flat_map(ServiceStats::levels) {
+            close(l);
+        }
+        for l in outside.into_iter().flat_map(ServiceStats::levels) {
+            close(l);
         }
         self.window = (end - self.warmup).max(0.0);
     }
 
-    fn levels(&mut self) -> Vec<&mut Level> {
-        let mut v = vec![&mut self.in_system];
-        for s in &mut self.services {
-            v.push(&mut s.queue);
-            v.push(&mut s.processes);
-            v.push(&mut s.busy);
-        }
-        v
+    /// The model-wide outcome counts, summed over the services at the end of a run
+    /// (the simulator counts each outcome once, at its service): the clients'
+    /// connections are those offered to the first service.
+    pub(crate) fn sum_services(&mut self) {
+        self.offered = self.services.first().map_or(0, |s| s.offered);
+        self.refused = self.services.iter().map(|s| s.refused).sum();
+        self.dropped = self.services.iter().map(|s| s.dropped).sum();
+        self.timed_out = self.services.iter().map(|s| s.timed_out).sum();
     }
 
     /// Keeps a timeline in bins of `width` seconds: the owner calls `bin_edge` at
@@ -250,9 +290,20 @@ impl RepStats {
 
     /// A bin ends at `now`: the first service's levels' integrals over it are recorded.
     pub fn bin_edge(&mut self, now: f64) {
-        if let Some(r) = self.recording.as_deref_mut() {
-            let s = &mut self.services[0];
-            r.edge(s.queue.integral(now), s.processes.integral(now));
+        if let Some(front) = self.services.first_mut() {
+            Self::edge(&mut self.recording, front, now);
+        }
+    }
+
+    /// `bin_edge` with the first service's statistics kept outside `services` while
+    /// a run goes on.
+    pub(crate) fn bin_edge_with(&mut self, now: f64, front: &mut ServiceStats) {
+        Self::edge(&mut self.recording, front, now);
+    }
+
+    fn edge(recording: &mut Option<Box<Recording>>, front: &mut ServiceStats, now: f64) {
+        if let Some(r) = recording.as_deref_mut() {
+            r.edge(front.queue.integral(now), front.processes.integral(now));
         }
     }
 
@@ -268,8 +319,14 @@ impl RepStats {
     pub fn served(&mut self, latency: f64) {
         self.served += 1;
         self.latency_sum += latency;
-        self.latency_max = self.latency_max.max(latency);
-        self.latency_min = self.latency_min.min(latency);
+        // Compares rather than f64::max and min, which also handle a NaN in `self`
+        // (never here) at several instructions a call; a NaN latency changes neither.
+        if latency > self.latency_max {
+            self.latency_max = latency;
+        }
+        if latency < self.latency_min {
+            self.latency_min = latency;
+        }
         record(&mut self.latency, latency);
     }
 
