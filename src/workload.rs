@@ -17,10 +17,17 @@ pub const ARRIVALS: u64 = 1;
 pub const WORK: u64 = 2;
 /// The clients' pauses between unix retries.
 pub const RETRY: u64 = 4;
+/// The CPU seconds of the first service's work (`work.cpu`): a stream of its own, so
+/// that a model's blocking draws are the same whether it gives `cpu` or not.
+pub const CPU: u64 = 5;
 /// The streams of the work drawn at a chain's later services: this plus the service's
 /// index (the simulator's, and the harness's load generator for a chain's last
 /// service).
 pub const SERVICE_WORK_STREAM: u64 = 16;
+/// The streams of the CPU seconds drawn at a chain's later services: this plus the
+/// service's index (a chain has at most `model::MAX_SERVICES` services, so these never
+/// meet the streams above).
+pub const SERVICE_CPU_STREAM: u64 = 512;
 
 /// When connections are sent.
 #[derive(Debug, Clone)]
@@ -46,15 +53,19 @@ pub struct Workload {
     blocking: Dist,
     hold: Dist,
     hold_is_zero: bool,
+    cpu: Dist,
+    cpu_is_zero: bool,
     duration: Option<f64>,
     connections: Option<u64>,
 }
 
-/// One connection's work: seconds it blocks its process, then seconds it stays open.
+/// One connection's work: CPU seconds it needs (burnt first), seconds it blocks its
+/// process off the CPU (slept after), then seconds it stays open.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Cost {
     pub blocking: f64,
     pub hold: f64,
+    pub cpu: f64,
 }
 
 impl Workload {
@@ -79,6 +90,7 @@ impl Workload {
         // The clients' work is done at the service they connect to.
         let work = &model.front().work;
         let hold = work.hold.sampler();
+        let cpu = work.cpu.sampler();
         Workload {
             clock,
             rate: load.rate,
@@ -86,6 +98,8 @@ impl Workload {
             blocking: work.blocking.sampler(),
             hold_is_zero: hold.is_zero(),
             hold,
+            cpu_is_zero: cpu.is_zero(),
+            cpu,
             duration: load.duration,
             connections: load.connections,
         }
@@ -103,6 +117,7 @@ impl Workload {
             w: self,
             arrivals: derive(ARRIVALS),
             work: derive(WORK),
+            cpu: derive(CPU),
             sent: 0,
             last: 0.0,
             piece: 0,
@@ -127,6 +142,7 @@ pub struct Source<'a> {
     w: &'a Workload,
     arrivals: Rng64,
     work: Rng64,
+    cpu: Rng64,
     /// Connections whose send time was given out.
     sent: u64,
     /// The last send time (a Poisson clock: in the flat time of load.rate).
@@ -182,6 +198,13 @@ impl Source<'_> {
     /// stream, so that the n-th connection costs the same whatever happens to it.
     #[inline(always)]
     pub fn work(&mut self) -> Cost {
+        // The CPU part from a stream of its own, and only when the model gives one: a
+        // model without `work.cpu` draws exactly what it drew before.
+        let cpu = if self.w.cpu_is_zero {
+            0.0
+        } else {
+            self.w.cpu.sample(&mut self.cpu)
+        };
         // A trace's own work for this request, where it gives one.
         if let Clock::Trace(tr, _) = &self.w.clock {
             let given = tr.blocking[self.sent as usize - 1];
@@ -193,6 +216,7 @@ impl Source<'_> {
                     } else {
                         self.w.hold.sample(&mut self.work)
                     },
+                    cpu,
                 };
             }
         }
@@ -203,6 +227,7 @@ impl Source<'_> {
             } else {
                 self.w.hold.sample(&mut self.work)
             },
+            cpu,
         }
     }
 }

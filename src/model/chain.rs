@@ -6,7 +6,7 @@
 //! before, which loads as a list of one service named "", or the chain.
 
 use super::{
-    default_retry_for, default_retry_pause, FieldError, Listener, Load, Master, Model, Pool,
+    default_retry_for, default_retry_pause, FieldError, Host, Listener, Load, Master, Model, Pool,
     SimSettings, Work, MAX_SERVICES,
 };
 use crate::dist::DistSpec;
@@ -78,6 +78,11 @@ pub struct Service {
     pub handoff: Option<Handoff>,
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "connect")]
     connect_table: Option<Connect>,
+    /// Whether the service runs on the model's `[host]` (default: yes). `false`: it
+    /// runs on another machine, whose CPUs and memory the model does not know: its
+    /// `work.cpu` is spent at full speed and its processes' memory is not counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<bool>,
     /// The hop's rules (defaults when the file gives no `connect` table).
     #[serde(skip)]
     pub connect: Connect,
@@ -98,6 +103,7 @@ impl Service {
             next: None,
             handoff: None,
             connect_table: None,
+            host: None,
             connect: Connect::default(),
             connect_given: false,
         }
@@ -161,6 +167,7 @@ pub(super) struct RawModel {
     master: Option<Master>,
     work: Option<Work>,
     services: Option<Vec<Service>>,
+    host: Option<Host>,
     #[serde(default)]
     sim: SimSettings,
 }
@@ -213,6 +220,7 @@ impl RawModel {
                     description: self.description,
                     load: self.load,
                     services,
+                    host: self.host,
                     sim: self.sim,
                 })
             }
@@ -232,6 +240,7 @@ impl RawModel {
                     description: self.description,
                     load: self.load,
                     services: vec![Service::new("", &listener, &pool, &master, &work)],
+                    host: self.host,
                     sim: self.sim,
                 })
             }
@@ -335,6 +344,8 @@ struct SingleView<'a> {
     pool: &'a Pool,
     master: &'a Master,
     work: &'a Work,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a Host>,
     sim: &'a SimSettings,
 }
 
@@ -346,6 +357,8 @@ struct ChainView<'a> {
     description: &'a str,
     load: &'a Load,
     services: Vec<ServiceView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a Host>,
     sim: &'a SimSettings,
 }
 
@@ -363,6 +376,8 @@ struct ServiceView<'a> {
     handoff: Option<Handoff>,
     #[serde(skip_serializing_if = "Option::is_none")]
     connect: Option<&'a Connect>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<bool>,
 }
 
 impl Serialize for Model {
@@ -377,6 +392,7 @@ impl Serialize for Model {
                 pool: &one.pool,
                 master: &one.master,
                 work: &one.work,
+                host: self.host.as_ref(),
                 sim: &self.sim,
             }
             .serialize(s)
@@ -397,8 +413,10 @@ impl Serialize for Model {
                         next: v.next.as_deref(),
                         handoff: v.handoff,
                         connect: v.next.as_ref().map(|_| &v.connect),
+                        host: v.host,
                     })
                     .collect(),
+                host: self.host.as_ref(),
                 sim: &self.sim,
             }
             .serialize(s)

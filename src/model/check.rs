@@ -26,7 +26,8 @@ impl Model {
             self.front().listener.kind,
         )?;
         self.check_sim()?;
-        self.check_ticks()
+        self.check_ticks()?;
+        self.check_host()
     }
 
     fn check_load(&self) -> Result<(), FieldError> {
@@ -383,7 +384,14 @@ fn check_tables(s: &Service) -> Result<(), FieldError> {
     s.family()
         .check(&s.settings())
         .map_err(|r| bad(&f(r.field), r.message))?;
+    if !s.work.blocking_given && !s.work.cpu_given {
+        return Err(bad(
+            &f("work.blocking"),
+            "is required: the time a connection blocks its process (off the CPU), or give              work.cpu, the CPU seconds it needs (then work.blocking defaults to 0)",
+        ));
+    }
     dist(&f("work.blocking"), &s.work.blocking)?;
+    dist(&f("work.cpu"), &s.work.cpu)?;
     dist(&f("work.hold"), &s.work.hold)
 }
 

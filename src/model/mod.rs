@@ -25,12 +25,14 @@
 
 mod chain;
 mod check;
+mod host;
 mod paths;
 pub mod profile;
 mod source;
 pub mod trace;
 
 pub use chain::{Connect, Handoff, Service};
+pub use host::{Host, MemoryUse, MAX_CPUS};
 
 pub use crate::families::MasterMode;
 pub use paths::check_path;
@@ -52,6 +54,9 @@ pub struct Model {
     /// One or more services, the first the one the clients connect to: a single-service
     /// file's one service (named ""), or a chain's, in the file's order.
     pub services: Vec<Service>,
+    /// The machine the services share (SPEC 13); None: no CPU contention, no memory
+    /// check.
+    pub host: Option<Host>,
     pub sim: SimSettings,
 }
 
@@ -242,6 +247,10 @@ pub struct Pool {
     /// Most idle processes it keeps (pm.max_spare_servers, MaxSpareServers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_spare: Option<u32>,
+    /// Resident memory of one process in MiB (ps's RSS), counted against
+    /// `host.memory_mib` (SPEC 13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_memory_mib: Option<f64>,
 }
 
 fn is_one(n: &u32) -> bool {
@@ -334,15 +343,71 @@ fn zero() -> DistSpec {
     DistSpec::constant(0.0)
 }
 
-/// What a connection costs the process that serves it.
+/// What a connection costs the process that serves it: its CPU part first (shared with
+/// the other busy processes on the host's CPUs, SPEC 13), then its time off the CPU,
+/// then its hold. Read and written through `WorkTable`, which keeps what the file
+/// gave: `blocking` is required unless `cpu` is given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "WorkTable", into = "WorkTable")]
 pub struct Work {
-    /// Time the connection blocks its process.
+    /// Time the connection blocks its process off the CPU (waiting on a database, the
+    /// network, a sleep); 0 when the file gives only `cpu`.
     pub blocking: DistSpec,
     /// Time the connection stays open after its work, the process free for others.
-    #[serde(default = "zero")]
     pub hold: DistSpec,
+    /// CPU seconds the connection needs, before its time off the CPU (default 0).
+    pub cpu: DistSpec,
+    /// The file (or a `--set`) gave `blocking`, `cpu`: so that the model is written
+    /// back as it was read, and a missing `blocking` is refused only without `cpu`.
+    pub blocking_given: bool,
+    pub cpu_given: bool,
+}
+
+/// The `work` table as a file writes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkTable {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    blocking: Option<DistSpec>,
+    #[serde(default = "zero")]
+    hold: DistSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cpu: Option<DistSpec>,
+}
+
+impl From<WorkTable> for Work {
+    fn from(t: WorkTable) -> Work {
+        Work {
+            blocking_given: t.blocking.is_some(),
+            cpu_given: t.cpu.is_some(),
+            blocking: t.blocking.unwrap_or_else(zero),
+            hold: t.hold,
+            cpu: t.cpu.unwrap_or_else(zero),
+        }
+    }
+}
+
+impl From<Work> for WorkTable {
+    fn from(w: Work) -> WorkTable {
+        WorkTable {
+            blocking: w.blocking_given.then_some(w.blocking),
+            hold: w.hold,
+            cpu: w.cpu_given.then_some(w.cpu),
+        }
+    }
+}
+
+impl Work {
+    /// Mean seconds a connection's work takes its process with a CPU of its own: its
+    /// CPU part and its time off the CPU.
+    pub fn mean_time(&self) -> f64 {
+        self.cpu.mean() + self.blocking.mean()
+    }
+
+    /// Whether connections need any CPU.
+    pub fn uses_cpu(&self) -> bool {
+        !matches!(self.cpu, DistSpec::Constant { value } if value == 0.0)
+    }
 }
 
 /// Run control.
@@ -610,10 +675,11 @@ impl Model {
             .saturating_add(1_000_000)
     }
 
-    /// Offered load in Erlangs: arrival rate times the first service's mean blocking
-    /// time.
+    /// Offered load in Erlangs: arrival rate times the first service's mean work time
+    /// (its CPU part and its time off the CPU).
     pub fn offered_load(&self) -> f64 {
-        self.load.rate * self.front().work.blocking.mean()
+        // 0 + blocking is blocking exactly: a model without `cpu` gives what it gave.
+        self.load.rate * self.front().work.mean_time()
     }
 }
 

@@ -107,6 +107,11 @@ const PATHS: &[(&str, PathKind, &str)] = &[
         "most idle processes kept",
     ),
     (
+        "pool.process_memory_mib",
+        PathKind::Value,
+        "resident memory of one process, MiB",
+    ),
+    (
         "master.tick",
         PathKind::Value,
         "seconds between maintenance ticks",
@@ -159,12 +164,27 @@ const PATHS: &[(&str, PathKind, &str)] = &[
     (
         "work.blocking",
         PathKind::Distribution,
-        "time a connection blocks its process",
+        "time a connection blocks its process, off the CPU",
     ),
     (
         "work.hold",
         PathKind::Distribution,
         "connection open after its work, process free",
+    ),
+    (
+        "work.cpu",
+        PathKind::Distribution,
+        "CPU seconds a connection needs, before its time off the CPU",
+    ),
+    (
+        "host.cpus",
+        PathKind::Value,
+        "CPUs the services share: cores or a CPU quota in cores",
+    ),
+    (
+        "host.memory_mib",
+        PathKind::Value,
+        "memory for the services' processes, MiB",
     ),
     ("sim.seed", PathKind::Integer, "random seed"),
     ("sim.replications", PathKind::Integer, "independent runs"),
@@ -215,6 +235,11 @@ const SERVICE_PATHS: &[(&str, PathKind, &str)] = &[
         "the service its processes connect to next",
     ),
     ("handoff", PathKind::Value, "\"pass\" or \"proxy\""),
+    (
+        "host",
+        PathKind::Value,
+        "false: the service runs on another machine than [host]",
+    ),
     (
         "connect.on_refused",
         PathKind::Value,

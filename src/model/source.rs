@@ -211,8 +211,9 @@ fn distributions(m: &mut Model) -> Vec<(String, &mut crate::dist::DistSpec)> {
             p("master.respawn_delay"),
             p("work.blocking"),
             p("work.hold"),
+            p("work.cpu"),
         ];
-        let [a, b, c, d, e, f] = paths;
+        let [a, b, c, d, e, f, g] = paths;
         out.extend([
             (a, &mut s.connect.retry_pause),
             (b, &mut s.master.startup),
@@ -220,6 +221,7 @@ fn distributions(m: &mut Model) -> Vec<(String, &mut crate::dist::DistSpec)> {
             (d, &mut s.master.respawn_delay),
             (e, &mut s.work.blocking),
             (f, &mut s.work.hold),
+            (g, &mut s.work.cpu),
         ]);
     }
     out

@@ -104,7 +104,9 @@ impl<'a> Sim<'a> {
             origin: now,
             sent: now,
             deadline: now + self.c.client.timeout,
-            blocking: work.blocking,
+            // Without CPU contention the CPU part takes its own length (0 + blocking
+            // is blocking exactly).
+            blocking: work.cpu + work.blocking,
             hold: work.hold,
             queued_at: now,
             syns: 0,

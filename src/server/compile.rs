@@ -75,6 +75,8 @@ pub(super) struct ServiceSpec {
     /// with the client's connection, from the workload).
     pub blocking: Dist,
     pub hold: Dist,
+    /// The CPU seconds of that work (`work.cpu`), drawn from a stream of its own.
+    pub cpu: Dist,
     /// How its processes hand a connection to `next`, and that hop's client rules.
     pub handoff: Handoff,
     pub hop: Rules,
@@ -115,6 +117,7 @@ impl ServiceSpec {
             respawn_delay: s.master.respawn_delay.sampler(),
             blocking: s.work.blocking.sampler(),
             hold: s.work.hold.sampler(),
+            cpu: s.work.cpu.sampler(),
             handoff: s.handoff.unwrap_or_default(),
             hop: Rules::new(
                 c.on_refused,

@@ -31,6 +31,14 @@ impl Sim<'_> {
         } else {
             next.hold.sample(rng)
         };
+        let cpu = if next.cpu.is_zero() {
+            0.0
+        } else {
+            next.cpu.sample(&mut self.sh.rng.cpu[n - 1])
+        };
+        // Without CPU contention the CPU part takes its own length (0 + blocking is
+        // blocking exactly).
+        let blocking = cpu + blocking;
         let child = Conn {
             sent: now,
             deadline: c.deadline.min(now + timeout),

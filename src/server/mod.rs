@@ -210,8 +210,9 @@ struct Streams {
     master: Rng64,
     retry: Rng64,
     /// The work drawn at a chain's later services, one stream each (station s at
-    /// s - 1).
+    /// s - 1), and the CPU seconds of that work, one stream each.
     work: Vec<Rng64>,
+    cpu: Vec<Rng64>,
 }
 
 impl Streams {
@@ -221,6 +222,9 @@ impl Streams {
             retry: derive(workload::RETRY),
             work: (1..stations as u64)
                 .map(|s| derive(workload::SERVICE_WORK_STREAM + s))
+                .collect(),
+            cpu: (1..stations as u64)
+                .map(|s| derive(workload::SERVICE_CPU_STREAM + s))
                 .collect(),
         }
     }
