@@ -36,6 +36,7 @@ pub use chain::where_refused;
 pub use data::default_axes;
 pub use heatmap::heatmap;
 pub use latency::latency_chart;
+pub use style::fmt_number;
 pub use timeline::timeline_chart;
 pub use validation::validation_overlay;
 
