@@ -42,6 +42,13 @@ pub fn run(args: SweepArgs) -> Result<()> {
         .map(|v| sweep::parse_axis(v))
         .collect::<Result<Vec<_>, _>>()?;
     let points = sweep::expand(&s.loaded.text, &s.loaded.file, &s.overrides, &axes)?;
+    // What points did with spare settings above their process_limit, each said once.
+    let mut fitted: Vec<String> = Vec::new();
+    for n in points.iter().filter_map(|p| p.note.clone()) {
+        if !fitted.contains(&n) {
+            fitted.push(n);
+        }
+    }
     let shard = args
         .shard
         .as_deref()
@@ -101,7 +108,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
     )?;
     bar.finish_and_clear();
     let results = &done.results;
-    let mut lines = Vec::new();
+    let mut lines: Vec<String> = fitted.iter().map(|n| format!("note: {n}")).collect();
     if let Some((sh, Some(variable))) = shard {
         lines.push(format!("shard {}/{} (K from {variable})", sh.k, sh.n));
     }
