@@ -324,6 +324,7 @@ mod tests {
         let long = ChartText {
             title: "dovecot-imap-old-kernel: Dovecot 2.3 service imap behind imap-login, somaxconn 128".to_string(),
             subtitle: "client_limit=1, service_count=1, process_min_avail=0, master.mode=on-demand, backlog=4096, somaxconn=128, retry_for=0.5 s, blocking=lognormal".to_string(),
+            front: String::new(),
         };
         capacity_curve(
             &table(&csv),

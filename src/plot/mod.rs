@@ -46,6 +46,9 @@ pub use validation::validation_overlay;
 pub struct ChartText {
     pub title: String,
     pub subtitle: String,
+    /// A chain's first service, whose queue and processes a timeline shows ("" for a
+    /// single service).
+    pub front: String,
 }
 
 /// A chart request the input cannot satisfy: bad usage, not a failure to draw.
@@ -165,6 +168,7 @@ pub(crate) mod testing {
         ChartText {
             title: "nginx-gunicorn".to_string(),
             subtitle: "backlog=2048, somaxconn=128, blocking=2 s".to_string(),
+            front: String::new(),
         }
     }
 

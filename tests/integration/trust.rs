@@ -502,3 +502,28 @@ fn plan_json_is_one_object_with_the_spec_fields() {
         }
     }
 }
+
+#[test]
+fn a_chains_simulate_headline_gives_the_load_of_every_service() {
+    let out = eagain()
+        .args([
+            "simulate",
+            "models/dovecot-login-imap.toml",
+            "--replications",
+            "2",
+        ])
+        .args(["--set", "load.duration=400", "--set", "sim.warmup=100"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let headline = table
+        .lines()
+        .find(|l| l.starts_with("offered load"))
+        .unwrap_or_else(|| panic!("{table}"));
+    // 12 logins a second: imap-login works 0.003 s on each, imap holds each 60 s.
+    assert!(
+        headline.contains("imap-login 0.036 Erlangs") && headline.contains("imap 720 Erlangs"),
+        "{headline}"
+    );
+}
