@@ -399,6 +399,7 @@ impl Bins {
             label: label.to_string(),
             color,
             points,
+            dodge: 0,
         }
     }
 
