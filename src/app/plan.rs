@@ -2,8 +2,9 @@
 //! its estimate ("none seen" with its bound where no replication saw one), the notes
 //! and warnings that qualify the answer, and the answer as the last line,
 //! `PATH=VALUE`; or, with `--format json`, one object (SPEC section 12). With no answer
-//! stdout still holds the evaluations (or the object, `value` null), and the reason
-//! with what would give an answer goes to stderr with exit code 2.
+//! the table's contract is every refusal's (exit code 2, nothing on stdout, one line on
+//! stderr: the reason and what would give an answer); the JSON object is printed all
+//! the same, with `value` null, `met` false and that `reason`, and exit code 0.
 
 use super::args::{Format, PlanArgs};
 use super::{load_scenario, print};
@@ -16,22 +17,24 @@ pub fn run(args: PlanArgs) -> Result<()> {
     let s = load_scenario(&args.model)?;
     let p = plan::solve(&s, &args.solve, &args.target, args.max)?;
     let file = s.loaded.file.display().to_string();
-    let text = match args.format {
-        Format::Json => {
-            serde_json::to_string_pretty(&p.to_json(&file, s.options.seed, s.options.replications))?
-                + "\n"
+    let (seed, replications) = (s.options.seed, s.options.replications);
+    match (args.format, p.answer) {
+        (Format::Json, _) => {
+            let json = serde_json::to_string_pretty(&p.to_json(&file, seed, replications))?;
+            print(&(json + "\n"))
         }
-        Format::Table => table(&p, &file, s.options.replications, s.options.seed),
-    };
-    print(&text)?;
-    match &p.reason {
-        Some(reason) => Err(BadInput(reason.clone()).into()),
-        None => Ok(()),
+        (Format::Table, None) => Err(BadInput(
+            p.reason
+                .clone()
+                .unwrap_or_else(|| format!("no value meets {}", p.target.text())),
+        )
+        .into()),
+        (Format::Table, Some(answer)) => print(&table(&p, answer, &file, replications, seed)),
     }
 }
 
 /// The text for a person: each evaluation, the notes, the answer last.
-fn table(p: &Plan, file: &str, replications: u32, seed: u64) -> String {
+fn table(p: &Plan, answer: f64, file: &str, replications: u32, seed: u64) -> String {
     let (path, bound, metric) = (&p.path, p.target.bound, &p.target.metric);
     let mut text = format!(
         "{} evaluations of {file} ({replications} replications each, seed {seed}):\n",
@@ -62,9 +65,6 @@ fn table(p: &Plan, file: &str, replications: u32, seed: u64) -> String {
     for n in &p.notes {
         text += &format!("note: {n}\n");
     }
-    let Some(answer) = p.answer else {
-        return text;
-    };
     match p.by_mean {
         Some(m) if m != answer => {
             let (m, a) = (p.value_text(m), p.value_text(answer));
