@@ -352,6 +352,10 @@ fn simulate_says_none_seen_with_the_exposure_and_its_bound_never_zero_to_zero() 
         "{table}"
     );
     assert!(table.contains("95 % upper bound 6.2"), "{table}");
+    assert!(
+        table.contains("any refusal in a run  0.0000  (0 of 3 replications of 2000 s"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -524,5 +528,56 @@ fn a_chains_simulate_headline_gives_the_load_of_every_service() {
     assert!(
         headline.contains("imap-login 0.036 Erlangs") && headline.contains("imap 720 Erlangs"),
         "{headline}"
+    );
+}
+
+#[test]
+fn the_readmes_claims_agree_with_the_binary() {
+    let readme = std::fs::read_to_string(root("README.md")).unwrap();
+    // "At 1.5 requests a second, one worker refuses 0.62 of the requests, two refuse
+    // 0.29 and four refuse none": the main command's points at 1.5.
+    let claim = "one worker refuses\n  0.62 of the requests, two refuse 0.29 and four refuse none";
+    assert!(readme.contains(claim), "the README no longer says: {claim}");
+    let dir = tempfile::tempdir().unwrap();
+    eagain()
+        .args([
+            "sweep",
+            "models/nginx-gunicorn.toml",
+            "--set",
+            "load.arrival=poisson",
+        ])
+        .args([
+            "--vary",
+            "load.rate=1.5",
+            "--vary",
+            "pool.process_limit=1,2,4",
+        ])
+        .arg("--out")
+        .arg(dir.path())
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();
+    let mut rows = csv.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (mean, none) = (
+        col("refusal_probability_mean"),
+        col("refusal_probability_none_seen"),
+    );
+    let cells: Vec<Vec<&str>> = rows.map(|r| r.split(',').collect()).collect();
+    let refused = |i: usize| cells[i][mean].parse::<f64>().unwrap();
+    assert_eq!(format!("{:.2}", refused(0)), "0.62", "{csv}");
+    assert_eq!(format!("{:.2}", refused(1)), "0.29", "{csv}");
+    assert_eq!(cells[2][none], "true", "{csv}");
+    // `import doveconf` writes the chain unless --service names one.
+    assert!(readme.contains("It\nwrites the chain imap-login → imap"));
+    let (toml, _) = crate::common::import_file(
+        "doveconf",
+        &root("tests/data/doveconf/debian-2.3.19.1-default.conf"),
+        &[],
+    );
+    assert!(
+        toml.contains("name = \"imap-login\"") && toml.contains("name = \"imap\""),
+        "{toml}"
     );
 }
