@@ -14,8 +14,8 @@
 //! The concepts live in their own files: `client.rs` (arrivals, connect, retries,
 //! outcomes), `pool.rs` (processes: accept, work, exit), `master.rs` (the fork each
 //! master serialises, its own accepts, the drop timer), `family/` (each server family's
-//! spawn decisions), `idle.rs` (a station's idle processes, oldest first) and `hop.rs`
-//! (a chain's hops). The rules and where they come from are in docs/semantics.md; each
+//! spawn decisions), `idle.rs` (a station's idle processes, oldest first), `hop.rs`
+//! (a chain's hops) and `host.rs` (the host's CPUs, shared by processor sharing). The rules and where they come from are in docs/semantics.md; each
 //! is cited where it is made, as `(semantics: ID)`.
 //!
 //! A run's whole state (`Sim`) is `Clone`: the compiled model is shared by
