@@ -1,4 +1,4 @@
-//! The host's CPUs, shared by processor sharing (SPEC 13; semantics: cpu-sharing):
+//! The host's CPUs, shared by processor sharing (SPEC 13; docs/cpu.md#measured):
 //! every connection in the CPU part of its work, in any station on the host, is a
 //! job; with n jobs and c CPUs (cores, or a quota in cores) each progresses at
 //! min(1, c / n). A connection's work is its CPU part first, then its time off the
