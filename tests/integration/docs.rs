@@ -13,7 +13,8 @@
 //!   the page. In a ```sh block every other line must be a comment; in the others a
 //!   `$ ` line must be a command, and lines without a prompt are output, not run.
 //! - The commands of a page run in order, each with bash, in a temporary folder that
-//!   holds a copy of `models/` and an empty `output/`, as from the repository's root:
+//!   holds a copy of `models/` and `tests/data/` (the shipped sample configurations)
+//!   and an empty `output/`, as from the repository's root:
 //!   nothing is written into the checkout, and a command may read what an earlier one
 //!   of the same page wrote.
 //! - Markers are HTML comments, invisible on GitHub, on the lines right before a
@@ -29,8 +30,11 @@
 //!     at the end the chart comes from real servers: the block stays `not run`, and
 //!     only the committed file is checked (a 1400 x 900 PNG).
 //!
-//!   Every image a page shows from `output/readme/` needs its chart marker, and every
-//!   PNG there must be shown.
+//!   Every image a page shows from `output/readme/` (a page under docs/ writes
+//!   `../output/readme/`) needs its chart marker, and every PNG there must be shown.
+//! - Every relative link of a page (`[text](path)`, `[text](path#anchor)`,
+//!   `[text](#anchor)`) must lead to a file or folder of the repository, and an anchor
+//!   into a page to one of its headings (GitHub's slug) or `<a id="...">` tags.
 //! - `scripts/readme-charts.sh` runs this test with `EAGAIN_DOCS_CHARTS=write`, which
 //!   copies each chart drawn over the committed one instead of comparing them; with
 //!   `--measure` (`EAGAIN_DOCS_MEASURE=1`) it also runs the blocks of measured charts.
@@ -373,6 +377,7 @@ fn run_page(page: &Path, mode: Mode) -> PageRun {
     };
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&root("models"), &dir.path().join("models"));
+    copy_tree(&root("tests/data"), &dir.path().join("tests/data"));
     std::fs::create_dir(dir.path().join("output")).unwrap();
     let bin_dir = dir.path().join(".bin");
     std::fs::create_dir(&bin_dir).unwrap();
@@ -545,16 +550,138 @@ fn tail(text: &str, n: usize) -> &str {
     &text[start..]
 }
 
-/// The images a page shows from output/readme/.
+/// The images a page shows from output/readme/ (`output/readme/X.png` from the
+/// README, `../output/readme/X.png` or deeper from a page under docs/).
 fn shown_charts(text: &str) -> Vec<String> {
     text.match_indices("output/readme/")
         .filter_map(|(i, _)| {
             let rest = &text[i..];
             let end = rest.find(|c: char| c == ')' || c.is_whitespace() || c == '`')?;
             let path = &rest[..end];
-            (path.ends_with(".png") && text[..i].ends_with("](")).then(|| path.to_string())
+            let before = text[..i].trim_end_matches("../");
+            (path.ends_with(".png") && before.ends_with("](")).then(|| path.to_string())
         })
         .collect()
+}
+
+/// The anchors a page has: GitHub's slug of every heading (lower case, punctuation
+/// other than `-` and `_` dropped, spaces made `-`, a repeated slug numbered `-1`,
+/// `-2`, ...) and every `<a id="...">`.
+fn anchors(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if in_block {
+            continue;
+        }
+        for (i, _) in line.match_indices("<a id=\"") {
+            let rest = &line[i + 7..];
+            if let Some(end) = rest.find('"') {
+                out.push(rest[..end].to_string());
+            }
+        }
+        let Some(title) = line
+            .strip_prefix('#')
+            .map(|t| t.trim_start_matches('#'))
+            .filter(|t| t.starts_with(' '))
+        else {
+            continue;
+        };
+        let base: String = title
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        let mut slug = base.clone();
+        let mut n = 0;
+        while out.contains(&slug) {
+            n += 1;
+            slug = format!("{base}-{n}");
+        }
+        out.push(slug);
+    }
+    out
+}
+
+/// The relative link targets of a page outside its fenced blocks and code spans:
+/// (line, target).
+fn links(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut in_block = false;
+    for (n, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if in_block {
+            continue;
+        }
+        // Code spans out: `[a](b)` inside backticks is text, not a link.
+        let mut plain = String::new();
+        for (i, part) in line.split('`').enumerate() {
+            if i % 2 == 0 {
+                plain.push_str(part);
+            }
+            plain.push(' ');
+        }
+        for (i, _) in plain.match_indices("](") {
+            let rest = &plain[i + 2..];
+            let Some(end) = rest.find(')') else { continue };
+            let target = rest[..end].trim();
+            let external = target.contains("://") || target.starts_with("mailto:");
+            if !target.is_empty() && !external {
+                out.push((n + 1, target.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// What is wrong with the links of `page` (its text `text`): a target that is not in
+/// the repository, or an anchor its page does not have.
+fn broken_links(page: &Path, text: &str) -> Vec<String> {
+    let name = page.strip_prefix(root("")).unwrap().display().to_string();
+    let dir = page.parent().unwrap();
+    let mut out = Vec::new();
+    for (line, target) in links(text) {
+        let (path, anchor) = match target.split_once('#') {
+            Some((p, a)) => (p, Some(a)),
+            None => (target.as_str(), None),
+        };
+        let file = if path.is_empty() {
+            page.to_path_buf()
+        } else {
+            dir.join(path)
+        };
+        if !file.exists() {
+            out.push(format!(
+                "{name} line {line}: the link `{target}` leads to no file ({} is missing)",
+                file.display()
+            ));
+            continue;
+        }
+        if let Some(anchor) = anchor {
+            let is_page = file.extension().is_some_and(|e| e == "md");
+            let have = if is_page {
+                anchors(&std::fs::read_to_string(&file).unwrap())
+            } else {
+                Vec::new()
+            };
+            if !have.iter().any(|a| a == anchor) {
+                out.push(format!(
+                    "{name} line {line}: the link `{target}` names an anchor its page does \
+                     not have"
+                ));
+            }
+        }
+    }
+    out
 }
 
 #[test]
@@ -597,6 +724,65 @@ fn every_command_the_docs_show_runs_and_every_chart_they_show_is_current() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+#[test]
+fn every_link_of_the_docs_leads_to_a_file_and_an_anchor_that_exist() {
+    let mut failures = Vec::new();
+    for page in pages() {
+        failures.extend(broken_links(
+            &page,
+            &std::fs::read_to_string(&page).unwrap(),
+        ));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} broken link(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn links_and_anchors_are_read_as_github_renders_them() {
+    let page = "\
+# The guide
+## The master (`master.mode`)
+## Explain yesterday's 502s
+## Notes
+## Notes
+<a id=\"unix-eagain\"></a>
+See [the master](#the-master-mastermode), [`x`](semantics.md#unix-eagain) and
+[home](https://example.org/a_(b)); `[not](a link)`.
+```
+[not](in a block)
+```
+";
+    assert_eq!(
+        anchors(page),
+        [
+            "the-guide",
+            "the-master-mastermode",
+            "explain-yesterdays-502s",
+            "notes",
+            "notes-1",
+            "unix-eagain"
+        ]
+    );
+    assert_eq!(
+        links(page),
+        [
+            (7, "#the-master-mastermode".to_string()),
+            (7, "semantics.md#unix-eagain".to_string())
+        ]
+    );
+    let broken = broken_links(
+        &root("docs/guide.md"),
+        "[a](semantics.md#no-such-rule) [b](no-such-page.md) [c](semantics.md#unix-eagain)",
+    );
+    assert_eq!(broken.len(), 2, "{broken:?}");
+    assert!(broken[0].contains("names an anchor"), "{broken:?}");
+    assert!(broken[1].contains("leads to no file"), "{broken:?}");
 }
 
 #[test]
@@ -670,6 +856,10 @@ kubectl apply -f x.yaml
     assert_eq!(real_target("eagain simulate m.toml"), None);
     assert_eq!(
         shown_charts("![a](output/readme/a.png) and `output/readme/` and [b](output/readme/b.png)"),
+        ["output/readme/a.png", "output/readme/b.png"]
+    );
+    assert_eq!(
+        shown_charts("![a](../output/readme/a.png) ![b](../../output/readme/b.png)"),
         ["output/readme/a.png", "output/readme/b.png"]
     );
 }
