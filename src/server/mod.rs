@@ -34,7 +34,7 @@ mod station;
 pub use compile::Compiled;
 
 use crate::engine::{stream, EventId, EventQueue, Rng64};
-use crate::error::BadInput;
+use crate::error::{shown, BadInput};
 use crate::model::MAX_TIMELINE_BINS;
 use crate::stats::RepStats;
 use crate::workload;
@@ -545,13 +545,20 @@ impl<'a> Sim<'a> {
             .map(|f| f * decade)
             .find(|b| *b >= need)
             .unwrap_or(10.0 * decade);
+        let given = if m.sim.bin.is_some() {
+            ""
+        } else {
+            " (not given: the arrival window / 200)"
+        };
         BadInput(format!(
             "{}: the timeline of `simulate --out` would need more than {rows:.0} rows of \
-             sim.bin = {w} s: the run went on to simulated time {end:.3e} s (its arrivals \
-             ended at {:.3e} s; the rest is the queue draining), and a timeline has at most \
-             {rows:.0} rows; give a wider bin, such as --set sim.bin={wider}",
+             sim.bin = {} s{given}: the run went on to simulated time {end:.3e} s (its \
+             arrivals ended at {:.3e} s; the rest is the queue draining), and a timeline has \
+             at most {rows:.0} rows; give a wider bin, such as --set sim.bin={}",
             m.name,
+            shown(w),
             m.arrival_window(),
+            shown(wider),
         ))
     }
 
