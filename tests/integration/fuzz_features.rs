@@ -861,13 +861,11 @@ fn import(dir: &Path, rng: &mut Pcg64, what: &str) -> Ended {
                 .unwrap();
             args.extend([flag.to_string(), EXTREMES.choose(rng).unwrap().to_string()]);
         }
-        "doveconf" => {
-            if rng.random_bool(0.5) {
-                let s = ["imap", "imap-login", "pop3", "nobody"]
-                    .choose(rng)
-                    .unwrap();
-                args.extend(["--service".into(), s.to_string()]);
-            }
+        "doveconf" if rng.random_bool(0.5) => {
+            let s = ["imap", "imap-login", "pop3", "nobody"]
+                .choose(rng)
+                .unwrap();
+            args.extend(["--service".into(), s.to_string()]);
         }
         _ => {}
     }
