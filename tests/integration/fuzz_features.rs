@@ -301,6 +301,35 @@ fn read(p: &str) -> String {
     std::fs::read_to_string(root(p)).unwrap()
 }
 
+/// The fields that take a distribution.
+const DIST_FIELDS: [&str; 6] = [
+    "blocking",
+    "hold",
+    "startup",
+    "fork_time",
+    "respawn_delay",
+    "retry_pause",
+];
+
+/// Distributions at the edges of what can be drawn: a spread too narrow for a gamma's
+/// scale or a lognormal's sigma, tails too heavy, empty or reversed ranges, and work
+/// far longer than any run (a drain that a ticking master used to tick through).
+const DISTS: &[&str] = &[
+    "{ dist = \"gamma\", mean = 1, sd = 1e-200 }",
+    "{ dist = \"gamma\", mean = 1, sd = 5e-324 }",
+    "{ dist = \"lognormal\", mean = 1, sd = 1e-200 }",
+    "{ dist = \"gamma\", mean = 0.1, sd = 1e-9 }",
+    "{ dist = \"gamma\", mean = 1e-9, sd = 1e3 }",
+    "{ dist = \"lognormal\", mean = 1, sd = 1e7 }",
+    "{ dist = \"pareto\", scale = 1, shape = 0.05 }",
+    "{ dist = \"uniform\", low = 1, high = 0 }",
+    "{ dist = \"empirical\", values = [] }",
+    "{ dist = \"empirical\", values = [1e300] }",
+    "1e9",
+    "1e6",
+    "5e-324",
+];
+
 /// `simulate` of a mutated model, with mutated `--set`s of its own fields.
 fn simulate_case(dir: &Path, rng: &mut Pcg64, models: &[(&str, &[&str])], what: &str) -> Ended {
     let (name, sets) = models.choose(rng).unwrap();
@@ -312,7 +341,13 @@ fn simulate_case(dir: &Path, rng: &mut Pcg64, models: &[(&str, &[&str])], what: 
         }
     }
     let file = write(dir, "model.toml", &text);
-    let set = format!("{}={}", sets.choose(rng).unwrap(), value(rng));
+    let path = sets.choose(rng).unwrap();
+    let v = if DIST_FIELDS.iter().any(|f| path.ends_with(f)) && rng.random_bool(0.5) {
+        DISTS.choose(rng).unwrap()
+    } else {
+        value(rng)
+    };
+    let set = format!("{path}={v}");
     let args = [
         "simulate",
         file.to_str().unwrap(),
@@ -481,6 +516,7 @@ fn spares(dir: &Path, rng: &mut Pcg64, what: &str) -> Ended {
         "master.startup",
         "master.fork_time",
         "pool.client_limit",
+        "work.blocking",
     ];
     simulate_case(
         dir,
