@@ -15,6 +15,11 @@ pub const MAX_SECONDS: f64 = 1e9;
 pub const MIN_MEAN: f64 = 1e-9;
 /// The largest standard deviation of a lognormal or gamma, as a multiple of its mean.
 pub const MAX_CV: f64 = 1e6;
+/// The smallest standard deviation of a lognormal or gamma above 0, as a multiple of
+/// its mean: below it a gamma's scale (sd^2 / mean) underflows and its shape
+/// ((mean / sd)^2) overflows, and a lognormal's sigma (the root of ln(1 + cv^2)) is
+/// lost in rounding. `sd = 0` is a constant.
+pub const MIN_CV: f64 = 1e-6;
 /// The heaviest Pareto tail: below this shape its draws overflow.
 pub const MIN_PARETO_SHAPE: f64 = 0.1;
 
@@ -140,6 +145,14 @@ impl DistSpec {
                         i + 1
                     )
                 })?;
+                if !(0.0..=MAX_SECONDS).contains(&x) {
+                    return Err(format!(
+                        "{} line {}: `{line}` is not a duration eagain can draw: give \
+                         seconds, finite, >= 0 and at most {MAX_SECONDS:e}",
+                        path.display(),
+                        i + 1
+                    ));
+                }
                 read.push(x);
             }
             *values = Some(read);
@@ -172,6 +185,14 @@ impl DistSpec {
                 return Err(format!(
                     "`sd` = {sd:e} is more than {MAX_CV:e} times the mean ({mean:e}): no \
                      sampler can draw that spread in floating point"
+                ));
+            }
+            if sd > 0.0 && sd < MIN_CV * mean {
+                return Err(format!(
+                    "`sd` = {sd:e} is below {MIN_CV:e} times the mean ({mean:e}): no sampler \
+                     can draw so narrow a spread in floating point; give `sd` = 0 (a \
+                     constant) or at least {:e}",
+                    MIN_CV * mean
                 ));
             }
             Ok(())
@@ -385,6 +406,110 @@ mod tests {
                 "{spec:?}: {m} vs {}",
                 spec.mean()
             );
+        }
+    }
+
+    /// Values at and beyond every bound, and the floating-point corners between.
+    const CORNERS: [f64; 22] = [
+        0.0,
+        5e-324,
+        1e-300,
+        1e-200,
+        1e-20,
+        MIN_MEAN / 2.0,
+        MIN_MEAN,
+        1e-6,
+        1e-3,
+        0.1,
+        MIN_PARETO_SHAPE,
+        1.0,
+        1.0 + 1e-15,
+        3.0,
+        1e3,
+        1e6,
+        1e8,
+        MAX_SECONDS,
+        MAX_SECONDS * 2.0,
+        1e200,
+        f64::MAX,
+        f64::INFINITY,
+    ];
+
+    #[test]
+    fn every_distribution_that_passes_its_check_draws_finite_durations() {
+        // Each kind over every pair of corner values (and the corners times the bounds
+        // of the spread): either the check refuses it, or its sampler is built and
+        // every draw is a finite number >= 0, never a panic, NaN or infinity.
+        let mut specs = Vec::new();
+        for &a in &CORNERS {
+            specs.push(DistSpec::Constant { value: a });
+            specs.push(DistSpec::Exponential { mean: a });
+            specs.push(DistSpec::Empirical {
+                values: Some(vec![a, 1.0]),
+                file: None,
+            });
+            for &b in &CORNERS {
+                specs.push(DistSpec::Uniform { low: a, high: b });
+                specs.push(DistSpec::Lognormal { mean: a, sd: b });
+                specs.push(DistSpec::Gamma { mean: a, sd: b });
+                specs.push(DistSpec::Pareto { scale: a, shape: b });
+            }
+            for cv in [MIN_CV, MIN_CV * 0.999, MAX_CV, MAX_CV * 1.001, 1.0] {
+                specs.push(DistSpec::Lognormal {
+                    mean: a,
+                    sd: a * cv,
+                });
+                specs.push(DistSpec::Gamma {
+                    mean: a,
+                    sd: a * cv,
+                });
+            }
+        }
+        let mut rng = Pcg64::seed_from_u64(11);
+        let mut accepted = 0;
+        for spec in specs {
+            if spec.check().is_err() {
+                continue;
+            }
+            accepted += 1;
+            let d = spec.sampler();
+            for _ in 0..2_000 {
+                let x = d.sample(&mut rng);
+                assert!(x.is_finite() && x >= 0.0, "{spec:?} drew {x}");
+            }
+        }
+        assert!(accepted > 300, "{accepted} accepted");
+    }
+
+    #[test]
+    fn a_spread_too_narrow_to_draw_is_refused_naming_sd_and_the_smallest_allowed() {
+        for sd in [1e-200, 5e-324, 1e-7] {
+            for spec in [
+                DistSpec::Gamma { mean: 1.0, sd },
+                DistSpec::Lognormal { mean: 1.0, sd },
+            ] {
+                let err = spec.check().unwrap_err();
+                assert!(err.contains("`sd`") && err.contains("1e-6"), "{err}");
+                assert!(err.contains("sd` = 0"), "{err}");
+            }
+        }
+        // The bound itself is drawn, and 0 is a constant.
+        for sd in [1e-6, 0.0] {
+            DistSpec::Gamma { mean: 1.0, sd }.check().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_value_of_an_empirical_file_out_of_range_is_refused_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["-1", "nan", "inf", "1e10"] {
+            std::fs::write(dir.path().join("v.txt"), format!("# seconds\n0.5\n{bad}\n")).unwrap();
+            let mut spec = DistSpec::Empirical {
+                values: None,
+                file: Some("v.txt".into()),
+            };
+            let err = spec.load_files(dir.path()).unwrap_err();
+            assert!(err.contains("v.txt line 3") && err.contains(bad), "{err}");
         }
     }
 

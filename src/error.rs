@@ -35,6 +35,24 @@ pub fn quoted(raw: &str) -> String {
     shortened(raw, 120)
 }
 
+/// A number as a message shows it: as written when it is between 1e-4 and 1e9 and
+/// short, else in e notation with at most five significant digits, so that a rate of
+/// 1e300 or a bin of 3e-10 s does not become a line of zeros.
+pub fn shown(x: f64) -> String {
+    let plain = format!("{x}");
+    if x == 0.0 || !x.is_finite() || ((1e-4..1e9).contains(&x.abs()) && plain.len() <= 12) {
+        return plain;
+    }
+    let e = format!("{x:.4e}");
+    match e.split_once('e') {
+        Some((mantissa, exp)) if mantissa.contains('.') => {
+            let m = mantissa.trim_end_matches('0').trim_end_matches('.');
+            format!("{m}e{exp}")
+        }
+        _ => e,
+    }
+}
+
 /// `text` on one line and cut to `max` characters, saying how long it was.
 pub fn shortened(text: &str, max: usize) -> String {
     let line = one_line(text);
@@ -62,6 +80,16 @@ pub fn paragraph(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn numbers_in_messages_are_short_whatever_their_size() {
+        assert_eq!(super::shown(0.5), "0.5");
+        assert_eq!(super::shown(4.0), "4");
+        assert_eq!(super::shown(1e300), "1e300");
+        assert_eq!(super::shown(2.863816916942596e-10), "2.8638e-10");
+        assert_eq!(super::shown(9223372036854775807.0), "9.2234e18");
+        assert_eq!(super::shown(0.123456789012345), "1.2346e-1");
+    }
+
     use super::*;
 
     #[test]

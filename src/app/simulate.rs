@@ -19,10 +19,11 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     let s = load_scenario(&args.model)?;
     if let Some((own, rate)) = s.loaded.model.trace_rescaled() {
         note(&format!(
-            "eagain: simulate: note: load.trace is replayed at load.rate = {rate} a second, \
-             not at its own {own:.4} a second: its times are scaled by {:.4}. Leave load.rate \
+            "eagain: simulate: note: load.trace is replayed at load.rate = {} a second, \
+             not at its own {own:.4} a second: its times are scaled by {}. Leave load.rate \
              out of the model to replay the trace as it was recorded.",
-            own / rate
+            crate::error::shown(rate),
+            crate::error::shown(own / rate)
         ));
     }
     if let Some(mem) = s.loaded.model.memory_use().filter(|m| m.exceeds()) {

@@ -237,9 +237,35 @@ impl Model {
 
     /// A ticking master's ticks over the arrival window count against the run's budget
     /// as its connections do: at most `sim.max_connections` of them, so that a short
-    /// tick over a long window is refused before it runs rather than run for hours.
+    /// tick over a long window is refused before it runs rather than run for hours. So
+    /// do the idle timers of the processes a Dovecot master keeps (process_min_avail
+    /// of them, each re-armed every idle_kill seconds while it stays idle).
     fn check_ticks(&self) -> Result<(), FieldError> {
         let window = self.arrival_window();
+        for s in &self.services {
+            let (kept, idle_kill) = (s.pool.process_min_avail, s.pool.idle_kill);
+            let timers = matches!(
+                s.master.mode,
+                MasterMode::OnDemand | MasterMode::PerConnection
+            );
+            if timers && kept > 0 && idle_kill > 0.0 {
+                let firings = f64::from(kept) * window / idle_kill;
+                if firings > self.sim.max_connections as f64 {
+                    return Err(bad(
+                        &s.path("pool.idle_kill"),
+                        format!(
+                            "{idle_kill} s idle timers of the {kept} processes \
+                             process_min_avail keeps make up to {firings:.3e} timer events \
+                             over the {window} s of arrivals, more than the budget \
+                             sim.max_connections = {}: give a longer idle_kill (or 0, \
+                             never) or a shorter run, or raise the budget with --set \
+                             sim.max_connections=N",
+                            self.sim.max_connections
+                        ),
+                    ));
+                }
+            }
+        }
         for s in &self.services {
             let tick = s.master.tick;
             if !s.master.mode.ticks() {
@@ -363,6 +389,18 @@ fn check_tables(s: &Service) -> Result<(), FieldError> {
     }
     non_negative(&f("pool.idle_kill"), pool.idle_kill)?;
     at_most_max_seconds(&f("pool.idle_kill"), pool.idle_kill)?;
+    if pool.idle_kill > 0.0 && pool.idle_kill < MIN_TICK {
+        // Dovecot's idle timers re-arm every idle_kill seconds for the processes
+        // process_min_avail keeps: a shorter one would only multiply the run's events.
+        return Err(bad(
+            &f("pool.idle_kill"),
+            format!(
+                "{:e} s is shorter than the shortest timer a model may give, {MIN_TICK} s: \
+                 give 0 (never) or at least {MIN_TICK}",
+                pool.idle_kill
+            ),
+        ));
+    }
     dist(&f("master.startup"), &master.startup)?;
     dist(&f("master.fork_time"), &master.fork_time)?;
     dist(&f("master.respawn_delay"), &master.respawn_delay)?;

@@ -19,9 +19,12 @@
 //!
 //! **Time steps.** Every time a model gives that repeats an event has a lower bound,
 //! so that no run multiplies events without end: `master.tick` at least `MIN_TICK`
-//! and at most `sim.max_connections` ticks over the arrival window; `sim.bin` at least
-//! the arrival window / `MAX_TIMELINE_BINS`; a retry pause a mean of at least
-//! `MIN_RETRY_PAUSE`. A chain has at most `MAX_SERVICES` services.
+//! and at most `sim.max_connections` ticks over the arrival window; `pool.idle_kill`
+//! (0, never, or at least `MIN_TICK`) likewise for the timers of the processes
+//! `process_min_avail` keeps; `sim.bin` at least the arrival window /
+//! `MAX_TIMELINE_BINS`; a retry pause a mean of at least `MIN_RETRY_PAUSE`. What comes
+//! after the arrival window (a drain) is bounded while it runs: every event of any kind
+//! counts against the run's event budget. A chain has at most `MAX_SERVICES` services.
 
 mod chain;
 mod check;

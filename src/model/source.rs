@@ -154,7 +154,16 @@ fn load_model(
                     Some(field) => field,
                     None => path,
                 };
-                let allowed = explain_type(&message);
+                let allowed = match explain_type(&message) {
+                    // An enum given a number or a table: the names it allows.
+                    "" if !path.is_empty()
+                        && (message.contains("expected string only")
+                            || message.contains("element")) =>
+                    {
+                        allowed_names(text, name, overrides, &path).unwrap_or_default()
+                    }
+                    other => other.to_string(),
+                };
                 // serde quotes the bad value whole: keep the message short (long enough for
                 // the list of allowed values it gives).
                 let message = crate::error::shortened(&message, 600);
@@ -328,6 +337,22 @@ fn unknown_field(message: &str) -> Option<String> {
 }
 
 /// Says in words what the Rust type names in serde's messages allow.
+/// The names an enum field allows, as " (allowed: `a` or `b`)": the model read again
+/// with a name no field has at `path`, whose error lists them. None when that error is
+/// another one.
+fn allowed_names(text: &str, name: &str, overrides: &[Override], path: &str) -> Option<String> {
+    const MARK: &str = "eagain-no-such-name";
+    let mut table = overridden(text, name, overrides).ok()?;
+    set(&mut table, path, toml::Value::String(MARK.into())).ok()?;
+    let e = toml::Value::Table(table)
+        .try_into::<super::chain::RawModel>()
+        .err()?
+        .to_string();
+    let (_, list) = e.split_once(&format!("unknown variant `{MARK}`, expected "))?;
+    let list = one_line(list.lines().next().unwrap_or(""));
+    Some(format!(" (allowed: {list}, as a string in quotes)"))
+}
+
 fn explain_type(message: &str) -> &'static str {
     if message.contains("expected u32") || message.contains("expected u64") {
         " (a whole number >= 0 is allowed here)"
@@ -455,6 +480,19 @@ blocking = { dist = "exponential", mean = 0.1 }
             e.contains("unknown variant `expo`") && e.contains("line 11"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn an_enum_field_given_a_number_or_a_table_is_told_the_names_it_allows() {
+        for set in ["listener.kind=3", "listener.kind={}", "master.mode=1.5"] {
+            let e = err(GOOD, &[set]);
+            assert!(e.contains(&format!("(from --set {set})")), "{e}");
+            assert!(
+                e.contains("allowed:") && e.contains("as a string in quotes"),
+                "{e}"
+            );
+        }
+        assert!(err(GOOD, &["listener.kind=3"]).contains("`tcp`"));
     }
 
     #[test]

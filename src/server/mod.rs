@@ -35,7 +35,8 @@ mod station;
 pub use compile::Compiled;
 
 use crate::engine::{stream, EventId, EventQueue, Rng64};
-use crate::error::BadInput;
+use crate::error::{shown, BadInput};
+use crate::model::MAX_TIMELINE_BINS;
 use crate::stats::RepStats;
 use crate::workload;
 use station::Station;
@@ -96,6 +97,15 @@ pub const MAX_OPEN: usize = 10_000_000;
 
 fn budget_text(n: u64) -> String {
     format!("{n:.3e}", n = n as f64)
+}
+
+/// "1 connection" or "N connections", for the messages of a run stopped early.
+fn connections(n: u64) -> String {
+    if n == 1 {
+        "1 connection".into()
+    } else {
+        format!("{n} connections")
+    }
 }
 
 /// One connection: a client's to the first service, or, in a chain, a process's to the
@@ -266,7 +276,8 @@ struct Sim<'a> {
     stations: Vec<Station<'a>>,
     sh: Shared<'a>,
     /// Timeline bins ended so far: they end on events of their own, which the event
-    /// count leaves out.
+    /// count leaves out. At `MAX_TIMELINE_BINS` no more are scheduled, and a run that
+    /// goes on past them is refused when it ends (`finish`).
     bins: u64,
     /// When the observed window opens (infinity once it has).
     window_opens: f64,
@@ -348,8 +359,15 @@ impl<'a> Sim<'a> {
     fn advance(&mut self, pause: impl Fn(f64) -> bool) -> Result<bool, BadInput> {
         // The observed window opens when the clock first reaches the warm-up.
         let mut window_opens = self.window_opens;
+        // Every event counts against the budget, whatever its kind: retries, ticks,
+        // timers and bins can each multiply events without end (one compare an event).
+        let mut left = self.c.event_budget.saturating_sub(self.sh.q.processed());
         let mut over = true;
         while let Some((now, ev)) = self.sh.q.pop() {
+            if left == 0 {
+                return Err(self.over_budget(ev, now));
+            }
+            left -= 1;
             if now >= window_opens {
                 self.start_window(window_opens);
                 window_opens = f64::INFINITY;
@@ -372,14 +390,7 @@ impl<'a> Sim<'a> {
     fn handle(&mut self, ev: Ev, now: f64) -> Result<(), BadInput> {
         match ev {
             Ev::Arrival => self.arrival(now),
-            Ev::Retry(id) | Ev::Syn(id) => {
-                // Only retries can multiply events without bound (every other event
-                // is bounded by the connections, which the model's check bounds).
-                if self.sh.q.processed() > self.c.event_budget {
-                    return Err(self.over_budget(now));
-                }
-                self.connect(id, now)
-            }
+            Ev::Retry(id) | Ev::Syn(id) => self.connect(id, now),
             Ev::WorkDone(id) => self.work_done(id, now),
             Ev::Close(id) => self.close(id, now),
             Ev::Ready(p) => {
@@ -397,7 +408,14 @@ impl<'a> Sim<'a> {
             Ev::DropTimeout(s) => self.drop_timeout(s as usize, now),
             Ev::PreforkRun(s) => self.stations[s as usize].prefork_run(&mut self.sh, now),
             Ev::HopTimeout(id) => self.hop_timeout(id, now),
-            Ev::Tick(s) => self.stations[s as usize].on_tick(&mut self.sh, now),
+            Ev::Tick(s) => {
+                let st = &mut self.stations[s as usize];
+                st.spawn.ticks += 1;
+                if st.spawn.ticks > self.c.model.sim.max_connections {
+                    return Err(self.too_many_ticks(s as usize, now));
+                }
+                st.on_tick(&mut self.sh, now)
+            }
             Ev::WindowEnd => self.close_window(now),
             Ev::BinEdge => self.bin_edge(now),
             Ev::CpuDone(g) => self.cpu_done(g, now),
@@ -418,6 +436,11 @@ impl<'a> Sim<'a> {
         self.close_window(end);
         if self.sh.conns.len() > MAX_OPEN {
             return Err(self.too_many_open());
+        }
+        if let Some(w) = self.c.timeline_bin {
+            if self.bins >= MAX_TIMELINE_BINS as u64 && end > self.bins as f64 * w {
+                return Err(self.timeline_too_long(w, end));
+            }
         }
         let mut stats = self.sh.stats;
         stats.services = self.stations.into_iter().map(|st| st.stats).collect();
@@ -447,20 +470,109 @@ impl<'a> Sim<'a> {
             .bin_edge_with(now, &mut self.stations[0].stats);
         self.bins += 1;
         if let Some(w) = self.c.timeline_bin {
-            self.sh.q.schedule((self.bins + 1) as f64 * w, Ev::BinEdge);
+            // The rows stop at the most a timeline may have; a run still going then
+            // goes on to its end, so that the refusal can say which bin would do.
+            if self.bins < MAX_TIMELINE_BINS as u64 {
+                self.sh.q.schedule((self.bins + 1) as f64 * w, Ev::BinEdge);
+            }
         }
     }
 
     #[inline(never)]
-    fn over_budget(&self, now: f64) -> BadInput {
+    fn over_budget(&self, ev: Ev, now: f64) -> BadInput {
         let m = &self.c.model;
+        // What the event that went past the budget was, and the setting that makes
+        // such events: the likeliest cause.
+        let service = |s: usize| &m.services[s];
+        let conn_service = |id: u32| self.sh.conns[id as usize].svc as usize;
+        let proc_service = |p: u32| self.sh.procs[p as usize].svc as usize;
+        let retry_setting = |id: u32| match self.sh.conns[id as usize].parent {
+            NONE => "load.retry_pause and load.retry_for".to_string(),
+            parent => {
+                let s = conn_service(parent);
+                format!(
+                    "{} and {}",
+                    service(s).path("connect.retry_pause"),
+                    service(s).path("connect.retry_for")
+                )
+            }
+        };
+        let cause = match ev {
+            Ev::Retry(id) => format!("a client's retry after EAGAIN ({})", retry_setting(id)),
+            Ev::Syn(id) => format!(
+                "a SYN retransmission ({})",
+                service(conn_service(id)).path("listener.syn_schedule")
+            ),
+            Ev::IdleKill(p) => format!(
+                "an idle process's timer ({})",
+                service(proc_service(p)).path("pool.idle_kill")
+            ),
+            Ev::Tick(s) => format!(
+                "a master's tick ({})",
+                service(s as usize).path("master.tick")
+            ),
+            Ev::BinEdge => "a timeline bin (sim.bin)".to_string(),
+            _ => "the connections' own events (the load, and the work each one does)".to_string(),
+        };
         BadInput(format!(
             "{}: a replication processed more than {} events (64 per connection of the \
-             budget sim.max_connections = {}) and was stopped at simulated time {now:.3} s: \
-             raise sim.max_connections (--set sim.max_connections=N) or shorten the run",
+             budget sim.max_connections = {}) and was stopped at simulated time {now:.3e} s, \
+             at {cause}, with {} still open: raise sim.max_connections \
+             (--set sim.max_connections=N), shorten the run, or lengthen what repeats",
             m.name,
             budget_text(self.c.event_budget),
-            m.sim.max_connections
+            m.sim.max_connections,
+            connections(self.sh.open)
+        ))
+    }
+
+    /// A ticking master went past the ticks the budget allows (`Model::check` bounds
+    /// those over the arrival window; these came after, while connections drained).
+    #[inline(never)]
+    fn too_many_ticks(&self, s: usize, now: f64) -> BadInput {
+        let m = &self.c.model;
+        let tick = m.services[s].master.tick;
+        BadInput(format!(
+            "{}: `{}`: the master ticked more than sim.max_connections = {} times ({tick} s \
+             apart) and the run was still going at simulated time {now:.3e} s: its arrivals \
+             ended at {:.3e} s and {} still open, waiting on work far longer than the run; \
+             give a longer master.tick, shorter work, or raise the budget with --set \
+             sim.max_connections=N",
+            m.name,
+            m.services[s].path("master.tick"),
+            m.sim.max_connections,
+            m.arrival_window(),
+            connections(self.sh.open)
+        ))
+    }
+
+    /// The timeline needs more than `MAX_TIMELINE_BINS` rows to reach the run's end.
+    #[inline(never)]
+    fn timeline_too_long(&self, w: f64, end: f64) -> BadInput {
+        let m = &self.c.model;
+        let rows = MAX_TIMELINE_BINS;
+        // The bin that would do, rounded up to a leading digit of 1, 2 or 5.
+        let need = end / rows;
+        let decade = 10f64.powf(need.log10().floor());
+        let wider = [1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .map(|f| f * decade)
+            .find(|b| *b >= need)
+            .unwrap_or(10.0 * decade);
+        let given = if m.sim.bin.is_some() {
+            ""
+        } else {
+            " (not given: the arrival window / 200)"
+        };
+        BadInput(format!(
+            "{}: the timeline of `simulate --out` would need more than {rows:.0} rows of \
+             sim.bin = {} s{given}: the run went on to simulated time {end:.3e} s (its \
+             arrivals ended at {:.3e} s; the rest is the queue draining), and a timeline has \
+             at most {rows:.0} rows; give a wider bin, such as --set sim.bin={}",
+            m.name,
+            shown(w),
+            m.arrival_window(),
+            shown(wider),
         ))
     }
 
@@ -510,6 +622,36 @@ mod tests {
             &["load.rate=40"],
         ),
     ];
+
+    #[test]
+    fn a_run_past_its_event_budget_stops_whatever_kind_of_event_goes_past_it() {
+        // No retries here (only Retry and Syn were once checked): a master's ticks
+        // (15 connections over 300 s, a tick a second), or arrivals and work, go
+        // past a budget of 200 events and the run stops, with the event it stopped at
+        // named.
+        for (text, rate, cause) in [
+            (
+                MODELS[4].0,
+                "load.rate=0.05",
+                "a master's tick (master.tick)",
+            ),
+            (
+                include_str!("../../models/mmck.toml"),
+                "load.rate=5",
+                "the connections' own events",
+            ),
+        ] {
+            let mut c = compiled(text, &[rate]);
+            c.event_budget = 200;
+            let Err(BadInput(err)) = c.run(1, 0) else {
+                panic!("not stopped at its budget")
+            };
+            assert!(err.contains("more than 2.000e2 events"), "{err}");
+            assert!(err.contains(cause), "{err}");
+            c.event_budget = 10_000_000;
+            assert!(c.run(1, 0).is_ok());
+        }
+    }
 
     #[test]
     fn a_run_copied_midway_finishes_exactly_as_the_original_and_as_a_run_never_paused() {

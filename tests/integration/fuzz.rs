@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Values that broke or nearly broke eagain: signs, zero, extremes, non-numbers.
-const EXTREMES: &[&str] = &[
+pub(crate) const EXTREMES: &[&str] = &[
     "0",
     "-1",
     "1",
@@ -50,7 +50,7 @@ const EXTREMES: &[&str] = &[
 const ORDINARY: &[&str] = &["2", "3", "10", "0.01", "0.2", "100", "1000", "\"unix\""];
 
 /// An extreme value half the time, an ordinary one otherwise.
-fn value(rng: &mut Pcg64) -> &'static str {
+pub(crate) fn value(rng: &mut Pcg64) -> &'static str {
     if rng.random_bool(0.5) {
         EXTREMES.choose(rng).unwrap()
     } else {
@@ -59,7 +59,7 @@ fn value(rng: &mut Pcg64) -> &'static str {
 }
 
 /// One mutation of a model's text.
-fn mutate(text: &str, rng: &mut Pcg64) -> String {
+pub(crate) fn mutate(text: &str, rng: &mut Pcg64) -> String {
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
     let n = lines.len().max(1);
     let i = rng.random_range(0..n);

@@ -26,6 +26,8 @@
 //! - `servers`: threads, and PHP-FPM's and Apache's masters (SPEC section 11).
 //! - `reliability`: inputs that once panicked, hung or mixed results, each refused.
 //! - `fuzz`: mutated model files and command lines, bounded in time.
+//! - `fuzz_features`: chains, profiles, traces, spares, `--out`, resume, merge, plan and
+//!   the importers mutated, each run under time and memory limits (issue 22).
 //! - `trust`: plan on every model and limit, spare settings, "none seen" and its bound,
 //!   the share of replications with a refusal, plan's JSON (SPEC sections 12 and 14).
 
@@ -38,6 +40,7 @@ mod determinism;
 mod deterministic;
 mod docs;
 mod fuzz;
+mod fuzz_features;
 mod harness_mock;
 mod help;
 mod import;

@@ -693,3 +693,195 @@ fn class_8_doveconf_nested_without_end_is_refused_at_its_line() {
         &["deep.conf line 34", "nested more than 32"],
     );
 }
+
+/// The issue-22 classes: what a model can make of a distribution's derived parameters,
+/// and of the time steps and drains that escaped the event budget.
+#[test]
+fn class_12_a_spread_too_narrow_to_draw_is_refused_on_every_distribution_field() {
+    // A gamma's scale (sd^2 / mean) underflowed to 0 and rand_distr refused it with a
+    // panic; a lognormal's sigma was lost in rounding. Both kinds, any field.
+    let d = tempfile::tempdir().unwrap();
+    let m = model_file(d.path());
+    for sd in ["1e-200", "5e-324", "1e-7"] {
+        for kind in ["gamma", "lognormal"] {
+            for field in ["work.blocking", "master.startup", "work.hold"] {
+                let dist = format!("{field}={{ dist = \"{kind}\", mean = 1, sd = {sd} }}");
+                refused(
+                    &["simulate", &m, "--set", &dist],
+                    &[&format!("`{field}`"), "`sd`", "1e-6", "`sd` = 0"],
+                );
+            }
+        }
+    }
+    // In a file, the line and the service's own path.
+    let chain = write(
+        d.path(),
+        "chain.toml",
+        "name = \"c\"\n[load]\nrate = 1\nduration = 10\n[[services]]\nname = \"web\"\n\
+         [services.listener]\nbacklog = 4\n[services.pool]\nprocess_limit = 1\n\
+         [services.master]\nstartup = { dist = \"gamma\", mean = 1, sd = 1e-200 }\n\
+         [services.work]\nblocking = 0.1\n",
+    );
+    refused(
+        &["simulate", chain.to_str().unwrap()],
+        &[
+            "chain.toml line 12",
+            "`services.web.master.startup`",
+            "`sd`",
+        ],
+    );
+}
+
+/// A model whose one connection works for far longer than its arrivals last: the
+/// apache-prefork master ticks on through the drain.
+const DRAIN: &str = r#"name = "drain"
+[load]
+rate = 100.0
+connections = 1
+[listener]
+kind = "tcp"
+backlog = 511
+[pool]
+process_limit = 10
+start_servers = 1
+min_spare = 1
+max_spare = 2
+[master]
+mode = "apache-prefork"
+tick = 1.0
+[work]
+blocking = 1e9
+"#;
+
+#[test]
+fn class_12_a_master_that_ticks_through_a_long_drain_stops_at_the_budget_naming_its_tick() {
+    // 1e9 s of work at one tick a second: 1e9 ticks after the arrivals ended, which
+    // no check of the arrival window saw. The ticks count against sim.max_connections.
+    let d = tempfile::tempdir().unwrap();
+    let m = write(d.path(), "drain.toml", DRAIN);
+    let m = m.to_str().unwrap();
+    let err = refused(
+        &["simulate", m, "--set", "sim.max_connections=100000"],
+        &[
+            "`master.tick`",
+            "sim.max_connections = 100000",
+            "1 connection still open",
+        ],
+    );
+    assert!(
+        err.contains("1.000e5 s"),
+        "stopped at the 100,000th tick: {err}"
+    );
+    refused(
+        &[
+            "simulate",
+            m,
+            "--set",
+            "master.tick=0.001",
+            "--set",
+            "work.blocking=1e6",
+            "--set",
+            "sim.max_connections=100000",
+        ],
+        &["`master.tick`", "1.000e2 s"],
+    );
+    // The same work within the budget's ticks runs.
+    eagain()
+        .args(["simulate", m, "--set", "work.blocking=5000"])
+        .args(["--set", "sim.max_connections=100000"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn class_12_a_timeline_longer_than_its_rows_is_refused_naming_a_bin_that_fits() {
+    // 100 connections of 1e7 s each on two workers: the drain lasts far longer than
+    // a million bins of the default width (the arrival window / 200), where memory
+    // grew without end.
+    let d = tempfile::tempdir().unwrap();
+    let m = write(
+        d.path(),
+        "long.toml",
+        &MODEL
+            .replace("duration = 10.0", "connections = 100")
+            .replace(
+                "blocking = { dist = \"exponential\", mean = 0.1 }",
+                "blocking = 1e7",
+            ),
+    );
+    let m = m.to_str().unwrap();
+    let out = d.path().join("o");
+    let o = out.to_str().unwrap();
+    let err = refused(
+        &["simulate", m, "--out", o],
+        &["sim.bin = 0.1 s", "1000000 rows", "the queue draining"],
+    );
+    assert!(
+        !out.join("result.json").exists() && !out.join("timeline.csv").exists(),
+        "nothing written after the refusal"
+    );
+    // The bin it names fits the run.
+    let wider = err
+        .split("--set sim.bin=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no bin named: {err}"));
+    let bin = format!("sim.bin={wider}");
+    eagain()
+        .args(["simulate", m, "--out", o, "--set", &bin])
+        .assert()
+        .success();
+    let rows = std::fs::read_to_string(out.join("timeline.csv")).unwrap();
+    let rows = rows.lines().count() - 1;
+    assert!((100_000..=1_000_000).contains(&rows), "{rows} rows");
+}
+
+#[test]
+fn class_12_idle_timers_have_a_shortest_step_and_count_against_the_budget() {
+    // Dovecot re-arms an idle_kill timer for each process process_min_avail keeps:
+    // at 1e-9 s the run never ended, and nothing counted those events.
+    let d = tempfile::tempdir().unwrap();
+    let m = write(
+        d.path(),
+        "dov.toml",
+        &MODEL.replace(
+            "process_limit = 2",
+            "process_limit = 20\nprocess_min_avail = 10\nidle_kill = 60\n[master]\nmode = \"on-demand\"",
+        ),
+    );
+    let m = m.to_str().unwrap();
+    refused(
+        &["simulate", m, "--set", "pool.idle_kill=1e-9"],
+        &["`pool.idle_kill`", "0.001", "0 (never)"],
+    );
+    refused(
+        &[
+            "simulate",
+            m,
+            "--set",
+            "sim.max_connections=10000",
+            "--set",
+            "pool.idle_kill=0.001",
+        ],
+        &[
+            "(from --set pool.idle_kill=0.001)",
+            "`pool.idle_kill`",
+            "1.000e5 timer events",
+        ],
+    );
+    refused(
+        &[
+            "simulate",
+            m,
+            "--set",
+            "sim.max_connections=1000",
+            "--set",
+            "pool.idle_kill=0.05",
+        ],
+        &["`pool.idle_kill`", "sim.max_connections = 1000"],
+    );
+    eagain()
+        .args(["simulate", m, "--set", "pool.idle_kill=0.01"])
+        .assert()
+        .success();
+}

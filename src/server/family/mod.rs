@@ -59,6 +59,8 @@ pub(super) struct SpawnState {
     /// A spare-server master: its next tick, and the processes its next fork makes
     /// (1, doubling).
     pub tick: Option<EventId>,
+    /// The ticks so far: at most `sim.max_connections` in a run.
+    pub ticks: u64,
     pub spawn_rate: u32,
     /// PHP-FPM ondemand: the time of the last wake-up of its watch.
     pub last_edge: f64,
@@ -71,6 +73,7 @@ impl Default for SpawnState {
             prefork_pending: false,
             drop_timer: None,
             tick: None,
+            ticks: 0,
             spawn_rate: 1,
             last_edge: f64::NEG_INFINITY,
         }
