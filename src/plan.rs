@@ -355,6 +355,25 @@ fn limit_range(
                 }
             }
             highest = highest.min(u64::from(model::MAX_PROCESSES));
+            // Memory binds: no more processes than host.memory_mib holds (the other
+            // services' as they are); the plan never answers above it.
+            if let (Some(room), Some(mem)) = (model.memory_bound(path), model.memory_use()) {
+                let room = u64::from(room);
+                if room < highest {
+                    highest = room;
+                    let why = format!(
+                        "memory binds: host.memory_mib = {} holds at most {room} processes of                          {} = {} MiB beside the other services' {} MiB; past it the kernel                          swaps or its OOM killer ends processes (docs/cpu.md#memory)",
+                        mem.limit_mib,
+                        s.path("pool.process_memory_mib"),
+                        s.pool.process_memory_mib.unwrap_or(0.0),
+                        mem.total_mib
+                            - f64::from(s.pool.process_limit)
+                                * s.pool.process_memory_mib.unwrap_or(0.0),
+                    );
+                    notes.push(format!("{path} stops at {room}: {why}"));
+                    ceiling = Some(why);
+                }
+            }
         }
         "pool.client_limit" => {
             let threads = u64::from(s.pool.threads);
@@ -757,7 +776,25 @@ fn no_answer(plan: &Plan, scenario: &Scenario, ceiling: Option<String>) -> Strin
             let last = &plan.evaluations[n - 1];
             let before = n.checked_sub(2).map(|i| &plan.evaluations[i]);
             let at = |e: &Evaluation| format!("{:.4} at {}", e.eval.mean, plan.value_text(e.value));
-            if let Some(b) = before.filter(|b| last.eval.mean >= 0.9 * b.eval.mean) {
+            let m = &scenario.loaded.model;
+            let cpus = m.host_cpus().filter(|_| {
+                plan.path.ends_with("pool.process_limit")
+                    && m.services.iter().any(|s| s.on_host() && s.work.uses_cpu())
+            });
+            if let (Some(b), Some(c)) =
+                (before.filter(|b| last.eval.mean >= 0.9 * b.eval.mean), cpus)
+            {
+                format!(
+                    "no value meets {}: {} stops falling as {} grows ({}, {}): the host's \
+                     CPUs bind (host.cpus = {c}): more processes only share them; fewer CPU \
+                     seconds a request (work.cpu), more CPUs, or a lower load.rate would",
+                    t.text(),
+                    t.metric,
+                    plan.path,
+                    at(b),
+                    at(last)
+                )
+            } else if let Some(b) = before.filter(|b| last.eval.mean >= 0.9 * b.eval.mean) {
                 format!(
                     "no value meets {}: {} stops falling as {} grows ({}, {}): another \
                      setting limits this model; solve for another of its limits, or look at \
@@ -814,11 +851,28 @@ fn above_capacity(m: &Model, rate: f64) -> Option<String> {
         .services
         .iter()
         .map(|s| {
-            let b = s.work.blocking.mean();
+            let b = s.work.mean_time();
             let c = f64::from(s.pool.process_limit) * f64::from(s.pool.threads) / b;
             (s, if b > 0.0 { c } else { f64::INFINITY })
         })
         .min_by(|a, b| a.1.total_cmp(&b.1))?;
+    // The host's CPUs serve at most host.cpus / mean CPU seconds a second, whatever
+    // the processes (the services on the host share them).
+    let cpu_seconds: f64 = m
+        .services
+        .iter()
+        .filter(|s| s.on_host())
+        .map(|s| s.work.cpu.mean())
+        .sum();
+    let cpu_capacity = match m.host_cpus() {
+        Some(c) if cpu_seconds > 0.0 => c / cpu_seconds,
+        _ => f64::INFINITY,
+    };
+    let (capacity, cpu_bound) = if cpu_capacity < capacity {
+        (cpu_capacity, true)
+    } else {
+        (capacity, false)
+    };
     let offered = rate * peak;
     if !(rate.is_finite() && offered > capacity) {
         return None;
@@ -832,9 +886,28 @@ fn above_capacity(m: &Model, rate: f64) -> Option<String> {
     } else {
         format!("service {}", service.name)
     };
+    let why = if cpu_bound {
+        format!(
+            "host.cpus {} / mean work.cpu {} s",
+            crate::plot::fmt_number(m.host_cpus().unwrap_or(0.0), 4),
+            crate::plot::fmt_number(cpu_seconds, 4)
+        )
+    } else {
+        format!(
+            "process_limit {} x threads {} / mean blocking {} s",
+            service.pool.process_limit,
+            service.pool.threads,
+            crate::plot::fmt_number(service.work.mean_time(), 4),
+        )
+    };
+    let name = if cpu_bound {
+        "the host's CPUs".to_string()
+    } else {
+        name
+    };
     Some(format!(
         "warning: load.rate={}{} is above what {name} serves for long, about {} a second \
-         (process_limit {} x threads {} / mean blocking {} s): the queue grows while the arrivals last, \
+         ({why}): the queue grows while the arrivals last, \
          and the target holds only because they stop after {window}; a longer peak refuses \
          more (plan again with a longer load.duration to see)",
         crate::plot::fmt_number(rate, 4),
@@ -848,9 +921,6 @@ fn above_capacity(m: &Model, rate: f64) -> Option<String> {
             String::new()
         },
         crate::plot::fmt_number(capacity, 4),
-        service.pool.process_limit,
-        service.pool.threads,
-        crate::plot::fmt_number(service.work.blocking.mean(), 4),
     ))
 }
 

@@ -25,6 +25,9 @@ pub fn run(args: SimulateArgs) -> Result<()> {
             own / rate
         ));
     }
+    if let Some(mem) = s.loaded.model.memory_use().filter(|m| m.exceeds()) {
+        note(&format!("eagain: simulate: warning: {}", mem.describe()));
+    }
     let _lock = args.out.as_deref().map(Lock::take).transpose()?;
     let mut compiled = Compiled::new(&s.loaded.model);
     if args.out.is_some() {

@@ -49,6 +49,20 @@ pub fn run(args: SweepArgs) -> Result<()> {
             fitted.push(n);
         }
     }
+    // Points whose processes can need more memory than the host has: said once, with
+    // the first of them.
+    let over: Vec<_> = points
+        .iter()
+        .filter_map(|p| p.model.memory_use().filter(|m| m.exceeds()))
+        .collect();
+    if let Some(first) = over.first() {
+        note(&format!(
+            "eagain: sweep: warning: {} of {} points: {}",
+            over.len(),
+            points.len(),
+            first.describe()
+        ));
+    }
     let shard = args
         .shard
         .as_deref()

@@ -235,6 +235,15 @@ impl Report {
                 p.mean, p.max, p.busy_mean, p.utilisation, p.forks
             ),
         );
+        if let Some(h) = &s.host {
+            line(
+                "host CPUs",
+                format!(
+                    "utilisation {:.3}  requests in their CPU part mean {:.3}",
+                    h.cpu_utilisation, h.cpu_queue_mean
+                ),
+            );
+        }
         line("wasted work (s)", format!("{:.3}", s.wasted_s));
         line(
             "events",

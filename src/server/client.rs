@@ -120,6 +120,9 @@ impl<'a> Sim<'a> {
         let Some(id) = self.sh.add_conn(conn) else {
             return;
         };
+        if self.stations[0].does.has(Behaviour::CPU) {
+            self.split_cpu(id, work.cpu, work.blocking);
+        }
         self.sh.schedule_next_arrival();
         self.connect_to(0, id, conn.counted, now);
     }

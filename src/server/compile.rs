@@ -83,7 +83,7 @@ pub(super) struct ServiceSpec {
 }
 
 impl ServiceSpec {
-    fn new(s: &Service, master: usize, next: Option<usize>) -> ServiceSpec {
+    fn new(s: &Service, master: usize, next: Option<usize>, host: bool) -> ServiceSpec {
         let spawner = Spawner::of(&s.pool, &s.master);
         let mut does = spawner.behaviour();
         if s.master.drop_timeout.is_some() {
@@ -94,6 +94,10 @@ impl ServiceSpec {
         }
         if next.is_some() {
             does = does.with(Behaviour::HOP);
+        }
+        // Its CPU part is shared only on a host with CPUs, and only when it has one.
+        if host && s.on_host() && s.work.uses_cpu() {
+            does = does.with(Behaviour::CPU);
         }
         let (syn_times, syn_give_up) = s.listener.syn_schedule.times();
         let c = &s.connect;
@@ -141,6 +145,8 @@ pub struct Compiled {
     pub(super) masters: Vec<String>,
     /// The model was written as a chain: a summary reports each service.
     chain: bool,
+    /// `host.cpus`, when a station shares them (`host.rs`).
+    pub(super) cpus: Option<f64>,
     pub(super) event_budget: u64,
     pub(super) timeline_bin: Option<f64>,
 }
@@ -174,11 +180,13 @@ impl Compiled {
             let name = s.next.as_deref()?;
             list.iter().position(|t| t.name == name)
         };
-        let services = list
+        let host = model.host_cpus().is_some();
+        let services: Vec<ServiceSpec> = list
             .iter()
             .zip(master_of)
-            .map(|(s, m)| ServiceSpec::new(s, m, next_of(s)))
+            .map(|(s, m)| ServiceSpec::new(s, m, next_of(s), host))
             .collect();
+        let shares_cpus = services.iter().any(|s| s.does.has(Behaviour::CPU));
         let l = &model.load;
         Compiled {
             workload: Workload::new(model),
@@ -192,6 +200,7 @@ impl Compiled {
             services,
             masters,
             chain,
+            cpus: model.host_cpus().filter(|_| shares_cpus),
             event_budget: model.event_budget(),
             timeline_bin: None,
             model: model.clone(),

@@ -25,7 +25,7 @@ impl Sim<'_> {
         let (handoff, timeout) = (spec.handoff, spec.hop.timeout);
         let next = &self.c.services[n];
         let rng = &mut self.sh.rng.work[n - 1];
-        let blocking = next.blocking.sample(rng);
+        let off_cpu = next.blocking.sample(rng);
         let hold = if next.hold.is_zero() {
             0.0
         } else {
@@ -38,7 +38,7 @@ impl Sim<'_> {
         };
         // Without CPU contention the CPU part takes its own length (0 + blocking is
         // blocking exactly).
-        let blocking = cpu + blocking;
+        let blocking = cpu + off_cpu;
         let child = Conn {
             sent: now,
             deadline: c.deadline.min(now + timeout),
@@ -54,6 +54,9 @@ impl Sim<'_> {
         let Some(cid) = self.sh.add_conn(child) else {
             return;
         };
+        if next.does.has(super::station::Behaviour::CPU) {
+            self.split_cpu(cid, cpu, off_cpu);
+        }
         if handoff == Handoff::Proxy && timeout.is_finite() && timeout < c.deadline - now {
             let t = self.sh.q.schedule(now + timeout, Ev::HopTimeout(cid));
             self.sh.hop_timers.insert(cid, t);

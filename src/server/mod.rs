@@ -26,6 +26,7 @@ mod client;
 mod compile;
 mod family;
 mod hop;
+mod host;
 mod idle;
 mod master;
 mod pool;
@@ -78,6 +79,8 @@ enum Ev {
     WindowEnd,
     /// A bin of the timeline ends.
     BinEdge,
+    /// The next CPU finish on the host, of this generation (`host.rs`).
+    CpuDone(u32),
 }
 
 const _: () = assert!(std::mem::size_of::<Ev>() == 8);
@@ -250,6 +253,8 @@ struct Shared<'a> {
     arrivals_done: bool,
     /// Connections not yet resolved (or still open).
     open: u64,
+    /// The host's CPUs, shared by the stations with `Behaviour::CPU`.
+    cpu: host::Cpus,
     /// The model-wide statistics; each station holds its own until the run ends.
     stats: RepStats,
 }
@@ -273,6 +278,9 @@ impl<'a> Sim<'a> {
         let mut stats = RepStats::with(c.model.sim.warmup, n, c.masters.len());
         if let Some(width) = c.timeline_bin {
             stats.keep_timeline(width);
+        }
+        if let Some(cpus) = c.cpus {
+            stats.host = Some(crate::stats::HostStats::new(cpus));
         }
         let stations = std::mem::take(&mut stats.services)
             .into_iter()
@@ -300,6 +308,7 @@ impl<'a> Sim<'a> {
                 waiting_work: Vec::new(),
                 arrivals_done: false,
                 open: 0,
+                cpu: host::Cpus::new(c.cpus),
                 stats,
             },
             bins: 0,
@@ -391,6 +400,7 @@ impl<'a> Sim<'a> {
             Ev::Tick(s) => self.stations[s as usize].on_tick(&mut self.sh, now),
             Ev::WindowEnd => self.close_window(now),
             Ev::BinEdge => self.bin_edge(now),
+            Ev::CpuDone(g) => self.cpu_done(g, now),
         }
         Ok(())
     }
@@ -413,7 +423,7 @@ impl<'a> Sim<'a> {
         stats.services = self.stations.into_iter().map(|st| st.stats).collect();
         stats.sum_services();
         stats.finish_timeline(end);
-        stats.events = self.sh.q.processed() - self.bins;
+        stats.events = self.sh.q.processed() - self.bins - self.sh.cpu.stale;
         Ok(stats)
     }
 

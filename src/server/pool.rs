@@ -60,7 +60,9 @@ impl Station<'_> {
     /// connection `id` (its owner already `p`) needs `blocking` seconds.
     #[inline(always)]
     pub(super) fn start_work(&mut self, sh: &mut Shared, p: u32, id: u32, blocking: f64, now: f64) {
-        if self.does.has(Behaviour::THREADS) {
+        // Threads, and work shared with the host's CPUs, whose end is not known when
+        // it starts (one thread then), take the threads' path.
+        if self.does.has(Behaviour::THREADS | Behaviour::CPU) {
             self.start_threaded(sh, p, id, blocking, now);
             return;
         }
@@ -82,7 +84,8 @@ impl Station<'_> {
 
     /// With threads > 1: up to `threads` connections of the process work at once; the
     /// others wait for a thread, in order (gunicorn gthread's executor, Apache's
-    /// worker threads).
+    /// worker threads). On the host's CPUs (`host.rs`) the same with one thread
+    /// when the process has none: its connections' work, one after another.
     #[inline(never)]
     fn start_threaded(&mut self, sh: &mut Shared, p: u32, id: u32, blocking: f64, now: f64) {
         if sh.procs[p as usize].working < self.threads {
@@ -91,8 +94,7 @@ impl Station<'_> {
                 self.stats.busy.add(now, 1);
             }
             proc.working += 1;
-            let done = now + blocking;
-            sh.q.schedule(done, Ev::WorkDone(id));
+            self.begin(sh, id, blocking, now);
         } else {
             if sh.waiting_work.len() <= p as usize {
                 sh.waiting_work.resize_with(p as usize + 1, VecDeque::new);
@@ -101,20 +103,31 @@ impl Station<'_> {
         }
     }
 
-    /// A connection's blocking work in process `p` is done: on threads, the next
-    /// connection waiting in the process takes the thread.
+    /// A thread starts connection `id`'s work: its CPU part on the host's CPUs, or
+    /// `blocking` seconds.
+    #[inline(always)]
+    fn begin(&self, sh: &mut Shared, id: u32, blocking: f64, now: f64) {
+        if self.does.has(Behaviour::CPU) {
+            sh.start_on_host(id, blocking, now);
+        } else {
+            sh.q.schedule(now + blocking, Ev::WorkDone(id));
+        }
+    }
+
+    /// A connection's blocking work in process `p` is done: on threads (or the host's
+    /// CPUs), the next connection waiting in the process takes the thread.
     #[inline(always)]
     fn work_finished(&mut self, sh: &mut Shared, p: u32, now: f64) {
         sh.procs[p as usize].working -= 1;
-        if self.does.has(Behaviour::THREADS) {
+        if self.does.has(Behaviour::THREADS | Behaviour::CPU) {
             if let Some(next) = sh
                 .waiting_work
                 .get_mut(p as usize)
                 .and_then(VecDeque::pop_front)
             {
                 sh.procs[p as usize].working += 1;
-                let done = now + sh.conns[next as usize].blocking;
-                sh.q.schedule(done, Ev::WorkDone(next));
+                let blocking = sh.conns[next as usize].blocking;
+                self.begin(sh, next, blocking, now);
             }
         }
         if sh.procs[p as usize].working == 0 {

@@ -51,6 +51,9 @@ impl Behaviour {
     pub const THREADS: Behaviour = Behaviour(1 << 10);
     /// Its processes hand their connections on to a next service.
     pub const HOP: Behaviour = Behaviour(1 << 11);
+    /// Its work has a CPU part shared with the host's other busy processes
+    /// (`host.rs`): work goes through the threads' path, one thread without threads.
+    pub const CPU: Behaviour = Behaviour(1 << 12);
 
     /// Any of `bits`.
     #[inline(always)]

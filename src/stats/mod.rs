@@ -4,21 +4,24 @@
 //! with 95 % Student-t intervals (and, for counts, binomial ones: none seen, any
 //! refusal in a run), percentiles from merged HDR histograms; and the timeline of a run.
 //! - `level.rs`: a time-weighted level (queue length, processes).
+//! - `host.rs`: the host's CPUs (requests in their CPU part, CPUs in use).
 //! - `rep.rs`: one replication's statistics.
 //! - `summary.rs`: estimates and the summary, folded in replication by replication.
 //! - `timeline.rs`: a run over time, in bins.
 
+mod host;
 mod level;
 mod rep;
 mod summary;
 mod timeline;
 
+pub use host::{HostStats, Usage};
 pub use level::Level;
 pub use rep::{MasterStats, RepStats, ServiceStats, DROPPED, OFFERED, REFUSED, SERVED, TIMED_OUT};
 pub use summary::{
     binomial_interval, estimate, t_quantile, trials_to_bound, zero_count_bound, Combiner, Estimate,
-    Latency, MasterSummary, Probability, Processes, QueueLength, QueueWait, ServiceSummary,
-    Summary,
+    HostSummary, Latency, MasterSummary, Probability, Processes, QueueLength, QueueWait,
+    ServiceSummary, Summary,
 };
 pub use timeline::{Timeline, TimelineRow};
 

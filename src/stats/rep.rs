@@ -2,6 +2,7 @@
 //! to end, each service's queue, processes and outcomes (a single-service model has
 //! one), each master's forks, and the timeline when one is kept.
 
+use super::host::HostStats;
 use super::timeline::{Recording, Timeline};
 use super::{histogram, ratio, record, Level};
 use hdrhistogram::Histogram;
@@ -118,6 +119,9 @@ pub struct RepStats {
     /// Per master process.
     pub masters: Vec<MasterStats>,
     pub in_system: Level,
+    /// The host's CPUs, for a model with `host.cpus` (the simulator's CPU sharing
+    /// keeps it).
+    pub host: Option<HostStats>,
     pub wasted_s: f64,
     pub events: u64,
     /// Statistics are collected from here on (the warm-up's end).
@@ -153,6 +157,7 @@ impl RepStats {
             services: vec![ServiceStats::default(); services.max(1)],
             masters: vec![MasterStats::default(); masters.max(1)],
             in_system: Level::default(),
+            host: None,
             recording: None,
             timeline: None,
             started: false,
@@ -190,6 +195,9 @@ impl RepStats {
         }
         self.started = true;
         self.in_system.restart(at);
+        if let Some(h) = &mut self.host {
+            h.restart(at);
+        }
         for l in self.services.iter_mut().flat_map(ServiceStats::levels) {
             l.restart(at);
         }
@@ -253,6 +261,12 @@ impl RepStats {
             l.fix(end.max(l.since));
         };
         close(&mut self.in_system);
+        if let Some(h) = &mut self.host {
+            if start {
+                h.restart(at);
+            }
+            h.fix(end);
+        }
         for l in self.services.iter_mut().flat_map(ServiceStats::levels) {
             close(l);
         }

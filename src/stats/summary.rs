@@ -308,6 +308,9 @@ pub struct Summary {
     pub queue_wait_s: QueueWait,
     pub queue_length: QueueLength,
     pub processes: Processes,
+    /// The host's CPUs, for a model with `host.cpus` (SPEC section 13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostSummary>,
     /// Time-average number of connections queued or held before their reply.
     #[serde(with = "number")]
     pub in_system_mean: f64,
@@ -323,6 +326,17 @@ pub struct Summary {
     /// A chain's master processes, by label.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "named")]
     pub masters: Vec<(String, MasterSummary)>,
+}
+
+/// The host's CPUs over the replications (SPEC section 13): the share of `host.cpus`
+/// in use, and the time-average number of requests in their CPU part (on a CPU or
+/// waiting for one), each the mean of the replications' time averages.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HostSummary {
+    #[serde(with = "number")]
+    pub cpu_utilisation: f64,
+    #[serde(with = "number")]
+    pub cpu_queue_mean: f64,
 }
 
 fn no_estimate() -> Estimate {
@@ -566,6 +580,9 @@ pub struct Combiner {
     per_rep: Vec<[f64; 3]>,
     services: Vec<ServiceSums>,
     masters: Vec<MasterSums>,
+    /// Per replication with host CPUs: their utilisation and the requests in their
+    /// CPU part (`HostStats::figures`).
+    host: Vec<(f64, f64)>,
     /// The replications' timelines, summed per bin, when they keep one.
     timeline: Option<Box<TimelineSums>>,
 }
@@ -590,6 +607,7 @@ impl Default for Combiner {
             per_rep: Vec::new(),
             services: Vec::new(),
             masters: Vec::new(),
+            host: Vec::new(),
             timeline: None,
         }
     }
@@ -651,6 +669,9 @@ impl Combiner {
         if let Some(t) = &r.timeline {
             self.timeline.get_or_insert_with(Default::default).push(t);
         }
+        if let Some(h) = &r.host {
+            self.host.push(h.figures(r.window));
+        }
         self.per_rep.push([
             r.refusal_probability(),
             r.failure_probability(),
@@ -710,6 +731,7 @@ impl Combiner {
             queue_wait_s: front.queue_wait(),
             queue_length: front.queue_length(),
             processes: front.processes(),
+            host: None,
             in_system_mean: self.per_rep.iter().fold(0.0, |m, r| m + r[2] / n),
             throughput_per_s: 0.0,
             wasted_s: self.wasted_s,
@@ -719,6 +741,17 @@ impl Combiner {
         };
         if self.window > 0.0 {
             s.throughput_per_s = s.served as f64 / self.window;
+        }
+        if !self.host.is_empty() {
+            let k = self.host.len() as f64;
+            let (u, q) = self
+                .host
+                .iter()
+                .fold((0.0, 0.0), |(u, q), (a, b)| (u + a / k, q + b / k));
+            s.host = Some(HostSummary {
+                cpu_utilisation: u,
+                cpu_queue_mean: q,
+            });
         }
         if s.served > 0 {
             let (min, max) = (self.lat_min, self.lat_max);

@@ -4,6 +4,7 @@
 //! - `chain`: chains of services and shared masters, exact and by hand (SPEC 8).
 //! - `common`: the helpers every module uses (the binary, files, models, intervals).
 //! - `oracles`: the simulator against exact queueing results, inside 99.9 % intervals.
+//! - `cpu`: the host's CPUs shared by processor sharing, against their chain (SPEC 13).
 //! - `deterministic`: constant arrivals and blocking, answers computed by hand.
 //! - `determinism`: same seed, same bytes; separate random streams.
 //! - `docs`: every command README.md and docs/ show, run; their charts kept current.
@@ -31,6 +32,7 @@
 mod chain;
 mod cli_errors;
 mod common;
+mod cpu;
 mod deploy;
 mod determinism;
 mod deterministic;
