@@ -576,6 +576,44 @@ mod tests {
     }
 
     #[test]
+    fn only_the_targets_that_burn_cpu_take_work_cpu_or_host_cpus() {
+        let cpu = model(&["work.cpu={ dist = \"constant\", value = 0.05 }"]);
+        let host = model(&["host.cpus=1.0"]);
+        let (_, limit) = run_length(&cpu);
+        for name in ["dovecot", "apache-prefork", "courier"] {
+            let target = targets::find(name).unwrap();
+            let e = check_point(&cpu, "p", target, limit, 256).unwrap_err().0;
+            assert!(
+                e.starts_with("p: `work.cpu`: ") && e.contains("cannot burn CPU time"),
+                "{e}"
+            );
+            let e = check_cpu(&host, target.about()).unwrap_err();
+            assert!(e.starts_with("`host.cpus` = 1: "), "{e}");
+        }
+        for name in ["builtin", "nginx-gunicorn", "nginx-php-fpm", "mock"] {
+            let about = targets::find(name).unwrap().about();
+            assert_eq!(check_cpu(&cpu, about), Ok(()), "{name}");
+            assert_eq!(check_cpu(&host, about), Ok(()), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_cpu_part_lengthens_the_drain_at_the_quotas_pace() {
+        let (_, without) = run_length(&model(&[]));
+        let cpu = model(&[
+            "work.cpu={ dist = \"constant\", value = 0.5 }",
+            "host.cpus=0.5",
+        ]);
+        let (_, with) = run_length(&cpu);
+        // 7 in the system (queue 5, 2 workers), 0.5 s of CPU each, twice over, at 0.5
+        // CPU.
+        assert!(
+            (with - without - 7.0 * 0.5 * 2.0 / 0.5).abs() < 1e-9,
+            "{with} {without}"
+        );
+    }
+
+    #[test]
     fn the_machine_holds_a_positive_number_of_processes_but_not_billions() {
         let (limit, why) = machine_process_limit();
         assert!(limit > 0 && limit < 4_000_000_000, "{limit}: {why}");
