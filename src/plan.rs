@@ -44,6 +44,10 @@ const LIMITS: &[(&str, u64)] = &[
 /// estimates' own intervals are rarely narrower.
 const RATE_TOLERANCE: f64 = 0.01;
 
+/// The share of the host's CPUs the arrivals offer above which a plan that stops
+/// improving says the CPUs bind.
+const CPU_BINDS: f64 = 0.7;
+
 /// The confidence of the intervals and bounds a plan reads.
 const CONFIDENCE: f64 = 0.95;
 
@@ -361,14 +365,21 @@ fn limit_range(
                 let room = u64::from(room);
                 if room < highest {
                     highest = room;
+                    let own =
+                        f64::from(s.pool.process_limit) * s.pool.process_memory_mib.unwrap_or(0.0);
+                    let others = mem.total_mib - own;
+                    let beside = if others > 0.0 {
+                        format!(" beside the other services' {others} MiB")
+                    } else {
+                        String::new()
+                    };
                     let why = format!(
-                        "memory binds: host.memory_mib = {} holds at most {room} processes of                          {} = {} MiB beside the other services' {} MiB; past it the kernel                          swaps or its OOM killer ends processes (docs/cpu.md#memory)",
+                        "memory binds: host.memory_mib = {} holds at most {room} processes of \
+                         {} = {} MiB{beside}; past it the kernel swaps or its OOM killer ends \
+                         processes (docs/cpu.md#memory)",
                         mem.limit_mib,
                         s.path("pool.process_memory_mib"),
                         s.pool.process_memory_mib.unwrap_or(0.0),
-                        mem.total_mib
-                            - f64::from(s.pool.process_limit)
-                                * s.pool.process_memory_mib.unwrap_or(0.0),
                     );
                     notes.push(format!("{path} stops at {room}: {why}"));
                     ceiling = Some(why);
@@ -776,18 +787,29 @@ fn no_answer(plan: &Plan, scenario: &Scenario, ceiling: Option<String>) -> Strin
             let last = &plan.evaluations[n - 1];
             let before = n.checked_sub(2).map(|i| &plan.evaluations[i]);
             let at = |e: &Evaluation| format!("{:.4} at {}", e.eval.mean, plan.value_text(e.value));
+            // The host's CPUs bind when the arrivals offer them most of their capacity
+            // (load.rate x the CPU seconds of a request on the host / host.cpus).
             let m = &scenario.loaded.model;
-            let cpus = m.host_cpus().filter(|_| {
-                plan.path.ends_with("pool.process_limit")
-                    && m.services.iter().any(|s| s.on_host() && s.work.uses_cpu())
-            });
-            if let (Some(b), Some(c)) =
-                (before.filter(|b| last.eval.mean >= 0.9 * b.eval.mean), cpus)
-            {
+            let cpu_seconds: f64 = m
+                .services
+                .iter()
+                .filter(|s| s.on_host())
+                .map(|s| s.work.cpu.mean())
+                .sum();
+            let cpu_load = m
+                .host_cpus()
+                .map(|c| m.load.rate * cpu_seconds / c)
+                .filter(|l| *l >= CPU_BINDS && plan.path.ends_with("pool.process_limit"));
+            if let (Some(b), Some(load)) = (
+                before.filter(|b| last.eval.mean >= 0.9 * b.eval.mean),
+                cpu_load,
+            ) {
                 format!(
                     "no value meets {}: {} stops falling as {} grows ({}, {}): the host's \
-                     CPUs bind (host.cpus = {c}): more processes only share them; fewer CPU \
-                     seconds a request (work.cpu), more CPUs, or a lower load.rate would",
+                     CPUs bind: the arrivals offer them {load:.2} of what they serve \
+                     (load.rate x work.cpu / host.cpus), and more processes only share them; \
+                     fewer CPU seconds a request (work.cpu), more CPUs (host.cpus) or a lower \
+                     load.rate would",
                     t.text(),
                     t.metric,
                     plan.path,

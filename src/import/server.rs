@@ -130,6 +130,31 @@ pub(super) fn write_work(o: &mut Out, mean: f64, what: &str, measure: &str) {
     );
 }
 
+/// After [work]: the CPU and memory a configuration cannot know (SPEC section 13),
+/// left commented out with the command that measures each: `cpu_how` for a request's
+/// CPU seconds, `rss` for the name ps knows the children by. Commented, the model
+/// means what it meant without them (no CPU contention, no memory check).
+pub(super) fn write_cpu_guess(o: &mut Out, cpu_how: &str, rss: &str) {
+    o.wrap(
+        "#",
+        "#",
+        &format!(
+            "CPU and memory are not in the configuration (docs/cpu.md): measure them, then \
+             uncomment the cpu line and give the host. work.cpu is a request's CPU seconds, \
+             spent before its blocking time (which then is its time off the CPU): {cpu_how}. \
+             pool.process_memory_mib is one child's resident memory: the mean of \
+             `ps -o rss= -C {rss}` (KiB) / 1024, then --set pool.process_memory_mib=N. \
+             [host] cpus is `nproc`, or a container's quota in cores (cgroup v2 cpu.max, \
+             v1 cpu.cfs_quota_us / cpu.cfs_period_us), and memory_mib its memory \
+             (`free -m`, memory.max): --set host.cpus=N --set host.memory_mib=N."
+        ),
+    );
+    o.field(
+        "# cpu = { dist = \"lognormal\", mean = 0.05, sd = 0.05 }",
+        "a guess to measure: CPU seconds a request",
+    );
+}
+
 /// [sim]: a fixed seed; the pool starts as the server starts, so no warm-up.
 pub(super) fn write_sim(o: &mut Out) {
     o.raw("[sim]");

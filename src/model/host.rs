@@ -169,7 +169,7 @@ impl Model {
         }
         for s in &self.services {
             if let Some(m) = s.pool.process_memory_mib {
-                if !(m.is_finite() && m >= 0.0 && m <= MAX_MEMORY_MIB) {
+                if !(m.is_finite() && (0.0..=MAX_MEMORY_MIB).contains(&m)) {
                     return Err(bad(
                         &s.path("pool.process_memory_mib"),
                         format!(

@@ -351,7 +351,46 @@ fn plan_never_answers_above_the_memory_and_says_memory_binds() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("host.cpus = 0.5") || err.contains("memory binds"),
+        err.contains("CPUs bind") || err.contains("memory binds"),
         "{err}"
     );
+}
+
+#[test]
+fn importers_leave_the_cpu_and_memory_commented_with_the_commands_that_measure_them() {
+    for (source, file, how, rss) in [
+        (
+            "php-fpm",
+            "tests/data/php-fpm/debian-www.conf",
+            "last request cpu",
+            "ps -o rss= -C php-fpm8.2",
+        ),
+        (
+            "apache",
+            "tests/data/apache/debian-mpm_prefork.conf",
+            "ExtendedStatus On",
+            "ps -o rss= -C apache2",
+        ),
+    ] {
+        let (text, _) = crate::common::import_file(source, &crate::common::root(file), &[]);
+        let flat = text.replace("\n# ", " ");
+        assert!(
+            flat.contains(how) && flat.contains(rss),
+            "{source}:\n{text}"
+        );
+        assert!(
+            text.lines().any(|l| l.starts_with("# cpu = { dist")),
+            "{source}:\n{text}"
+        );
+        // Commented, it changes nothing: no CPU part, no host.
+        let m = crate::common::load_imported(&text);
+        assert!(!m.front().work.uses_cpu() && m.host.is_none(), "{source}");
+        // Uncommented with a host, it loads and shares the CPUs.
+        let on = text.replace("# cpu = { dist", "cpu = { dist") + "\n[host]\ncpus = 2.0\n";
+        let m = crate::common::load_imported(&on);
+        assert!(
+            m.front().work.uses_cpu() && m.host_cpus() == Some(2.0),
+            "{source}"
+        );
+    }
 }

@@ -11,7 +11,8 @@ use super::resolve::{Conf, Threads};
 use super::MEASURE;
 use crate::import::common::LeftOut;
 use crate::import::server::{
-    write_arrival, write_connect_timeout, write_kernel, write_sim, write_startup, write_work,
+    write_arrival, write_connect_timeout, write_cpu_guess, write_kernel, write_sim, write_startup,
+    write_work,
 };
 use crate::import::skeleton::{write_sources_title, ModelText};
 use crate::import::text::{clean, toml_string, Out};
@@ -55,6 +56,12 @@ impl ModelText for Writing<'_> {
     }
     fn work(&self, o: &mut Out, _: usize) {
         write_work(o, 1.0, "a slow request", MEASURE);
+        write_cpu_guess(
+            o,
+            "with ExtendedStatus On, mod_status's /server-status gives each child's \
+                 CPU seconds and its accesses: CPU seconds a request = CPU / accesses",
+            "apache2",
+        );
     }
     fn sim(&self, o: &mut Out) {
         write_sim(o);

@@ -7,7 +7,8 @@
 use super::{Pm, Pool, MEASURE};
 use crate::import::common::LeftOut;
 use crate::import::server::{
-    write_arrival, write_connect_timeout, write_kernel, write_sim, write_startup, write_work,
+    write_arrival, write_connect_timeout, write_cpu_guess, write_kernel, write_sim, write_startup,
+    write_work,
 };
 use crate::import::skeleton::{write_sources_title, ModelText};
 use crate::import::text::{clean, float, toml_string, Out};
@@ -48,6 +49,13 @@ impl ModelText for Writing<'_> {
     }
     fn work(&self, o: &mut Out, _: usize) {
         write_work(o, 0.15, "a PHP page", MEASURE);
+        write_cpu_guess(
+            o,
+            "with pm.status_path set, the full status page (?full) gives each child's last \
+                 request's \"request duration\" and \"last request cpu\" (a percentage): \
+                 CPU seconds = duration x cpu / 100",
+            "php-fpm8.2",
+        );
     }
     fn sim(&self, o: &mut Out) {
         write_sim(o);
