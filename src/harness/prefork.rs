@@ -689,11 +689,12 @@ pub fn parse_request(buf: &[u8]) -> Option<Cost> {
             .unwrap_or(0.0)
     };
     let (h, c) = (number(), number());
-    // NaN is refused by max (it gives the other operand).
+    // NaN is refused by max (it gives the other operand); an endless CPU time would
+    // keep the worker busy past the run, so it is none.
     Some(Cost {
         blocking: b.max(0.0),
         hold: h.max(0.0),
-        cpu: c.max(0.0),
+        cpu: if c.is_finite() { c.max(0.0) } else { 0.0 },
     })
 }
 
@@ -733,6 +734,7 @@ mod tests {
             Some(0.0),
             "a negative CPU time is none"
         );
+        assert_eq!(parse_request(b"W 0.1 0 inf\n").map(|c| c.cpu), Some(0.0));
     }
 
     #[test]
