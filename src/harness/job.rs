@@ -153,6 +153,7 @@ impl Job {
         }
         let target_state = target.check_machine()?;
         let about = target.about();
+        check_quota(about, &points)?;
         let namespace = namespace(args.no_namespace, about, &axes, &points)?;
         let runner = Runner::new(Settings {
             target: about.name.to_string(),
@@ -272,7 +273,15 @@ pub fn run_length(m: &Model) -> (f64, f64) {
         let in_system = (s.queue_capacity()
             + u64::from(pool.process_limit) * u64::from(pool.client_limit))
             as f64;
+        // The CPU parts drain at the CPUs' pace, at most one CPU a process.
+        let cpus = m
+            .host
+            .as_ref()
+            .and_then(|h| h.cpus)
+            .unwrap_or(f64::INFINITY)
+            .min(f64::from(pool.process_limit));
         drain += in_system * s.work.blocking.mean() * 2.0 / f64::from(pool.process_limit)
+            + in_system * s.work.cpu.mean() * 2.0 / cpus
             + s.master.startup.mean()
             + s.master.respawn_delay.mean();
         if s.next.is_some() && s.connect.on_refused == crate::model::OnRefused::Retry {
@@ -456,9 +465,70 @@ fn check_point(
             machine_process_limit().0
         )));
     }
+    check_cpu(m, about).map_err(|e| BadInput(format!("{what}: {e}")))?;
     target
         .check_model(m, run_limit)
         .map_err(|e| BadInput(format!("{what}: {e}")))
+}
+
+/// What a target can do of the machine's model (SPEC 13): only a target whose pool
+/// burns `work.cpu` and runs in a CPU-quota cgroup takes `work.cpu` or `host.cpus`,
+/// and of a chain only the last service (the app behind nginx) burns CPU.
+fn check_cpu(m: &Model, about: About) -> Result<(), String> {
+    let cpus = m.host.as_ref().and_then(|h| h.cpus);
+    let with_cpu = m.services.iter().find(|s| s.work.uses_cpu());
+    if !about.burns_cpu {
+        if let Some(s) = with_cpu {
+            return Err(format!(
+                "`{}`: {} cannot burn CPU time per connection; measure a CPU part with                  --target builtin, nginx-gunicorn or nginx-php-fpm, or leave work.cpu out",
+                s.path("work.cpu"),
+                about.title
+            ));
+        }
+        if let Some(c) = cpus {
+            return Err(format!(
+                "`host.cpus` = {c}: the harness confines only the pools of --target builtin,                  nginx-gunicorn and nginx-php-fpm to a CPU quota; leave [host] cpus out with                  {}",
+                about.title
+            ));
+        }
+        return Ok(());
+    }
+    if !about.forks {
+        return Ok(());
+    }
+    if let Some((end, _)) = super::loadgen::chain_end(m) {
+        if let Some(s) = m
+            .services
+            .iter()
+            .enumerate()
+            .find(|(i, s)| *i != end && s.work.uses_cpu())
+            .map(|(_, s)| s)
+        {
+            return Err(format!(
+                "`{}`: only the chain's last service (the app) burns CPU time in a real run;                  the proxy in front of it spends what it spends: leave its work.cpu out",
+                s.path("work.cpu")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether this machine can give a run's pool the CPU quota of `host.cpus`, for a
+/// target that forks real processes: a message naming the field and the reason when
+/// it cannot.
+fn check_quota(about: About, points: &[Point]) -> Result<(), BadInput> {
+    let wanted = points
+        .iter()
+        .find_map(|p| p.model.host.as_ref().and_then(|h| h.cpus));
+    let (Some(cpus), true) = (wanted, about.forks) else {
+        return Ok(());
+    };
+    super::cgroup::find().map(|_| ()).map_err(|e| {
+        BadInput(format!(
+            "`host.cpus` = {cpus}: the harness confines {}'s pool to a CPU quota of that many              CPUs in a cgroup (v1 cpu.cfs_quota_us or v2 cpu.max), and cannot here: {e}; run              it as root on a machine with the cpu controller, or leave [host] cpus out",
+            about.title
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -503,6 +573,44 @@ mod tests {
         // The mock forks nothing.
         let mock = targets::find("mock").unwrap();
         assert_eq!(check_point(&m, "p", mock, limit, 1), Ok(()));
+    }
+
+    #[test]
+    fn only_the_targets_that_burn_cpu_take_work_cpu_or_host_cpus() {
+        let cpu = model(&["work.cpu={ dist = \"constant\", value = 0.05 }"]);
+        let host = model(&["host.cpus=1.0"]);
+        let (_, limit) = run_length(&cpu);
+        for name in ["dovecot", "apache-prefork", "courier"] {
+            let target = targets::find(name).unwrap();
+            let e = check_point(&cpu, "p", target, limit, 256).unwrap_err().0;
+            assert!(
+                e.starts_with("p: `work.cpu`: ") && e.contains("cannot burn CPU time"),
+                "{e}"
+            );
+            let e = check_cpu(&host, target.about()).unwrap_err();
+            assert!(e.starts_with("`host.cpus` = 1: "), "{e}");
+        }
+        for name in ["builtin", "nginx-gunicorn", "nginx-php-fpm", "mock"] {
+            let about = targets::find(name).unwrap().about();
+            assert_eq!(check_cpu(&cpu, about), Ok(()), "{name}");
+            assert_eq!(check_cpu(&host, about), Ok(()), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_cpu_part_lengthens_the_drain_at_the_quotas_pace() {
+        let (_, without) = run_length(&model(&[]));
+        let cpu = model(&[
+            "work.cpu={ dist = \"constant\", value = 0.5 }",
+            "host.cpus=0.5",
+        ]);
+        let (_, with) = run_length(&cpu);
+        // 7 in the system (queue 5, 2 workers), 0.5 s of CPU each, twice over, at 0.5
+        // CPU.
+        assert!(
+            (with - without - 7.0 * 0.5 * 2.0 / 0.5).abs() < 1e-9,
+            "{with} {without}"
+        );
     }
 
     #[test]

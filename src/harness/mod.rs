@@ -21,12 +21,14 @@
 //! - `loadgen.rs` (`__internal loadgen`): the open-loop load generator.
 //!
 //! `sys.rs` holds every system call (and all the `unsafe`); `spec.rs` what the
-//! processes tell each other.
+//! processes tell each other; `cgroup.rs` the CPU quota a run's pool gets from
+//! `host.cpus` (SPEC 13).
 //!
 //! Every file here depends only on files below it: this one on all; `job.rs` on the
 //! registry `targets/`, which depends on the targets, which depend on `target.rs`,
 //! `servers.rs` and `spec.rs`; no file depends on one above it.
 
+mod cgroup;
 mod chart;
 mod job;
 mod loadgen;

@@ -29,6 +29,7 @@ use crate::engine::stream;
 use crate::engine::Rng64;
 use crate::error::BadInput;
 use crate::model::{ListenerKind, MasterMode, Service};
+use crate::workload::Cost;
 use anyhow::{Context, Result};
 use socket2::{Domain, Socket, Type};
 use std::collections::HashMap;
@@ -488,6 +489,9 @@ struct Held {
 enum HeldState {
     /// Accepted; its request line has not arrived yet.
     Reading,
+    /// Its request came (the n-th the worker read) and needs CPU: it waits for the
+    /// worker to finish the connections before it, then burns its CPU time.
+    Waiting(u64, Cost),
     /// Its blocking work ends (and the reply goes out) at this time.
     Working(f64, f64),
     /// Replied; it closes at this time.
@@ -513,6 +517,8 @@ fn worker(master: &PreforkMaster<'_>, first: Option<Socket>, delay: f64) -> Resu
     let mut accepted: u64 = 0;
     let mut listening = true;
     let mut busy_until = 0.0f64;
+    // Requests read so far (their order, for the ones waiting to burn CPU).
+    let mut read: u64 = 0;
     let has_slot = |listening: bool, held: usize| listening && (held as u32) < pool.client_limit;
     let mut take = |sock: Socket, held: &mut Vec<Held>, listening: &mut bool| {
         let _ = sock.set_nonblocking(true);
@@ -582,6 +588,8 @@ fn worker(master: &PreforkMaster<'_>, first: Option<Socket>, delay: f64) -> Resu
             .iter()
             .filter_map(|h| match h.state {
                 HeldState::Working(t, _) | HeldState::Holding(t) => Some(t),
+                // It starts when the work before it ends.
+                HeldState::Waiting(..) => Some(busy_until),
                 HeldState::Reading => None,
             })
             .min_by(f64::total_cmp);
@@ -596,7 +604,6 @@ fn worker(master: &PreforkMaster<'_>, first: Option<Socket>, delay: f64) -> Resu
             }
         }
         // Requests that arrived start their work, one after another.
-        let now = sys::mono();
         let mut i = 0;
         while i < held.len() {
             if held[i].state != HeldState::Reading {
@@ -616,37 +623,89 @@ fn worker(master: &PreforkMaster<'_>, first: Option<Socket>, delay: f64) -> Resu
                     continue;
                 }
             }
-            if let Some((blocking, hold)) = parse_request(&held[i].request) {
-                let start = busy_until.max(now);
-                busy_until = start + blocking;
-                held[i].state = HeldState::Working(busy_until, hold);
+            if let Some(cost) = parse_request(&held[i].request) {
+                read += 1;
+                held[i].state = HeldState::Waiting(read, cost);
             }
             i += 1;
         }
+        start_work(&mut held, &mut busy_until);
         if before && !has_slot(listening, held.len()) {
             report(status, b'B');
         }
     }
 }
 
-/// `W blocking hold\n` → (blocking, hold).
-pub fn parse_request(buf: &[u8]) -> Option<(f64, f64)> {
+/// Starts the work of the connections whose requests came, in the order they came,
+/// one after another: work that is only blocking is timed from the end of the work
+/// before it (its reply goes out then); work with a CPU part waits until that end,
+/// then burns its CPU time here in a busy loop (the worker serves nothing meanwhile,
+/// as a real sync worker), then sleeps its blocking time as a timer.
+fn start_work(held: &mut [Held], busy_until: &mut f64) {
+    loop {
+        let first = held
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| match h.state {
+                HeldState::Waiting(n, c) => Some((n, i, c)),
+                _ => None,
+            })
+            .min_by_key(|&(n, _, _)| n);
+        let Some((_, i, cost)) = first else { return };
+        let now = sys::mono();
+        if cost.cpu > 0.0 {
+            if *busy_until > now {
+                return;
+            }
+            sys::burn_cpu(cost.cpu);
+            *busy_until = sys::mono() + cost.blocking;
+        } else {
+            *busy_until = busy_until.max(now) + cost.blocking;
+        }
+        held[i].state = HeldState::Working(*busy_until, cost.hold);
+    }
+}
+
+/// `W blocking hold [cpu]\n` → the connection's work (cpu 0 when left out).
+pub fn parse_request(buf: &[u8]) -> Option<Cost> {
     let line = std::str::from_utf8(buf).ok()?.split('\n').next()?;
     if !buf.contains(&b'\n') {
         return None;
     }
     let mut words = line.split_whitespace();
+    let none = Cost {
+        blocking: 0.0,
+        hold: 0.0,
+        cpu: 0.0,
+    };
     if words.next()? != "W" {
-        return Some((0.0, 0.0));
+        return Some(none);
     }
     let b: f64 = words.next()?.parse().ok()?;
-    let h: f64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0.0);
-    Some((b.max(0.0), h.max(0.0)))
+    let mut number = || {
+        words
+            .next()
+            .and_then(|w| w.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let (h, c) = (number(), number());
+    // NaN is refused by max (it gives the other operand); an endless CPU time would
+    // keep the worker busy past the run, so it is none.
+    Some(Cost {
+        blocking: b.max(0.0),
+        hold: h.max(0.0),
+        cpu: if c.is_finite() { c.max(0.0) } else { 0.0 },
+    })
 }
 
-/// The request line the load generator sends to the builtin server.
-pub fn request_line(blocking: f64, hold: f64) -> String {
-    format!("W {blocking:.9} {hold:.9}\n")
+/// The request line the load generator sends to the builtin server: the CPU part
+/// only when there is one, so that a model without `work.cpu` sends what it sent.
+pub fn request_line(c: &Cost) -> String {
+    if c.cpu > 0.0 {
+        format!("W {:.9} {:.9} {:.9}\n", c.blocking, c.hold, c.cpu)
+    } else {
+        format!("W {:.9} {:.9}\n", c.blocking, c.hold)
+    }
 }
 
 /// True when `path` holds the builtin server's address file.
@@ -660,10 +719,29 @@ mod tests {
 
     #[test]
     fn the_builtin_request_line_carries_the_work_draws() {
-        assert_eq!(
-            parse_request(request_line(0.0734, 0.5).as_bytes()),
-            Some((0.0734, 0.5))
-        );
+        let c = Cost {
+            blocking: 0.0734,
+            hold: 0.5,
+            cpu: 0.0,
+        };
+        assert_eq!(request_line(&c), "W 0.073400000 0.500000000\n");
+        assert_eq!(parse_request(request_line(&c).as_bytes()), Some(c));
+        let c = Cost { cpu: 0.05, ..c };
+        assert_eq!(parse_request(request_line(&c).as_bytes()), Some(c));
         assert_eq!(parse_request(b"W 0.1"), None, "an unfinished line waits");
+        assert_eq!(
+            parse_request(b"W 0.1 0 -3\n").map(|c| c.cpu),
+            Some(0.0),
+            "a negative CPU time is none"
+        );
+        assert_eq!(parse_request(b"W 0.1 0 inf\n").map(|c| c.cpu), Some(0.0));
+    }
+
+    #[test]
+    fn burning_cpu_uses_that_much_of_the_threads_cpu_clock() {
+        let before = sys::thread_cpu_time();
+        sys::burn_cpu(0.02);
+        let used = sys::thread_cpu_time() - before;
+        assert!((0.02..0.03).contains(&used), "{used}");
     }
 }

@@ -287,6 +287,8 @@ impl Runner {
                 }
                 sys::kill_group(group, libc::SIGKILL);
                 let _ = child.wait();
+                let _ =
+                    super::cgroup::remove_named(&super::cgroup::name_for(&spec.base, &spec.dir));
                 self.cleanup();
                 bail!("stopped by signal {sig}: the servers were stopped and their files removed");
             }
@@ -297,6 +299,8 @@ impl Runner {
         };
         // Anything the supervisor left in its group (outside a PID namespace).
         sys::kill_group(group, libc::SIGKILL);
+        // Its CPU-quota cgroup, if a killed supervisor left it.
+        let _ = super::cgroup::remove_named(&super::cgroup::name_for(&spec.base, &spec.dir));
         let _ = std::fs::remove_dir_all(&spec.dir);
         let text = std::fs::read_to_string(&spec.result).map_err(|e| {
             anyhow!(

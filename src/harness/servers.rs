@@ -23,16 +23,32 @@ pub(crate) struct Run<'a> {
     spec_path: &'a Path,
     port: Cell<Option<u16>>,
     backend_port: Cell<Option<u16>>,
+    /// The process list of the run's CPU-quota cgroup (`host.cpus`), which the
+    /// target's pool joins (`confine`).
+    cgroup: Option<PathBuf>,
 }
 
 impl<'a> Run<'a> {
-    pub(super) fn new(spec: &'a RunSpec, spec_path: &'a Path) -> Run<'a> {
+    pub(super) fn new(spec: &'a RunSpec, spec_path: &'a Path, cgroup: Option<PathBuf>) -> Run<'a> {
         Run {
             spec,
             spec_path,
             port: Cell::new(None),
             backend_port: Cell::new(None),
+            cgroup,
         }
+    }
+
+    /// Puts the process `cmd` starts, and so every process it forks, into the run's
+    /// CPU-quota cgroup when the model gives `host.cpus` (SPEC 13): a target calls it
+    /// for its pool's master (the builtin master, gunicorn, php-fpm), not for nginx,
+    /// which stays outside as the load generator does.
+    pub fn confine(&self, cmd: &mut Command) -> Result<()> {
+        if let Some(procs) = &self.cgroup {
+            sys::join_cgroup(cmd, procs)
+                .with_context(|| format!("cannot join the cgroup of {}", procs.display()))?;
+        }
+        Ok(())
     }
 
     /// The run's own folder (configuration, logs, sockets); removed after the run.

@@ -8,6 +8,7 @@
 //! runs the load generator, has the target stop its servers and read its logs,
 //! removes the run's folder and writes a `RunOutcome`.
 
+use super::cgroup::{self, Cgroup};
 use super::servers::{interrupted, Run, Servers};
 use super::spec::{Endpoint, LoadResult, RunOutcome, RunSpec};
 use super::sys;
@@ -51,14 +52,31 @@ pub fn supervise(spec_path: &Path) -> Result<()> {
     let spec = RunSpec::read(spec_path)?;
     sys::catch_signals(false);
     let target = targets::find(&spec.target)?;
-    let run = Run::new(&spec, spec_path);
+    // The run's CPU quota (host.cpus): the group is made before the servers start and
+    // removed after they stop (its drop also removes it on an error).
+    let mut group = match quota_group(&spec, target) {
+        Ok(g) => g,
+        Err(e) => {
+            let outcome = RunOutcome::BadInput(e);
+            std::fs::write(&spec.result, serde_json::to_string(&outcome)?)
+                .with_context(|| format!("cannot write {}", spec.result.display()))?;
+            return Ok(());
+        }
+    };
+    let run = Run::new(&spec, spec_path, group.as_ref().map(|g| g.procs()));
     let mut procs = Procs::default();
     let mut samples = Vec::new();
     let measured = measure(target, &run, &mut procs, &mut samples);
     procs.stop(target, &run);
+    let throttling = group.as_ref().map(|g| g.summary());
+    let removed = group.as_mut().map_or(Ok(()), |g| g.remove());
     let outcome = match measured {
         Ok(load) => {
             let mut server = target.read_logs(&run);
+            server.notes.extend(throttling);
+            if let Err(e) = removed {
+                server.notes.push(e);
+            }
             if !samples.is_empty() && server.max_processes == 0 {
                 server.max_processes = samples.iter().copied().max().unwrap_or(0);
             }
@@ -82,6 +100,23 @@ pub fn supervise(spec_path: &Path) -> Result<()> {
     std::fs::write(&spec.result, serde_json::to_string(&outcome)?)
         .with_context(|| format!("cannot write {}", spec.result.display()))?;
     Ok(())
+}
+
+/// The run's CPU-quota cgroup when the model gives `host.cpus` and the target runs a
+/// real pool, or why it cannot be made (the harness checked the machine before the
+/// run, so this is rare: another program took the place meanwhile).
+fn quota_group(spec: &RunSpec, target: &dyn Target) -> Result<Option<Cgroup>, String> {
+    let Some(cpus) = spec.model.host.as_ref().and_then(|h| h.cpus) else {
+        return Ok(None);
+    };
+    if !target.about().forks {
+        return Ok(None);
+    }
+    let place = cgroup::find().map_err(|e| format!("host.cpus = {cpus}: {e}"))?;
+    let name = cgroup::name_for(&spec.base, &spec.dir);
+    Cgroup::create(&place, &name, cpus)
+        .map(Some)
+        .map_err(|e| format!("host.cpus = {cpus}: {e}"))
 }
 
 /// Counts the children of a pool's master half-way through each second of the load.

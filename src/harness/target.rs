@@ -80,6 +80,11 @@ pub(crate) struct About {
     pub counts_pool: bool,
     /// It keeps files of its runs in `--out` (nginx's access logs).
     pub keeps_files: bool,
+    /// Its pool burns each connection's `work.cpu` in a busy loop on the thread's CPU
+    /// clock before it sleeps `work.blocking`, and runs in the run's CPU-quota cgroup
+    /// of `host.cpus` (SPEC 13). A target without it refuses a model that gives
+    /// either.
+    pub burns_cpu: bool,
 }
 
 impl About {
@@ -95,6 +100,14 @@ impl About {
             forks: true,
             counts_pool: false,
             keeps_files: false,
+            burns_cpu: false,
+        }
+    }
+
+    pub const fn burns_cpu(self) -> About {
+        About {
+            burns_cpu: true,
+            ..self
         }
     }
 
@@ -119,12 +132,14 @@ impl About {
         }
     }
 
-    /// No real server: hidden, no kernel queue, no process forked.
+    /// No real server: hidden, no kernel queue, no process forked; the simulator
+    /// shares its CPUs.
     pub const fn simulated(self) -> About {
         About {
             hidden: true,
             kernel_queue: false,
             forks: false,
+            burns_cpu: true,
             ..self
         }
     }

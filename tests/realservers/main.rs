@@ -8,6 +8,8 @@
 //!   killed, the bad inputs it refuses, and the helpers the others share.
 //! - `harness_servers`: nginx + PHP-FPM, Apache prefork and couriertcpd: the spawn
 //!   sequences counted from /proc (SPEC 11), clean-up, the models they refuse.
+//! - `cpu`: CPU-bound and mixed pools (builtin, nginx + gunicorn) in a 1-CPU cgroup
+//!   quota, measured refusals against the prediction (SPEC 13).
 //! - `cluster`: a one-node Slurm cluster (munged, slurmctld, slurmd) running sweeps
 //!   through the shipped batch script: docs/cluster.md's commands, and a task stopped
 //!   by SIGTERM that resumes (SPEC 15).
@@ -16,6 +18,7 @@ mod cluster;
 #[path = "../integration/common.rs"]
 #[allow(dead_code)]
 mod common;
+mod cpu;
 mod harness;
 mod harness_servers;
 mod validate;

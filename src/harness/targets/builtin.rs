@@ -1,7 +1,8 @@
 //! The `builtin` target: this project's own pre-forking server (`prefork.rs`, run as
 //! `eagain __internal serve`), which forks real processes by `master.mode`, listens on
-//! a real unix or TCP socket with the model's backlog, and sleeps each connection's
-//! blocking time. It runs every model except one whose idle processes would be ended
+//! a real unix or TCP socket with the model's backlog, and burns each connection's
+//! CPU time (`work.cpu`) then sleeps its blocking time, the master and its workers in
+//! the run's CPU-quota cgroup when the model gives `host.cpus`. It runs every model except one whose idle processes would be ended
 //! during a run (it does not end idle processes); it needs nothing installed.
 
 use crate::error::BadInput;
@@ -18,7 +19,7 @@ pub struct Builtin;
 
 impl Target for Builtin {
     fn about(&self) -> About {
-        About::new("builtin", "the builtin server")
+        About::new("builtin", "the builtin server").burns_cpu()
     }
 
     fn check_model(&self, m: &Model, run_limit_s: f64) -> Result<(), String> {
@@ -68,6 +69,7 @@ impl Target for Builtin {
             }
             ListenerKind::Tcp => None,
         };
+        run.confine(&mut serve)?;
         servers.spawn(&mut serve, libc::SIGTERM, "the server")?;
         // The master has its own copy now.
         drop(unix);

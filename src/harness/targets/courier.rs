@@ -141,7 +141,12 @@ fn probe(addr: SocketAddr) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(request_line(0.0, 0.0).as_bytes()).is_err() {
+    let nothing = crate::workload::Cost {
+        blocking: 0.0,
+        hold: 0.0,
+        cpu: 0.0,
+    };
+    if s.write_all(request_line(&nothing).as_bytes()).is_err() {
         return false;
     }
     let mut buf = [0u8; 16];
@@ -206,7 +211,7 @@ pub(crate) fn serve_connection() -> Result<()> {
     let mut input = std::io::stdin().lock();
     let mut buf = Vec::new();
     let mut chunk = [0u8; 256];
-    let (blocking, hold) = loop {
+    let crate::workload::Cost { blocking, hold, .. } = loop {
         if let Some(request) = parse_request(&buf) {
             break request;
         }
