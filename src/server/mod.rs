@@ -29,9 +29,11 @@ mod hop;
 mod idle;
 mod master;
 mod pool;
+mod split;
 mod station;
 
 pub use compile::Compiled;
+pub(crate) use split::Trajectory;
 
 use crate::engine::{stream, EventId, EventQueue, Rng64};
 use crate::error::BadInput;
