@@ -187,8 +187,9 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// The path to solve for: pool.process_limit, listener.backlog, listener.somaxconn,
-    /// pool.client_limit, pool.process_min_avail (smallest that meets the target) or
-    /// load.rate (largest).
+    /// pool.client_limit, pool.threads, pool.process_min_avail (the smallest that meets
+    /// the target; in a chain services.NAME.pool.process_limit and so on) or load.rate
+    /// (the largest).
     #[arg(long)]
     pub solve: String,
     /// The target, METRIC<=X: refusal_probability, failure_probability, latency_s_p50,
@@ -198,6 +199,9 @@ pub struct PlanArgs {
     /// The largest value of a limit to try.
     #[arg(long, default_value_t = 100_000)]
     pub max: u64,
+    /// Output on stdout: the evaluations and PATH=VALUE last, or one JSON object.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]

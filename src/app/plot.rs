@@ -42,7 +42,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
         Ok((r, _)) => super::sweep::chart_text(&r, super::sweep::recorded_backlog_derived(&r)),
         Err(_) => ChartText {
             title: csv.display().to_string(),
-            subtitle: String::new(),
+            ..ChartText::default()
         },
     };
     let metric = args.metric.as_deref().unwrap_or("refusal_probability");

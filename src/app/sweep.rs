@@ -6,6 +6,7 @@
 use super::args::{Format, MergeArgs, ModelArgs, SweepArgs};
 use super::{load_scenario, note, print};
 use crate::model;
+use crate::output::report::probability_text;
 use crate::output::{Lock, Table};
 use crate::plot::{self, ChartText};
 use crate::replicate::Scenario;
@@ -41,6 +42,13 @@ pub fn run(args: SweepArgs) -> Result<()> {
         .map(|v| sweep::parse_axis(v))
         .collect::<Result<Vec<_>, _>>()?;
     let points = sweep::expand(&s.loaded.text, &s.loaded.file, &s.overrides, &axes)?;
+    // What points did with spare settings above their process_limit, each said once.
+    let mut fitted: Vec<String> = Vec::new();
+    for n in points.iter().filter_map(|p| p.note.clone()) {
+        if !fitted.contains(&n) {
+            fitted.push(n);
+        }
+    }
     let shard = args
         .shard
         .as_deref()
@@ -100,7 +108,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
     )?;
     bar.finish_and_clear();
     let results = &done.results;
-    let mut lines = Vec::new();
+    let mut lines: Vec<String> = fitted.iter().map(|n| format!("note: {n}")).collect();
     if let Some((sh, Some(variable))) = shard {
         lines.push(format!("shard {}/{} (K from {variable})", sh.k, sh.n));
     }
@@ -148,7 +156,8 @@ const GRACE: Duration = Duration::from_secs(10);
 const TABLE_ROWS: usize = 100;
 
 /// A compact table of the points for the terminal: the varied values, the refusal
-/// probability with its 95 % interval, and the p99 latency; one line a point.
+/// probability with its 95 % interval (or "none seen" with its bound), the share of
+/// replications that saw any refusal, and the p99 latency; one line a point.
 fn points_table(results: &Results, out: &Path) -> String {
     let mut rows: Vec<Vec<String>> = vec![results
         .axes
@@ -156,6 +165,7 @@ fn points_table(results: &Results, out: &Path) -> String {
         .cloned()
         .chain([
             "refusal probability (95 % CI)".into(),
+            "runs with a refusal".into(),
             "latency p99 (s)".into(),
         ])
         .collect()];
@@ -164,17 +174,28 @@ fn points_table(results: &Results, out: &Path) -> String {
         let e = &r.refusal_probability;
         let refusal = if r.offered == 0 || e.mean.is_nan() {
             "not defined: nothing offered".to_string()
-        } else if r.refused == 0 {
-            format!("0 (none seen in {} offered)", r.offered)
+        } else if e.none_seen {
+            format!(
+                "none seen in {} offered (95 % bound {})",
+                r.offered,
+                probability_text(e.upper_bound)
+            )
         } else if e.ci_low.is_finite() && e.ci_high.is_finite() {
             format!(
                 "{} ({} to {})",
-                probability(e.mean),
-                probability(e.ci_low),
-                probability(e.ci_high)
+                probability_text(e.mean),
+                probability_text(e.ci_low),
+                probability_text(e.ci_high)
             )
         } else {
-            format!("{} (one replication)", probability(e.mean))
+            format!("{} (one replication)", probability_text(e.mean))
+        };
+        let any = &r.any_refusal_probability;
+        let runs = if any.mean.is_nan() {
+            "-".to_string()
+        } else {
+            let seen = (any.mean * f64::from(p.replications)).round();
+            format!("{seen} of {}", p.replications)
         };
         let p99 = if r.latency_s.p99.is_finite() {
             format!("{:.4}", r.latency_s.p99)
@@ -185,7 +206,7 @@ fn points_table(results: &Results, out: &Path) -> String {
             p.values
                 .iter()
                 .map(sweep::value_text)
-                .chain([refusal, p99])
+                .chain([refusal, runs, p99])
                 .collect(),
         );
     }
@@ -210,17 +231,6 @@ fn points_table(results: &Results, out: &Path) -> String {
         );
     }
     text
-}
-
-/// A probability for a person: four decimals, or three significant digits below 0.001.
-fn probability(x: f64) -> String {
-    if x == 0.0 {
-        "0".into()
-    } else if x.abs() >= 1e-3 {
-        format!("{x:.4}")
-    } else {
-        format!("{x:.2e}")
-    }
 }
 
 pub fn merge(args: MergeArgs) -> Result<()> {

@@ -4,7 +4,10 @@
 //! 5 by default (semantics: apache-defaults). Its backlog is ListenBacklog, which the
 //! model gives (semantics: apache-backlog).
 
-use super::{spare_bounds, start_within_limit, Family, MasterMode, Refusal, Settings};
+use super::{
+    spare_bounds, spare_changes, start_within_limit, Family, MasterMode, Refusal, Settings,
+    SpareFit, SpareRule,
+};
 
 /// Apache's prefork master.
 pub struct Apache;
@@ -26,6 +29,54 @@ impl Family for Apache {
     /// StartServers 5, at most the process limit (semantics: apache-defaults).
     fn start_servers(&self, s: &Settings) -> u32 {
         s.start_servers.unwrap_or(5.min(s.process_limit))
+    }
+
+    /// Apache starts with MinSpareServers, MaxSpareServers or StartServers above
+    /// MaxRequestWorkers and behaves as if they were MaxRequestWorkers: no more children
+    /// can be idle than exist, so "idle > MaxSpareServers" never holds, and "idle <
+    /// MinSpareServers" forks min(rate, free slots) whether the minimum is the limit or
+    /// above it (semantics: apache-spawn; other-servers, Apache 4, `prefork.c` l. 798 to
+    /// 897); it starts at most MaxRequestWorkers children.
+    fn spares_at_limit(&self, s: &Settings, n: u32) -> Option<SpareFit> {
+        let (min, max) = self.spares(s);
+        // StartServers left out follows the limit already (at most process_limit).
+        let start = s.start_servers.unwrap_or(0);
+        let before = (start, min, max);
+        let after = (start.min(n), min.min(n), max.min(n));
+        let changes = spare_changes(before, after);
+        if changes.is_empty() {
+            return None;
+        }
+        let above: Vec<String> = changes
+            .iter()
+            .map(|(field, was, _)| {
+                let name = match *field {
+                    "pool.start_servers" => "StartServers",
+                    "pool.min_spare" => "MinSpareServers",
+                    _ => "MaxSpareServers",
+                };
+                format!("{name} {was}")
+            })
+            .collect();
+        Some(SpareFit {
+            rule: SpareRule::Clamped,
+            changes,
+            why: format!(
+                "Apache accepts {} above MaxRequestWorkers and behaves as if {} \
+                 MaxRequestWorkers: no more children can start or be idle than exist \
+                 (semantics: apache-spawn)",
+                match above.split_last() {
+                    Some((last, [])) => last.clone(),
+                    Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+                    None => String::new(),
+                },
+                if above.len() == 1 {
+                    "it were"
+                } else {
+                    "they were"
+                }
+            ),
+        })
     }
 
     fn check(&self, s: &Settings) -> Result<(), Refusal> {

@@ -96,6 +96,30 @@ pub struct Settings<'a> {
     pub max_spare: Option<u32>,
 }
 
+/// What a spare-server master does when its process limit is set to a value below its
+/// spare settings: the one rule a plan and a sweep follow when they move
+/// `pool.process_limit` (`Family::spares_at_limit`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpareFit {
+    pub rule: SpareRule,
+    /// The spare settings a configuration for the new limit has: (the service's own
+    /// path, the value before, the value for the limit), only those that change.
+    pub changes: Vec<(&'static str, u32, u32)>,
+    /// What the server does, in its own words, with the source (semantics: ID).
+    pub why: String,
+}
+
+/// How the server treats spare settings above its process limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SpareRule {
+    /// It starts and behaves as if they were clamped to the limit (Apache): `changes`
+    /// are what it does.
+    Clamped,
+    /// It refuses to start below `smallest` (PHP-FPM): `changes` are what a
+    /// configuration for the limit must write instead.
+    Refused { smallest: u32 },
+}
+
 /// A setting a family refuses: `field` is the service's own path ("pool.min_spare"),
 /// which the model turns into the path the file has.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,6 +158,14 @@ pub trait Family: Sync {
     /// read only where `keeps_spares`.
     fn start_servers(&self, _s: &Settings) -> u32 {
         0
+    }
+
+    /// What this family does with its spare settings (`pool.start_servers`,
+    /// `pool.min_spare`, `pool.max_spare`, with its defaults for those left out) when
+    /// `pool.process_limit` is set to `n`; None when they fit under `n` (and for a
+    /// master that keeps no spares). `s` is the service's settings before the change.
+    fn spares_at_limit(&self, _s: &Settings, _n: u32) -> Option<SpareFit> {
+        None
     }
 
     /// The backlog the server passes to listen() when the model leaves
@@ -203,6 +235,19 @@ fn spare_bounds(min: u32, max: u32, process_limit: u32) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// The changes from `before` to `after`, (start_servers, min_spare, max_spare) each, for
+/// a `SpareFit`.
+fn spare_changes(before: (u32, u32, u32), after: (u32, u32, u32)) -> Vec<(&'static str, u32, u32)> {
+    [
+        ("pool.start_servers", before.0, after.0),
+        ("pool.min_spare", before.1, after.1),
+        ("pool.max_spare", before.2, after.2),
+    ]
+    .into_iter()
+    .filter(|(_, a, b)| a != b)
+    .collect()
+}
+
 /// No master starts more processes than its limit.
 fn start_within_limit(start: u32, process_limit: u32) -> Result<(), Refusal> {
     if start > process_limit {
@@ -224,6 +269,51 @@ mod tests {
             let serde = serde_json::to_value(mode).unwrap();
             assert_eq!(serde.as_str(), Some(mode.to_string().as_str()));
         }
+    }
+
+    fn spares(mode: MasterMode, start: Option<u32>, min: u32, max: u32) -> Settings<'static> {
+        Settings {
+            mode,
+            dovecot_version: None,
+            process_limit: 150,
+            client_limit: 1,
+            start_servers: start,
+            min_spare: Some(min),
+            max_spare: Some(max),
+        }
+    }
+
+    #[test]
+    fn php_fpm_refuses_a_limit_below_max_spare_and_apache_behaves_as_if_clamped() {
+        // PHP-FPM: max_children must be at least max_spare; a pool file for 2 children
+        // lowers max_spare to 2 and start_servers into [min, max].
+        let s = spares(MasterMode::PhpFpmDynamic, Some(2), 1, 3);
+        let fpm = of(s.mode, None);
+        assert_eq!(fpm.spares_at_limit(&s, 3), None);
+        let fit = fpm.spares_at_limit(&s, 1).unwrap();
+        assert_eq!(fit.rule, SpareRule::Refused { smallest: 3 });
+        assert_eq!(
+            fit.changes,
+            [("pool.start_servers", 2, 1), ("pool.max_spare", 3, 1)]
+        );
+        assert!(fit.why.contains("php-fpm-dynamic-config"), "{}", fit.why);
+        // ondemand keeps no spares.
+        let od = spares(MasterMode::PhpFpmOndemand, None, 1, 3);
+        assert_eq!(of(od.mode, None).spares_at_limit(&od, 1), None);
+        // Apache: clamped, StartServers left out follows the limit by itself.
+        let s = spares(MasterMode::ApachePrefork, None, 5, 10);
+        let apache = of(s.mode, None);
+        assert_eq!(apache.spares_at_limit(&s, 10), None);
+        let fit = apache.spares_at_limit(&s, 4).unwrap();
+        assert_eq!(fit.rule, SpareRule::Clamped);
+        assert_eq!(
+            fit.changes,
+            [("pool.min_spare", 5, 4), ("pool.max_spare", 10, 4)]
+        );
+        assert!(fit.why.contains("apache-spawn"), "{}", fit.why);
+        // Families without spares have no rule.
+        let g = spares(MasterMode::Prefork, None, 0, 0);
+        assert_eq!(of(g.mode, None).spares_at_limit(&g, 1), None);
     }
 
     #[test]

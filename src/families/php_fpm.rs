@@ -5,7 +5,10 @@
 //! (semantics: php-fpm-dynamic-config). Its backlog is listen.backlog, which the model
 //! gives (semantics: php-fpm-backlog).
 
-use super::{spare_bounds, start_within_limit, Family, MasterMode, Refusal, Settings};
+use super::{
+    spare_bounds, spare_changes, start_within_limit, Family, MasterMode, Refusal, Settings,
+    SpareFit, SpareRule,
+};
 
 /// PHP-FPM's master.
 pub struct PhpFpm;
@@ -30,6 +33,31 @@ impl Family for PhpFpm {
     fn start_servers(&self, s: &Settings) -> u32 {
         let (min, max) = self.spares(s);
         s.start_servers.unwrap_or(min + (max - min) / 2)
+    }
+
+    /// PHP-FPM refuses a dynamic pool whose pm.max_spare_servers (or min_spare_servers)
+    /// is above pm.max_children (semantics: php-fpm-dynamic-config; other-servers,
+    /// PHP-FPM 5, `fpm_conf.c`): the smallest limit it starts with is max_spare. A pool
+    /// file for fewer children must lower them: max_spare to the limit, min_spare and
+    /// start_servers to at most it.
+    fn spares_at_limit(&self, s: &Settings, n: u32) -> Option<SpareFit> {
+        if !self.keeps_spares(s.mode) {
+            return None;
+        }
+        let (min, max) = self.spares(s);
+        let start = self.start_servers(s);
+        if max <= n {
+            return None;
+        }
+        let fitted = (start.min(n), min.min(n), n);
+        Some(SpareFit {
+            rule: SpareRule::Refused { smallest: max },
+            changes: spare_changes((start, min, max), fitted),
+            why: format!(
+                "PHP-FPM refuses to start a dynamic pool with pm.max_spare_servers ({max}) \
+                 above pm.max_children (semantics: php-fpm-dynamic-config)"
+            ),
+        })
     }
 
     /// PHP-FPM refuses to start with start_servers outside [min_spare, max_spare]

@@ -128,6 +128,13 @@ impl Service {
         )
     }
 
+    /// What this service's family does with its spare settings when its
+    /// `pool.process_limit` is set to `n` below them (None when they fit): the rule a
+    /// plan and a sweep follow when they move the limit.
+    pub fn spares_at_limit(&self, n: u32) -> Option<families::SpareFit> {
+        self.family().spares_at_limit(&self.settings(), n)
+    }
+
     /// The server family whose rules this service follows.
     pub(crate) fn family(&self) -> &'static dyn Family {
         families::of(self.master.mode, self.master.dovecot_version.as_deref())

@@ -1,9 +1,11 @@
 //! What a run prints and writes: the JSON object of SPEC section 5, the table for a
-//! person, and the flattened row of a sweep's CSV.
+//! person, and the flattened row of a sweep's CSV. The table says "none seen" with the
+//! exposure and its bound where no replication saw a refusal (SPEC sections 12 and 14),
+//! and a chain's headline gives every service's load, not the first one's alone.
 
 use crate::model::Model;
 use crate::replicate::PointResult;
-use crate::stats::Summary;
+use crate::stats::{Estimate, Probability, Summary};
 use serde::{Deserialize, Serialize};
 
 /// Settings that follow from the model, for the reader to check.
@@ -41,6 +43,73 @@ pub struct Report {
     #[serde(flatten)]
     pub summary: Summary,
     pub wall_s: f64,
+    /// For the table: each service's name and offered load (a chain's headline).
+    #[serde(skip)]
+    pub loads: Vec<(String, f64)>,
+    /// For the table: the arrival window of one replication, seconds.
+    #[serde(skip)]
+    pub window_s: f64,
+}
+
+/// Offered load in Erlangs of each service of `model`: the clients' rate times the
+/// service's own mean blocking time (every client that is not refused on the way
+/// passes every service of a chain), by name.
+pub fn service_loads(model: &Model) -> Vec<(String, f64)> {
+    model
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), model.load.rate * s.work.blocking.mean()))
+        .collect()
+}
+
+/// A probability for a person: four decimals, or three significant digits below 0.001.
+pub fn probability_text(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else if x.abs() >= 1e-3 {
+        format!("{x:.4}")
+    } else {
+        format!("{x:.2e}")
+    }
+}
+
+/// A probability with what backs it: "none seen" with the exposure and its 95 % bound,
+/// or the mean with its interval.
+pub fn probability_line(p: &Probability, offered: u64, replications: u32, what: &str) -> String {
+    if p.mean.is_nan() {
+        "not defined: no connection was offered after the warm-up".to_string()
+    } else if p.none_seen {
+        format!(
+            "none seen in {offered} connections offered ({replications} replication{}); \
+             95 % upper bound {} if {what}s came one at a time (they come in bursts: the \
+             real bound is higher)",
+            if replications == 1 { "" } else { "s" },
+            probability_text(p.upper_bound)
+        )
+    } else if p.ci_low.is_finite() {
+        format!(
+            "{:.6}  (95 % CI {:.6} to {:.6})",
+            p.mean, p.ci_low, p.ci_high
+        )
+    } else {
+        format!("{:.6}  (one replication: no interval)", p.mean)
+    }
+}
+
+/// The share of replications that saw a refusal, with its count and interval.
+pub fn any_refusal_line(e: &Estimate, replications: u32, window_s: f64) -> String {
+    if e.mean.is_nan() {
+        return "not defined: no replication".to_string();
+    }
+    let seen = (e.mean * f64::from(replications)).round() as u64;
+    format!(
+        "{:.4}  ({seen} of {replications} replications of {} s saw at least one; 95 % CI \
+         {:.4} to {:.4})",
+        e.mean,
+        crate::plot::fmt_number(window_s, 4),
+        e.ci_low,
+        e.ci_high
+    )
 }
 
 impl Report {
@@ -53,6 +122,8 @@ impl Report {
             effective: Effective::of(model),
             summary: result.summary,
             wall_s,
+            loads: service_loads(model),
+            window_s: model.arrival_window(),
         }
     }
 
@@ -67,18 +138,6 @@ impl Report {
                 100.0 * n as f64 / s.offered as f64
             }
         };
-        let ci = |x: &crate::stats::Estimate| {
-            if x.mean.is_nan() {
-                "not defined: no connection was offered after the warm-up".to_string()
-            } else if x.ci_low.is_finite() {
-                format!(
-                    "{:.6}  (95 % CI {:.6} to {:.6})",
-                    x.mean, x.ci_low, x.ci_high
-                )
-            } else {
-                format!("{:.6}  (one replication: no interval)", x.mean)
-            }
-        };
         let mut t = String::new();
         let mut line = |k: &str, v: String| t.push_str(&format!("{k:<22}{v}\n"));
         line("model", format!("{} ({})", self.name, self.model));
@@ -86,13 +145,39 @@ impl Report {
             "replications",
             format!("{} (seed {})", self.replications, self.seed),
         );
-        line(
-            "queue capacity",
-            format!(
-                "{} = min(backlog, somaxconn) + 1; offered load {:.3} Erlangs",
-                e.queue_capacity, e.offered_load_erlangs
-            ),
-        );
+        if s.services.is_empty() {
+            line(
+                "queue capacity",
+                format!(
+                    "{} = min(backlog, somaxconn) + 1; offered load {:.3} Erlangs",
+                    e.queue_capacity, e.offered_load_erlangs
+                ),
+            );
+        } else {
+            // A chain: every service's load and queue, and where the refusals were.
+            let loads: Vec<String> = self
+                .loads
+                .iter()
+                .zip(&s.services)
+                .map(|((name, load), (_, v))| {
+                    let refused = v.refused + v.dropped;
+                    format!(
+                        "{name} {} Erlangs, queue {}{}",
+                        crate::plot::fmt_number(*load, 3),
+                        v.effective.queue_capacity,
+                        if refused > 0 {
+                            format!(", {refused} refused there")
+                        } else {
+                            String::new()
+                        }
+                    )
+                })
+                .collect();
+            line(
+                "offered load",
+                format!("{} (rate x each service's mean blocking)", loads.join("; ")),
+            );
+        }
         line("offered", s.offered.to_string());
         line("served", format!("{} ({:.3} %)", s.served, pct(s.served)));
         line(
@@ -107,8 +192,19 @@ impl Report {
             "timed out",
             format!("{} ({:.3} %)", s.timed_out, pct(s.timed_out)),
         );
-        line("refusal probability", ci(&s.refusal_probability));
-        line("failure probability", ci(&s.failure_probability));
+        let n = self.replications;
+        line(
+            "refusal probability",
+            probability_line(&s.refusal_probability, s.offered, n, "refusal"),
+        );
+        line(
+            "failure probability",
+            probability_line(&s.failure_probability, s.offered, n, "failure"),
+        );
+        line(
+            "any refusal in a run",
+            any_refusal_line(&s.any_refusal_probability, n, self.window_s),
+        );
         let l = &s.latency_s;
         line(
             "latency (s)",

@@ -162,6 +162,40 @@ impl Scale {
         }
     }
 
+    /// The x axis of the model path `path`: ticks at whole numbers only when the path
+    /// holds them (`PathKind::Integer`: there is no process_limit of 2.5).
+    pub fn for_x_of(path: &str, values: &[f64]) -> Scale {
+        let axis = Scale::for_x(values);
+        if crate::model::is_integer_path(path) {
+            axis.whole_numbers()
+        } else {
+            axis
+        }
+    }
+
+    /// The same axis with ticks at whole numbers only: a linear one gets a step of
+    /// 1, 2, 5, 10, ... and no decimals; a log one keeps its ticks from 1 up.
+    pub fn whole_numbers(mut self) -> Scale {
+        if !self.names.is_empty() {
+            return self;
+        }
+        if self.log {
+            let floor = self.floor;
+            self.ticks.retain(|&t| {
+                let v = 10f64.powf(t);
+                Some(t) == floor || (v >= 1.0 - 1e-9 && (v - v.round()).abs() < 1e-6)
+            });
+            return self;
+        }
+        let (lo, hi) = (self.range.start, self.range.end);
+        let step = whole_step((hi - lo) / LINEAR_TICKS);
+        let first = (lo / step).ceil() as i64;
+        let last = (hi / step).floor() as i64;
+        self.ticks = (first..=last).map(|k| k as f64 * step).collect();
+        self.decimals = 0;
+        self
+    }
+
     /// Widens the axis so `value` is inside it (a target line must be visible).
     pub fn including(self, values: &[f64], value: f64, zero_label: &str) -> Scale {
         let bottom = self
@@ -330,6 +364,19 @@ fn nice_step(raw: f64) -> f64 {
     nice * power
 }
 
+/// The nice step for whole numbers: 1, 2, 5, 10, 20, 25, 50, ... at least `raw`.
+fn whole_step(raw: f64) -> f64 {
+    let step = nice_step(raw).max(1.0);
+    if step < 10.0 {
+        [1.0, 2.0, 5.0, 10.0]
+            .into_iter()
+            .find(|&n| n >= step - 1e-9)
+            .unwrap_or(10.0)
+    } else {
+        step
+    }
+}
+
 fn step_decimals(step: f64) -> usize {
     (0..10)
         .find(|&d| {
@@ -420,6 +467,35 @@ mod tests {
             "{:?}",
             rates.labels()
         );
+    }
+
+    #[test]
+    fn a_path_of_whole_numbers_gets_whole_ticks() {
+        // Process limits 1 to 4: a plain linear axis would tick at 0.5 steps.
+        let plain = Scale::for_x(&[1.0, 2.0, 3.0, 4.0]);
+        assert!(
+            plain.labels().iter().any(|l| l.contains('.')),
+            "{:?}",
+            plain.labels()
+        );
+        let whole = Scale::for_x_of("pool.process_limit", &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(whole.labels(), ["1", "2", "3", "4"]);
+        let chain = Scale::for_x_of("services.imap.pool.process_limit", &[1.0, 2.0]);
+        assert!(
+            chain.labels().iter().all(|l| !l.contains('.')),
+            "{:?}",
+            chain.labels()
+        );
+        // A rate keeps its decimals.
+        let rate = Scale::for_x_of("load.rate", &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(rate.labels(), plain.labels());
+        // A geometric process_limit axis: no tick below 1.
+        let geometric: Vec<f64> = (0..10).map(|k| 2f64.powi(k)).collect();
+        let log = Scale::for_x_of("pool.process_limit", &geometric);
+        assert!(log
+            .labels()
+            .iter()
+            .all(|l| l.parse::<f64>().unwrap() >= 1.0));
     }
 
     #[test]

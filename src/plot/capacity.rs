@@ -43,14 +43,14 @@ pub fn capacity_curve(
     if let Some(t) = target {
         y_axis = y_axis.including(&ys, t, &zero);
     }
-    let x_axis = Scale::for_x(&curve::xs(&curves));
+    let x_axis = Scale::for_x_of(x, &curve::xs(&curves));
     let on_floor = curve::any_on_floor(&curves, &y_axis);
     let band = curve::has_band(&curves);
 
     let mut captions = Vec::new();
     if on_floor {
         captions.push(format!(
-            "Hollow markers on the shaded bottom row: {}. A log axis cannot show 0, so that row sits below the smallest value on the scale.",
+            "Hollow markers on the shaded bottom row: {}; where none was seen, the band reaches up to the 95 % bound the connections offered allow. A log axis cannot show 0, so that row sits below the smallest value on the scale.",
             zero_meaning(&metric.name)
         ));
     }
@@ -63,11 +63,8 @@ pub fn capacity_curve(
 
     let mut legend = Legend::default();
     let single = curves.len() == 1 && curves[0].label.is_empty();
-    legend.section(if single {
-        None
-    } else {
-        Some(grouping.title.as_str())
-    });
+    let heading = style::series_title(&grouping.title);
+    legend.section(if single { None } else { Some(heading.as_str()) });
     for c in &curves {
         let swatch = if band {
             Swatch::LineBand(c.color)
@@ -77,7 +74,7 @@ pub fn capacity_curve(
         legend.entry(
             swatch,
             if single {
-                metric.name.clone()
+                style::metric_words(&metric.name)
             } else {
                 c.label.clone()
             },
@@ -324,6 +321,7 @@ mod tests {
         let long = ChartText {
             title: "dovecot-imap-old-kernel: Dovecot 2.3 service imap behind imap-login, somaxconn 128".to_string(),
             subtitle: "client_limit=1, service_count=1, process_min_avail=0, master.mode=on-demand, backlog=4096, somaxconn=128, retry_for=0.5 s, blocking=lognormal".to_string(),
+            front: String::new(),
         };
         capacity_curve(
             &table(&csv),

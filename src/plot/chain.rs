@@ -88,7 +88,7 @@ pub fn where_refused(table: &Table, out: &Path, x: &str, text: &ChartText) -> an
         let xs: Vec<f64> = (0..table.rows.len())
             .filter_map(|r| table.number(r, x_col))
             .collect();
-        Scale::for_x(&xs)
+        Scale::for_x_of(x, &xs)
     };
     let position = |r: usize| -> f64 {
         if bars {
@@ -128,6 +128,7 @@ pub fn where_refused(table: &Table, out: &Path, x: &str, text: &ChartText) -> an
                 label: String::new(),
                 color: style::TOTAL,
                 points,
+                dodge: 0,
             },
         });
     }

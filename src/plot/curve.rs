@@ -1,7 +1,9 @@
 //! Lines of a metric against x, one per series value, with their 95 % band:
 //! what the capacity curve and the validation overlay share. On a log y axis a
 //! zero is drawn on the floor row with a hollow marker, and the segments that
-//! reach it are dotted, because the gap they cross is not on the scale.
+//! reach it are dotted, because the gap they cross is not on the scale. Each series
+//! sits a few pixels above or below the others on that row (`dodge`), so that the
+//! zeros of one series never hide under another's.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -22,6 +24,25 @@ pub(crate) struct Curve {
     pub label: String,
     pub color: RGBColor,
     pub points: Vec<Mark>,
+    /// Pixels above the floor row where this series' zeros sit (below when negative).
+    pub dodge: i32,
+}
+
+/// The most pixels the series' zero rows spread over, and the most between two of
+/// them: two series' hollow markers sit a marker apart, twelve overlap a little but
+/// each ring shows.
+const DODGE_SPREAD: i32 = 40;
+const DODGE_STEP: i32 = 2 * style::MARKER_RADIUS + 4;
+
+/// The pixel offsets of `n` series' zeros on the floor row, centred on it, each
+/// different from the others.
+pub(crate) fn dodges(n: usize) -> Vec<i32> {
+    if n < 2 {
+        return vec![0; n];
+    }
+    let step = (DODGE_SPREAD / (n as i32 - 1)).clamp(3, DODGE_STEP);
+    let top = step * (n as i32 - 1) / 2;
+    (0..n as i32).map(|i| top - i * step).collect()
 }
 
 /// Columns a curve is read from.
@@ -41,6 +62,7 @@ pub(crate) fn curves(
 ) -> anyhow::Result<(Vec<Curve>, usize)> {
     let mut missing = 0;
     let mut curves = Vec::new();
+    let dodge = dodges(grouping.groups.len());
     for (i, group) in grouping.groups.iter().enumerate() {
         let mut points = Vec::new();
         for &r in &group.rows {
@@ -60,6 +82,7 @@ pub(crate) fn curves(
             label: group.label.clone(),
             color,
             points,
+            dodge: dodge[i],
         });
     }
     Ok((curves, missing))
@@ -95,6 +118,24 @@ pub(crate) fn has_band(curves: &[Curve]) -> bool {
     curves
         .iter()
         .any(|c| c.points.iter().any(|p| p.low.is_some() && p.high.is_some()))
+}
+
+/// Where a curve's value is drawn: on the scale, or on the floor row shifted by the
+/// curve's dodge (pixels turned into the y axis's coordinates).
+fn y_at(chart: &Chart<'_, '_>, x: &Scale, y: &Scale, curve: &Curve, value: f64) -> f64 {
+    let c = y.coord(value);
+    if curve.dodge == 0 || !y.on_floor(value) {
+        return c;
+    }
+    let x0 = x.range().start;
+    let (_, at) = chart.backend_coord(&(x0, c));
+    let (_, above) = chart.backend_coord(&(x0, c + 1.0));
+    let per_unit = f64::from(at - above);
+    if per_unit > 0.0 {
+        c + f64::from(curve.dodge) / per_unit
+    } else {
+        c
+    }
 }
 
 /// The 95 % band: a translucent polygon over each run of points that have both
@@ -140,10 +181,14 @@ pub(crate) fn draw_line(
     curve: &Curve,
     dashed: bool,
 ) -> anyhow::Result<()> {
-    let at = |p: &Mark| (x.coord(p.x), y.coord(p.value));
-    for pair in curve.points.windows(2) {
+    let at: Vec<(f64, f64)> = curve
+        .points
+        .iter()
+        .map(|p| (x.coord(p.x), y_at(chart, x, y, curve, p.value)))
+        .collect();
+    for (pair, ends) in curve.points.windows(2).zip(at.windows(2)) {
         let (a, b) = (&pair[0], &pair[1]);
-        let ends = vec![at(a), at(b)];
+        let ends = ends.to_vec();
         if y.on_floor(a.value) || y.on_floor(b.value) {
             chart.draw_series(DashedLineSeries::new(
                 ends,
@@ -176,7 +221,7 @@ pub(crate) fn draw_markers(
     curve: &Curve,
 ) -> anyhow::Result<()> {
     for p in &curve.points {
-        let at = (x.coord(p.x), y.coord(p.value));
+        let at = (x.coord(p.x), y_at(chart, x, y, curve, p.value));
         if y.on_floor(p.value) {
             chart.draw_series(std::iter::once(Circle::new(
                 at,
@@ -237,4 +282,24 @@ pub(crate) fn draw_target(
             + Text::new(label, (right, bottom), label_style),
     ))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_series_zeros_sit_apart_from_the_others_on_the_floor_row() {
+        assert_eq!(dodges(1), [0]);
+        // Two series: a marker and a gap apart, one above and one below the row.
+        let two = dodges(2);
+        assert_eq!(two[0] - two[1], DODGE_STEP);
+        assert_eq!(two[0], -two[1]);
+        for n in [3, 5, 12] {
+            let d = dodges(n);
+            assert!(d.windows(2).all(|w| w[0] > w[1]), "{d:?}");
+            assert!(d[0] - d[n - 1] <= DODGE_SPREAD + n as i32, "{d:?}");
+            assert!(d[0] >= 0 && d[n - 1] <= 0, "{d:?}");
+        }
+    }
 }

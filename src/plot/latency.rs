@@ -53,7 +53,7 @@ pub fn latency_chart(
     } else {
         Scale::linear(&ys, true)
     };
-    let x_axis = Scale::for_x(&curve::xs(&p50_curves));
+    let x_axis = Scale::for_x_of(x, &curve::xs(&p50_curves));
 
     let mut captions = vec![
         "Latency of served connections, from when each connection was meant to be sent to its reply (open loop: no coordinated omission).".to_string(),
@@ -67,7 +67,7 @@ pub fn latency_chart(
     let mut legend = Legend::default();
     let single = p50_curves.len() == 1 && p50_curves[0].label.is_empty();
     if !single {
-        legend.section(Some(grouping.title.as_str()));
+        legend.section(Some(&style::series_title(&grouping.title)));
         for c in &p50_curves {
             legend.entry(Swatch::Line(c.color), c.label.clone());
         }

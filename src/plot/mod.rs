@@ -36,6 +36,7 @@ pub use chain::where_refused;
 pub use data::default_axes;
 pub use heatmap::heatmap;
 pub use latency::latency_chart;
+pub use style::fmt_number;
 pub use timeline::timeline_chart;
 pub use validation::validation_overlay;
 
@@ -45,6 +46,9 @@ pub use validation::validation_overlay;
 pub struct ChartText {
     pub title: String,
     pub subtitle: String,
+    /// A chain's first service, whose queue and processes a timeline shows ("" for a
+    /// single service).
+    pub front: String,
 }
 
 /// A chart request the input cannot satisfy: bad usage, not a failure to draw.
@@ -164,6 +168,7 @@ pub(crate) mod testing {
         ChartText {
             title: "nginx-gunicorn".to_string(),
             subtitle: "backlog=2048, somaxconn=128, blocking=2 s".to_string(),
+            front: String::new(),
         }
     }
 

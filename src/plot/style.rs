@@ -183,25 +183,106 @@ pub fn text_on(background: RGBColor) -> RGBColor {
     }
 }
 
-/// Scale title for a model path, with its unit.
+/// The words for a model path, and its unit: the one table the charts' axis titles and
+/// legends read, so that a legend says "process limit", not `pool.process_limit`.
+const WORDS: &[(&str, &str, &str)] = &[
+    ("load.rate", "arrival rate", "connections per second"),
+    ("load.connections", "connections sent", "connections"),
+    ("load.duration", "arrival window", "seconds"),
+    ("load.timeout", "client timeout", "seconds"),
+    ("load.connect_timeout", "connect timeout", "seconds"),
+    ("load.retry_for", "retry window", "seconds"),
+    ("load.on_refused", "client on refusal", ""),
+    ("load.arrival", "arrivals", ""),
+    ("pool.process_limit", "process limit", "processes"),
+    (
+        "pool.client_limit",
+        "connections per process",
+        "connections",
+    ),
+    (
+        "pool.service_count",
+        "connections per process life",
+        "connections",
+    ),
+    (
+        "pool.process_min_avail",
+        "idle processes kept ready",
+        "processes",
+    ),
+    ("pool.threads", "threads per process", "threads"),
+    ("pool.start_servers", "processes at start", "processes"),
+    ("pool.min_spare", "fewest idle processes", "processes"),
+    ("pool.max_spare", "most idle processes", "processes"),
+    (
+        "pool.idle_kill",
+        "idle time before a process ends",
+        "seconds",
+    ),
+    ("listener.kind", "listening socket", ""),
+    ("listener.backlog", "listen backlog", "connections"),
+    (
+        "listener.somaxconn",
+        "kernel backlog cap (somaxconn)",
+        "connections",
+    ),
+    ("master.mode", "fork mode", ""),
+    ("master.tick", "maintenance tick", "seconds"),
+    ("master.max_spawn_rate", "most forks a tick", "processes"),
+    ("master.drop_timeout", "wait before dropping", "seconds"),
+    ("work.blocking", "work per connection", "seconds"),
+    ("sim.warmup", "warm-up", "seconds"),
+];
+
+/// A path's words and unit: a chain's `services.NAME.FIELD` as "NAME: words", a key
+/// of a distribution (`work.blocking.mean`) as "words, mean"; None for a path the table
+/// does not know.
+fn words_of(path: &str) -> Option<(String, &'static str)> {
+    if let Some((name, field)) = path
+        .strip_prefix("services.")
+        .and_then(|rest| rest.split_once('.'))
+    {
+        return words_of(field).map(|(w, unit)| (format!("{name}: {w}"), unit));
+    }
+    if let Some(&(_, words, unit)) = WORDS.iter().find(|(p, _, _)| *p == path) {
+        return Some((words.to_string(), unit));
+    }
+    let (table, key) = path.rsplit_once('.')?;
+    let &(_, words, unit) = WORDS.iter().find(|(p, _, _)| *p == table)?;
+    Some((format!("{words}, {key}"), unit))
+}
+
+/// A path in words for a legend ("process limit"); the path itself when the table does
+/// not know it.
+pub fn path_words(path: &str) -> String {
+    words_of(path).map_or_else(|| path.to_string(), |(w, _)| w)
+}
+
+/// A legend's heading for the series of the paths `title` joins with ", ".
+pub fn series_title(title: &str) -> String {
+    title
+        .split(", ")
+        .map(path_words)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Scale title for a model path: its words, the path (to --vary it again) and its unit.
 pub fn path_label(path: &str) -> String {
-    let unit = match path {
-        "load.rate" => return "arrival rate, load.rate (connections per second)".to_string(),
-        "pool.process_limit" => "processes",
-        "pool.client_limit" => "connections per process",
-        "pool.service_count" => "connections per process life",
-        "pool.process_min_avail" => "idle processes",
-        "listener.backlog" | "listener.somaxconn" | "load.connections" => "connections",
-        "load.duration"
-        | "load.timeout"
-        | "load.connect_timeout"
-        | "load.retry_for"
-        | "pool.idle_kill"
-        | "master.drop_timeout"
-        | "sim.warmup" => "seconds",
-        _ => return path.to_string(),
-    };
-    format!("{path} ({unit})")
+    match words_of(path) {
+        Some((words, "")) => format!("{words}, {path}"),
+        Some((words, unit)) => format!("{words}, {path} ({unit})"),
+        None => path.to_string(),
+    }
+}
+
+/// A metric in words for a legend ("refusal probability", "latency p99").
+pub fn metric_words(metric: &str) -> String {
+    let metric = metric.strip_suffix("_mean").unwrap_or(metric);
+    match metric.strip_prefix("latency_s_") {
+        Some(stat) => format!("latency {stat} (seconds)"),
+        None => metric.replace('_', " "),
+    }
 }
 
 /// Scale title for a metric name (a base name such as `refusal_probability` or a
@@ -295,6 +376,34 @@ mod tests {
         assert_eq!(fmt_number(250.0, 3), "250");
         assert_eq!(fmt_number(0.0, 3), "0");
         assert_eq!(fmt_number(123456.0, 2), "1.2e5");
+    }
+
+    #[test]
+    fn legends_and_axes_say_paths_in_words() {
+        assert_eq!(path_words("pool.process_limit"), "process limit");
+        assert_eq!(
+            path_words("services.imap.pool.process_limit"),
+            "imap: process limit"
+        );
+        assert_eq!(
+            path_words("work.blocking.mean"),
+            "work per connection, mean"
+        );
+        assert_eq!(path_words("no.such"), "no.such");
+        assert_eq!(
+            series_title("pool.process_limit, listener.kind"),
+            "process limit, listening socket"
+        );
+        assert_eq!(
+            path_label("load.rate"),
+            "arrival rate, load.rate (connections per second)"
+        );
+        assert_eq!(
+            path_label("pool.process_limit"),
+            "process limit, pool.process_limit (processes)"
+        );
+        assert_eq!(metric_words("refusal_probability"), "refusal probability");
+        assert_eq!(metric_words("latency_s_p99"), "latency p99 (seconds)");
     }
 
     #[test]

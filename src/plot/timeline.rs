@@ -63,16 +63,22 @@ pub fn timeline_chart(table: &Table, out: &Path, text: &ChartText) -> anyhow::Re
     }
     rates.push(bins.steps(&refusals, per_second, "refused or dropped", style::REFUSALS));
     let queue_values = bins.values(&table, &[&queue]);
+    // A chain's timeline keeps its first service's queue and processes: say whose.
+    let of = if text.front.is_empty() {
+        String::new()
+    } else {
+        format!(" of {}", text.front)
+    };
     let queue_curve = bins.steps(
         &queue_values,
         1.0,
-        "listen queue length (mean)",
+        &format!("listen queue length{of} (mean)"),
         style::QUEUE,
     );
     let process_curve = bins.steps(
         &bins.values(&table, &[&processes]),
         1.0,
-        "processes (mean)",
+        &format!("processes{of} (mean)"),
         style::PROCESSES,
     );
 
@@ -393,6 +399,7 @@ impl Bins {
             label: label.to_string(),
             color,
             points,
+            dodge: 0,
         }
     }
 

@@ -63,7 +63,7 @@ pub fn validation_overlay(
         .into_iter()
         .chain(curve::xs(&measured))
         .collect();
-    let x_axis = Scale::for_x(&xs);
+    let x_axis = Scale::for_x_of(x, &xs);
     let on_floor =
         curve::any_on_floor(&predicted, &y_axis) || curve::any_on_floor(&measured, &y_axis);
 
@@ -90,7 +90,7 @@ pub fn validation_overlay(
     let mut legend = Legend::default();
     let single = predicted.len() == 1 && predicted[0].label.is_empty();
     if !single {
-        legend.section(Some(grouping.title.as_str()));
+        legend.section(Some(&style::series_title(&grouping.title)));
         for c in &predicted {
             legend.entry(Swatch::Line(c.color), c.label.clone());
         }

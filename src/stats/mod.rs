@@ -1,8 +1,8 @@
 //! Statistics: what one replication counts (`RepStats`, streaming: memory does not
 //! grow with the run's length), per service of a chain and per master process, and how
 //! replications combine into the reported summary (`Summary`): totals of counts, means
-//! with 95 % Student-t intervals, percentiles from merged HDR histograms; and the
-//! timeline of a run.
+//! with 95 % Student-t intervals (and, for counts, binomial ones: none seen, any
+//! refusal in a run), percentiles from merged HDR histograms; and the timeline of a run.
 //! - `level.rs`: a time-weighted level (queue length, processes).
 //! - `rep.rs`: one replication's statistics.
 //! - `summary.rs`: estimates and the summary, folded in replication by replication.
@@ -16,8 +16,9 @@ mod timeline;
 pub use level::Level;
 pub use rep::{MasterStats, RepStats, ServiceStats, DROPPED, OFFERED, REFUSED, SERVED, TIMED_OUT};
 pub use summary::{
-    estimate, t_quantile, Combiner, Estimate, Latency, MasterSummary, Processes, QueueLength,
-    QueueWait, ServiceSummary, Summary,
+    binomial_interval, estimate, t_quantile, trials_to_bound, zero_count_bound, Combiner, Estimate,
+    Latency, MasterSummary, Probability, Processes, QueueLength, QueueWait, ServiceSummary,
+    Summary,
 };
 pub use timeline::{Timeline, TimelineRow};
 

@@ -1,12 +1,15 @@
 //! How replications combine into the reported summary: totals of counts, means with
 //! 95 % Student-t intervals, percentiles from merged HDR histograms, end to end and,
-//! for a chain, per service and per master.
+//! for a chain, per service and per master. Two figures are counts, not means, and get
+//! the intervals of counts: a probability no replication saw a single event of ("none
+//! seen": its bound from the exposure, `Probability`), and the share of replications
+//! that saw any refusal (`any_refusal_probability`, a Clopper-Pearson interval).
 
 use super::timeline::TimelineSums;
 use super::{histogram, quantile, RepStats, ServiceStats, TimelineRow};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, StudentsT};
+use statrs::distribution::{Beta, ContinuousCDF, StudentsT};
 
 /// A mean with its 95 % confidence interval (null bounds with fewer than 2 runs).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -63,6 +66,140 @@ impl Estimate {
     /// Half-width of the interval (NaN with fewer than 2 runs).
     pub fn half_width(&self) -> f64 {
         (self.ci_high - self.ci_low) / 2.0
+    }
+}
+
+/// A probability estimated from replications (refusals, failures): the mean of the
+/// replications' shares with its interval, and what was seen. When no replication saw a
+/// single event, the Student-t interval would be [0, 0], a certainty no finite run
+/// gives: the point is then marked `none_seen`, and its interval is [0, `upper_bound`],
+/// the one-sided bound of `zero_count_bound` from the connections offered.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Probability {
+    #[serde(with = "number")]
+    pub mean: f64,
+    #[serde(with = "number")]
+    pub ci_low: f64,
+    #[serde(with = "number")]
+    pub ci_high: f64,
+    /// Connections were offered and not one of them had the outcome.
+    #[serde(default)]
+    pub none_seen: bool,
+    /// With `none_seen`: the 95 % upper bound (null otherwise).
+    #[serde(default = "not_defined", with = "number")]
+    pub upper_bound: f64,
+}
+
+fn not_defined() -> f64 {
+    f64::NAN
+}
+
+impl Probability {
+    /// Half-width of the interval (NaN with fewer than 2 runs and some events seen).
+    pub fn half_width(&self) -> f64 {
+        (self.ci_high - self.ci_low) / 2.0
+    }
+
+    /// The mean and the interval alone.
+    pub fn estimate(&self) -> Estimate {
+        Estimate {
+            mean: self.mean,
+            ci_low: self.ci_low,
+            ci_high: self.ci_high,
+        }
+    }
+
+    /// From the replications' shares `xs`, and the totals over them: `events` of the
+    /// outcome among `offered` connections.
+    pub fn of(xs: &[f64], events: u64, offered: u64, confidence: f64) -> Probability {
+        let e = estimate(xs, confidence, true);
+        let none_seen = events == 0 && offered > 0;
+        if !none_seen {
+            return Probability {
+                mean: e.mean,
+                ci_low: e.ci_low,
+                ci_high: e.ci_high,
+                none_seen,
+                upper_bound: f64::NAN,
+            };
+        }
+        let bound = zero_count_bound(offered, confidence);
+        Probability {
+            mean: 0.0,
+            ci_low: 0.0,
+            ci_high: bound,
+            none_seen,
+            upper_bound: bound,
+        }
+    }
+}
+
+/// The one-sided upper bound, at `confidence`, of a probability of which none was seen
+/// in `n` trials: the p at which seeing none has probability 1 - confidence,
+/// 1 - (1 - confidence)^(1/n) (the Clopper-Pearson bound for 0 of n; at 95 % about
+/// -ln(0.05)/n = 3.0/n, "the rule of three").
+///
+/// Here the trials are the connections offered. That counts them as independent, which
+/// refusals are not: they come in bursts, while the queue is full, so n connections
+/// carry the information of fewer independent ones and the real uncertainty is larger
+/// than this bound. It is the smallest bound the run can honestly claim, never a
+/// guarantee; `any_refusal_probability` (replications that saw any) is the figure
+/// whose interval needs no such assumption.
+pub fn zero_count_bound(n: u64, confidence: f64) -> f64 {
+    if n == 0 {
+        return 1.0;
+    }
+    -((1.0 - confidence).ln() / n as f64).exp_m1()
+}
+
+/// How many trials with none seen bring `zero_count_bound` down to `p`: the fewest n
+/// with 1 - (1 - confidence)^(1/n) <= p.
+pub fn trials_to_bound(p: f64, confidence: f64) -> f64 {
+    if p <= 0.0 {
+        return f64::INFINITY;
+    }
+    if p >= 1.0 {
+        return 1.0;
+    }
+    ((1.0 - confidence).ln() / (-p).ln_1p()).ceil()
+}
+
+/// The Clopper-Pearson interval of a share of `k` in `n` (two-sided, at `confidence`):
+/// exact binomial quantiles, so its coverage is at least the confidence whatever n, and
+/// 0 of n is not [0, 0] (a Student-t interval on 0/1 values would be). NaN bounds with
+/// n = 0.
+pub fn binomial_interval(k: u64, n: u64, confidence: f64) -> Estimate {
+    if n == 0 {
+        return Estimate {
+            mean: f64::NAN,
+            ci_low: f64::NAN,
+            ci_high: f64::NAN,
+        };
+    }
+    let (kf, nf) = (k as f64, n as f64);
+    let alpha = 1.0 - confidence;
+    let low = if k == 0 {
+        0.0
+    } else if k == n {
+        (alpha / 2.0).powf(1.0 / nf)
+    } else {
+        Beta::new(kf, nf - kf + 1.0)
+            .expect("positive shapes")
+            .inverse_cdf(alpha / 2.0)
+    };
+    let high = if k == n {
+        1.0
+    } else if k == 0 {
+        1.0 - (alpha / 2.0).powf(1.0 / nf)
+    } else {
+        Beta::new(kf + 1.0, nf - kf)
+            .expect("positive shapes")
+            .inverse_cdf(1.0 - alpha / 2.0)
+    };
+    Estimate {
+        mean: kf / nf,
+        ci_low: low,
+        ci_high: high,
     }
 }
 
@@ -161,8 +298,12 @@ pub struct Summary {
     pub refused: u64,
     pub dropped: u64,
     pub timed_out: u64,
-    pub refusal_probability: Estimate,
-    pub failure_probability: Estimate,
+    pub refusal_probability: Probability,
+    pub failure_probability: Probability,
+    /// The share of replications (each one whole load.duration: one peak) that saw at
+    /// least one connection refused or dropped, with its Clopper-Pearson interval.
+    #[serde(default = "no_estimate")]
+    pub any_refusal_probability: Estimate,
     pub latency_s: Latency,
     pub queue_wait_s: QueueWait,
     pub queue_length: QueueLength,
@@ -182,6 +323,14 @@ pub struct Summary {
     /// A chain's master processes, by label.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "named")]
     pub masters: Vec<(String, MasterSummary)>,
+}
+
+fn no_estimate() -> Estimate {
+    Estimate {
+        mean: f64::NAN,
+        ci_low: f64::NAN,
+        ci_high: f64::NAN,
+    }
 }
 
 /// One service of a chain, over the replications.
@@ -403,6 +552,8 @@ pub struct Combiner {
     refused: u64,
     dropped: u64,
     timed_out: u64,
+    /// Replications that saw at least one connection refused or dropped.
+    any_refused: u64,
     latency: Histogram<u64>,
     lat_sum: f64,
     lat_max: f64,
@@ -428,6 +579,7 @@ impl Default for Combiner {
             refused: 0,
             dropped: 0,
             timed_out: 0,
+            any_refused: 0,
             latency: histogram(),
             lat_sum: 0.0,
             lat_max: 0.0,
@@ -461,6 +613,9 @@ impl Combiner {
         self.refused += r.refused;
         self.dropped += r.dropped;
         self.timed_out += r.timed_out;
+        if r.refused + r.dropped > 0 {
+            self.any_refused += 1;
+        }
         self.latency
             .add(&r.latency)
             .expect("auto-resizing histograms merge");
@@ -531,8 +686,19 @@ impl Combiner {
             refused: self.refused,
             dropped: self.dropped,
             timed_out: self.timed_out,
-            refusal_probability: estimate(&column(0), confidence, true),
-            failure_probability: estimate(&column(1), confidence, true),
+            refusal_probability: Probability::of(
+                &column(0),
+                self.refused + self.dropped,
+                self.offered,
+                confidence,
+            ),
+            failure_probability: Probability::of(
+                &column(1),
+                self.offered.saturating_sub(self.served),
+                self.offered,
+                confidence,
+            ),
+            any_refusal_probability: binomial_interval(self.any_refused, self.n, confidence),
             latency_s: Latency {
                 mean: 0.0,
                 p50: 0.0,
@@ -620,6 +786,75 @@ mod tests {
         // mean 2.5, sd 1.29099, se 0.645497, t(0.975,3) = 3.182446
         assert!((e.mean - 2.5).abs() < 1e-12);
         assert!((e.half_width() - 3.182446 * 0.645497).abs() < 1e-5);
+    }
+
+    /// A replication that offered `offered` connections, `refused` of them refused and
+    /// the rest served.
+    fn rep(offered: u64, refused: u64) -> RepStats {
+        let mut r = RepStats::new(0.0);
+        r.offered = offered;
+        r.refused = refused;
+        for _ in refused..offered {
+            r.served(1.0);
+        }
+        r
+    }
+
+    #[test]
+    fn none_seen_is_bounded_by_the_exposure_not_reported_as_zero_to_zero() {
+        // 3 replications of 16000 connections, none refused: 48000 trials.
+        let s = Summary::combine(&[rep(16000, 0), rep(16000, 0), rep(16000, 0)], 0.95);
+        let p = s.refusal_probability;
+        assert!(p.none_seen);
+        assert_eq!((p.mean, p.ci_low), (0.0, 0.0));
+        // 1 - 0.05^(1/48000) = 6.2411e-5, about 3/48000.
+        assert!((p.upper_bound - 6.2411e-5).abs() < 1e-8, "{p:?}");
+        assert_eq!(p.ci_high, p.upper_bound);
+        assert!((p.upper_bound * 48000.0 - 2.9957).abs() < 1e-3);
+        let json = serde_json::to_value(p).unwrap();
+        assert_eq!(json["none_seen"], true);
+        // Seen once: the Student-t interval, no bound.
+        let s = Summary::combine(&[rep(16000, 1), rep(16000, 0), rep(16000, 0)], 0.95);
+        assert!(!s.refusal_probability.none_seen);
+        assert!(s.refusal_probability.upper_bound.is_nan());
+        assert_eq!(
+            serde_json::to_value(s.refusal_probability).unwrap()["upper_bound"],
+            serde_json::Value::Null
+        );
+        // Nothing offered: not defined, and not "none seen" either.
+        let s = Summary::combine(&[rep(0, 0), rep(0, 0)], 0.95);
+        assert!(s.refusal_probability.mean.is_nan() && !s.refusal_probability.none_seen);
+    }
+
+    #[test]
+    fn the_trials_a_bound_needs_bring_the_bound_down_to_it() {
+        for p in [1e-7, 1e-3, 0.01, 0.3] {
+            let n = trials_to_bound(p, 0.95);
+            assert!(zero_count_bound(n as u64, 0.95) <= p, "{p}");
+            assert!(zero_count_bound(n as u64 - 1, 0.95) > p, "{p}");
+        }
+        // About 3 / p.
+        assert!((trials_to_bound(1e-7, 0.95) / 2.9957e7 - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn any_refusal_is_a_share_of_replications_with_a_clopper_pearson_interval() {
+        // Textbook values (two-sided 95 %): 0/3 -> [0, 0.7076], 1/3 -> [0.0084, 0.9057],
+        // 5/10 -> [0.1871, 0.8129], 3/3 -> [0.2924, 1].
+        let close = |e: Estimate, lo: f64, hi: f64| {
+            assert!(
+                (e.ci_low - lo).abs() < 1e-4 && (e.ci_high - hi).abs() < 1e-4,
+                "{e:?} vs [{lo}, {hi}]"
+            )
+        };
+        close(binomial_interval(0, 3, 0.95), 0.0, 0.7076);
+        close(binomial_interval(1, 3, 0.95), 0.0084, 0.9057);
+        close(binomial_interval(5, 10, 0.95), 0.1871, 0.8129);
+        close(binomial_interval(3, 3, 0.95), 0.2924, 1.0);
+        let s = Summary::combine(&[rep(100, 2), rep(100, 0), rep(100, 0)], 0.95);
+        let a = s.any_refusal_probability;
+        assert!((a.mean - 1.0 / 3.0).abs() < 1e-12);
+        close(a, 0.0084, 0.9057);
     }
 
     #[test]

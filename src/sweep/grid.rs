@@ -1,8 +1,11 @@
 //! The grid of a sweep: `--vary PATH=VALUES` axes (lists, `start:stop:step`,
 //! `start:stop:xF`), their cartesian product in grid order (the first axis varies
-//! slowest), and the checked model of every point.
+//! slowest), and the checked model of every point. A point that moves a spare-server
+//! master's `pool.process_limit` below its spare settings gets them fitted by the
+//! family's rule, as a plan does (`plan::spare_overrides`), and a note that says so.
 
 use crate::error::BadInput;
+use crate::families::SpareRule;
 use crate::model::{self, check_path, parse_value, Model, Override};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -194,6 +197,8 @@ pub struct Point {
     pub index: usize,
     pub values: Vec<toml::Value>,
     pub model: Model,
+    /// What the point did with spare settings above its process_limit.
+    pub note: Option<String>,
 }
 
 /// The points of a grid, each model loaded from `text` with the `--set` overrides
@@ -225,6 +230,8 @@ pub fn expand(
         .ok_or_else(|| BadInput(format!("the grid has more than {MAX_POINTS} points")))?;
     let name = file.display().to_string();
     let base = file.parent().unwrap_or(Path::new("."));
+    // The model with the --sets alone, read once, when a point needs its spare settings.
+    let mut unvaried: Option<Option<Model>> = None;
     let mut points = Vec::with_capacity(total);
     for index in 0..total {
         let values = values_at(axes, index);
@@ -236,14 +243,71 @@ pub fn expand(
                 origin: format!("--vary {}={}", a.path, value_text(v)),
             });
         }
-        let model = model::load_str(text, &name, base, &overrides)?;
+        let (model, note) = match model::load_str(text, &name, base, &overrides) {
+            Ok(m) => (m, None),
+            Err(refused) => {
+                let sets_only = unvaried
+                    .get_or_insert_with(|| model::load_str(text, &name, base, sets).ok())
+                    .as_ref();
+                match sets_only.and_then(|m| fit_spares(m, axes, &values, &overrides)) {
+                    Some((fitted, note)) => match model::load_str(text, &name, base, &fitted) {
+                        Ok(m) => (m, Some(note)),
+                        Err(_) => return Err(refused),
+                    },
+                    None => return Err(refused),
+                }
+            }
+        };
         points.push(Point {
             index,
             values,
             model,
+            note,
         });
     }
     Ok(points)
+}
+
+/// The overrides of a point whose `pool.process_limit` axis value is below a service's
+/// spare settings, with those settings fitted by the family's rule, and the note that
+/// says what was done; None when no axis moves a limit below its spares, or when an
+/// axis varies the spare settings themselves (the user's values stand; the point is
+/// then refused as it is).
+fn fit_spares(
+    unvaried: &Model,
+    axes: &[Axis],
+    values: &[toml::Value],
+    overrides: &[Override],
+) -> Option<(Vec<Override>, String)> {
+    let mut fitted = overrides.to_vec();
+    let mut notes = Vec::new();
+    for (a, v) in axes.iter().zip(values) {
+        let Some(n) = v.as_integer().and_then(|n| u32::try_from(n).ok()) else {
+            continue;
+        };
+        let origin = format!("--vary {}={n}", a.path);
+        let Some((fit, spares)) = crate::plan::spare_overrides(unvaried, &a.path, n, &origin)
+        else {
+            continue;
+        };
+        if spares.iter().any(|o| axes.iter().any(|b| b.path == o.path)) {
+            return None;
+        }
+        let changes = crate::plan::changes_text(unvaried, &a.path, &fit);
+        notes.push(match fit.rule {
+            SpareRule::Clamped => format!(
+                "{}={n}: {}; the point takes {changes}, which behaves the same",
+                a.path, fit.why
+            ),
+            SpareRule::Refused { .. } => format!(
+                "{}={n}: {}; the point lowers {changes}, as a configuration for {n} \
+                 processes must",
+                a.path, fit.why
+            ),
+        });
+        fitted.extend(spares);
+    }
+    (!notes.is_empty()).then(|| (fitted, notes.join("; ")))
 }
 
 /// The axes' values at grid index `index` (the first axis varies slowest).

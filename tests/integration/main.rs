@@ -25,6 +25,8 @@
 //! - `servers`: threads, and PHP-FPM's and Apache's masters (SPEC section 11).
 //! - `reliability`: inputs that once panicked, hung or mixed results, each refused.
 //! - `fuzz`: mutated model files and command lines, bounded in time.
+//! - `trust`: plan on every model and limit, spare settings, "none seen" and its bound,
+//!   the share of replications with a refusal, plan's JSON (SPEC sections 12 and 14).
 
 mod chain;
 mod cli_errors;
@@ -45,3 +47,4 @@ mod reliability;
 mod scheduler;
 mod servers;
 mod sweep;
+mod trust;
