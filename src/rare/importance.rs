@@ -110,7 +110,7 @@ impl Lookahead {
             })
             .collect();
         let mut ahead = g.clone();
-        let mut rise = vec![0.0; GRID + 1];
+        let mut rise = vec![0.0f64; GRID + 1];
         for i in (0..GRID).rev() {
             ahead[i] = ahead[i].max(ahead[i + 1]);
             rise[i] = rise[i + 1].max(ahead[i] - g[i]);

@@ -54,7 +54,20 @@ impl<'a> Trajectory<'a> {
     /// light statistics.
     pub(crate) fn copy(&mut self, branch: u64) -> Trajectory<'a> {
         debug_assert!(branch >= 1 && branch < 1 << (64 - BRANCH_SHIFT));
-        let mut sim = if self.light {
+        let mut copy = self.replay();
+        let (seed, replication) = (self.seed, self.replication);
+        let derive = |purpose: u64| -> Rng64 {
+            stream(seed, replication, purpose | (branch << BRANCH_SHIFT))
+        };
+        copy.sim.sh.clients.reseed(derive);
+        copy.sim.sh.rng = Streams::new(derive, copy.sim.stations.len());
+        copy
+    }
+
+    /// A copy of the run as it stands with the same random streams, and light
+    /// statistics: it goes on exactly as this one would.
+    pub(crate) fn replay(&mut self) -> Trajectory<'a> {
+        let sim = if self.light {
             self.sim.clone()
         } else {
             // The histograms stay out of the clone: swapped for light copies while it is
@@ -77,16 +90,10 @@ impl<'a> Trajectory<'a> {
             }
             copy
         };
-        let (seed, replication) = (self.seed, self.replication);
-        let derive = |purpose: u64| -> Rng64 {
-            stream(seed, replication, purpose | (branch << BRANCH_SHIFT))
-        };
-        sim.sh.clients.reseed(derive);
-        sim.sh.rng = Streams::new(derive, sim.stations.len());
         Trajectory {
             sim,
-            seed,
-            replication,
+            seed: self.seed,
+            replication: self.replication,
             light: true,
         }
     }
