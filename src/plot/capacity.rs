@@ -46,11 +46,12 @@ pub fn capacity_curve(
     let x_axis = Scale::for_x_of(x, &curve::xs(&curves));
     let on_floor = curve::any_on_floor(&curves, &y_axis);
     let band = curve::has_band(&curves);
+    let bounds = curve::has_bounds(&curves, &y_axis);
 
     let mut captions = Vec::new();
     if on_floor {
         captions.push(format!(
-            "Hollow markers on the shaded bottom row: {}; where none was seen, the band reaches up to the 95 % bound the connections offered allow. A log axis cannot show 0, so that row sits below the smallest value on the scale.",
+            "Hollow markers on the shaded bottom row: {}; an arrow above one marks the 95 % upper bound the connections offered allow there. A log axis cannot show 0, so that row sits below the smallest value on the scale.",
             zero_meaning(&metric.name)
         ));
     }
@@ -90,6 +91,12 @@ pub fn capacity_curve(
             format!("{zero}, on the bottom row"),
         );
     }
+    if bounds {
+        legend.entry(
+            Swatch::Bound(style::MUTED),
+            "95 % upper bound where none was seen",
+        );
+    }
     if let Some(t) = target {
         legend.entry(
             Swatch::Dashed(style::TARGET),
@@ -111,6 +118,7 @@ pub fn capacity_curve(
         }
         for c in &curves {
             curve::draw_line(&mut chart, &x_axis, &y_axis, c, false)?;
+            curve::draw_bounds(&mut chart, &x_axis, &y_axis, c)?;
             curve::draw_markers(&mut chart, &x_axis, &y_axis, c)?;
         }
         legend.draw(&legend_area, 20)?;

@@ -139,7 +139,8 @@ fn y_at(chart: &Chart<'_, '_>, x: &Scale, y: &Scale, curve: &Curve, value: f64) 
 }
 
 /// The 95 % band: a translucent polygon over each run of points that have both
-/// ends, or a bar where a run is a single point.
+/// ends, or a bar where a run is a single point. A point on the floor row (none
+/// seen) has no band: its interval runs from 0 to a bound, which `draw_bounds` marks.
 pub(crate) fn draw_band(
     chart: &mut Chart<'_, '_>,
     x: &Scale,
@@ -147,7 +148,9 @@ pub(crate) fn draw_band(
     curve: &Curve,
 ) -> anyhow::Result<()> {
     let fill = curve.color.mix(style::BAND_OPACITY);
-    let runs = curve.points.split(|p| p.low.is_none() || p.high.is_none());
+    let runs = curve
+        .points
+        .split(|p| p.low.is_none() || p.high.is_none() || y.on_floor(p.value));
     for run in runs.filter(|r| !r.is_empty()) {
         let upper = run
             .iter()
@@ -208,6 +211,35 @@ pub(crate) fn draw_line(
                 ends,
                 curve.color.stroke_width(style::LINE_WIDTH),
             )))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a curve has a point on the floor row with an upper bound on the scale.
+pub(crate) fn has_bounds(curves: &[Curve], y: &Scale) -> bool {
+    curves.iter().any(|c| {
+        c.points
+            .iter()
+            .any(|p| y.on_floor(p.value) && p.high.is_some_and(|h| !y.on_floor(h)))
+    })
+}
+
+/// The upper limits of the points on the floor row: where none was seen, the 95 %
+/// bound the exposure allows, drawn as a bar with an arrow pointing down.
+pub(crate) fn draw_bounds(
+    chart: &mut Chart<'_, '_>,
+    x: &Scale,
+    y: &Scale,
+    curve: &Curve,
+) -> anyhow::Result<()> {
+    for p in &curve.points {
+        let Some(high) = p.high.filter(|h| y.on_floor(p.value) && !y.on_floor(*h)) else {
+            continue;
+        };
+        let at = (x.coord(p.x), y.coord(high));
+        for e in super::frame::upper_limit((0, 0), curve.color) {
+            chart.draw_series(std::iter::once(EmptyElement::at(at) + e))?;
         }
     }
     Ok(())

@@ -134,6 +134,8 @@ pub(crate) enum Swatch {
     /// A marker with an error bar through it.
     ErrorBar(RGBColor),
     Cell(RGBColor),
+    /// An upper limit: a bar with an arrow pointing down from it.
+    Bound(RGBColor),
 }
 
 /// A legend section: an optional heading and its entries.
@@ -256,6 +258,11 @@ fn draw_swatch(area: &Area<'_>, swatch: Swatch, (x, y): (i32, i32)) -> anyhow::R
             }
             area.draw(&square((mid, y), c))?;
         }
+        Swatch::Bound(c) => {
+            for e in upper_limit((mid, y - 5), c) {
+                area.draw(&e)?;
+            }
+        }
         Swatch::Cell(c) => {
             area.draw(&Rectangle::new(
                 [(x + 8, y - 10), (x1 - 8, y + 10)],
@@ -268,6 +275,27 @@ fn draw_swatch(area: &Area<'_>, swatch: Swatch, (x, y): (i32, i32)) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// An upper limit at `top` (pixels): a short bar and a small arrow head below it,
+/// pointing down to where the value lies.
+pub(crate) fn upper_limit(top: (i32, i32), color: RGBColor) -> [Polygon<(i32, i32)>; 2] {
+    let (x, y) = top;
+    [
+        Polygon::new(
+            vec![
+                (x - 7, y - 1),
+                (x + 7, y - 1),
+                (x + 7, y + 1),
+                (x - 7, y + 1),
+            ],
+            color.filled(),
+        ),
+        Polygon::new(
+            vec![(x - 4, y + 3), (x + 4, y + 3), (x, y + 10)],
+            color.filled(),
+        ),
+    ]
 }
 
 /// The marker of a measured point: a filled square, set apart from the round
