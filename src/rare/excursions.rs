@@ -75,6 +75,7 @@ impl Excursions {
     }
 
     /// Of the excursions that started at `a`, those that reached `b` or higher.
+    #[cfg(test)]
     pub(crate) fn reached(&self, a: i64, b: i64) -> u64 {
         self.highest
             .iter()
@@ -114,6 +115,25 @@ impl Excursions {
             }
         }
         None
+    }
+
+    /// The lowest level from `from` up at or above which at most the fraction `tail`
+    /// of the events were seen (None when no level above `from` was seen): where the
+    /// plain run stops going often enough for splitting to pay for its copies.
+    pub(crate) fn tail_from(&self, from: i64, tail: f64) -> Option<i64> {
+        let total: u64 = self.visits.values().sum();
+        let mut v: Vec<(i64, u64)> = self.visits.iter().map(|(k, n)| (*k, *n)).collect();
+        v.sort_unstable_by(|x, y| y.0.cmp(&x.0));
+        let mut above = 0;
+        let mut found = None;
+        for (level, n) in v {
+            above += n;
+            if level < from || above as f64 > tail * total as f64 {
+                break;
+            }
+            found = Some(level);
+        }
+        found
     }
 
     /// The highest level seen.

@@ -26,20 +26,6 @@ impl Target {
     pub(crate) fn of(&self, t: &Trajectory) -> i64 {
         t.importance(self.station, self.net)
     }
-
-    /// The lowest and highest values the importance can take in `model`: the first
-    /// from the processes' slots, the second the station's queue capacity.
-    pub(crate) fn range(&self, model: &Model) -> (i64, i64) {
-        let s = &model.services[self.station];
-        let top = s.queue_capacity().min(1 << 40) as i64;
-        let low = if self.net {
-            let slots = u64::from(s.pool.process_limit) * u64::from(s.pool.client_limit);
-            -(slots.min(1 << 40) as i64)
-        } else {
-            0
-        };
-        (low, top)
-    }
 }
 
 /// Connections a second station `s` of `model` can serve at most: its slots' work

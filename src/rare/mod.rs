@@ -13,7 +13,7 @@
 //! 4. at least `MIN_REPLICATIONS` independent replications (more with `--precision`),
 //!    in parallel: each a RESTART replication, whose main trajectory is the plain
 //!    replication of the same number (so every figure but the refusal estimates is the
-//!    plain run's), and a fixed-effort run of the stages.
+//!    plain run's), and in the first `FE_REPLICATIONS` a fixed-effort run of the stages.
 //!
 //! The pilots only choose where to split: the estimates are unbiased whatever they
 //! choose, and a poor choice shows as a wide interval or as `unreliable` (fewer than
@@ -54,7 +54,12 @@ pub const RELIABLE_TOP: u64 = 10;
 pub const MAX_ALIVE: u64 = 10_000;
 
 /// Fixed effort's trajectories per stage.
-pub const PER_STAGE: u64 = 200;
+pub const PER_STAGE: u64 = 100;
+
+/// Replications that also run fixed effort (the first ones): each costs about
+/// `PER_STAGE` plain runs a stage, so many more RESTART replications (which cost about
+/// one plain run each) can run for the same time.
+pub const FE_REPLICATIONS: u32 = 20;
 
 /// How RESTART's thresholds are placed: each level's conditional chance aimed at 0.25
 /// or more (so within about 0.2 to 0.5, the splitting factor its inverse), from at
@@ -71,6 +76,9 @@ const PILOT_FIRST: u64 = 1_000_000;
 const PILOT_STAGE: u64 = 400_000;
 const PILOT_MAX: u64 = 16_000_000;
 const MAX_STAGES: usize = 40;
+/// The share of a plain run's events at or above RESTART's lowest level from which the
+/// thresholds start (the levels below it the plain run visits often enough itself).
+const FIRST_TAIL: f64 = 0.1;
 /// Replication numbers of RESTART's pilots: past every estimation run's.
 const PILOT_REPLICATIONS: u64 = 1 << 48;
 
@@ -99,7 +107,7 @@ pub struct Point {
 /// What one replication gives: RESTART's and fixed effort's.
 struct Rep {
     restart: restart::Replication,
-    stages: fixed_effort::Stages,
+    stages: Option<fixed_effort::Stages>,
 }
 
 /// The replications folded in, in order.
@@ -135,16 +143,23 @@ impl Fold {
         } else {
             other as f64 / stats.offered as f64 + p
         });
-        self.any.push(r.stages.estimate());
-        let n = r.stages.fractions.len();
-        self.before_last
-            .push(r.stages.fractions[..n - 1].iter().product());
+        if let Some(stages) = &r.stages {
+            self.push_stages(stages);
+        }
         self.weighted += r.restart.weighted;
         self.offered += r.restart.offered;
         self.reaching_top += u64::from(r.restart.reached_top);
-        self.any_reaching_top += u64::from(r.stages.reached_top());
+
         self.trajectories += r.restart.trajectories;
-        self.any_trajectories += r.stages.trajectories;
+    }
+
+    fn push_stages(&mut self, stages: &fixed_effort::Stages) {
+        self.any.push(stages.estimate());
+        let n = stages.fractions.len();
+        self.before_last
+            .push(stages.fractions[..n - 1].iter().product());
+        self.any_reaching_top += u64::from(stages.reached_top());
+        self.any_trajectories += stages.trajectories;
     }
 
     fn len(&self) -> u32 {
@@ -182,10 +197,15 @@ pub fn run(c: &Compiled, s: &Settings) -> Result<Point, BadInput> {
     let fe_levels = fixed_effort::place(c, &horizon, s.seed, effort)?;
     let one = |r: u32| -> Result<Rep, BadInput> {
         let rep = u64::from(r);
-        Ok(Rep {
-            restart: restart::replicate(c, target, &levels, s.seed, rep, limits, None)?,
-            stages: fixed_effort::replicate(c, &horizon, &fe_levels, s.seed, rep, effort)?,
-        })
+        let restart = restart::replicate(c, target, &levels, s.seed, rep, limits, None)?;
+        let stages = if r < FE_REPLICATIONS {
+            Some(fixed_effort::replicate(
+                c, &horizon, &fe_levels, s.seed, rep, effort,
+            )?)
+        } else {
+            None
+        };
+        Ok(Rep { restart, stages })
     };
     let mut fold = Fold::default();
     let batch = (rayon::current_num_threads() as u32 * 2).max(8);
@@ -426,7 +446,9 @@ fn place_restart(c: &Compiled, target: Target, seed: u64) -> Result<Levels, BadI
             factors: vec![],
         });
     };
-    let mut from = base;
+    // Below the level the plain run passes a small share of its events at, copies
+    // would cost more than they show: the first threshold goes there.
+    let mut from = ex.tail_from(base, FIRST_TAIL).unwrap_or(base);
     let mut budget = PILOT_STAGE;
     let mut done = false;
     for stage in 1..=MAX_STAGES {

@@ -153,6 +153,7 @@ impl<'a> Trajectory<'a> {
     }
 
     /// Events handled since t = 0 (its ancestors' before it was copied included).
+    #[cfg(test)]
     pub(crate) fn events(&self) -> u64 {
         self.sim.sh.q.processed()
     }
