@@ -53,8 +53,12 @@ pub const RELIABLE_TOP: u64 = 10;
 /// The most trajectories alive at once in one RESTART replication.
 pub const MAX_ALIVE: u64 = 10_000;
 
-/// Fixed effort's trajectories per stage.
-pub const PER_STAGE: u64 = 100;
+/// Fixed effort's trajectories per stage: about `STAGE_EVENTS` events' worth of plain
+/// runs, at least `PER_STAGE.0` and at most `PER_STAGE.1`. Few per stage make the
+/// estimate of a rare peak skewed (most replications low, a few far high), so that 20
+/// of them understate it; short runs can afford many.
+pub const PER_STAGE: (u64, u64) = (100, 1000);
+const STAGE_EVENTS: u64 = 1_000_000;
 
 /// Replications that also run fixed effort (the first ones): each costs about
 /// `PER_STAGE` plain runs a stage, so many more RESTART replications (which cost about
@@ -191,7 +195,7 @@ pub fn run(c: &Compiled, s: &Settings) -> Result<Point, BadInput> {
         ahead: Lookahead::new(&c.model, target.station),
     };
     let effort = Effort {
-        per_stage: PER_STAGE,
+        per_stage: per_stage(c, s.seed)?,
         events: limits.events,
     };
     let fe_levels = fixed_effort::place(c, &horizon, s.seed, effort)?;
@@ -254,7 +258,7 @@ pub fn run(c: &Compiled, s: &Settings) -> Result<Point, BadInput> {
         splitting_probability(&fold.refusal, fold.weighted, fold.offered, top_weight, s);
     summary.failure_probability =
         splitting_probability(&fold.failure, fold.weighted, fold.offered, top_weight, s);
-    summary.any_refusal_probability = any_refusal(&fold, s.confidence);
+    summary.any_refusal_probability = any_refusal(&fold, effort.per_stage, s.confidence);
     summary.rare = Some(Rare {
         method: "restart".into(),
         importance: describe_target(c, target),
@@ -266,7 +270,7 @@ pub fn run(c: &Compiled, s: &Settings) -> Result<Point, BadInput> {
         any_refusal: RareHorizon {
             method: "fixed-effort".into(),
             levels: fe_levels,
-            per_stage: PER_STAGE,
+            per_stage: effort.per_stage,
             trajectories: fold.any_trajectories,
             replications_reaching_top: fold.any_reaching_top,
             unreliable: fold.any_reaching_top < RELIABLE_TOP,
@@ -314,19 +318,30 @@ fn splitting_probability(
 /// Fixed effort's estimates with their Student-t interval; when no replication's last
 /// stage saw a refusal, [0, bound] with the Clopper-Pearson bound of none in all the
 /// last stages' trajectories, times the chance of reaching that stage.
-fn any_refusal(fold: &Fold, confidence: f64) -> Estimate {
+fn any_refusal(fold: &Fold, per_stage: u64, confidence: f64) -> Estimate {
     let e = estimate(&fold.any, confidence, true);
     if e.mean > 0.0 || fold.any.is_empty() {
         return e;
     }
     let n = fold.any.len() as f64;
     let reach = fold.before_last.iter().sum::<f64>() / n;
-    let trials = (n * PER_STAGE as f64) as u64;
+    let trials = (n * per_stage as f64) as u64;
     Estimate {
         mean: 0.0,
         ci_low: 0.0,
         ci_high: reach * zero_count_bound(trials, confidence),
     }
+}
+
+/// Fixed effort's trajectories a stage: `STAGE_EVENTS` over the events of one plain
+/// run (replication number past every other's), within `PER_STAGE`.
+fn per_stage(c: &Compiled, seed: u64) -> Result<u64, BadInput> {
+    let mut t = c.trajectory(seed, PILOT_REPLICATIONS - 2_000);
+    let mut events = 1u64;
+    while !t.step()? && events < STAGE_EVENTS {
+        events += 1;
+    }
+    Ok((STAGE_EVENTS / events).clamp(PER_STAGE.0, PER_STAGE.1))
 }
 
 /// "the queue of SERVICE, net of its idle and starting processes", for the JSON.
