@@ -271,6 +271,7 @@ pub fn run(c: &Compiled, s: &Settings) -> Result<Point, BadInput> {
             method: "fixed-effort".into(),
             levels: fe_levels,
             per_stage: effort.per_stage,
+            replications: fold.any.len() as u64,
             trajectories: fold.any_trajectories,
             replications_reaching_top: fold.any_reaching_top,
             unreliable: fold.any_reaching_top < RELIABLE_TOP,

@@ -362,6 +362,8 @@ pub struct RareHorizon {
     pub levels: Vec<f64>,
     /// Trajectories each stage runs, in each replication.
     pub per_stage: u64,
+    /// Replications that ran the stages (the first ones).
+    pub replications: u64,
     /// Trajectories run over every replication.
     pub trajectories: u64,
     /// Replications whose last stage saw a refusal.
