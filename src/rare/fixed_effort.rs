@@ -262,7 +262,7 @@ fn too_many_events(c: &Compiled, levels: &[f64], effort: Effort) -> BadInput {
     BadInput(format!(
         "{}: sim.rare: a fixed-effort replication with {} trajectories a stage and the \
          levels [{}] processed more than {} events (64 per connection of \
-         sim.max_connections = {}) and was stopped: shorten load.duration, or raise \
+         sim.max_connections = {}, and a million) and was stopped: shorten load.duration, or raise \
          sim.max_connections (--set sim.max_connections=N)",
         c.model.name,
         effort.per_stage,

@@ -231,7 +231,8 @@ fn too_many_alive(c: &Compiled, levels: &Levels, limits: Limits) -> BadInput {
 fn too_many_events(c: &Compiled, levels: &Levels, limits: Limits) -> BadInput {
     BadInput(format!(
         "{}: sim.rare: a RESTART replication with the thresholds {} processed more than {} \
-         events over its trajectories (64 per connection of sim.max_connections = {}) and \
+         events over its trajectories (64 per connection of sim.max_connections = {}, and a \
+         million) and \
          was stopped: shorten load.duration, or raise sim.max_connections \
          (--set sim.max_connections=N)",
         c.model.name,

@@ -223,3 +223,30 @@ fn sim_rare_that_is_not_true_or_false_is_refused_naming_the_field() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("rare"), "{err}");
 }
+
+#[test]
+fn a_splitting_run_past_its_event_budget_stops_with_exit_2_naming_its_levels() {
+    // 2800 connections a replication fit a budget of 3000, but fixed effort's stages
+    // of many such runs do not.
+    let out = eagain()
+        .args([
+            "simulate",
+            "models/mmck.toml",
+            "--rare",
+            "--replications",
+            "20",
+        ])
+        .args(["--set", "load.rate=2.8", "--set", "load.duration=1000"])
+        .args(["--set", "sim.max_connections=3000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sim.rare") && err.contains("levels ["),
+        "{err}"
+    );
+    assert!(err.contains("sim.max_connections = 3000"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
