@@ -250,3 +250,29 @@ fn a_splitting_run_past_its_event_budget_stops_with_exit_2_naming_its_levels() {
     assert!(err.contains("sim.max_connections = 3000"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn a_sweep_with_sim_rare_gives_each_point_its_splitting_estimate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = eagain()
+        .args(["sweep", "models/mmck.toml", "--vary", "load.rate=4"])
+        .args(["--set", "sim.rare=true", "--set", "load.duration=1000"])
+        .args(["--replications", "100", "--format", "json", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).expect("JSON rows");
+    let result = &rows[0]["result"];
+    assert_eq!(result["rare"]["method"], "restart");
+    let exact = mmck(4.0, 1.0, 10, 20).refusal_probability;
+    let (mean, low, high) = interval(&result["refusal_probability"]);
+    assert!(
+        low <= exact && exact <= high && mean > 0.0,
+        "exact {exact:e} outside [{low:e}, {high:e}]"
+    );
+}
