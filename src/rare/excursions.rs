@@ -93,7 +93,7 @@ impl Excursions {
             .filter(|((v, _), _)| *v == a)
             .map(|((_, high), n)| (*high, *n))
             .collect();
-        highs.sort_unstable_by(|x, y| y.0.cmp(&x.0));
+        highs.sort_unstable_by_key(|h| std::cmp::Reverse(h.0));
         let mut total = 0;
         for h in &mut highs {
             total += h.1;
@@ -123,7 +123,7 @@ impl Excursions {
     pub(crate) fn tail_from(&self, from: i64, tail: f64) -> Option<i64> {
         let total: u64 = self.visits.values().sum();
         let mut v: Vec<(i64, u64)> = self.visits.iter().map(|(k, n)| (*k, *n)).collect();
-        v.sort_unstable_by(|x, y| y.0.cmp(&x.0));
+        v.sort_unstable_by_key(|x| std::cmp::Reverse(x.0));
         let mut above = 0;
         let mut found = None;
         for (level, n) in v {

@@ -113,7 +113,8 @@ impl Lookahead {
     #[inline]
     pub(crate) fn at(&self, t: f64) -> f64 {
         let x = t / self.step;
-        if !(x < GRID as f64) {
+        // NaN included.
+        if x.is_nan() || x >= GRID as f64 {
             return 0.0;
         }
         let i = x as usize;

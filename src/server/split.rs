@@ -53,7 +53,7 @@ impl<'a> Trajectory<'a> {
     /// `branch` (at least 1; a different branch for every copy of a replication), and
     /// light statistics.
     pub(crate) fn copy(&mut self, branch: u64) -> Trajectory<'a> {
-        debug_assert!(branch >= 1 && branch < 1 << (64 - BRANCH_SHIFT));
+        debug_assert!((1..1 << (64 - BRANCH_SHIFT)).contains(&branch));
         let mut copy = self.replay();
         let (seed, replication) = (self.seed, self.replication);
         let derive = |purpose: u64| -> Rng64 {
@@ -203,7 +203,7 @@ mod tests {
         let mut again = t.copy(1);
         while !t.step().unwrap() {}
         assert_eq!(format!("{:?}", t.finish().unwrap()), whole);
-        let mut run = |x: &mut Trajectory| {
+        let run = |x: &mut Trajectory| {
             while !x.step().unwrap() {}
             (x.offered(), x.events(), x.now())
         };
