@@ -140,31 +140,67 @@ fn the_exact_peaks_the_fixed_effort_tests_use_are_near_1e_4_and_1e_6() {
     assert!(b > 5e-7 && b < 2e-6, "{b:e}");
 }
 
-/// Lognormal work at about 1e-3: RESTART and plain runs agree (their difference inside
-/// a 99.9 % interval from their two 95 % half-widths).
-#[test]
-fn restart_agrees_with_plain_runs_on_lognormal_work_at_about_one_in_a_thousand() {
-    let sets = [
-        "--set",
-        "work.blocking={ dist = \"lognormal\", mean = 1.0, sd = 1.5 }",
-        "--set",
-        "load.rate=6.5",
-        "--set",
-        "load.duration=2000",
-    ];
-    let mut args = vec!["models/mmck.toml", "--replications", "40"];
-    args.extend(sets);
-    let (plain, _) = simulate(&args, None);
-    args.push("--rare");
-    let (rare, _) = simulate(&args, None);
-    let (m1, l1, h1) = interval(&plain["refusal_probability"]);
-    let (m2, l2, h2) = interval(&rare["refusal_probability"]);
+/// `args` by plain runs (`plain` replications) and by RESTART (`rare` replications):
+/// the plain estimate is near 1e-3 and the two agree (their difference inside a 99.9 %
+/// interval from their two 95 % half-widths).
+fn restart_agrees_with_plain_runs(args: &[&str], plain: &str, rare: &str) {
+    let mut a = args.to_vec();
+    a.extend(["--replications", plain]);
+    let (p, _) = simulate(&a, None);
+    let mut a = args.to_vec();
+    a.extend(["--replications", rare, "--rare"]);
+    let (r, _) = simulate(&a, None);
+    let (m1, l1, h1) = interval(&p["refusal_probability"]);
+    let (m2, l2, h2) = interval(&r["refusal_probability"]);
     assert!(m1 > 2e-4 && m1 < 5e-3, "plain {m1:e}");
     let (w1, w2) = ((h1 - l1) / 2.0, (h2 - l2) / 2.0);
     let allowed = (w1 * w1 + w2 * w2).sqrt() * 3.29 / 1.96;
     assert!(
         (m1 - m2).abs() <= allowed,
         "plain {m1:e} [{l1:e}, {h1:e}] vs rare {m2:e} [{l2:e}, {h2:e}]"
+    );
+    assert_eq!(r["rare"]["method"], "restart");
+}
+
+#[test]
+fn restart_agrees_with_plain_runs_on_lognormal_work_at_about_one_in_a_thousand() {
+    restart_agrees_with_plain_runs(
+        &[
+            "models/mmck.toml",
+            "--set",
+            "work.blocking={ dist = \"lognormal\", mean = 1.0, sd = 1.5 }",
+            "--set",
+            "load.rate=6.5",
+            "--set",
+            "load.duration=2000",
+        ],
+        "40",
+        "40",
+    );
+}
+
+#[test]
+fn restart_agrees_with_plain_runs_on_an_on_demand_forking_master_at_about_one_in_a_thousand() {
+    // Dovecot-like: a process forked per connection (service_count = 1), one fork at
+    // a time, exponential fork and start-up times.
+    restart_agrees_with_plain_runs(
+        &[
+            "models/mmck.toml",
+            "--set",
+            "master.mode=on-demand",
+            "--set",
+            "pool.service_count=1",
+            "--set",
+            "master.fork_time={ dist = \"exponential\", mean = 0.05 }",
+            "--set",
+            "master.startup={ dist = \"exponential\", mean = 0.05 }",
+            "--set",
+            "load.rate=5.5",
+            "--set",
+            "load.duration=2000",
+        ],
+        "200",
+        "40",
     );
 }
 
