@@ -312,3 +312,31 @@ fn a_sweep_with_sim_rare_gives_each_point_its_splitting_estimate() {
         "exact {exact:e} outside [{low:e}, {high:e}]"
     );
 }
+
+#[test]
+fn restart_agrees_with_plain_runs_on_a_chain_whose_second_service_refuses() {
+    // A proxy in front of six workers with a queue of five: the refusals are the second
+    // service's, which the splitting must find as its target.
+    let text = "name = \"chain\"\n[load]\narrival = \"poisson\"\nrate = 5.0\n\
+        duration = 2000.0\non_refused = \"fail\"\n\
+        [[services]]\nname = \"front\"\nnext = \"back\"\nhandoff = \"proxy\"\n\
+        [services.listener]\nkind = \"unix\"\nbacklog = 100\n\
+        [services.pool]\nprocess_limit = 1\nclient_limit = 100\n\
+        [services.master]\nmode = \"prefork\"\n\
+        [services.work]\nblocking = { dist = \"constant\", value = 0.0002 }\n\
+        [services.connect]\non_refused = \"fail\"\n\
+        [[services]]\nname = \"back\"\n[services.listener]\nkind = \"unix\"\nbacklog = 4\n\
+        [services.pool]\nprocess_limit = 6\nclient_limit = 1\n\
+        [services.master]\nmode = \"prefork\"\n\
+        [services.work]\nblocking = { dist = \"exponential\", mean = 0.5 }\n\
+        [sim]\nwarmup = 100.0\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "chain.toml", text);
+    restart_agrees_with_plain_runs(&[path.to_str().unwrap()], "100", "40");
+    let (json, _) = simulate(
+        &[path.to_str().unwrap(), "--rare", "--replications", "20"],
+        None,
+    );
+    let importance = json["rare"]["importance"].as_str().unwrap();
+    assert!(importance.contains("of back"), "{importance}");
+}
