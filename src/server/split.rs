@@ -32,6 +32,7 @@ impl Compiled {
     /// ready to advance.
     pub(crate) fn trajectory(&self, seed: u64, replication: u64) -> Trajectory<'_> {
         let mut sim = Sim::new(self, seed, replication);
+        sim.stepping = true;
         sim.start();
         Trajectory {
             sim,
@@ -46,7 +47,7 @@ impl<'a> Trajectory<'a> {
     /// Handles the next event; true when the run is over (then only `finish` is left).
     #[inline]
     pub(crate) fn step(&mut self) -> Result<bool, BadInput> {
-        self.sim.advance(|_| true)
+        self.sim.events()
     }
 
     /// A copy of the run as it stands, which goes on with the random streams of
