@@ -27,6 +27,7 @@ pub mod model;
 pub(crate) mod output;
 pub(crate) mod plan;
 pub(crate) mod plot;
+pub(crate) mod rare;
 pub(crate) mod replicate;
 pub mod server;
 pub mod stats;

@@ -1,6 +1,7 @@
 //! Runs the replications of one model point: a fixed number, or as many as
 //! `--precision` needs, in parallel (each replication is single-threaded and has its
-//! own random streams, so the result does not depend on the thread count).
+//! own random streams, so the result does not depend on the thread count). A model
+//! with `sim.rare` is run by `crate::rare` (importance splitting) instead.
 
 use crate::error::BadInput;
 use crate::model::{LoadedModel, Override};
@@ -79,6 +80,23 @@ fn batch_size() -> u32 {
 /// order as batches finish, so memory stays flat however many there are, and the
 /// result does not depend on the number of threads.
 pub fn run_point(compiled: &Compiled, opts: &RunOptions) -> Result<PointResult, BadInput> {
+    if compiled.model.sim.rare {
+        let p = crate::rare::run(
+            compiled,
+            &crate::rare::Settings {
+                seed: opts.seed,
+                replications: opts.replications,
+                precision: opts.precision,
+                max_replications: opts.max_replications,
+                confidence: CONFIDENCE,
+            },
+        )?;
+        return Ok(PointResult {
+            summary: p.summary,
+            replications: p.replications,
+            timeline: p.timeline,
+        });
+    }
     let batch = batch_size();
     let run_to = |c: &mut Combiner, end: u32| -> Result<(), BadInput> {
         while (c.len() as u32) < end {

@@ -194,6 +194,14 @@ impl Source<'_> {
         Some(at)
     }
 
+    /// The same clients from here on with other random streams, each derived from its
+    /// purpose by `derive`: a copy of a running replication (importance splitting,
+    /// `crate::rare`) goes on with draws of its own.
+    pub(crate) fn reseed(&mut self, derive: impl Fn(u64) -> Rng64) {
+        self.arrivals = derive(ARRIVALS);
+        self.work = derive(WORK);
+    }
+
     /// The work of the connection last sent: drawn when it is sent, from its own
     /// stream, so that the n-th connection costs the same whatever happens to it.
     #[inline(always)]

@@ -102,6 +102,10 @@ pub struct SimulateArgs {
     /// DIR/timeline.png.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Estimate the refusal probabilities by importance splitting, for ones far below
+    /// what plain runs can show (the same as --set sim.rare=true; docs/rare-events.md).
+    #[arg(long)]
+    pub rare: bool,
 }
 
 #[derive(Debug, Args)]

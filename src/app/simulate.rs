@@ -15,7 +15,10 @@ use std::time::Instant;
 /// What `simulate --out DIR` writes.
 const FILES: [&str; 3] = ["result.json", "timeline.csv", "timeline.png"];
 
-pub fn run(args: SimulateArgs) -> Result<()> {
+pub fn run(mut args: SimulateArgs) -> Result<()> {
+    if args.rare {
+        args.model.set.push("sim.rare=true".into());
+    }
     let s = load_scenario(&args.model)?;
     if let Some((own, rate)) = s.loaded.model.trace_rescaled() {
         note(&format!(

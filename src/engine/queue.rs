@@ -149,7 +149,7 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// The earliest event that was not cancelled, and advances the clock to it.
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(f64, E)> {
         loop {
             let heap_key = self.heap.first().map_or(Key::EMPTY, |e| e.key);

@@ -174,6 +174,15 @@ impl Model {
                 format!("must be at most {MAX_REPLICATIONS}, got {}", s.replications),
             ));
         }
+        if s.rare && self.host_cpus().is_some() {
+            // The splitting copies a run's queues and processes but has not been
+            // checked against the CPUs' shared clock (docs/rare-events.md#limits).
+            return Err(bad(
+                "sim.rare",
+                "is not available with host.cpus (CPU sharing) yet: run without sim.rare, \
+                 or leave out the [host] table's cpus",
+            ));
+        }
         if s.max_connections == 0 || s.max_connections > u64::MAX / EVENTS_PER_CONNECTION {
             return Err(bad(
                 "sim.max_connections",

@@ -434,6 +434,15 @@ pub struct SimSettings {
     /// Seconds per row of `simulate --out`'s timeline (default: the arrival window / 200).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bin: Option<f64>,
+    /// Estimate the refusal probabilities by importance splitting (RESTART, and fixed
+    /// effort for the chance of any refusal in a run) instead of plain runs (SPEC
+    /// section 14, `crate::rare`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub rare: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Default for SimSettings {
@@ -444,6 +453,7 @@ impl Default for SimSettings {
             warmup: 0.0,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             bin: None,
+            rare: false,
         }
     }
 }

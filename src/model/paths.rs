@@ -199,6 +199,11 @@ const PATHS: &[(&str, PathKind, &str)] = &[
         PathKind::Integer,
         "the budget of connections one replication may send",
     ),
+    (
+        "sim.rare",
+        PathKind::Value,
+        "true: estimate refusals by importance splitting (RESTART, fixed effort)",
+    ),
 ];
 
 /// Accepts a known path, or a key inside a distribution path; otherwise says which

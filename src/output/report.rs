@@ -5,7 +5,7 @@
 
 use crate::model::Model;
 use crate::replicate::PointResult;
-use crate::stats::{Estimate, Probability, Summary};
+use crate::stats::{Estimate, Probability, Rare, Summary};
 use serde::{Deserialize, Serialize};
 
 /// Settings that follow from the model, for the reader to check.
@@ -112,6 +112,65 @@ pub fn any_refusal_line(e: &Estimate, replications: u32, window_s: f64) -> Strin
     )
 }
 
+/// With `sim.rare`: the estimates (small ones in scientific notation) and how the
+/// splitting got them, instead of the plain run's counts, which say nothing this rare.
+fn rare_lines(s: &Summary, rare: &Rare, n: u32) -> Vec<(&'static str, String)> {
+    let interval = |mean: f64, low: f64, high: f64| {
+        format!(
+            "{}  (95 % CI {} to {})",
+            probability_text(mean),
+            probability_text(low),
+            probability_text(high)
+        )
+    };
+    let prob = |p: &Probability, what: &str| {
+        if p.none_seen || p.mean.is_nan() {
+            probability_line(p, s.offered, n, what)
+        } else {
+            interval(p.mean, p.ci_low, p.ci_high)
+        }
+    };
+    let a = &s.any_refusal_probability;
+    let fe = &rare.any_refusal;
+    let unreliable = |u: bool| {
+        if u {
+            " (unreliable: fewer than 10)"
+        } else {
+            ""
+        }
+    };
+    vec![
+        (
+            "refusal probability",
+            prob(&s.refusal_probability, "refusal"),
+        ),
+        (
+            "failure probability",
+            prob(&s.failure_probability, "failure"),
+        ),
+        (
+            "any refusal in a run",
+            format!(
+                "{}  (fixed effort over {} of the replications)",
+                interval(a.mean, a.ci_low, a.ci_high),
+                fe.replications.max(1),
+            ),
+        ),
+        (
+            "rare events",
+            format!(
+                "RESTART on the {}: {} levels, {} trajectories, {} of {n} replications \
+                 reached the top{}",
+                rare.importance,
+                rare.levels.len(),
+                rare.trajectories,
+                rare.replications_reaching_top,
+                unreliable(rare.unreliable)
+            ),
+        ),
+    ]
+}
+
 impl Report {
     pub fn new(file: &str, model: &Model, seed: u64, result: PointResult, wall_s: f64) -> Self {
         Report {
@@ -193,18 +252,24 @@ impl Report {
             format!("{} ({:.3} %)", s.timed_out, pct(s.timed_out)),
         );
         let n = self.replications;
-        line(
-            "refusal probability",
-            probability_line(&s.refusal_probability, s.offered, n, "refusal"),
-        );
-        line(
-            "failure probability",
-            probability_line(&s.failure_probability, s.offered, n, "failure"),
-        );
-        line(
-            "any refusal in a run",
-            any_refusal_line(&s.any_refusal_probability, n, self.window_s),
-        );
+        if let Some(rare) = &s.rare {
+            for (name, text) in rare_lines(s, rare, n) {
+                line(name, text);
+            }
+        } else {
+            line(
+                "refusal probability",
+                probability_line(&s.refusal_probability, s.offered, n, "refusal"),
+            );
+            line(
+                "failure probability",
+                probability_line(&s.failure_probability, s.offered, n, "failure"),
+            );
+            line(
+                "any refusal in a run",
+                any_refusal_line(&s.any_refusal_probability, n, self.window_s),
+            );
+        }
         let l = &s.latency_s;
         line(
             "latency (s)",

@@ -20,8 +20,8 @@ pub use level::Level;
 pub use rep::{MasterStats, RepStats, ServiceStats, DROPPED, OFFERED, REFUSED, SERVED, TIMED_OUT};
 pub use summary::{
     binomial_interval, estimate, t_quantile, trials_to_bound, zero_count_bound, Combiner, Estimate,
-    HostSummary, Latency, MasterSummary, Probability, Processes, QueueLength, QueueWait,
-    ServiceSummary, Summary,
+    HostSummary, Latency, MasterSummary, Probability, Processes, QueueLength, QueueWait, Rare,
+    RareHorizon, ServiceSummary, Summary,
 };
 pub use timeline::{Timeline, TimelineRow};
 

@@ -14,6 +14,14 @@ pub const REFUSED: usize = 2;
 pub const DROPPED: usize = 3;
 pub const TIMED_OUT: usize = 4;
 
+/// The smallest auto-resizing histogram (no significant digit, two values wide): what
+/// a light copy records into and never reads.
+fn tiny_histogram() -> Histogram<u64> {
+    let mut h = Histogram::new_with_bounds(1, 2, 0).expect("valid bounds");
+    h.auto(true);
+    h
+}
+
 /// One service's share of a replication.
 #[derive(Debug, Clone)]
 pub struct ServiceStats {
@@ -59,6 +67,28 @@ impl ServiceStats {
         [&mut self.queue, &mut self.processes, &mut self.busy]
     }
 
+    /// A copy for a trajectory of importance splitting (`crate::rare`): its counts and
+    /// levels (which the copy goes on changing), but a tiny empty histogram instead of
+    /// the queue-wait one, which a copy's figures never reach and which would be most
+    /// of the cost of a copy. Every field is named, so that a field added to the
+    /// statistics is added here too.
+    pub(crate) fn light_copy(&self) -> ServiceStats {
+        ServiceStats {
+            offered: self.offered,
+            refused: self.refused,
+            dropped: self.dropped,
+            timed_out: self.timed_out,
+            queue_wait: tiny_histogram(),
+            queue_wait_zero: self.queue_wait_zero,
+            queue_wait_sum: self.queue_wait_sum,
+            queue_wait_n: self.queue_wait_n,
+            queue: self.queue.clone(),
+            processes: self.processes.clone(),
+            busy: self.busy.clone(),
+            forks: self.forks,
+        }
+    }
+
     #[inline]
     pub fn queue_wait(&mut self, wait: f64) {
         self.queue_wait_sum += wait;
@@ -93,6 +123,16 @@ impl Default for MasterStats {
 }
 
 impl MasterStats {
+    /// A copy without its histogram, as `ServiceStats::light_copy`.
+    pub(crate) fn light_copy(&self) -> MasterStats {
+        MasterStats {
+            forks: self.forks,
+            busy_s: self.busy_s,
+            fork_wait: tiny_histogram(),
+            fork_wait_sum: self.fork_wait_sum,
+        }
+    }
+
     /// A fork in the window that waited `wait` for the master and took it `took`.
     pub fn fork(&mut self, wait: f64, took: f64) {
         self.forks += 1;
@@ -166,6 +206,35 @@ impl RepStats {
             events: 0,
             warmup,
             window: 0.0,
+        }
+    }
+
+    /// A copy for a trajectory of importance splitting, as `ServiceStats::light_copy`:
+    /// counts, levels and the window's state, with a tiny empty latency histogram and
+    /// no timeline.
+    pub(crate) fn light_copy(&self) -> RepStats {
+        RepStats {
+            offered: self.offered,
+            served: self.served,
+            refused: self.refused,
+            dropped: self.dropped,
+            timed_out: self.timed_out,
+            latency: tiny_histogram(),
+            latency_sum: self.latency_sum,
+            latency_max: self.latency_max,
+            latency_min: self.latency_min,
+            services: self.services.iter().map(ServiceStats::light_copy).collect(),
+            masters: self.masters.iter().map(MasterStats::light_copy).collect(),
+            in_system: self.in_system.clone(),
+            host: self.host.clone(),
+            wasted_s: self.wasted_s,
+            events: self.events,
+            warmup: self.warmup,
+            window: self.window,
+            recording: None,
+            timeline: None,
+            started: self.started,
+            closed: self.closed,
         }
     }
 

@@ -326,6 +326,53 @@ pub struct Summary {
     /// A chain's master processes, by label.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "named")]
     pub masters: Vec<(String, MasterSummary)>,
+    /// With `sim.rare`: how the refusal probabilities were estimated (SPEC section 14).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rare: Option<Rare>,
+}
+
+/// How `sim.rare` estimated `refusal_probability` (RESTART: `method`, its thresholds of
+/// the importance and their splitting factors) and `any_refusal_probability` (fixed
+/// effort: `any_refusal`), with what tells how far to trust them (SPEC section 14).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rare {
+    /// "restart".
+    pub method: String,
+    /// What the levels measure: the service whose queue they are on, and how.
+    pub importance: String,
+    /// The thresholds of the importance, lowest first.
+    pub levels: Vec<i64>,
+    /// Each threshold's splitting factor.
+    pub factors: Vec<u32>,
+    /// Trajectories run over every replication: the main ones and every retrial.
+    pub trajectories: u64,
+    /// Replications in which some trajectory rose to the top level.
+    pub replications_reaching_top: u64,
+    /// Fewer than 10 replications reached the top level: the interval may be too narrow.
+    pub unreliable: bool,
+    /// The chance of any refusal in a replication, by fixed-effort splitting.
+    pub any_refusal: RareHorizon,
+}
+
+/// How `sim.rare` estimated the chance of any refusal in one replication (one whole
+/// load.duration): fixed-effort splitting over the horizon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RareHorizon {
+    /// "fixed-effort".
+    pub method: String,
+    /// The levels of the importance (the queue and the fluid look-ahead of the load),
+    /// lowest first; the last stage's goal is a refusal.
+    pub levels: Vec<f64>,
+    /// Trajectories each stage runs, in each replication.
+    pub per_stage: u64,
+    /// Replications that ran the stages (the first ones).
+    pub replications: u64,
+    /// Trajectories run over every replication.
+    pub trajectories: u64,
+    /// Replications whose last stage saw a refusal.
+    pub replications_reaching_top: u64,
+    /// Fewer than 10 replications saw a refusal.
+    pub unreliable: bool,
 }
 
 /// The host's CPUs over the replications (SPEC section 13): the share of `host.cpus`
@@ -738,6 +785,7 @@ impl Combiner {
             events: self.events,
             services: Vec::new(),
             masters: Vec::new(),
+            rare: None,
         };
         if self.window > 0.0 {
             s.throughput_per_s = s.served as f64 / self.window;

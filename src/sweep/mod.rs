@@ -428,8 +428,9 @@ mod tests {
     fn a_point_still_running_when_the_grace_ends_is_abandoned() {
         static STOP: AtomicBool = AtomicBool::new(false);
         let dir = tempfile::tempdir().unwrap();
-        // One point of seconds of simulation; the stop comes once it has started.
-        let (args, model, points, axes) = setup("1000000", "5");
+        // One point of several seconds of simulation (5e7 connections: far more than
+        // the 300 ms before the stop on any machine); the stop comes once it has started.
+        let (args, model, points, axes) = setup("10000000", "5");
         let opts = options(dir.path().into(), &STOP, Duration::from_millis(20));
         std::thread::spawn(|| {
             std::thread::sleep(Duration::from_millis(300));

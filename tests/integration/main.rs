@@ -30,6 +30,8 @@
 //!   the importers mutated, each run under time and memory limits (issue 22).
 //! - `trust`: plan on every model and limit, spare settings, "none seen" and its bound,
 //!   the share of replications with a refusal, plan's JSON (SPEC sections 12 and 14).
+//! - `rare`: `sim.rare` (RESTART, fixed effort) against exact answers near 1e-4 to 1e-9
+//!   and against plain runs, and its determinism (SPEC section 14).
 
 mod chain;
 mod cli_errors;
@@ -48,6 +50,7 @@ mod import_servers;
 mod load_over_time;
 mod nginx_log;
 mod oracles;
+mod rare;
 mod reliability;
 mod scheduler;
 mod servers;
