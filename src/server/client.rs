@@ -138,7 +138,7 @@ impl<'a> Sim<'a> {
     /// counted connection's first try).
     #[inline(always)]
     pub(super) fn connect_to(&mut self, s: usize, id: u32, offered: bool, now: f64) {
-        let mut st = &mut self.stations[s];
+        let st = &mut self.stations[s];
         st.stats.offered += u64::from(offered);
         if st.dropping {
             self.dropped_at_once(s, id, now);
@@ -153,7 +153,15 @@ impl<'a> Sim<'a> {
         if st.does.has(Behaviour::EDGE) {
             st.on_arrival(&mut self.sh, now);
         }
-        // The client's connection is in the system from its first queue on.
+        self.enter_queue(id, now);
+        self.stations[s].admit(&mut self.sh, id, now);
+    }
+
+    /// Connection `id` gets into a queue: the client's connection is in the system
+    /// from its first queue on, and a process that connected on the client's behalf
+    /// lets it go (`hop.rs`).
+    #[inline(always)]
+    fn enter_queue(&mut self, id: u32, now: f64) {
         let c = &mut self.sh.conns[id as usize];
         c.queued_at = now;
         if !c.entered {
@@ -161,26 +169,15 @@ impl<'a> Sim<'a> {
             self.sh.stats.in_system.add(now, 1);
         }
         if c.parent != NONE {
-            // A process that connected on the client's behalf lets it go (`hop.rs`).
             self.handed_on(id, now);
-            st = &mut self.stations[s];
         }
-        st.admit(&mut self.sh, id, now);
     }
 
     /// The master accepts and closes each new connection at once (semantics:
     /// dovecot-drop-timer): it enters the queue, and leaves it.
     #[inline(never)]
     fn dropped_at_once(&mut self, s: usize, id: u32, now: f64) {
-        let c = &mut self.sh.conns[id as usize];
-        c.queued_at = now;
-        if !c.entered {
-            c.entered = true;
-            self.sh.stats.in_system.add(now, 1);
-        }
-        if c.parent != NONE {
-            self.handed_on(id, now);
-        }
+        self.enter_queue(id, now);
         let st = &mut self.stations[s];
         st.enqueue(id, now);
         st.dequeue_last(now);
